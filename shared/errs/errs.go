@@ -1,0 +1,111 @@
+// Package errs holds Stageflow's one domain error type. Every layer returns
+// *Error (or wraps one); each door (REST, CodePipeline JSON 1.1, CLI) maps the
+// Code to its own status and exception name in one table.
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code classifies a domain error.
+type Code string
+
+// The codes. Doors map each to an HTTP status and an exception name.
+const (
+	Validation    Code = "Validation"   // the request or document is malformed or breaks a rule
+	NotFound      Code = "NotFound"     // the named resource does not exist
+	Conflict      Code = "Conflict"     // the resource exists already or changed underneath (version check)
+	InvalidState  Code = "InvalidState" // the resource is in a state that does not allow the operation
+	LimitExceeded Code = "LimitExceeded"
+	Unauthorized  Code = "Unauthorized"
+	Forbidden     Code = "Forbidden"
+	Unsupported   Code = "Unsupported" // the operation or provider is not available in this deployment
+	Internal      Code = "Internal"
+)
+
+// Problem is one finding about a document: a JSON path and a plain sentence.
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Path == "" {
+		return p.Message
+	}
+	return p.Path + ": " + p.Message
+}
+
+// Error is the domain error.
+type Error struct {
+	Code Code
+	// Kind optionally names the resource or exception flavour (e.g.
+	// "Pipeline", "Job", "ApprovalToken"), so a door can pick a precise
+	// exception name such as PipelineNotFoundException.
+	Kind     string
+	Message  string
+	Problems []Problem
+	Err      error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for i, p := range e.Problems {
+		if i == 0 && e.Message != "" {
+			b.WriteString(": ")
+		} else if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	if e.Err != nil && e.Message == "" && len(e.Problems) == 0 {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New makes an error with a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Of makes an error of a code and kind with a formatted message.
+func Of(code Code, kind, format string, args ...any) *Error {
+	return &Error{Code: code, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap wraps err with a code and message.
+func Wrap(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Invalid makes a Validation error listing problems.
+func Invalid(msg string, problems []Problem) *Error {
+	return &Error{Code: Validation, Message: msg, Problems: problems}
+}
+
+// CodeOf returns the code of err: its *Error's code, or Internal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries the code.
+func Is(err error, code Code) bool {
+	return err != nil && CodeOf(err) == code
+}
+
+// As returns err's *Error, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
