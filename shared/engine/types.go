@@ -1,0 +1,166 @@
+// Package engine holds Stageflow's scheduling semantics, once, for both
+// drivers (the local runner and Step Functions). It knows nothing of SQL, AWS
+// or goroutines: Advance is a pure function from the current state of an
+// execution to the next state and a Decision; the clock and ID source are
+// injected. Step (step.go) loads, applies an event, advances and saves through
+// the narrow ExecutionStore interface declared here, with a version check and
+// retry on conflict.
+package engine
+
+import (
+	"time"
+
+	"github.com/stageflow/stageflow/shared/pipeline"
+)
+
+// Status is the status of an execution, a stage or an action, named as
+// CodePipeline names them.
+type Status string
+
+// Statuses.
+const (
+	InProgress Status = "InProgress"
+	Succeeded  Status = "Succeeded"
+	Failed     Status = "Failed"
+	Stopped    Status = "Stopped"
+	Stopping   Status = "Stopping"
+	Superseded Status = "Superseded"
+	Cancelled  Status = "Cancelled"
+	Abandoned  Status = "Abandoned" // actions only
+)
+
+// Terminal reports whether the status is final.
+func (s Status) Terminal() bool {
+	switch s {
+	case Succeeded, Failed, Stopped, Superseded, Cancelled, Abandoned:
+		return true
+	}
+	return false
+}
+
+// Execution is the durable record of one pipeline execution: the pipeline
+// version it runs (a snapshot of the declaration), its variables, the state of
+// every stage and every action run. It is the unit of optimistic
+// concurrency: every save checks and bumps Version.
+type Execution struct {
+	ID              string            `json:"id"`
+	PipelineName    string            `json:"pipelineName"`
+	PipelineVersion int               `json:"pipelineVersion"`
+	Pipeline        pipeline.Pipeline `json:"pipeline"`
+	Status          Status            `json:"status"`
+	StatusSummary   string            `json:"statusSummary,omitempty"`
+	Trigger         Trigger           `json:"trigger"`
+	// Variables are the pipeline-level variables in force: declared defaults
+	// overridden by the values given at start.
+	Variables          map[string]string `json:"variables,omitempty"`
+	ClientRequestToken string            `json:"clientRequestToken,omitempty"`
+	Stages             []StageState      `json:"stages"`
+	Actions            []ActionRun       `json:"actions"`
+	Stop               *StopRequest      `json:"stop,omitempty"`
+	StartTime          time.Time         `json:"startTime"`
+	EndTime            time.Time         `json:"endTime,omitzero"`
+	LastUpdateTime     time.Time         `json:"lastUpdateTime"`
+	// Version is the optimistic-concurrency counter kept by the store.
+	Version int64 `json:"version"`
+}
+
+// Trigger says what started an execution.
+type Trigger struct {
+	Type   string `json:"triggerType"`             // StartPipelineExecution, CreatePipeline, Webhook, ...
+	Detail string `json:"triggerDetail,omitempty"` // e.g. the caller's identity
+}
+
+// StopRequest records a StopPipelineExecution call.
+type StopRequest struct {
+	Abandon bool      `json:"abandon"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// StageState is the state of one stage of an execution.
+type StageState struct {
+	Name      string    `json:"name"`
+	Status    Status    `json:"status,omitempty"` // empty: not reached yet
+	RunOrder  int       `json:"runOrder,omitempty"`
+	StartTime time.Time `json:"startTime,omitzero"`
+	EndTime   time.Time `json:"endTime,omitzero"`
+}
+
+// ArtifactRef names an artifact and where it is stored (the artifact store's
+// bucket and object key, as CodePipeline names S3 locations).
+type ArtifactRef struct {
+	Name   string `json:"name"`
+	Bucket string `json:"bucket,omitempty"`
+	Key    string `json:"key,omitempty"`
+}
+
+// ActionRun is one attempt of one action in one execution.
+type ActionRun struct {
+	ID          string                `json:"id"`
+	StageIndex  int                   `json:"stageIndex"`
+	ActionIndex int                   `json:"actionIndex"`
+	Stage       string                `json:"stage"`
+	Action      string                `json:"action"`
+	RunOrder    int                   `json:"runOrder"`
+	Attempt     int                   `json:"attempt"`
+	Type        pipeline.ActionTypeID `json:"actionTypeId"`
+	Namespace   string                `json:"namespace,omitempty"`
+	Status      Status                `json:"status"`
+	// Token is the completion token of the action's job: the job ID for
+	// custom actions, the approval token for approvals.
+	Token string `json:"token"`
+	// Resolved inputs: configuration and commands with every variable
+	// reference substituted, environment variables resolved.
+	Configuration        map[string]string `json:"configuration,omitempty"`
+	Commands             []string          `json:"commands,omitempty"`
+	EnvironmentVariables map[string]string `json:"environmentVariables,omitempty"`
+	InputArtifacts       []ArtifactRef     `json:"inputArtifacts,omitempty"`
+	OutputArtifacts      []ArtifactRef     `json:"outputArtifacts,omitempty"`
+	TimeoutInMinutes     int               `json:"timeoutInMinutes,omitempty"`
+	// Results.
+	OutputVariables      map[string]string `json:"outputVariables,omitempty"`
+	Summary              string            `json:"summary,omitempty"`
+	ErrorCode            string            `json:"errorCode,omitempty"`
+	ErrorMessage         string            `json:"errorMessage,omitempty"`
+	ExternalExecutionID  string            `json:"externalExecutionId,omitempty"`
+	ExternalExecutionURL string            `json:"externalExecutionUrl,omitempty"`
+	LogLocation          string            `json:"logLocation,omitempty"`
+	UpdatedBy            string            `json:"updatedBy,omitempty"`
+	StartTime            time.Time         `json:"startTime"`
+	LastUpdateTime       time.Time         `json:"lastUpdateTime"`
+	EndTime              time.Time         `json:"endTime,omitzero"`
+}
+
+// Result is how an action run ends: reported by its provider, a job worker
+// (PutJobSuccessResult / PutJobFailureResult) or an approver.
+type Result struct {
+	Status               Status            // Succeeded or Failed (Abandoned for interrupted runs)
+	Summary              string
+	ErrorCode            string // e.g. JobFailed, ConfigurationError, PermissionError, Interrupted
+	ErrorMessage         string
+	OutputVariables      map[string]string
+	ExternalExecutionID  string
+	ExternalExecutionURL string
+	LogLocation          string
+	UpdatedBy            string
+}
+
+// Decision is what Advance tells its driver to do next.
+type Decision struct {
+	// Wave lists the action runs that Advance has just started: the driver
+	// starts each with its provider and reports each end with Complete.
+	Wave []ActionRun
+	// Status is the execution's status after the step; Terminal tells
+	// whether the driver's loop for this execution is over.
+	Status   Status
+	Terminal bool
+}
+
+// Env injects the clock and ID source.
+type Env struct {
+	Now   func() time.Time
+	NewID func() string
+	// ArtifactBucket names the bucket artifact references point into when the
+	// pipeline declares no artifact store (locally: the data folder).
+	ArtifactBucket string
+}

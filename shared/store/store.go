@@ -1,0 +1,164 @@
+// Package store documents the whole persistence contract of Stageflow. Each
+// consumer declares the narrow interface it needs (the engine declares
+// engine.ExecutionStore); every implementation (sqlite, later dynamo)
+// satisfies Store, and storetest is the conformance suite all of them pass.
+//
+// Errors are *errs.Error: NotFound when a record is missing, Conflict when a
+// record exists already or an update's Version does not match the stored one.
+// Every update is optimistic: the caller passes the record it read; the store
+// writes only if the stored Version equals it, and bumps Version on success.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
+)
+
+// Pipeline is one version of a pipeline declaration. Every version is kept.
+type Pipeline struct {
+	Name        string            `json:"name"`
+	Version     int               `json:"version"` // 1, 2, 3, … (the declaration's own version field mirrors it)
+	Declaration pipeline.Pipeline `json:"declaration"`
+	Tags        []pipeline.Tag    `json:"tags,omitempty"`
+	Created     time.Time         `json:"created"` // when version 1 was created
+	Updated     time.Time         `json:"updated"` // when this version was created
+}
+
+// PipelineSummary is a row of ListPipelines: the latest version of each.
+type PipelineSummary struct {
+	Name         string    `json:"name"`
+	Version      int       `json:"version"`
+	PipelineType string    `json:"pipelineType,omitempty"`
+	ExecutionMode string   `json:"executionMode,omitempty"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Page asks for one page of a listing. Token is the opaque NextToken of the
+// previous page ("" for the first); Limit ≤ 0 means the store's default (100).
+type Page struct {
+	Token string
+	Limit int
+}
+
+// ExecutionFilter narrows ListExecutions.
+type ExecutionFilter struct {
+	PipelineName string // required
+	Status       engine.Status
+}
+
+// ExecutionSummary is a row of ListExecutions, newest first.
+type ExecutionSummary struct {
+	ID              string         `json:"id"`
+	PipelineName    string         `json:"pipelineName"`
+	PipelineVersion int            `json:"pipelineVersion"`
+	Status          engine.Status  `json:"status"`
+	StatusSummary   string         `json:"statusSummary,omitempty"`
+	Trigger         engine.Trigger `json:"trigger"`
+	StartTime       time.Time      `json:"startTime"`
+	LastUpdateTime  time.Time      `json:"lastUpdateTime"`
+}
+
+// JobStatus is the status of a custom-action job, as CodePipeline names them.
+type JobStatus string
+
+// Job statuses.
+const (
+	JobCreated    JobStatus = "Created"
+	JobQueued     JobStatus = "Queued"
+	JobDispatched JobStatus = "Dispatched"
+	JobInProgress JobStatus = "InProgress"
+	JobTimedOut   JobStatus = "TimedOut"
+	JobSucceeded  JobStatus = "Succeeded"
+	JobFailed     JobStatus = "Failed"
+)
+
+// Job is a unit of work for a job worker: one action run of a custom (or
+// other worker-served) action type. Its ID is the action run's completion token.
+type Job struct {
+	ID           string                `json:"id"`
+	Nonce        string                `json:"nonce"`
+	ActionTypeID pipeline.ActionTypeID `json:"actionTypeId"`
+	ExecutionID  string                `json:"executionId"`
+	ActionRunID  string                `json:"actionRunId"`
+	PipelineName string                `json:"pipelineName"`
+	Status       JobStatus             `json:"status"`
+	// Data is the job's payload as the API returns it (configuration,
+	// artifacts, credentials); the store keeps it opaque.
+	Data json.RawMessage `json:"data,omitempty"`
+	// ContinuationToken is set by PutJobSuccessResult with a continuation
+	// token: the job goes back to the queue for the same action run.
+	ContinuationToken string    `json:"continuationToken,omitempty"`
+	Created           time.Time `json:"created"`
+	Updated           time.Time `json:"updated"`
+	// Deadline is when the job times out if it has not completed.
+	Deadline time.Time `json:"deadline,omitzero"`
+	Version  int64     `json:"version"`
+}
+
+// CustomActionType is a registered custom action type (CreateCustomActionType).
+type CustomActionType struct {
+	ID pipeline.ActionTypeID `json:"id"`
+	// Definition is the rest of the declaration as given (settings,
+	// configuration properties, artifact details), kept opaque.
+	Definition json.RawMessage `json:"definition,omitempty"`
+	Created    time.Time       `json:"created"`
+}
+
+// Store is the whole contract.
+type Store interface {
+	// Pipelines. CreatePipeline stores version 1 (Conflict if the name is
+	// taken); UpdatePipeline stores the next version and returns it
+	// (NotFound if the pipeline does not exist); GetPipeline with version 0
+	// returns the latest; DeletePipeline removes every version (executions
+	// stay readable).
+	CreatePipeline(ctx context.Context, p *Pipeline) error
+	UpdatePipeline(ctx context.Context, p *Pipeline) (*Pipeline, error)
+	GetPipeline(ctx context.Context, name string, version int) (*Pipeline, error)
+	ListPipelines(ctx context.Context, page Page) ([]PipelineSummary, string, error)
+	DeletePipeline(ctx context.Context, name string) error
+
+	// Executions. CreateExecution stores a new execution with Version 1;
+	// when ClientRequestToken is set and an execution of the same pipeline
+	// already used it, it returns that execution and Conflict is not raised
+	// (idempotency: created=false). UpdateExecution writes e only if the
+	// stored Version equals e.Version (Conflict otherwise) and then sets
+	// e.Version to the new value.
+	CreateExecution(ctx context.Context, e *engine.Execution) (stored *engine.Execution, created bool, err error)
+	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
+	UpdateExecution(ctx context.Context, e *engine.Execution) error
+	ListExecutions(ctx context.Context, f ExecutionFilter, page Page) ([]ExecutionSummary, string, error)
+	// ListActiveExecutions returns the IDs of every execution whose status
+	// is InProgress or Stopping (for a driver that resumes after restart).
+	ListActiveExecutions(ctx context.Context) ([]string, error)
+
+	// Jobs. CreateJob stores a job (Conflict on a duplicate ID). PollJobs
+	// atomically hands out up to max Queued jobs of the action type,
+	// oldest first, marking them Dispatched. UpdateJob is optimistic like
+	// UpdateExecution.
+	CreateJob(ctx context.Context, j *Job) error
+	GetJob(ctx context.Context, id string) (*Job, error)
+	PollJobs(ctx context.Context, typ pipeline.ActionTypeID, max int, now time.Time) ([]*Job, error)
+	UpdateJob(ctx context.Context, j *Job) error
+	// ListExpiredJobs returns jobs not yet finished whose Deadline is before now.
+	ListExpiredJobs(ctx context.Context, now time.Time) ([]*Job, error)
+
+	// Custom action types.
+	CreateActionType(ctx context.Context, t *CustomActionType) error
+	DeleteActionType(ctx context.Context, id pipeline.ActionTypeID) error
+	ListActionTypes(ctx context.Context) ([]CustomActionType, error)
+
+	// Tags of any resource (by ARN).
+	TagResource(ctx context.Context, arn string, tags []pipeline.Tag) error
+	UntagResource(ctx context.Context, arn string, keys []string) error
+	ListTags(ctx context.Context, arn string) ([]pipeline.Tag, error)
+
+	Close() error
+}
+
+// ExecutionStore is satisfied by every Store.
+var _ engine.ExecutionStore = Store(nil)
