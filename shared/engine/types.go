@@ -134,7 +134,7 @@ type ActionRun struct {
 // Result is how an action run ends: reported by its provider, a job worker
 // (PutJobSuccessResult / PutJobFailureResult) or an approver.
 type Result struct {
-	Status               Status            // Succeeded or Failed (Abandoned for interrupted runs)
+	Status               Status // Succeeded or Failed (Abandoned for interrupted runs)
 	Summary              string
 	ErrorCode            string // e.g. JobFailed, ConfigurationError, PermissionError, Interrupted
 	ErrorMessage         string

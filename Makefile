@@ -1,0 +1,53 @@
+# Stageflow — every task a developer or CI runs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin
+TOOLS     := $(CURDIR)/tools/bin
+DATA_DIR  ?= .stageflow
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME  ?= 60s
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+.PHONY: help build run test test-unit test-integration lint deps fuzz bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+deps: ## download Go modules (idempotent)
+	$(GO) mod download
+
+build: deps ## build bin/stageflow
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/stageflow ./cmd/stageflow
+
+run: build ## build and run the example pipeline locally with the embedded store
+	./$(BIN)/stageflow validate examples/*.json
+	./$(BIN)/stageflow run --data-dir $(DATA_DIR) --approve examples/build-test-deploy.json
+
+test: lint test-unit ## every test: lint, unit and integration
+	@echo "make test: all checks passed"
+
+test-unit: deps ## the Go tests (unit and SQLite integration)
+	$(GO) test -count=1 ./...
+
+lint: deps $(TOOLS)/staticcheck ## gofmt check, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+
+$(TOOLS)/staticcheck:
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+fuzz: ## run the pipeline loader fuzz target for FUZZTIME (default 60s)
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./shared/pipeline
+
+bench: ## Go benchmarks with their figures
+	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+
+clean: ## remove build outputs and local data
+	rm -rf $(BIN) $(DATA_DIR) tools
