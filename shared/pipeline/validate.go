@@ -1,19 +1,796 @@
 package pipeline
 
 import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/stageflow/stageflow/shared/errs"
 )
 
 // Validate applies CodePipeline's rules and quotas to a pipeline and returns
-// every problem found, each with its JSON path.
+// every problem found, each with its JSON path (relative to the pipeline,
+// e.g. "stages[1].actions[0].runOrder") and a plain sentence. Lengths,
+// patterns and enumerations are those of the CodePipeline API definition
+// (see Shapes); counts are CodePipeline's quotas.
+//
+// Stageflow deliberately differs from AWS CodePipeline in these ways:
+//
+//   - A pipeline need not start with a Source stage, and source actions are
+//     not confined to the first stage: any stage may hold any action.
+//   - A pipeline may have a single stage (CodePipeline requires at least two).
+//   - A Commands action (owner AWS, provider Commands) needs no input
+//     artifact.
+//   - timeoutInMinutes (5..86400) is accepted on every action, not only on
+//     the action types CodePipeline allows it for.
+//   - roleArn is neither required nor checked, and an artifact store's
+//     location is kept as given but not checked: Stageflow runs no AWS
+//     roles and keeps artifacts in its own data directory, and published
+//     examples use placeholder accounts.
+//   - No artifact store at all is fine (artifactStore and artifactStores
+//     remain mutually exclusive).
+//   - A trigger's gitConfiguration.sourceActionName must name an action of
+//     the pipeline; it is not checked to be a source action.
+//   - When pipelineType is absent the type is V2 if any V2-only field is
+//     present, else V1; V2-only fields (variables, triggers, executionMode
+//     QUEUED or PARALLEL, stage beforeEntry/onSuccess/onFailure) are only
+//     rejected when pipelineType is explicitly "V1".
+//   - Variable references are checked before the pipeline runs: #{ns.var}
+//     must name a namespace declared by an action that runs earlier,
+//     #{variables.x} a declared pipeline variable, and #{codepipeline.x}
+//     can only be PipelineExecutionId. Action namespaces "codepipeline" and
+//     "variables" are reserved.
 func Validate(p *Pipeline) []errs.Problem {
-	return nil
+	v := newValidator(p)
+	v.pipeline(p)
+	return v.problems
 }
 
-func validateEnvelope(d *Document) []errs.Problem { return nil }
+// validateEnvelope checks what the get-pipeline envelope adds to the
+// pipeline: its tags.
+func validateEnvelope(d *Document) []errs.Problem {
+	v := &validator{}
+	for i, t := range d.Tags {
+		path := "tags[" + itoa(i) + "]"
+		v.required(path+".key", t.Key, shTagKey)
+		v.str(path+".value", t.Value, shTagValue)
+	}
+	return v.problems
+}
 
 func stagePath(i int) string { return "stages[" + itoa(i) + "]" }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Quotas of CodePipeline that are not part of the API definition.
+const (
+	MaxStages            = 50
+	MaxActionsPerStage   = 50
+	MaxActionsInPipeline = 500
+)
+
+// ---------------------------------------------------------------------------
+// Shapes of the API definition
+
+// Shape is one shape of the CodePipeline API definition (botocore's
+// service-2.json) that validation enforces, with the constraints the
+// definition gives it.
+type Shape struct {
+	Name string // shape name in the API definition, e.g. "ActionName"
+	Type string // "string", "integer", "list" or "map"
+	// Min and Max bound a string's length (in characters), a list's or
+	// map's number of entries, or an integer's value. Max 0 means no upper
+	// bound.
+	Min, Max int
+	Pattern  string   // regular expression as the definition spells it; "" if none
+	Enum     []string // allowed values of an enumeration; nil if none
+}
+
+type shape struct {
+	Shape
+	what string         // what Pattern allows, as the end of a sentence
+	re   *regexp.Regexp // Pattern anchored at both ends
+}
+
+var shapes = map[string]*shape{}
+
+func define(s Shape, what string) *shape {
+	sh := &shape{Shape: s, what: what}
+	if s.Pattern != "" {
+		sh.re = regexp.MustCompile(`^(?:` + s.Pattern + `)$`)
+	}
+	if _, dup := shapes[s.Name]; dup {
+		panic("pipeline: shape defined twice: " + s.Name)
+	}
+	shapes[s.Name] = sh
+	return sh
+}
+
+func str(name string, min, max int, pattern, what string) *shape {
+	return define(Shape{Name: name, Type: "string", Min: min, Max: max, Pattern: pattern}, what)
+}
+
+func list(name string, min, max int) *shape {
+	return define(Shape{Name: name, Type: "list", Min: min, Max: max}, "")
+}
+
+func integer(name string, min, max int) *shape {
+	return define(Shape{Name: name, Type: "integer", Min: min, Max: max}, "")
+}
+
+func enum(name string, values ...string) *shape {
+	return define(Shape{Name: name, Type: "string", Enum: values}, "")
+}
+
+// Shapes returns the API shapes validation enforces, sorted by name. The
+// result is a copy.
+func Shapes() []Shape {
+	out := make([]Shape, 0, len(shapes))
+	for _, s := range shapes {
+		c := s.Shape
+		c.Enum = append([]string(nil), s.Enum...)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+const (
+	patName      = `[A-Za-z0-9.@\-_]+`
+	patNameWhat  = "may only contain letters, digits and . @ _ -"
+	patToken     = `[0-9A-Za-z_-]+`
+	patTokenWhat = "may only contain letters, digits, _ and -"
+	patLine      = `.*`
+	patLineWhat  = "must not contain line breaks"
+)
+
+var (
+	shPipelineName = str("PipelineName", 1, 100, patName, patNameWhat)
+	shStageName    = str("StageName", 1, 100, patName, patNameWhat)
+	shActionName   = str("ActionName", 1, 100, patName, patNameWhat)
+	shRuleName     = str("RuleName", 1, 100, patName, patNameWhat)
+	shArtifactName = str("ArtifactName", 1, 100, `[a-zA-Z0-9_\-]+`, patTokenWhat)
+	shNamespace    = str("ActionNamespace", 1, 100, `[A-Za-z0-9@\-_]+`, "may only contain letters, digits and @ _ -")
+	shVarName      = str("PipelineVariableName", 1, 128, `[A-Za-z0-9@\-_]+`, "may only contain letters, digits and @ _ -")
+	shVarValue     = str("PipelineVariableValue", 1, 1000, patLine, patLineWhat)
+	shVarDesc      = str("PipelineVariableDescription", 0, 200, patLine, patLineWhat)
+	shEnvName      = str("EnvironmentVariableName", 1, 128, `[A-Za-z0-9_]+`, "may only contain letters, digits and _")
+	shEnvValue     = str("EnvironmentVariableValue", 1, 2000, patLine, patLineWhat)
+	shProvider     = str("ActionProvider", 1, 35, patToken, patTokenWhat)
+	shRuleProvider = str("RuleProvider", 1, 35, patToken, patTokenWhat)
+	shVersion      = str("Version", 1, 9, patToken, patTokenWhat)
+	shRegion       = str("AWSRegionName", 4, 30, "", "")
+	shCommand      = str("Command", 1, 1000, "", "")
+	shOutputVar    = str("OutputVariable", 1, 128, "", "")
+	shFilePath     = str("FilePath", 1, 128, "", "")
+	shConfigKey    = str("ActionConfigurationKey", 1, 50, "", "")
+	shConfigValue  = str("ActionConfigurationValue", 1, 1000, "", "")
+	shRuleCfgKey   = str("RuleConfigurationKey", 1, 50, "", "")
+	shRuleCfgValue = str("RuleConfigurationValue", 1, 10000, "", "")
+	shTagPattern   = str("GitTagNamePattern", 1, 255, "", "")
+	shBranchPat    = str("GitBranchNamePattern", 1, 255, patLine, patLineWhat)
+	shFilePathPat  = str("GitFilePathPattern", 1, 255, patLine, patLineWhat)
+	shTagKey       = str("TagKey", 1, 128, "", "")
+	shTagValue     = str("TagValue", 0, 256, "", "")
+	shKeyID        = str("EncryptionKeyId", 1, 400, "", "")
+	shBlockerName  = str("BlockerName", 1, 100, "", "")
+
+	shCommands        = list("CommandList", 1, 50)
+	shOutputVars      = list("OutputVariableList", 1, 15)
+	shFiles           = list("FilePathList", 1, 10)
+	shEnvVars         = list("EnvironmentVariableList", 1, 10)
+	shConditions      = list("ConditionList", 1, 1)
+	shRules           = list("RuleDeclarationList", 1, 5)
+	shVariables       = list("PipelineVariableDeclarationList", 0, 50)
+	shTriggers        = list("PipelineTriggerDeclarationList", 0, 50)
+	shPushFilters     = list("GitPushFilterList", 1, 3)
+	shPRFilters       = list("GitPullRequestFilterList", 1, 3)
+	shTagPatterns     = list("GitTagPatternList", 1, 8)
+	shBranchPatterns  = list("GitBranchPatternList", 1, 8)
+	shFilePathPattern = list("GitFilePathPatternList", 1, 8)
+	shPREvents        = list("GitPullRequestEventTypeList", 1, 3)
+	shRuleConfig      = define(Shape{Name: "RuleConfigurationMap", Type: "map", Min: 0, Max: 200}, "")
+
+	shRunOrder     = integer("ActionRunOrder", 1, 999)
+	shTimeout      = integer("ActionTimeout", 5, 86400)
+	shRuleTimeout  = integer("RuleTimeout", 5, 86400)
+	shPipelineVers = integer("PipelineVersion", 1, 0)
+
+	shCategory      = enum("ActionCategory", CategorySource, CategoryBuild, CategoryDeploy, CategoryTest, CategoryInvoke, CategoryApproval, CategoryCompute)
+	shOwner         = enum("ActionOwner", OwnerAWS, OwnerThirdParty, OwnerCustom)
+	shExecutionMode = enum("ExecutionMode", ModeQueued, ModeSuperseded, ModeParallel)
+	shPipelineType  = enum("PipelineType", TypeV1, TypeV2)
+	shResult        = enum("Result", ResultRollback, ResultFail, ResultRetry, ResultSkip)
+	shRetryMode     = enum("StageRetryMode", "FAILED_ACTIONS", "ALL_ACTIONS")
+	shPREvent       = enum("GitPullRequestEventType", "OPEN", "UPDATED", "CLOSED")
+	shProviderType  = enum("PipelineTriggerProviderType", "CodeStarSourceConnection")
+	shStoreType     = enum("ArtifactStoreType", "S3")
+	shKeyType       = enum("EncryptionKeyType", "KMS")
+	shEnvType       = enum("EnvironmentVariableType", "PLAINTEXT", "SECRETS_MANAGER")
+	shRuleCategory  = enum("RuleCategory", "Rule")
+	shRuleOwner     = enum("RuleOwner", "AWS")
+	shBlockerType   = enum("BlockerType", "Schedule")
+)
+
+// ---------------------------------------------------------------------------
+// The validator
+
+// position orders actions: stage index, then runOrder. A rule of a stage's
+// beforeEntry condition sits before every action of its stage; a rule of
+// onSuccess or onFailure after every action of its stage.
+type position struct{ stage, order int }
+
+func (a position) before(b position) bool {
+	return a.stage < b.stage || a.stage == b.stage && a.order < b.order
+}
+
+// origin is where an artifact or namespace is declared.
+type origin struct {
+	action string // JSON path of the declaring action
+	decl   string // JSON path of the declaration itself
+	at     position
+}
+
+// declared records the declarations of one artifact or namespace name: the
+// first in document order (for duplicate reports) and the earliest in run
+// order (to decide whether it exists before a given position).
+type declared struct {
+	first    origin
+	earliest position
+}
+
+// declare records an origin of a name.
+func declare(m map[string]*declared, name string, o origin) {
+	d, ok := m[name]
+	if !ok {
+		m[name] = &declared{first: o, earliest: o.at}
+		return
+	}
+	if o.at.before(d.earliest) {
+		d.earliest = o.at
+	}
+}
+
+type validator struct {
+	problems []errs.Problem
+
+	artifacts  map[string]*declared // output artifact name → producing actions
+	namespaces map[string]*declared // namespace → declaring actions
+	variables  map[string]bool      // declared pipeline variables
+	actions    map[string]bool      // every action name
+}
+
+func newValidator(p *Pipeline) *validator {
+	v := &validator{
+		artifacts:  map[string]*declared{},
+		namespaces: map[string]*declared{},
+		variables:  map[string]bool{},
+		actions:    map[string]bool{},
+	}
+	for i, s := range p.Stages {
+		for j := range s.Actions {
+			a := &s.Actions[j]
+			path := actionPath(i, j)
+			at := position{i, a.EffectiveRunOrder()}
+			v.actions[a.Name] = true
+			for k, out := range a.OutputArtifacts {
+				declare(v.artifacts, out.Name, origin{action: path, decl: index(path+".outputArtifacts", k) + ".name", at: at})
+			}
+			if a.Namespace != "" {
+				declare(v.namespaces, a.Namespace, origin{action: path, decl: path + ".namespace", at: at})
+			}
+		}
+	}
+	for _, d := range p.Variables {
+		v.variables[d.Name] = true
+	}
+	return v
+}
+
+func actionPath(stage, action int) string {
+	return stagePath(stage) + ".actions[" + itoa(action) + "]"
+}
+
+func index(path string, i int) string { return path + "[" + itoa(i) + "]" }
+
+// add records a problem.
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, errs.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// str checks a string's length and pattern.
+func (v *validator) str(path, s string, sh *shape) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < sh.Min || sh.Max > 0 && n > sh.Max:
+		if sh.Min == 0 {
+			v.add(path, "must be at most %d characters long, got %d", sh.Max, n)
+		} else {
+			v.add(path, "must be %d..%d characters long, got %d", sh.Min, sh.Max, n)
+		}
+	case sh.re != nil && !sh.re.MatchString(s):
+		v.add(path, "%q %s", truncate(s, 60), sh.what)
+	}
+}
+
+// required checks a string that must be present and not empty.
+func (v *validator) required(path, s string, sh *shape) {
+	if s == "" {
+		v.add(path, "is required")
+		return
+	}
+	v.str(path, s, sh)
+}
+
+// optional checks a string when it is given (not empty).
+func (v *validator) optional(path, s string, sh *shape) {
+	if s != "" {
+		v.str(path, s, sh)
+	}
+}
+
+// oneOf checks a value against an enumeration.
+func (v *validator) oneOf(path, s string, sh *shape) {
+	for _, e := range sh.Enum {
+		if s == e {
+			return
+		}
+	}
+	v.add(path, "must be one of %s, got %q", strings.Join(sh.Enum, ", "), truncate(s, 40))
+}
+
+// requiredOneOf checks an enumerated value that must be present.
+func (v *validator) requiredOneOf(path, s string, sh *shape) {
+	if s == "" {
+		v.add(path, "is required (one of %s)", strings.Join(sh.Enum, ", "))
+		return
+	}
+	v.oneOf(path, s, sh)
+}
+
+// optionalOneOf checks an enumerated value when it is given.
+func (v *validator) optionalOneOf(path, s string, sh *shape) {
+	if s != "" {
+		v.oneOf(path, s, sh)
+	}
+}
+
+// count checks the number of entries of a list or map that is given.
+func (v *validator) count(path string, n int, sh *shape) {
+	if n >= sh.Min && (sh.Max == 0 || n <= sh.Max) {
+		return
+	}
+	switch {
+	case sh.Min == sh.Max:
+		v.add(path, "must have exactly %d %s, got %d", sh.Min, entries(sh.Min), n)
+	case sh.Min == 0:
+		v.add(path, "must have at most %d entries, got %d", sh.Max, n)
+	default:
+		v.add(path, "must have %d..%d entries, got %d", sh.Min, sh.Max, n)
+	}
+}
+
+func entries(n int) string {
+	if n == 1 {
+		return "entry"
+	}
+	return "entries"
+}
+
+// number checks an optional integer.
+func (v *validator) number(path string, n *int, sh *shape) {
+	if n == nil {
+		return
+	}
+	switch {
+	case sh.Max == 0 && *n < sh.Min:
+		v.add(path, "must be at least %d, got %d", sh.Min, *n)
+	case sh.Max > 0 && (*n < sh.Min || *n > sh.Max):
+		v.add(path, "must be %d..%d, got %d", sh.Min, sh.Max, *n)
+	}
+}
+
+// sortedKeys returns a map's keys in order, so problems come out stably.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ---------------------------------------------------------------------------
+// The pipeline
+
+func (v *validator) pipeline(p *Pipeline) {
+	v.required("name", p.Name, shPipelineName)
+	v.number("version", p.Version, shPipelineVers)
+	v.optionalOneOf("executionMode", p.ExecutionMode, shExecutionMode)
+	v.optionalOneOf("pipelineType", p.PipelineType, shPipelineType)
+
+	if p.ArtifactStore != nil && p.ArtifactStores != nil {
+		v.add("artifactStores", "cannot be given together with artifactStore; use one or the other")
+	}
+	if p.ArtifactStore != nil {
+		v.artifactStore("artifactStore", p.ArtifactStore)
+	}
+	for _, region := range sortedKeys(p.ArtifactStores) {
+		path := "artifactStores." + region
+		v.str(path, region, shRegion)
+		store := p.ArtifactStores[region]
+		v.artifactStore(path, &store)
+	}
+
+	v.pipelineVariables(p.Variables)
+	v.stages(p.Stages)
+	v.triggers(p.Triggers)
+
+	if p.PipelineType == TypeV1 {
+		for _, path := range p.v2OnlyFields() {
+			what := "is"
+			if path == "executionMode" {
+				what = fmt.Sprintf("%s is", p.ExecutionMode)
+			}
+			v.add(path, "%s only allowed in V2 pipelines, but pipelineType is V1", what)
+		}
+	}
+}
+
+func (v *validator) artifactStore(path string, s *ArtifactStore) {
+	v.requiredOneOf(path+".type", s.Type, shStoreType)
+	// The location is kept as given: artifacts live in Stageflow's data directory.
+	if k := s.EncryptionKey; k != nil {
+		v.required(path+".encryptionKey.id", k.ID, shKeyID)
+		v.requiredOneOf(path+".encryptionKey.type", k.Type, shKeyType)
+	}
+}
+
+func (v *validator) pipelineVariables(vars []VariableDeclaration) {
+	if vars == nil {
+		return
+	}
+	v.count("variables", len(vars), shVariables)
+	seen := map[string]int{}
+	for i, d := range vars {
+		path := index("variables", i)
+		v.required(path+".name", d.Name, shVarName)
+		if first, dup := seen[d.Name]; dup && d.Name != "" {
+			v.add(path+".name", "variable %q is already declared at variables[%d]", d.Name, first)
+		} else {
+			seen[d.Name] = i
+		}
+		if d.DefaultValue != nil {
+			v.str(path+".defaultValue", *d.DefaultValue, shVarValue)
+		}
+		if d.Description != nil {
+			v.str(path+".description", *d.Description, shVarDesc)
+		}
+	}
+}
+
+func (v *validator) triggers(triggers []Trigger) {
+	if triggers == nil {
+		return
+	}
+	v.count("triggers", len(triggers), shTriggers)
+	for i, t := range triggers {
+		path := index("triggers", i)
+		v.requiredOneOf(path+".providerType", t.ProviderType, shProviderType)
+		g := t.GitConfiguration
+		gpath := path + ".gitConfiguration"
+		if g.SourceActionName == "" {
+			v.add(gpath+".sourceActionName", "is required")
+		} else if !v.actions[g.SourceActionName] {
+			v.add(gpath+".sourceActionName", "no action of the pipeline is named %q", g.SourceActionName)
+		}
+		if g.Push != nil {
+			v.count(gpath+".push", len(g.Push), shPushFilters)
+		}
+		for j, f := range g.Push {
+			fpath := index(gpath+".push", j)
+			v.filter(fpath+".tags", f.Tags, shTagPatterns, shTagPattern)
+			v.filter(fpath+".branches", f.Branches, shBranchPatterns, shBranchPat)
+			v.filter(fpath+".filePaths", f.FilePaths, shFilePathPattern, shFilePathPat)
+		}
+		if g.PullRequest != nil {
+			v.count(gpath+".pullRequest", len(g.PullRequest), shPRFilters)
+		}
+		for j, f := range g.PullRequest {
+			fpath := index(gpath+".pullRequest", j)
+			if f.Events != nil {
+				v.count(fpath+".events", len(f.Events), shPREvents)
+			}
+			for k, e := range f.Events {
+				v.oneOf(index(fpath+".events", k), e, shPREvent)
+			}
+			v.filter(fpath+".branches", f.Branches, shBranchPatterns, shBranchPat)
+			v.filter(fpath+".filePaths", f.FilePaths, shFilePathPattern, shFilePathPat)
+		}
+	}
+}
+
+func (v *validator) filter(path string, f *FilterCriteria, listShape, itemShape *shape) {
+	if f == nil {
+		return
+	}
+	for _, part := range []struct {
+		name     string
+		patterns []string
+	}{{"includes", f.Includes}, {"excludes", f.Excludes}} {
+		if part.patterns == nil {
+			continue
+		}
+		ppath := path + "." + part.name
+		v.count(ppath, len(part.patterns), listShape)
+		for i, pat := range part.patterns {
+			v.str(index(ppath, i), pat, itemShape)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Stages and actions
+
+func (v *validator) stages(stages []Stage) {
+	switch {
+	case stages == nil:
+		v.add("stages", "is required")
+		return
+	case len(stages) == 0:
+		v.add("stages", "must have at least one stage")
+	case len(stages) > MaxStages:
+		v.add("stages", "must have at most %d stages, got %d", MaxStages, len(stages))
+	}
+	total := 0
+	seen := map[string]int{}
+	for i := range stages {
+		s := &stages[i]
+		path := stagePath(i)
+		v.required(path+".name", s.Name, shStageName)
+		if first, dup := seen[s.Name]; dup && s.Name != "" {
+			v.add(path+".name", "stage name %q is already used by stages[%d]", s.Name, first)
+		} else {
+			seen[s.Name] = i
+		}
+		for j, b := range s.Blockers {
+			bpath := index(path+".blockers", j)
+			v.required(bpath+".name", b.Name, shBlockerName)
+			v.requiredOneOf(bpath+".type", b.Type, shBlockerType)
+		}
+		if s.BeforeEntry != nil {
+			v.conditions(path+".beforeEntry.conditions", s.BeforeEntry.Conditions, true, position{i, 0})
+		}
+		if s.OnSuccess != nil {
+			v.conditions(path+".onSuccess.conditions", s.OnSuccess.Conditions, true, position{i, math.MaxInt})
+		}
+		if f := s.OnFailure; f != nil {
+			v.optionalOneOf(path+".onFailure.result", f.Result, shResult)
+			if f.RetryConfiguration != nil {
+				v.optionalOneOf(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
+			}
+			v.conditions(path+".onFailure.conditions", f.Conditions, false, position{i, math.MaxInt})
+		}
+		v.actionList(i, s.Actions)
+		total += len(s.Actions)
+	}
+	if total > MaxActionsInPipeline {
+		v.add("stages", "the pipeline must have at most %d actions, got %d", MaxActionsInPipeline, total)
+	}
+}
+
+func (v *validator) actionList(stage int, actions []Action) {
+	path := stagePath(stage) + ".actions"
+	switch {
+	case actions == nil:
+		v.add(path, "is required")
+		return
+	case len(actions) == 0:
+		v.add(path, "must have at least one action")
+	case len(actions) > MaxActionsPerStage:
+		v.add(path, "must have at most %d actions, got %d", MaxActionsPerStage, len(actions))
+	}
+	seen := map[string]int{}
+	for j := range actions {
+		a := &actions[j]
+		if first, dup := seen[a.Name]; dup && a.Name != "" {
+			v.add(actionPath(stage, j)+".name", "action name %q is already used by %s in this stage", a.Name, actionPath(stage, first))
+		} else {
+			seen[a.Name] = j
+		}
+		v.action(stage, j, a)
+	}
+}
+
+func (v *validator) action(stage, j int, a *Action) {
+	path := actionPath(stage, j)
+	at := position{stage, a.EffectiveRunOrder()}
+
+	v.required(path+".name", a.Name, shActionName)
+	t := a.ActionTypeID
+	tpath := path + ".actionTypeId"
+	v.requiredOneOf(tpath+".category", t.Category, shCategory)
+	v.requiredOneOf(tpath+".owner", t.Owner, shOwner)
+	v.required(tpath+".provider", t.Provider, shProvider)
+	v.required(tpath+".version", t.Version, shVersion)
+	v.number(path+".runOrder", a.RunOrder, shRunOrder)
+	v.number(path+".timeoutInMinutes", a.TimeoutInMinutes, shTimeout)
+	v.optional(path+".region", a.Region, shRegion)
+
+	if a.Namespace != "" {
+		npath := path + ".namespace"
+		v.str(npath, a.Namespace, shNamespace)
+		switch {
+		case a.Namespace == NamespaceCodePipeline || a.Namespace == NamespaceVariables:
+			v.add(npath, "namespace %q is reserved", a.Namespace)
+		case v.namespaces[a.Namespace].first.decl != npath:
+			v.add(npath, "namespace %q is already declared by %s; namespaces must be unique in the pipeline", a.Namespace, v.namespaces[a.Namespace].first.action)
+		}
+		if v.artifacts[a.Namespace] != nil {
+			v.add(npath, "namespace %q has the name of an artifact; namespaces and artifact names must differ", a.Namespace)
+		}
+	}
+
+	v.configuration(path+".configuration", a.Configuration, shConfigKey, shConfigValue, at, "action")
+	v.commands(path+".commands", a.Commands, at, "action")
+
+	for k, in := range a.InputArtifacts {
+		v.input(index(path+".inputArtifacts", k), in.Name, at, "action")
+	}
+	for k, out := range a.OutputArtifacts {
+		opath := index(path+".outputArtifacts", k)
+		v.required(opath+".name", out.Name, shArtifactName)
+		if first := v.artifacts[out.Name].first; out.Name != "" && first.decl != opath+".name" {
+			v.add(opath+".name", "artifact %q is already produced by %s; output artifact names must be unique in the pipeline", out.Name, first.action)
+		}
+		if out.Files != nil {
+			v.count(opath+".files", len(out.Files), shFiles)
+		}
+		for f, file := range out.Files {
+			v.str(index(opath+".files", f), file, shFilePath)
+		}
+	}
+	if a.OutputVariables != nil {
+		v.count(path+".outputVariables", len(a.OutputVariables), shOutputVars)
+	}
+	for k, name := range a.OutputVariables {
+		v.str(index(path+".outputVariables", k), name, shOutputVar)
+	}
+	if a.EnvironmentVariables != nil {
+		v.count(path+".environmentVariables", len(a.EnvironmentVariables), shEnvVars)
+	}
+	for k, e := range a.EnvironmentVariables {
+		epath := index(path+".environmentVariables", k)
+		v.required(epath+".name", e.Name, shEnvName)
+		v.required(epath+".value", e.Value, shEnvValue)
+		v.optionalOneOf(epath+".type", e.Type, shEnvType)
+		v.refs(epath+".value", e.Value, at, "action")
+	}
+}
+
+// configuration checks a configuration map and the references in its values.
+func (v *validator) configuration(path string, cfg map[string]string, keyShape, valueShape *shape, at position, consumer string) {
+	for _, key := range sortedKeys(cfg) {
+		if n := utf8.RuneCountInString(key); n < keyShape.Min || n > keyShape.Max {
+			v.add(path, "key %q must be %d..%d characters long, got %d", truncate(key, 60), keyShape.Min, keyShape.Max, n)
+			continue
+		}
+		kpath := path + "." + key
+		v.str(kpath, cfg[key], valueShape)
+		v.refs(kpath, cfg[key], at, consumer)
+	}
+}
+
+func (v *validator) commands(path string, cmds []string, at position, consumer string) {
+	if cmds == nil {
+		return
+	}
+	v.count(path, len(cmds), shCommands)
+	for k, c := range cmds {
+		cpath := index(path, k)
+		v.str(cpath, c, shCommand)
+		v.refs(cpath, c, at, consumer)
+	}
+}
+
+// input checks that an input artifact is produced by an action that runs
+// before the consumer.
+func (v *validator) input(path, name string, at position, consumer string) {
+	v.required(path+".name", name, shArtifactName)
+	if name == "" {
+		return
+	}
+	d := v.artifacts[name]
+	if d != nil && d.earliest.before(at) {
+		return
+	}
+	msg := fmt.Sprintf("artifact %q is not produced by any action that runs before this %s", name, consumer)
+	if consumer == "action" {
+		msg = fmt.Sprintf("artifact %q is not produced by any action that runs before this one", name)
+	}
+	if d != nil {
+		msg += fmt.Sprintf(" (%s produces it, but does not run earlier)", d.first.action)
+	}
+	v.add(path, "%s", msg)
+}
+
+// refs checks the variable references in a string.
+func (v *validator) refs(path, s string, at position, consumer string) {
+	refs, bad := scanRefs(s)
+	for _, b := range bad {
+		v.add(path, "%s", b)
+	}
+	for _, r := range refs {
+		switch r.Namespace {
+		case NamespaceCodePipeline:
+			if r.Name != VarPipelineExecutionID {
+				v.add(path, "%s: the codepipeline namespace only has %s", r, VarPipelineExecutionID)
+			}
+		case NamespaceVariables:
+			if !v.variables[r.Name] {
+				v.add(path, "%s: no pipeline variable %q is declared", r, r.Name)
+			}
+		default:
+			d := v.namespaces[r.Namespace]
+			if d != nil && d.earliest.before(at) {
+				continue
+			}
+			thisOne := "this " + consumer
+			if consumer == "action" {
+				thisOne = "this one"
+			}
+			if d != nil {
+				v.add(path, "%s: namespace %q is declared by %s, which does not run before %s", r, r.Namespace, d.first.action, thisOne)
+			} else {
+				v.add(path, "%s: namespace %q is not declared by any action that runs before %s", r, r.Namespace, thisOne)
+			}
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Stage conditions and rules
+
+func (v *validator) conditions(path string, conds []Condition, required bool, at position) {
+	if conds == nil {
+		if required {
+			v.add(path, "is required")
+		}
+		return
+	}
+	v.count(path, len(conds), shConditions)
+	for i, c := range conds {
+		cpath := index(path, i)
+		v.optionalOneOf(cpath+".result", c.Result, shResult)
+		if c.Rules != nil {
+			v.count(cpath+".rules", len(c.Rules), shRules)
+		}
+		for k := range c.Rules {
+			v.rule(index(cpath+".rules", k), &c.Rules[k], at)
+		}
+	}
+}
+
+func (v *validator) rule(path string, r *Rule, at position) {
+	v.required(path+".name", r.Name, shRuleName)
+	t := r.RuleTypeID
+	tpath := path + ".ruleTypeId"
+	v.requiredOneOf(tpath+".category", t.Category, shRuleCategory)
+	v.optionalOneOf(tpath+".owner", t.Owner, shRuleOwner)
+	v.required(tpath+".provider", t.Provider, shRuleProvider)
+	v.optional(tpath+".version", t.Version, shVersion)
+	if r.Configuration != nil {
+		v.count(path+".configuration", len(r.Configuration), shRuleConfig)
+	}
+	v.configuration(path+".configuration", r.Configuration, shRuleCfgKey, shRuleCfgValue, at, "rule")
+	v.commands(path+".commands", r.Commands, at, "rule")
+	for k, in := range r.InputArtifacts {
+		v.input(index(path+".inputArtifacts", k), in.Name, at, "rule")
+	}
+	v.optional(path+".region", r.Region, shRegion)
+	v.number(path+".timeoutInMinutes", r.TimeoutInMinutes, shRuleTimeout)
+}

@@ -7,6 +7,11 @@
 // record exists already or an update's Version does not match the stored one.
 // Every update is optimistic: the caller passes the record it read; the store
 // writes only if the stored Version equals it, and bumps Version on success.
+//
+// Records a store returns belong to the caller (changing one changes nothing
+// stored), and so does a record after the call that stored it. Times come
+// back as the same instants, not necessarily in the same location (sqlite
+// returns UTC). A malformed Page.Token is a Validation error.
 package store
 
 import (
@@ -29,13 +34,15 @@ type Pipeline struct {
 }
 
 // PipelineSummary is a row of ListPipelines: the latest version of each.
+// PipelineType and ExecutionMode are the effective ones (V1 and SUPERSEDED
+// when the declaration leaves them out).
 type PipelineSummary struct {
-	Name         string    `json:"name"`
-	Version      int       `json:"version"`
-	PipelineType string    `json:"pipelineType,omitempty"`
-	ExecutionMode string   `json:"executionMode,omitempty"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	Name          string    `json:"name"`
+	Version       int       `json:"version"`
+	PipelineType  string    `json:"pipelineType,omitempty"`
+	ExecutionMode string    `json:"executionMode,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
 }
 
 // Page asks for one page of a listing. Token is the opaque NextToken of the
@@ -115,7 +122,9 @@ type Store interface {
 	// taken); UpdatePipeline stores the next version and returns it
 	// (NotFound if the pipeline does not exist); GetPipeline with version 0
 	// returns the latest; DeletePipeline removes every version (executions
-	// stay readable).
+	// stay readable). The store sets Version and mirrors it in the
+	// declaration; Created/Updated default to now; UpdatePipeline keeps
+	// version 1's Created and, when p.Tags is nil, the previous Tags.
 	CreatePipeline(ctx context.Context, p *Pipeline) error
 	UpdatePipeline(ctx context.Context, p *Pipeline) (*Pipeline, error)
 	GetPipeline(ctx context.Context, name string, version int) (*Pipeline, error)
@@ -138,13 +147,15 @@ type Store interface {
 
 	// Jobs. CreateJob stores a job (Conflict on a duplicate ID). PollJobs
 	// atomically hands out up to max Queued jobs of the action type,
-	// oldest first, marking them Dispatched. UpdateJob is optimistic like
-	// UpdateExecution.
+	// oldest first, marking them Dispatched (max ≤ 0 means 1). UpdateJob is
+	// optimistic like UpdateExecution. CreateJob sets Version 1; an empty
+	// Status means Queued.
 	CreateJob(ctx context.Context, j *Job) error
 	GetJob(ctx context.Context, id string) (*Job, error)
 	PollJobs(ctx context.Context, typ pipeline.ActionTypeID, max int, now time.Time) ([]*Job, error)
 	UpdateJob(ctx context.Context, j *Job) error
-	// ListExpiredJobs returns jobs not yet finished whose Deadline is before now.
+	// ListExpiredJobs returns jobs not yet finished (neither Succeeded,
+	// Failed nor TimedOut) whose Deadline is set and before now.
 	ListExpiredJobs(ctx context.Context, now time.Time) ([]*Job, error)
 
 	// Custom action types.

@@ -1,0 +1,237 @@
+package pipeline
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The fidelity test checks the validator's tables against botocore's copy of
+// the CodePipeline API definition, when botocore is installed.
+
+const apiDefinition = "data/codepipeline/2015-07-09/service-2.json"
+
+type apiShape struct {
+	Type    string                            `json:"type"`
+	Min     *int                              `json:"min"`
+	Max     *int                              `json:"max"`
+	Pattern string                            `json:"pattern"`
+	Enum    []string                          `json:"enum"`
+	Members map[string]struct{ Shape string } `json:"members"`
+	Member  *struct{ Shape string }           `json:"member"`
+	Key     *struct{ Shape string }           `json:"key"`
+	Value   *struct{ Shape string }           `json:"value"`
+}
+
+var apiDefinitionPath = sync.OnceValue(findAPIDefinition)
+
+// findAPIDefinition locates botocore's service-2.json(.gz) for CodePipeline.
+func findAPIDefinition() string {
+	var dirs []string
+	if out, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output(); err == nil {
+		dirs = append(dirs, strings.TrimSpace(string(out)))
+	}
+	for _, g := range []string{
+		"/root/.pyenv/versions/*/lib/python*/site-packages/botocore",
+		"/usr/lib/python3*/site-packages/botocore",
+		"/usr/lib/python3/dist-packages/botocore",
+		"/usr/local/lib/python3*/site-packages/botocore",
+		"/usr/local/lib/python3*/dist-packages/botocore",
+	} {
+		m, _ := filepath.Glob(g)
+		dirs = append(dirs, m...)
+	}
+	for _, d := range dirs {
+		for _, name := range []string{apiDefinition + ".gz", apiDefinition} {
+			p := filepath.Join(d, name)
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func loadAPIShapes(t *testing.T) map[string]apiShape {
+	t.Helper()
+	path := apiDefinitionPath()
+	if path == "" {
+		t.Skip("botocore's CodePipeline API definition is not installed (pip install botocore)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = gz
+	}
+	var def struct {
+		Shapes map[string]apiShape `json:"shapes"`
+	}
+	if err := json.NewDecoder(r).Decode(&def); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	t.Logf("API definition: %s", path)
+	return def.Shapes
+}
+
+func TestShapesMatchAPIDefinition(t *testing.T) {
+	api := loadAPIShapes(t)
+	for _, s := range Shapes() {
+		a, ok := api[s.Name]
+		if !ok {
+			t.Errorf("%s: not in the API definition", s.Name)
+			continue
+		}
+		deref := func(p *int) int {
+			if p == nil {
+				return 0
+			}
+			return *p
+		}
+		if a.Type != s.Type {
+			t.Errorf("%s: type %s, API says %s", s.Name, s.Type, a.Type)
+		}
+		if deref(a.Min) != s.Min || deref(a.Max) != s.Max {
+			t.Errorf("%s: bounds %d..%d, API says %d..%d", s.Name, s.Min, s.Max, deref(a.Min), deref(a.Max))
+		}
+		if a.Pattern != s.Pattern {
+			t.Errorf("%s: pattern %q, API says %q", s.Name, s.Pattern, a.Pattern)
+		}
+		if !reflect.DeepEqual(a.Enum, nilIfEmpty(s.Enum)) {
+			t.Errorf("%s: enum %v, API says %v", s.Name, s.Enum, a.Enum)
+		}
+	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// TestShapesAreTheOnesUsed checks that the shapes the validator applies to a
+// field are the shapes the API definition gives that field.
+func TestShapesAreTheOnesUsed(t *testing.T) {
+	api := loadAPIShapes(t)
+	// "Structure.member" → shape, "List[]" → element shape, "Map{}"/"Map[]" → key/value shape.
+	uses := map[string]*shape{
+		"PipelineDeclaration.name":                 shPipelineName,
+		"PipelineDeclaration.version":              shPipelineVers,
+		"PipelineDeclaration.executionMode":        shExecutionMode,
+		"PipelineDeclaration.pipelineType":         shPipelineType,
+		"PipelineDeclaration.variables":            shVariables,
+		"PipelineDeclaration.triggers":             shTriggers,
+		"ArtifactStore.type":                       shStoreType,
+		"ArtifactStoreMap{}":                       shRegion,
+		"EncryptionKey.id":                         shKeyID,
+		"EncryptionKey.type":                       shKeyType,
+		"PipelineVariableDeclaration.name":         shVarName,
+		"PipelineVariableDeclaration.defaultValue": shVarValue,
+		"PipelineVariableDeclaration.description":  shVarDesc,
+		"PipelineTriggerDeclaration.providerType":  shProviderType,
+		"GitConfiguration.sourceActionName":        shActionName,
+		"GitConfiguration.push":                    shPushFilters,
+		"GitConfiguration.pullRequest":             shPRFilters,
+		"GitPullRequestFilter.events":              shPREvents,
+		"GitPullRequestEventTypeList[]":            shPREvent,
+		"GitTagFilterCriteria.includes":            shTagPatterns,
+		"GitTagFilterCriteria.excludes":            shTagPatterns,
+		"GitTagPatternList[]":                      shTagPattern,
+		"GitBranchFilterCriteria.includes":         shBranchPatterns,
+		"GitBranchFilterCriteria.excludes":         shBranchPatterns,
+		"GitBranchPatternList[]":                   shBranchPat,
+		"GitFilePathFilterCriteria.includes":       shFilePathPattern,
+		"GitFilePathFilterCriteria.excludes":       shFilePathPattern,
+		"GitFilePathPatternList[]":                 shFilePathPat,
+		"StageDeclaration.name":                    shStageName,
+		"BlockerDeclaration.name":                  shBlockerName,
+		"BlockerDeclaration.type":                  shBlockerType,
+		"FailureConditions.result":                 shResult,
+		"FailureConditions.conditions":             shConditions,
+		"RetryConfiguration.retryMode":             shRetryMode,
+		"SuccessConditions.conditions":             shConditions,
+		"BeforeEntryConditions.conditions":         shConditions,
+		"Condition.result":                         shResult,
+		"Condition.rules":                          shRules,
+		"RuleDeclaration.name":                     shRuleName,
+		"RuleDeclaration.configuration":            shRuleConfig,
+		"RuleConfigurationMap{}":                   shRuleCfgKey,
+		"RuleConfigurationMap[]":                   shRuleCfgValue,
+		"RuleDeclaration.commands":                 shCommands,
+		"RuleDeclaration.region":                   shRegion,
+		"RuleDeclaration.timeoutInMinutes":         shRuleTimeout,
+		"RuleTypeId.category":                      shRuleCategory,
+		"RuleTypeId.owner":                         shRuleOwner,
+		"RuleTypeId.provider":                      shRuleProvider,
+		"RuleTypeId.version":                       shVersion,
+		"ActionDeclaration.name":                   shActionName,
+		"ActionDeclaration.runOrder":               shRunOrder,
+		"ActionDeclaration.commands":               shCommands,
+		"CommandList[]":                            shCommand,
+		"ActionDeclaration.outputVariables":        shOutputVars,
+		"OutputVariableList[]":                     shOutputVar,
+		"ActionDeclaration.region":                 shRegion,
+		"ActionDeclaration.namespace":              shNamespace,
+		"ActionDeclaration.timeoutInMinutes":       shTimeout,
+		"ActionDeclaration.environmentVariables":   shEnvVars,
+		"ActionConfigurationMap{}":                 shConfigKey,
+		"ActionConfigurationMap[]":                 shConfigValue,
+		"ActionTypeId.category":                    shCategory,
+		"ActionTypeId.owner":                       shOwner,
+		"ActionTypeId.provider":                    shProvider,
+		"ActionTypeId.version":                     shVersion,
+		"OutputArtifact.name":                      shArtifactName,
+		"OutputArtifact.files":                     shFiles,
+		"FilePathList[]":                           shFilePath,
+		"InputArtifact.name":                       shArtifactName,
+		"EnvironmentVariable.name":                 shEnvName,
+		"EnvironmentVariable.value":                shEnvValue,
+		"EnvironmentVariable.type":                 shEnvType,
+		"Tag.key":                                  shTagKey,
+		"Tag.value":                                shTagValue,
+	}
+	used := map[string]bool{}
+	for ref, sh := range uses {
+		used[sh.Name] = true
+		var got string
+		switch {
+		case strings.HasSuffix(ref, "{}"):
+			if k := api[strings.TrimSuffix(ref, "{}")].Key; k != nil {
+				got = k.Shape
+			}
+		case strings.HasSuffix(ref, "[]"):
+			a := api[strings.TrimSuffix(ref, "[]")]
+			if a.Member != nil {
+				got = a.Member.Shape
+			} else if a.Value != nil {
+				got = a.Value.Shape
+			}
+		default:
+			structure, member, _ := strings.Cut(ref, ".")
+			got = api[structure].Members[member].Shape
+		}
+		if got != sh.Name {
+			t.Errorf("%s: the validator applies %s, the API definition says %q", ref, sh.Name, got)
+		}
+	}
+	for name := range shapes {
+		if !used[name] {
+			t.Errorf("shape %s is defined but not mapped to a field in this test", name)
+		}
+	}
+}

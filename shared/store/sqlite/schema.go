@@ -1,0 +1,159 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations is the schema history. Entry i takes the database from schema
+// version i to i+1 (PRAGMA user_version counts the applied entries). Entries
+// are append-only: never edit one that has shipped, add a new one.
+//
+// Conventions: tables are STRICT; times are INTEGER unix nanoseconds in UTC
+// (0 for the zero time); JSON documents are TEXT; opaque payloads are BLOB.
+var migrations = []string{
+	// 1: pipelines and executions.
+	`
+CREATE TABLE pipelines (
+	name           TEXT    NOT NULL,
+	version        INTEGER NOT NULL,
+	pipeline_type  TEXT    NOT NULL,
+	execution_mode TEXT    NOT NULL,
+	declaration    TEXT    NOT NULL,
+	tags           TEXT,
+	created        INTEGER NOT NULL,
+	updated        INTEGER NOT NULL,
+	PRIMARY KEY (name, version)
+) STRICT;
+
+CREATE TABLE executions (
+	id                   TEXT    NOT NULL PRIMARY KEY,
+	pipeline_name        TEXT    NOT NULL,
+	pipeline_version     INTEGER NOT NULL,
+	status               TEXT    NOT NULL,
+	status_summary       TEXT    NOT NULL,
+	trigger_type         TEXT    NOT NULL,
+	trigger_detail       TEXT    NOT NULL,
+	client_request_token TEXT    NOT NULL,
+	start_time           INTEGER NOT NULL,
+	last_update_time     INTEGER NOT NULL,
+	version              INTEGER NOT NULL,
+	body                 TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX executions_by_pipeline ON executions (pipeline_name, start_time DESC, id DESC);
+CREATE INDEX executions_by_status ON executions (status);
+CREATE UNIQUE INDEX executions_by_token ON executions (pipeline_name, client_request_token)
+	WHERE client_request_token <> '';
+`,
+	// 2: jobs of worker-served action types.
+	`
+CREATE TABLE jobs (
+	id                 TEXT    NOT NULL PRIMARY KEY,
+	nonce              TEXT    NOT NULL,
+	category           TEXT    NOT NULL,
+	owner              TEXT    NOT NULL,
+	provider           TEXT    NOT NULL,
+	type_version       TEXT    NOT NULL,
+	execution_id       TEXT    NOT NULL,
+	action_run_id      TEXT    NOT NULL,
+	pipeline_name      TEXT    NOT NULL,
+	status             TEXT    NOT NULL,
+	data               BLOB,
+	continuation_token TEXT    NOT NULL,
+	created            INTEGER NOT NULL,
+	updated            INTEGER NOT NULL,
+	deadline           INTEGER NOT NULL,
+	version            INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX jobs_queue ON jobs (category, owner, provider, type_version, status, created);
+CREATE INDEX jobs_open_deadline ON jobs (deadline)
+	WHERE deadline <> 0 AND status NOT IN ('Succeeded', 'Failed', 'TimedOut');
+`,
+	// 3: custom action types and resource tags.
+	`
+CREATE TABLE action_types (
+	category     TEXT    NOT NULL,
+	owner        TEXT    NOT NULL,
+	provider     TEXT    NOT NULL,
+	type_version TEXT    NOT NULL,
+	definition   BLOB,
+	created      INTEGER NOT NULL,
+	PRIMARY KEY (category, owner, provider, type_version)
+) STRICT;
+
+CREATE TABLE tags (
+	arn   TEXT NOT NULL,
+	key   TEXT NOT NULL,
+	value TEXT NOT NULL,
+	PRIMARY KEY (arn, key)
+) STRICT, WITHOUT ROWID;
+`,
+}
+
+// schemaVersion reads PRAGMA user_version.
+func schemaVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite store: reading schema version: %w", err)
+	}
+	return v, nil
+}
+
+// migrate applies the entries of list the database has not seen yet, each in
+// its own write transaction together with the bump of user_version, so a
+// failed entry leaves the database at the previous version. The version is
+// re-read inside each transaction: two processes opening the same file at
+// once apply every entry once. A database newer than list is refused.
+func migrate(ctx context.Context, db *sql.DB, list []string) error {
+	for {
+		done, err := migrateOne(ctx, db, list)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateOne(ctx context.Context, db *sql.DB, list []string) (done bool, err error) {
+	v, err := schemaVersion(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case v == len(list):
+		return true, nil
+	case v > len(list):
+		return false, fmt.Errorf("sqlite store: database schema version %d is newer than this build knows (%d)", v, len(list))
+	}
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see Open's _txlock)
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: migrating: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	v, err = schemaVersion(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	if v >= len(list) {
+		return false, tx.Rollback() // someone else got there; loop re-checks
+	}
+	if _, err = tx.ExecContext(ctx, list[v]); err != nil {
+		return false, fmt.Errorf("sqlite store: applying migration %d: %w", v+1, err)
+	}
+	// PRAGMA takes no parameters; v+1 is an int, so formatting is safe.
+	if _, err = tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+		return false, fmt.Errorf("sqlite store: recording migration %d: %w", v+1, err)
+	}
+	if err = tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite store: committing migration %d: %w", v+1, err)
+	}
+	return false, nil
+}

@@ -1,0 +1,467 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
+	"github.com/stageflow/stageflow/shared/store/storetest"
+)
+
+func tempPath(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "stageflow.db")
+}
+
+func openTest(t testing.TB, path string, o options) *Store {
+	t.Helper()
+	s, err := open(context.Background(), path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTest(t, tempPath(t), options{})
+	})
+}
+
+// The suite also passes when every operation goes through one connection.
+func TestStoreSingleConnection(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTest(t, tempPath(t), options{maxConns: 1})
+	})
+}
+
+func userVersion(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	v, err := schemaVersion(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestOpenPragmas(t *testing.T) {
+	s := openTest(t, tempPath(t), options{})
+	ctx := t.Context()
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"synchronous":  "1", // NORMAL
+		"busy_timeout": fmt.Sprint(busyTimeout.Milliseconds()),
+	} {
+		var got string
+		if err := s.db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}
+
+func TestOpenRejectsMemory(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "x.db?mode=ro"} {
+		if s, err := Open(p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+func TestOpenTwiceIsIdempotent(t *testing.T) {
+	path := tempPath(t)
+	ctx := t.Context()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TagResource(ctx, "arn:x", []pipeline.Tag{{Key: "k", Value: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		s := openTest(t, path, options{})
+		if v := userVersion(t, s.db); v != len(migrations) {
+			t.Fatalf("user_version = %d, want %d", v, len(migrations))
+		}
+		tags, err := s.ListTags(ctx, "arn:x")
+		if err != nil || len(tags) != 1 {
+			t.Fatalf("tags after reopen: %v, %v", tags, err)
+		}
+		s.Close()
+	}
+}
+
+func TestMigrateFromEveryVersion(t *testing.T) {
+	for n := 0; n < len(migrations); n++ {
+		t.Run(fmt.Sprint("from", n), func(t *testing.T) {
+			path := tempPath(t)
+			ctx := t.Context()
+			old := openTest(t, path, options{migrations: migrations[:n]})
+			if v := userVersion(t, old.db); v != n {
+				t.Fatalf("user_version = %d, want %d", v, n)
+			}
+			if n >= 1 { // data written by the old schema survives
+				if _, err := old.db.ExecContext(ctx, `INSERT INTO pipelines
+(name, version, pipeline_type, execution_mode, declaration, tags, created, updated)
+VALUES ('old', 1, 'V1', 'SUPERSEDED', '{"name":"old","stages":[]}', NULL, 1, 1)`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old.Close()
+
+			s := openTest(t, path, options{})
+			if v := userVersion(t, s.db); v != len(migrations) {
+				t.Fatalf("user_version after migration = %d, want %d", v, len(migrations))
+			}
+			if n >= 1 {
+				if _, err := s.GetPipeline(ctx, "old", 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Every table of the latest schema is usable.
+			if err := s.CreateJob(ctx, &store.Job{ID: "j", Status: store.JobQueued}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.TagResource(ctx, "arn:x", []pipeline.Tag{{Key: "k", Value: "v"}}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestMigrationFailureRollsBack(t *testing.T) {
+	path := tempPath(t)
+	openTest(t, path, options{}).Close()
+	bad := append(append([]string{}, migrations...),
+		`CREATE TABLE extra (x INTEGER) STRICT; CREATE TABLE pipelines (x INTEGER)`)
+	if s, err := open(t.Context(), path, options{migrations: bad}); err == nil {
+		s.Close()
+		t.Fatal("a failing migration was accepted")
+	}
+	s := openTest(t, path, options{})
+	if v := userVersion(t, s.db); v != len(migrations) {
+		t.Fatalf("user_version = %d, want %d", v, len(migrations))
+	}
+	var n int
+	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE name = 'extra'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the failed migration left table extra behind (%d, %v)", n, err)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := tempPath(t)
+	next := append(append([]string{}, migrations...), `CREATE TABLE extra (x INTEGER) STRICT`)
+	s := openTest(t, path, options{migrations: next})
+	if v := userVersion(t, s.db); v != len(next) {
+		t.Fatalf("user_version = %d, want %d", v, len(next))
+	}
+	s.Close()
+	if s, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	path := tempPath(t)
+	errc := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := Open(path)
+			if err == nil {
+				err = s.Close()
+			}
+			errc <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openTest(t, path, options{})
+	if v := userVersion(t, s.db); v != len(migrations) {
+		t.Fatalf("user_version = %d, want %d", v, len(migrations))
+	}
+}
+
+func TestQueryPlans(t *testing.T) {
+	s := openTest(t, tempPath(t), options{})
+	for q, index := range map[string]string{
+		qPollJobs:    "jobs_queue",
+		qExpiredJobs: "jobs_open_deadline",
+		`SELECT ` + execSummaryCols + ` FROM executions WHERE pipeline_name = ? AND (start_time, id) < (?, ?) ORDER BY start_time DESC, id DESC LIMIT ?`: "executions_by_pipeline",
+		qActiveExecutions: "executions_by_status",
+		qListPipelines:    "",
+	} {
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "; ")
+		if index != "" && !strings.Contains(text, index) {
+			t.Errorf("plan of %q does not use %s: %s", firstLine(q), index, text)
+		}
+		if strings.Contains(text, "SCAN jobs") || strings.Contains(text, "SCAN executions") {
+			t.Errorf("plan of %q scans a table: %s", firstLine(q), text)
+		}
+	}
+}
+
+// A second Store on the same file (another process) writes: the first one's
+// cache must not hide the change, and its stale version must conflict.
+func TestCacheSeesOtherWriters(t *testing.T) {
+	path := tempPath(t)
+	ctx := t.Context()
+	a := openTest(t, path, options{})
+	b := openTest(t, path, options{})
+	e := benchExecution("exec-1")
+	if _, _, err := a.CreateExecution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	ea, err := a.GetExecution(ctx, "exec-1") // cached in a, taken out
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea.StatusSummary = "by a"
+	if err := a.UpdateExecution(ctx, ea); err != nil { // cached again at version 2
+		t.Fatal(err)
+	}
+	eb, err := b.GetExecution(ctx, "exec-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb.StatusSummary = "by b"
+	if err := b.UpdateExecution(ctx, eb); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UpdateExecution(ctx, ea); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("stale update from a: %v, want Conflict", err)
+	}
+	got, err := a.GetExecution(ctx, "exec-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StatusSummary != "by b" || got.Version != 3 {
+		t.Fatalf("a reads %q version %d, want \"by b\" version 3", got.StatusSummary, got.Version)
+	}
+}
+
+// The listing columns follow every update, including the indexed ones the
+// usual update leaves alone.
+func TestUpdateExecutionIndexedColumns(t *testing.T) {
+	s := openTest(t, tempPath(t), options{})
+	ctx := t.Context()
+	other := benchExecution("exec-0")
+	other.ClientRequestToken = "taken"
+	if _, _, err := s.CreateExecution(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	e := benchExecution("exec-1")
+	if _, _, err := s.CreateExecution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		var (
+			name, status, token string
+			start, last, ver    int64
+		)
+		err := s.db.QueryRowContext(ctx, `SELECT pipeline_name, status, client_request_token, start_time, last_update_time, version
+FROM executions WHERE id = 'exec-1'`).Scan(&name, &status, &token, &start, &last, &ver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != e.PipelineName || status != string(e.Status) || token != e.ClientRequestToken ||
+			start != nanos(e.StartTime) || last != nanos(e.LastUpdateTime) || ver != e.Version {
+			t.Fatalf("columns %s %s %q %d %d v%d do not match the record %+v", name, status, token, start, last, ver, e)
+		}
+	}
+	for _, change := range []func(){
+		func() { e.StatusSummary = "no indexed change" },
+		func() { e.Status = engine.Stopping },
+		func() { e.StartTime = e.StartTime.Add(time.Hour) },
+		func() { e.ClientRequestToken = "mine" },
+		func() { e.PipelineName = "renamed" },
+		func() { e.LastUpdateTime = e.LastUpdateTime.Add(time.Minute) },
+	} {
+		change()
+		if err := s.UpdateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		check()
+	}
+	e.PipelineName, e.ClientRequestToken = other.PipelineName, "taken"
+	if err := s.UpdateExecution(ctx, e); !errs.Is(err, errs.Conflict) {
+		t.Fatalf("taking another execution's token: %v, want Conflict", err)
+	}
+}
+
+// benchExecution is the engine's typical record: a 3-stage pipeline with 10
+// action runs.
+func benchExecution(id string) *engine.Execution {
+	return storetest.RichExecution(id, "bench", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+}
+
+func benchStore(b *testing.B, o options) *Store {
+	return openTest(b, tempPath(b), o)
+}
+
+// BenchmarkUpdateExecution is the engine's hot path: Step's load and
+// versioned save of one execution.
+func BenchmarkUpdateExecution(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    options
+	}{{"pool", options{}}, {"single-conn", options{maxConns: 1}}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchStore(b, c.o)
+			ctx := context.Background()
+			if _, _, err := s.CreateExecution(ctx, benchExecution("exec-1")); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				e, err := s.GetExecution(ctx, "exec-1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
+				e.LastUpdateTime = e.LastUpdateTime.Add(time.Millisecond)
+				if err := s.UpdateExecution(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateExecutionParallel runs the hot path from several goroutines,
+// each on its own execution (drivers advance many executions at once).
+func BenchmarkUpdateExecutionParallel(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    options
+	}{{"pool", options{}}, {"single-conn", options{maxConns: 1}}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := benchStore(b, c.o)
+			ctx := context.Background()
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				id := fmt.Sprint("exec-", next.Add(1))
+				if _, _, err := s.CreateExecution(ctx, benchExecution(id)); err != nil {
+					b.Error(err)
+					return
+				}
+				for i := 0; pb.Next(); i++ {
+					e, err := s.GetExecution(ctx, id)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
+					if err := s.UpdateExecution(ctx, e); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkGetExecution reads an execution whose stored version is cached
+// (the engine's case: it wrote the last version) and one that is not (read
+// and decode the body).
+func BenchmarkGetExecution(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		b.Run(map[bool]string{true: "cached", false: "uncached"}[cached], func(b *testing.B) {
+			s := benchStore(b, options{})
+			ctx := context.Background()
+			e := benchExecution("exec-1")
+			if _, _, err := s.CreateExecution(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if cached {
+					s.cache.put(deepCopy(e)) // what UpdateExecution leaves
+				} else {
+					s.cache.take(e.ID)
+				}
+				b.StartTimer()
+				if _, err := s.GetExecution(ctx, "exec-1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCreateExecution(b *testing.B) {
+	s := benchStore(b, options{})
+	ctx := context.Background()
+	e := benchExecution("")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c := *e
+		c.ID = fmt.Sprint("exec-", i)
+		if _, _, err := s.CreateExecution(ctx, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecutionJSON is the encoding share of the hot path: one decode
+// and one encode of the benchmark record, no database.
+func BenchmarkExecutionJSON(b *testing.B) {
+	e := benchExecution("exec-1")
+	body, err := json.Marshal(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var d engine.Execution
+		if err := json.Unmarshal(body, &d); err != nil {
+			b.Fatal(err)
+		}
+		buf, err := encodeExecution(&d, 2)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bufPool.Put(buf)
+	}
+	b.ReportMetric(float64(len(body)), "body-bytes")
+}
