@@ -36,12 +36,13 @@ type Job struct {
 	Artifacts Artifacts
 }
 
-// Artifacts is the artifact store as providers see it.
+// Artifacts is the artifact store as providers see it: zip files at a
+// bucket and object key.
 type Artifacts interface {
 	// Download unpacks the artifact into dir.
-	Download(ctx context.Context, ref engine.ArtifactRef, dir string) error
-	// Upload stores the zip read from r at ref's location.
-	Upload(ctx context.Context, ref engine.ArtifactRef, r io.Reader) error
+	Download(ctx context.Context, bucket, key, dir string) error
+	// Upload stores the zip read from r.
+	Upload(ctx context.Context, bucket, key string, r io.Reader) error
 }
 
 // Provider runs jobs of one action type.

@@ -55,7 +55,18 @@ func (s *Store) Put(ctx context.Context, pipeline, executionID, name string, r i
 	if err := ctx.Err(); err != nil {
 		return Location{}, err
 	}
-	key := s.Key(pipeline, executionID, name)
+	return s.PutKey(ctx, s.Key(pipeline, executionID, name), r)
+}
+
+// PutKey stores the zip read from r at an object key, replacing any earlier
+// one atomically. A malformed key is a Validation error.
+func (s *Store) PutKey(ctx context.Context, key string, r io.Reader) (Location, error) {
+	if err := ctx.Err(); err != nil {
+		return Location{}, err
+	}
+	if !validKey(key) {
+		return Location{}, errs.New(errs.Validation, "invalid artifact key %q", key)
+	}
 	dst := filepath.Join(s.Root, filepath.FromSlash(key))
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -276,10 +276,9 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 		}
 		run.InputArtifacts = append(run.InputArtifacts, ref)
 	}
+	// The pipeline's declared artifact store is kept but not used: artifacts
+	// live in Stageflow's own store (env.ArtifactBucket).
 	bucket := env.ArtifactBucket
-	if e.Pipeline.ArtifactStore != nil && e.Pipeline.ArtifactStore.Location != "" {
-		bucket = e.Pipeline.ArtifactStore.Location
-	}
 	for _, out := range a.OutputArtifacts {
 		run.OutputArtifacts = append(run.OutputArtifacts, ArtifactRef{
 			Name:   out.Name,

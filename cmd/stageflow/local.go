@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stageflow/stageflow/shared/actions"
+	"github.com/stageflow/stageflow/shared/actions/approval"
+	"github.com/stageflow/stageflow/shared/actions/commands"
+	"github.com/stageflow/stageflow/shared/actions/custom"
+	"github.com/stageflow/stageflow/shared/artifacts"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/store"
+	"github.com/stageflow/stageflow/shared/store/sqlite"
+)
+
+// localBucket names the artifact store of pipelines that declare none.
+const localBucket = "stageflow-artifacts"
+
+func defaultDataDir() string {
+	if d := os.Getenv("STAGEFLOW_DATA_DIR"); d != "" {
+		return d
+	}
+	return ".stageflow"
+}
+
+type localOptions struct {
+	DataDir string
+	// Decide decides approvals at once (stageflow run); nil leaves them
+	// waiting for the API.
+	Decide approval.Decider
+	// OneShot is set by `stageflow run`: there is no server, so custom
+	// actions, which need job workers, fail at once.
+	OneShot bool
+	Logger  *slog.Logger
+}
+
+// localSystem is the embedded Stageflow: SQLite store, artifact folder,
+// providers and the local runner.
+type localSystem struct {
+	Store  *sqlite.Store
+	Runner *runner.Runner
+	now    func() time.Time
+}
+
+func openLocal(opt localOptions) (*localSystem, error) {
+	if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err := sqlite.Open(filepath.Join(opt.DataDir, "stageflow.db"))
+	if err != nil {
+		return nil, err
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: localBucket}
+	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: localBucket}
+
+	reg := actions.NewRegistry(func(t pipeline.ActionTypeID) actions.Provider {
+		return actions.Unsupported{}
+	})
+	cmds := &commands.Provider{}
+	reg.Register(pipeline.OwnerAWS, "Commands", cmds)
+	reg.Register(pipeline.OwnerAWS, "CodeBuild", cmds)
+	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
+	if opt.OneShot {
+		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})
+	} else {
+		reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: st, Now: now})
+	}
+	lg := opt.Logger
+	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
+	return &localSystem{Store: st, Runner: r, now: now}, nil
+}
+
+// PutPipeline loads a document and stores it: a new pipeline, or a new
+// version when its declaration changed. It returns the pipeline's name.
+func (s *localSystem) PutPipeline(ctx context.Context, data []byte) (string, error) {
+	doc, err := pipeline.Load(data)
+	if err != nil {
+		return "", err
+	}
+	p := doc.Pipeline
+	p.Version = nil
+	cur, err := s.Store.GetPipeline(ctx, p.Name, 0)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return p.Name, s.Store.CreatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p, Tags: doc.Tags})
+	case err != nil:
+		return "", err
+	}
+	old := cur.Declaration
+	old.Version = nil
+	a, _ := json.Marshal(old)
+	b, _ := json.Marshal(p)
+	if bytes.Equal(a, b) {
+		return p.Name, nil
+	}
+	_, err = s.Store.UpdatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p, Tags: doc.Tags})
+	return p.Name, err
+}
+
+// Close lets running actions finish (up to ctx's deadline) and closes the store.
+func (s *localSystem) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := s.Runner.Close(ctx)
+	if cerr := s.Store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/stageflow/stageflow/shared/actions"
+	"github.com/stageflow/stageflow/shared/actions/approval"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/runner"
+)
+
+func init() { subcommands = append(subcommands, newRunCmd) }
+
+func newRunCmd() *cobra.Command {
+	var (
+		vars    []string
+		dataDir string
+		approve bool
+		output  string
+	)
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run a pipeline once on this machine, without a server",
+		Long: `Run executes a pipeline document once with the embedded store in a data
+directory and shows its progress: a live stage/action tree on a terminal, one
+event per line in a pipe or with --output json. It exits 0 when the execution
+succeeds and 1 when it does not.
+
+A manual approval asks on the terminal, or is approved at once with --approve;
+without a terminal and without --approve it fails at once.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			overrides, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: output == "json"})
+		},
+	}
+	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the embedded store, artifacts and logs live")
+	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "progress format: text or json")
+	return cmd
+}
+
+func parseVars(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want NAME=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+type runOptions struct {
+	dataDir string
+	vars    map[string]string
+	approve bool
+	json    bool
+}
+
+func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
+	out := cmd.OutOrStdout()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	stdinTTY := isTerminal(cmd.InOrStdin())
+	live := isTerminal(out) && !opt.json
+	prog := newProgress(out, live, opt.json)
+
+	decide := func(ctx context.Context, job *actions.Job) *engine.Result {
+		switch {
+		case opt.approve:
+			r := approval.Result(approval.Approved, "approved with --approve", "stageflow run --approve")
+			return &r
+		case stdinTTY && live:
+			resume := prog.pause()
+			defer resume()
+			r := askApproval(ctx, cmd.InOrStdin(), out, job)
+			return &r
+		}
+		return actions.Failed("ApprovalNeeded", "approval %q needs a decision, but there is no terminal to ask on: run on a terminal, or pass --approve", job.Run.Action)
+	}
+
+	if !opt.approve && !(stdinTTY && live) {
+		if doc, err := pipeline.Load(data); err == nil {
+			if a := firstApproval(&doc.Pipeline); a != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "stageflow run: the pipeline has a manual approval (%s) and there is no terminal to ask on: run on a terminal, or pass --approve\n", a)
+				return exitError{1}
+			}
+		}
+	}
+
+	sys, err := openLocal(localOptions{DataDir: opt.dataDir, Decide: decide, OneShot: true})
+	if err != nil {
+		return err
+	}
+	defer sys.Close(context.WithoutCancel(ctx))
+	name, err := sys.PutPipeline(ctx, data)
+	if err != nil {
+		return err
+	}
+	sys.Runner.OnChange = prog.update
+	e, err := sys.Runner.Start(ctx, runner.StartInput{PipelineName: name, Variables: opt.vars, Trigger: engine.Trigger{Type: "StageflowRun", Detail: file}})
+	if err != nil {
+		return err
+	}
+	final, err := sys.Runner.Wait(ctx, e.ID)
+	if errors.Is(err, context.Canceled) {
+		// Interrupted: abandon what runs and record it.
+		_ = sys.Runner.Stop(context.WithoutCancel(ctx), e.ID, true, "interrupted by the user")
+		final, err = sys.Store.GetExecution(context.WithoutCancel(ctx), e.ID)
+	}
+	if err != nil {
+		return err
+	}
+	prog.finish(final)
+	if final.Status == engine.Succeeded {
+		if !opt.json {
+			fmt.Fprintf(out, "\nexecution %s succeeded in %s\n", final.ID, formatDuration(final.EndTime.Sub(final.StartTime)))
+		}
+		return nil
+	}
+	if !opt.json {
+		fmt.Fprintf(out, "\nexecution %s %s: %s\n", final.ID, strings.ToLower(string(final.Status)), final.StatusSummary)
+		showFailedLogs(out, final)
+	}
+	return exitError{1}
+}
+
+// showFailedLogs prints the tail of the log of every failed action.
+func showFailedLogs(w io.Writer, e *engine.Execution) {
+	for _, r := range e.Actions {
+		if r.Status != engine.Failed || r.LogLocation == "" {
+			continue
+		}
+		lines, err := tailFile(r.LogLocation, 20)
+		if err != nil || len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n── last lines of %s › %s (%s) ──\n", r.Stage, r.Action, r.LogLocation)
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+func tailFile(path string, n int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines, sc.Err()
+}
+
+func askApproval(ctx context.Context, in io.Reader, out io.Writer, job *actions.Job) engine.Result {
+	fmt.Fprintf(out, "\nApproval %q in stage %q is waiting.\n", job.Run.Action, job.Run.Stage)
+	if d := job.Run.Configuration[approval.ConfigCustomData]; d != "" {
+		fmt.Fprintf(out, "  %s\n", d)
+	}
+	if l := job.Run.Configuration[approval.ConfigExternalEntityLink]; l != "" {
+		fmt.Fprintf(out, "  review: %s\n", l)
+	}
+	fmt.Fprint(out, "Approve? [y/N] ")
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- strings.TrimSpace(strings.ToLower(line))
+	}()
+	who := "terminal user"
+	if u := os.Getenv("USER"); u != "" {
+		who = u
+	}
+	select {
+	case a := <-answer:
+		if a == "y" || a == "yes" {
+			return approval.Result(approval.Approved, "approved on the terminal", who)
+		}
+		return approval.Result(approval.Rejected, "rejected on the terminal", who)
+	case <-ctx.Done():
+		return approval.Result(approval.Rejected, "interrupted", who)
+	}
+}
+
+// firstApproval names the first manual approval of a pipeline, "" if none.
+func firstApproval(p *pipeline.Pipeline) string {
+	for _, s := range p.Stages {
+		for _, a := range s.Actions {
+			if a.ActionTypeID.Category == pipeline.CategoryApproval {
+				return s.Name + " › " + a.Name
+			}
+		}
+	}
+	return ""
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

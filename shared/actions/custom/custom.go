@@ -1,0 +1,82 @@
+// Package custom serves custom actions (owner Custom): each run becomes a job
+// in the store's queue, which job workers take with PollForJobs and finish
+// with PutJobSuccessResult or PutJobFailureResult. The job's ID is the run's
+// completion token.
+package custom
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/actions"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/store"
+)
+
+// JobStore is what the provider needs of the store.
+type JobStore interface {
+	CreateJob(ctx context.Context, j *store.Job) error
+}
+
+// DefaultTimeout is a job's timeout when the action declares none
+// (CodePipeline's default for custom actions is one hour).
+const DefaultTimeout = time.Hour
+
+// JobData is the payload a worker receives: the resolved configuration and
+// the artifact locations of the run.
+type JobData struct {
+	Configuration   map[string]string    `json:"configuration,omitempty"`
+	InputArtifacts  []engine.ArtifactRef `json:"inputArtifacts,omitempty"`
+	OutputArtifacts []engine.ArtifactRef `json:"outputArtifacts,omitempty"`
+	Stage           string               `json:"stage"`
+	Action          string               `json:"action"`
+}
+
+// Provider queues jobs.
+type Provider struct {
+	Store JobStore
+	Now   func() time.Time
+}
+
+var _ actions.Provider = (*Provider)(nil)
+
+// Run queues the job and leaves the run waiting for its token.
+func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
+	data, err := json.Marshal(JobData{
+		Configuration:   job.Run.Configuration,
+		InputArtifacts:  job.Run.InputArtifacts,
+		OutputArtifacts: job.Run.OutputArtifacts,
+		Stage:           job.Run.Stage,
+		Action:          job.Run.Action,
+	})
+	if err != nil {
+		return actions.Failed("JobFailed", "encoding the job: %v", err)
+	}
+	now := p.Now().UTC()
+	timeout := DefaultTimeout
+	if job.Run.TimeoutInMinutes > 0 {
+		timeout = time.Duration(job.Run.TimeoutInMinutes) * time.Minute
+	}
+	j := &store.Job{
+		ID:           job.Run.Token,
+		Nonce:        job.Run.ID,
+		ActionTypeID: job.Run.Type,
+		ExecutionID:  job.ExecutionID,
+		ActionRunID:  job.Run.ID,
+		PipelineName: job.PipelineName,
+		Status:       store.JobQueued,
+		Data:         data,
+		Created:      now,
+		Updated:      now,
+		Deadline:     now.Add(timeout),
+	}
+	if err := p.Store.CreateJob(ctx, j); err != nil {
+		return actions.Failed("JobFailed", "queueing the job for workers: %v", err)
+	}
+	job.Log.Write([]byte("queued job " + j.ID + " for workers of " + j.ActionTypeID.String() + "\n"))
+	return nil
+}
+
+// Resumable is true: the queued job survives restarts.
+func (*Provider) Resumable() bool { return true }

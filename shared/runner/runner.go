@@ -1,0 +1,320 @@
+// Package runner is the local driver of the engine: it starts executions,
+// runs each wave of action runs in goroutines through their providers, feeds
+// every completion back through engine.Step, and on start resumes every
+// execution the store still has in progress.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/actions"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/store"
+)
+
+// Store is what the runner needs of the store.
+type Store interface {
+	engine.ExecutionStore
+	GetPipeline(ctx context.Context, name string, version int) (*store.Pipeline, error)
+	CreateExecution(ctx context.Context, e *engine.Execution) (*engine.Execution, bool, error)
+	ListActiveExecutions(ctx context.Context) ([]string, error)
+}
+
+// DefaultActionTimeout applies to actions that run here and declare no
+// timeoutInMinutes (CodeBuild's default build timeout).
+const DefaultActionTimeout = 60 * time.Minute
+
+// Runner drives executions on this machine.
+type Runner struct {
+	store     Store
+	providers *actions.Registry
+	artifacts actions.Artifacts
+	env       engine.Env
+	dataDir   string
+	log       *slog.Logger
+
+	// OnChange, when set, is called after every saved change of an
+	// execution with a copy of the new state. It must not block for long.
+	OnChange func(e *engine.Execution)
+
+	mu      sync.Mutex
+	waiters map[string][]chan *engine.Execution
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// Config configures a Runner.
+type Config struct {
+	Store     Store
+	Providers *actions.Registry
+	Artifacts actions.Artifacts
+	Env       engine.Env
+	// DataDir holds logs/ and work/ for action runs.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// New makes a runner. Close stops it.
+func New(cfg Config) *Runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Runner{
+		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
+		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
+		ctx: ctx, cancel: cancel,
+	}
+}
+
+// StartInput asks for a new execution.
+type StartInput struct {
+	PipelineName       string
+	Variables          map[string]string
+	Trigger            engine.Trigger
+	ClientRequestToken string
+}
+
+// Start creates an execution of the latest version of a pipeline and starts
+// its first wave. With a ClientRequestToken already used for this pipeline it
+// returns the execution that token started and starts nothing.
+func (r *Runner) Start(ctx context.Context, in StartInput) (*engine.Execution, error) {
+	p, err := r.store.GetPipeline(ctx, in.PipelineName, 0)
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(r.env.NewID(), p.Name, p.Version, p.Declaration, in.Variables, in.Trigger, r.env.Now())
+	if err != nil {
+		return nil, err
+	}
+	e.ClientRequestToken = in.ClientRequestToken
+	stored, created, err := r.store.CreateExecution(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		r.step(stored.ID, nil)
+	}
+	return stored, nil
+}
+
+// Complete reports the end of an action run (a job worker's result, an
+// approval) and advances its execution.
+func (r *Runner) Complete(ctx context.Context, executionID, runID string, res engine.Result) error {
+	return r.stepErr(ctx, executionID, engine.Complete(runID, res, r.env.Now()))
+}
+
+// Stop asks an execution to stop: abandon stops at once, otherwise the
+// running actions finish first.
+func (r *Runner) Stop(ctx context.Context, executionID string, abandon bool, reason string) error {
+	return r.stepErr(ctx, executionID, engine.RequestStop(abandon, reason, r.env.Now()))
+}
+
+// Resume picks up every execution left in progress: runs whose provider can
+// resume keep waiting on their token, the others are failed as interrupted;
+// then each execution advances.
+func (r *Runner) Resume(ctx context.Context) (int, error) {
+	ids, err := r.store.ListActiveExecutions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		e, err := r.store.GetExecution(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		var interrupted []string
+		var restart []engine.ActionRun
+		for _, run := range e.Actions {
+			if run.Status != engine.InProgress {
+				continue
+			}
+			if run.LogLocation == "" {
+				// Never handed to its provider: start it now.
+				restart = append(restart, run)
+				continue
+			}
+			p, err := r.providers.Lookup(run.Type)
+			if err == nil && p.Resumable() {
+				continue
+			}
+			interrupted = append(interrupted, run.ID)
+		}
+		ev := func(e *engine.Execution) error {
+			for _, runID := range interrupted {
+				res := engine.Result{Status: engine.Failed, ErrorCode: engine.CodeInterrupted, ErrorMessage: "interrupted: Stageflow stopped while this action was running"}
+				if err := engine.Complete(runID, res, r.env.Now())(e); err != nil && !errs.Is(err, errs.InvalidState) {
+					return err
+				}
+			}
+			return nil
+		}
+		r.log.Info("resuming execution", "execution", id, "pipeline", e.PipelineName, "interrupted", len(interrupted), "restarted", len(restart))
+		e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+		if err != nil {
+			return 0, err
+		}
+		d.Wave = append(d.Wave, restart...)
+		r.after(e, d)
+	}
+	return len(ids), nil
+}
+
+// Wait blocks until the execution ends and returns its final state.
+func (r *Runner) Wait(ctx context.Context, executionID string) (*engine.Execution, error) {
+	ch := make(chan *engine.Execution, 1)
+	r.mu.Lock()
+	r.waiters[executionID] = append(r.waiters[executionID], ch)
+	r.mu.Unlock()
+	// It may have ended before we registered.
+	if e, err := r.store.GetExecution(ctx, executionID); err != nil {
+		return nil, err
+	} else if e.Status.Terminal() {
+		return e, nil
+	}
+	select {
+	case e := <-ch:
+		return e, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops dispatching, cancels running actions and waits for their
+// goroutines, up to ctx's deadline.
+func (r *Runner) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.cancel()
+		return nil
+	case <-ctx.Done():
+		r.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error {
+	e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+	if err != nil {
+		return err
+	}
+	r.after(e, d)
+	return nil
+}
+
+// step advances an execution in the background context of the runner.
+func (r *Runner) step(id string, ev engine.Event) {
+	if err := r.stepErr(r.ctx, id, ev); err != nil {
+		r.log.Error("advancing execution", "execution", id, "err", err)
+	}
+}
+
+// after publishes a saved state and dispatches its wave.
+func (r *Runner) after(e *engine.Execution, d engine.Decision) {
+	if r.OnChange != nil {
+		r.OnChange(e)
+	}
+	if d.Terminal {
+		r.mu.Lock()
+		ws := r.waiters[e.ID]
+		delete(r.waiters, e.ID)
+		r.mu.Unlock()
+		for _, ch := range ws {
+			ch <- e
+		}
+		r.log.Info("execution ended", "execution", e.ID, "pipeline", e.PipelineName, "status", e.Status)
+		return
+	}
+	for _, run := range d.Wave {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.runAction(e, run)
+		}()
+	}
+}
+
+// LogPath is where the log of an action run is kept.
+func (r *Runner) LogPath(executionID, runID string) string {
+	return filepath.Join(r.dataDir, "logs", executionID, runID+".log")
+}
+
+// runAction runs one action run through its provider and reports its end.
+func (r *Runner) runAction(e *engine.Execution, run engine.ActionRun) {
+	res := r.execute(e, run)
+	if res == nil {
+		return // the result arrives through the run's token
+	}
+	if res.LogLocation == "" {
+		res.LogLocation = r.LogPath(e.ID, run.ID)
+	}
+	// Completion must not be lost because the runner is closing: use a
+	// context that outlives cancellation.
+	ctx := context.WithoutCancel(r.ctx)
+	if err := r.stepErr(ctx, e.ID, engine.Complete(run.ID, *res, r.env.Now())); err != nil && !errs.Is(err, errs.InvalidState) {
+		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
+	}
+}
+
+func (r *Runner) execute(e *engine.Execution, run engine.ActionRun) (res *engine.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = actions.Failed("JobFailed", "the provider of %s crashed: %v", run.Type, p)
+		}
+	}()
+	logPath := r.LogPath(e.ID, run.ID)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return actions.Failed("JobFailed", "creating the log folder: %v", err)
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return actions.Failed("JobFailed", "creating the log: %v", err)
+	}
+	defer logFile.Close()
+	// Record the log location at once so that it can be followed while the
+	// action runs.
+	if err := r.stepErr(r.ctx, e.ID, engine.SetLogLocation(run.ID, logPath)); err != nil {
+		r.log.Warn("recording log location", "execution", e.ID, "err", err)
+	}
+	p, err := r.providers.Lookup(run.Type)
+	if err != nil {
+		return actions.Failed("ConfigurationError", "%v", err)
+	}
+	workDir := filepath.Join(r.dataDir, "work", e.ID, run.ID)
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return actions.Failed("JobFailed", "creating the work folder: %v", err)
+	}
+	action := e.Pipeline.Stages[run.StageIndex].Actions[run.ActionIndex]
+	job := &actions.Job{
+		PipelineName: e.PipelineName,
+		ExecutionID:  e.ID,
+		Run:          run,
+		Action:       action,
+		WorkDir:      workDir,
+		Log:          logFile,
+		Artifacts:    r.artifacts,
+	}
+	ctx := r.ctx
+	res = p.Run(ctx, job)
+	if res != nil && res.Status != engine.Succeeded && res.ErrorMessage == "" {
+		res.ErrorMessage = fmt.Sprintf("%s failed", run.Action)
+	}
+	if res != nil && errors.Is(ctx.Err(), context.Canceled) && res.Status != engine.Succeeded {
+		res.ErrorCode = engine.CodeInterrupted
+	}
+	return res
+}
