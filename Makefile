@@ -24,9 +24,14 @@ deps: ## download Go modules (idempotent)
 build: deps ## build bin/stageflow
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/stageflow ./cmd/stageflow
 
-run: build ## build and run the example pipeline locally with the embedded store
+run: build ## build and run the example pipelines locally with the embedded store
 	./$(BIN)/stageflow validate examples/*.json
-	./$(BIN)/stageflow run --data-dir $(DATA_DIR) --approve examples/build-test-deploy.json
+	./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/hello.json
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/build-test-deploy.json; \
+	else \
+	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) --approve examples/build-test-deploy.json; \
+	fi
 
 test: lint test-unit ## every test: lint, unit and integration
 	@echo "make test: all checks passed"

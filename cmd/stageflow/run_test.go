@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunExamples runs every example pipeline with `stageflow run` in a pipe
+// (events one per line) and checks the exit code and what it shows.
+func TestRunExamples(t *testing.T) {
+	examples, _ := filepath.Glob("../../examples/*.json")
+	if len(examples) == 0 {
+		t.Fatal("no examples found")
+	}
+	want := map[string]struct {
+		code   int
+		stdout []string
+	}{
+		"hello.json": {0, []string{"hello › Hello › SayHello", "Succeeded", "succeeded in"}},
+		"build-test-deploy.json": {0, []string{
+			"build-test-deploy › Test › UnitTests", "build-test-deploy › Test › SmokeTests",
+			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},
+		"failing-test.json": {1, []string{
+			"failing-test › Test › AnswerIs42",
+			`failed: action "AnswerIs42" in stage "Test" failed`,
+			"── last lines of Test › AnswerIs42",
+			"FAIL: expected answer = 42, got:", // the failing log's tail
+			"int answer = 41;",
+		}},
+	}
+	for _, ex := range examples {
+		name := filepath.Base(ex)
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("example %s has no expectation in this test", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"run", "--data-dir", t.TempDir(), "--approve", ex}, strings.NewReader(""), &stdout, &stderr)
+			if code != w.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, w.code, stdout.String(), stderr.String())
+			}
+			for _, s := range w.stdout {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			if name == "failing-test.json" && strings.Contains(stdout.String(), "NeverRuns") {
+				t.Errorf("the stage after the failed one ran:\n%s", stdout.String())
+			}
+		})
+	}
+}
+
+func TestRunJSONEvents(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "--data-dir", t.TempDir(), "--output", "json", "--var", "GREETING=hi", "--approve", "../../examples/build-test-deploy.json"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var last event
+	seen := map[string]bool{}
+	for i, l := range lines {
+		var ev event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("line %d is not a JSON event: %q", i+1, l)
+		}
+		if ev.Action != "" {
+			seen[ev.Stage+"/"+ev.Action+"/"+string(ev.Status)] = true
+		}
+		last = ev
+	}
+	if last.Stage != "" || last.Status != "Succeeded" {
+		t.Errorf("last event %+v, want the execution's Succeeded", last)
+	}
+	for _, k := range []string{"Source/Checkout/InProgress", "Source/Checkout/Succeeded", "Test/UnitTests/Succeeded", "Release/Deploy/Succeeded"} {
+		if !seen[k] {
+			t.Errorf("no event %s", k)
+		}
+	}
+}
+
+func TestRunRejects(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"name": "x", "stages": [{"name": "S", "actions": []}], "bogus": 1}`), 0o644)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"approval without terminal or --approve", []string{"run", "--data-dir", dir, "../../examples/build-test-deploy.json"}, 1, "there is no terminal to ask on"},
+		{"invalid pipeline", []string{"run", "--data-dir", dir, bad}, 1, "bogus"},
+		{"bad --var", []string{"run", "--data-dir", dir, "--var", "novalue", "../../examples/hello.json"}, 1, "want NAME=VALUE"},
+		{"undeclared variable", []string{"run", "--data-dir", dir, "--var", "NOPE=1", "../../examples/hello.json"}, 1, "variables.NOPE"},
+		{"bad output", []string{"run", "--data-dir", dir, "-o", "yaml", "../../examples/hello.json"}, 1, "--output must be text or json"},
+		{"missing file", []string{"run", "--data-dir", dir, filepath.Join(dir, "none.json")}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stderr.String()+stdout.String(), tt.stderr) {
+				t.Errorf("exit %d, output:\n%s%s\nwant exit %d and %q", code, stdout.String(), stderr.String(), tt.code, tt.stderr)
+			}
+		})
+	}
+}
+
+// TestRunTwiceKeepsVersions runs a pipeline, changes it and runs it again on
+// the same data dir: the store keeps both versions.
+func TestRunTwiceKeepsVersions(t *testing.T) {
+	dir := t.TempDir()
+	doc := func(msg string) string {
+		return `{"name": "twice", "stages": [{"name": "S", "actions": [{"name": "A",
+			"actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+			"commands": ["echo ` + msg + `"]}]}]}`
+	}
+	file := filepath.Join(dir, "p.json")
+	for i, msg := range []string{"one", "two", "two"} {
+		os.WriteFile(file, []byte(doc(msg)), 0o644)
+		var out bytes.Buffer
+		if code := run([]string{"run", "--data-dir", dir, file}, strings.NewReader(""), &out, &out); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i, code, out.String())
+		}
+	}
+	sys, err := openLocal(localOptions{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(t.Context())
+	p, err := sys.Store.GetPipeline(t.Context(), "twice", 0)
+	if err != nil || p.Version != 2 {
+		t.Fatalf("latest version %v, %v; want 2 (an unchanged document adds no version)", p, err)
+	}
+	v1, err := sys.Store.GetPipeline(t.Context(), "twice", 1)
+	if err != nil || v1.Declaration.Stages[0].Actions[0].Commands[0] != "echo one" {
+		t.Fatalf("version 1: %+v, %v", v1, err)
+	}
+}
