@@ -82,7 +82,7 @@ var errConfig = errors.New("configuration error")
 
 type configError struct{ msg string }
 
-func (e configError) Error() string { return e.msg }
+func (e configError) Error() string      { return e.msg }
 func (configError) Is(target error) bool { return target == errConfig }
 
 func configErrorf(format string, args ...any) error {
