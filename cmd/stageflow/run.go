@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stageflow/stageflow/shared/embedded"
 	"io"
 	"os"
 	"os/signal"
@@ -53,7 +54,7 @@ without a terminal and without --approve it fails at once.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the embedded store, artifacts and logs live")
+	cmd.Flags().StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "progress format: text or json")
 	return cmd
@@ -114,7 +115,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		}
 	}
 
-	sys, err := openLocal(localOptions{DataDir: opt.dataDir, Decide: decide, OneShot: true})
+	sys, err := embedded.Open(embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/stageflow/stageflow/shared/embedded"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,7 +132,7 @@ func TestRunTwiceKeepsVersions(t *testing.T) {
 			t.Fatalf("run %d: exit %d\n%s", i, code, out.String())
 		}
 	}
-	sys, err := openLocal(localOptions{DataDir: dir})
+	sys, err := embedded.Open(embedded.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package main
+// Package embedded assembles the embedded Stageflow of one machine: the
+// SQLite store, the artifact folder, the providers and the local runner. The
+// one-shot `stageflow run`, `stageflow serve` and the integration tests all
+// build it here, so they run the same system.
+package embedded
 
 import (
 	"bytes"
@@ -25,17 +29,19 @@ import (
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
 
-// localBucket names the artifact store of pipelines that declare none.
-const localBucket = "stageflow-artifacts"
+// LocalBucket names the artifact store of pipelines that declare none.
+const LocalBucket = "stageflow-artifacts"
 
-func defaultDataDir() string {
+// DefaultDataDir is STAGEFLOW_DATA_DIR, or .stageflow.
+func DefaultDataDir() string {
 	if d := os.Getenv("STAGEFLOW_DATA_DIR"); d != "" {
 		return d
 	}
 	return ".stageflow"
 }
 
-type localOptions struct {
+// Options configures the embedded system.
+type Options struct {
 	DataDir string
 	// Decide decides approvals at once (stageflow run); nil leaves them
 	// waiting for the API.
@@ -46,15 +52,16 @@ type localOptions struct {
 	Logger  *slog.Logger
 }
 
-// localSystem is the embedded Stageflow: SQLite store, artifact folder,
-// providers and the local runner.
-type localSystem struct {
-	Store  *sqlite.Store
-	Runner *runner.Runner
-	now    func() time.Time
+// System is the embedded Stageflow.
+type System struct {
+	Store     *sqlite.Store
+	Runner    *runner.Runner
+	Artifacts *artifacts.Store
+	now       func() time.Time
 }
 
-func openLocal(opt localOptions) (*localSystem, error) {
+// Open opens (creating if needed) the data directory and assembles the system.
+func Open(opt Options) (*System, error) {
 	if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
@@ -63,8 +70,8 @@ func openLocal(opt localOptions) (*localSystem, error) {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: localBucket}
-	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: localBucket}
+	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: LocalBucket}
+	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: LocalBucket}
 
 	reg := actions.NewRegistry(func(t pipeline.ActionTypeID) actions.Provider {
 		return actions.Unsupported{}
@@ -80,12 +87,12 @@ func openLocal(opt localOptions) (*localSystem, error) {
 	}
 	lg := opt.Logger
 	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
-	return &localSystem{Store: st, Runner: r, now: now}, nil
+	return &System{Store: st, Runner: r, Artifacts: arts, now: now}, nil
 }
 
 // PutPipeline loads a document and stores it: a new pipeline, or a new
 // version when its declaration changed. It returns the pipeline's name.
-func (s *localSystem) PutPipeline(ctx context.Context, data []byte) (string, error) {
+func (s *System) PutPipeline(ctx context.Context, data []byte) (string, error) {
 	doc, err := pipeline.Load(data)
 	if err != nil {
 		return "", err
@@ -111,7 +118,7 @@ func (s *localSystem) PutPipeline(ctx context.Context, data []byte) (string, err
 }
 
 // Close lets running actions finish (up to ctx's deadline) and closes the store.
-func (s *localSystem) Close(ctx context.Context) error {
+func (s *System) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.Runner.Close(ctx)
