@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,15 +21,16 @@ import (
 const apiDefinition = "data/codepipeline/2015-07-09/service-2.json"
 
 type apiShape struct {
-	Type    string                            `json:"type"`
-	Min     *int                              `json:"min"`
-	Max     *int                              `json:"max"`
-	Pattern string                            `json:"pattern"`
-	Enum    []string                          `json:"enum"`
-	Members map[string]struct{ Shape string } `json:"members"`
-	Member  *struct{ Shape string }           `json:"member"`
-	Key     *struct{ Shape string }           `json:"key"`
-	Value   *struct{ Shape string }           `json:"value"`
+	Type     string                            `json:"type"`
+	Min      *int                              `json:"min"`
+	Max      *int                              `json:"max"`
+	Pattern  string                            `json:"pattern"`
+	Enum     []string                          `json:"enum"`
+	Members  map[string]struct{ Shape string } `json:"members"`
+	Member   *struct{ Shape string }           `json:"member"`
+	Key      *struct{ Shape string }           `json:"key"`
+	Value    *struct{ Shape string }           `json:"value"`
+	Required []string                          `json:"required"`
 }
 
 var apiDefinitionPath = sync.OnceValue(findAPIDefinition)
@@ -232,6 +235,90 @@ func TestShapesAreTheOnesUsed(t *testing.T) {
 	for name := range shapes {
 		if !used[name] {
 			t.Errorf("shape %s is defined but not mapped to a field in this test", name)
+		}
+	}
+}
+
+// apiStructures names the API structure of each struct type of the model.
+var apiStructures = map[reflect.Type]string{
+	reflect.TypeOf(Pipeline{}):              "PipelineDeclaration",
+	reflect.TypeOf(Metadata{}):              "PipelineMetadata",
+	reflect.TypeOf(Tag{}):                   "Tag",
+	reflect.TypeOf(ArtifactStore{}):         "ArtifactStore",
+	reflect.TypeOf(EncryptionKey{}):         "EncryptionKey",
+	reflect.TypeOf(VariableDeclaration{}):   "PipelineVariableDeclaration",
+	reflect.TypeOf(Trigger{}):               "PipelineTriggerDeclaration",
+	reflect.TypeOf(GitConfiguration{}):      "GitConfiguration",
+	reflect.TypeOf(GitPushFilter{}):         "GitPushFilter",
+	reflect.TypeOf(GitPullRequestFilter{}):  "GitPullRequestFilter",
+	reflect.TypeOf(FilterCriteria{}):        "GitBranchFilterCriteria",
+	reflect.TypeOf(Stage{}):                 "StageDeclaration",
+	reflect.TypeOf(Blocker{}):               "BlockerDeclaration",
+	reflect.TypeOf(FailureConditions{}):     "FailureConditions",
+	reflect.TypeOf(RetryConfiguration{}):    "RetryConfiguration",
+	reflect.TypeOf(SuccessConditions{}):     "SuccessConditions",
+	reflect.TypeOf(BeforeEntryConditions{}): "BeforeEntryConditions",
+	reflect.TypeOf(Condition{}):             "Condition",
+	reflect.TypeOf(Rule{}):                  "RuleDeclaration",
+	reflect.TypeOf(RuleTypeID{}):            "RuleTypeId",
+	reflect.TypeOf(Action{}):                "ActionDeclaration",
+	reflect.TypeOf(ActionTypeID{}):          "ActionTypeId",
+	reflect.TypeOf(InputArtifact{}):         "InputArtifact",
+	reflect.TypeOf(OutputArtifact{}):        "OutputArtifact",
+	reflect.TypeOf(EnvironmentVariable{}):   "EnvironmentVariable",
+}
+
+// TestOptionalityMatchesAPIDefinition checks the two rules the shape walk
+// takes from the json tags: a member that is always marshalled (no
+// omitempty or omitzero) is required by the API definition, so its absence
+// is an error; and an optional string member cannot be "" in the API
+// definition (a minimum length, an enumeration or a pattern excludes it),
+// so "" is an error rather than a value that omitempty would drop.
+func TestOptionalityMatchesAPIDefinition(t *testing.T) {
+	api := loadAPIShapes(t)
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice && typ != rawMessageType || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		name, ok := apiStructures[typ]
+		if !ok {
+			t.Errorf("%s: no API structure named for it", typ)
+			return
+		}
+		structure := api[name]
+		fields := jsonFields(typ)
+		for member, f := range fields.byName {
+			m, ok := structure.Members[member]
+			if !ok {
+				t.Errorf("%s.%s: not a member of %s in the API definition", typ.Name(), member, name)
+				continue
+			}
+			if !f.optional && !slices.Contains(structure.Required, member) {
+				t.Errorf("%s.%s: always marshalled, but %s does not require it", typ.Name(), member, name)
+			}
+			if f.optional && f.typ.Kind() == reflect.String {
+				sh := api[m.Shape]
+				excluded := sh.Min != nil && *sh.Min >= 1 || len(sh.Enum) > 0 ||
+					sh.Pattern != "" && !regexp.MustCompile(`^(?:`+sh.Pattern+`)$`).MatchString("")
+				if !excluded {
+					t.Errorf("%s.%s: optional string, but its API shape %s allows \"\"", typ.Name(), member, m.Shape)
+				}
+			}
+			walk(f.typ)
+		}
+	}
+	walk(reflect.TypeOf(Pipeline{}))
+	walk(reflect.TypeOf(Metadata{}))
+	walk(reflect.TypeOf(Tag{}))
+	for typ := range apiStructures {
+		if !seen[typ] {
+			t.Errorf("%s: not reachable from the model", typ)
 		}
 	}
 }
