@@ -48,9 +48,14 @@ type Runner struct {
 
 	mu      sync.Mutex
 	waiters map[string][]chan *engine.Execution
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// running maps the ID of every action run handed to a provider by this
+	// runner, and not yet returned, to the cancel function of its context.
+	running map[string]context.CancelFunc
+	// closed is set by Close: no more action runs are dispatched.
+	closed bool
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Config configures a Runner.
@@ -74,7 +79,8 @@ func New(cfg Config) *Runner {
 	return &Runner{
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
-		ctx: ctx, cancel: cancel,
+		running: map[string]context.CancelFunc{},
+		ctx:     ctx, cancel: cancel,
 	}
 }
 
@@ -122,8 +128,9 @@ func (r *Runner) Stop(ctx context.Context, executionID string, abandon bool, rea
 }
 
 // Resume picks up every execution left in progress: runs whose provider can
-// resume keep waiting on their token, the others are failed as interrupted;
-// then each execution advances.
+// resume keep waiting on their token, runs never handed to a provider (no
+// log location) are started, the others are failed as interrupted; then each
+// execution advances. Runs this runner is running itself are left alone.
 func (r *Runner) Resume(ctx context.Context) (int, error) {
 	ids, err := r.store.ListActiveExecutions(ctx)
 	if err != nil {
@@ -137,7 +144,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 		var interrupted []string
 		var restart []engine.ActionRun
 		for _, run := range e.Actions {
-			if run.Status != engine.InProgress {
+			if run.Status != engine.InProgress || r.isRunning(run.ID) {
 				continue
 			}
 			if run.LogLocation == "" {
@@ -165,7 +172,12 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		d.Wave = append(d.Wave, restart...)
+		for _, run := range restart {
+			// The step may have ended it (a stop with abandon).
+			if cur, ok := e.Run(run.ID); ok && cur.Status == engine.InProgress {
+				d.Wave = append(d.Wave, *cur)
+			}
+		}
 		r.after(e, d)
 	}
 	return len(ids), nil
@@ -177,6 +189,7 @@ func (r *Runner) Wait(ctx context.Context, executionID string) (*engine.Executio
 	r.mu.Lock()
 	r.waiters[executionID] = append(r.waiters[executionID], ch)
 	r.mu.Unlock()
+	defer r.dropWaiter(executionID, ch)
 	// It may have ended before we registered.
 	if e, err := r.store.GetExecution(ctx, executionID); err != nil {
 		return nil, err
@@ -191,9 +204,33 @@ func (r *Runner) Wait(ctx context.Context, executionID string) (*engine.Executio
 	}
 }
 
-// Close stops dispatching, cancels running actions and waits for their
-// goroutines, up to ctx's deadline.
+// dropWaiter unregisters a waiter that did not get its execution through
+// the channel (it ended before, or the wait was given up).
+func (r *Runner) dropWaiter(executionID string, ch chan *engine.Execution) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var keep []chan *engine.Execution
+	for _, w := range r.waiters[executionID] {
+		if w != ch {
+			keep = append(keep, w)
+		}
+	}
+	if len(keep) == 0 {
+		delete(r.waiters, executionID)
+	} else {
+		r.waiters[executionID] = keep
+	}
+}
+
+// Close stops dispatching and waits for the running actions to end, up to
+// ctx's deadline; then it cancels those still running (their runs end as
+// interrupted) and waits for their goroutines. Action runs that become due
+// after Close began stay InProgress in the store without a log location,
+// never handed to a provider: Resume starts them.
 func (r *Runner) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -228,6 +265,9 @@ func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 	if r.OnChange != nil {
 		r.OnChange(e)
 	}
+	if e.Stop != nil && e.Stop.Abandon {
+		r.cancelAbandoned(e)
+	}
 	if d.Terminal {
 		r.mu.Lock()
 		ws := r.waiters[e.ID]
@@ -239,12 +279,56 @@ func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 		r.log.Info("execution ended", "execution", e.ID, "pipeline", e.PipelineName, "status", e.Status)
 		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		if len(d.Wave) > 0 {
+			r.log.Info("closing: action runs left for Resume", "execution", e.ID, "runs", len(d.Wave))
+		}
+		return
+	}
 	for _, run := range d.Wave {
+		ctx, cancel := context.WithCancel(r.ctx)
+		r.running[run.ID] = cancel
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.runAction(e, run)
+			defer r.finished(run.ID)
+			r.runAction(ctx, e, run)
 		}()
+	}
+}
+
+// finished forgets a run whose provider has returned.
+func (r *Runner) finished(runID string) {
+	r.mu.Lock()
+	cancel := r.running[runID]
+	delete(r.running, runID)
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (r *Runner) isRunning(runID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.running[runID]
+	return ok
+}
+
+// cancelAbandoned cancels the context of every run of e that was abandoned
+// while its provider was still at work, so that its build is killed rather
+// than left running after the execution stopped.
+func (r *Runner) cancelAbandoned(e *engine.Execution) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range e.Actions {
+		run := &e.Actions[i]
+		if cancel, ok := r.running[run.ID]; ok && run.Status == engine.Abandoned {
+			r.log.Info("abandoning action", "execution", e.ID, "action", run.Action)
+			cancel()
+		}
 	}
 }
 
@@ -254,8 +338,10 @@ func (r *Runner) LogPath(executionID, runID string) string {
 }
 
 // runAction runs one action run through its provider and reports its end.
-func (r *Runner) runAction(e *engine.Execution, run engine.ActionRun) {
-	res := r.execute(e, run)
+// ctx is the run's own context: canceled when the runner closes or the run
+// is abandoned.
+func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun) {
+	res := r.execute(ctx, e, run)
 	if res == nil {
 		return // the result arrives through the run's token
 	}
@@ -264,13 +350,12 @@ func (r *Runner) runAction(e *engine.Execution, run engine.ActionRun) {
 	}
 	// Completion must not be lost because the runner is closing: use a
 	// context that outlives cancellation.
-	ctx := context.WithoutCancel(r.ctx)
-	if err := r.stepErr(ctx, e.ID, engine.Complete(run.ID, *res, r.env.Now())); err != nil && !errs.Is(err, errs.InvalidState) {
+	if err := r.stepErr(context.WithoutCancel(r.ctx), e.ID, engine.Complete(run.ID, *res, r.env.Now())); err != nil && !errs.Is(err, errs.InvalidState) {
 		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
 	}
 }
 
-func (r *Runner) execute(e *engine.Execution, run engine.ActionRun) (res *engine.Result) {
+func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.ActionRun) (res *engine.Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = actions.Failed("JobFailed", "the provider of %s crashed: %v", run.Type, p)
@@ -287,7 +372,7 @@ func (r *Runner) execute(e *engine.Execution, run engine.ActionRun) (res *engine
 	defer logFile.Close()
 	// Record the log location at once so that it can be followed while the
 	// action runs.
-	if err := r.stepErr(r.ctx, e.ID, engine.SetLogLocation(run.ID, logPath)); err != nil {
+	if err := r.stepErr(ctx, e.ID, engine.SetLogLocation(run.ID, logPath)); err != nil {
 		r.log.Warn("recording log location", "execution", e.ID, "err", err)
 	}
 	p, err := r.providers.Lookup(run.Type)
@@ -308,7 +393,6 @@ func (r *Runner) execute(e *engine.Execution, run engine.ActionRun) (res *engine
 		Log:          logFile,
 		Artifacts:    r.artifacts,
 	}
-	ctx := r.ctx
 	res = p.Run(ctx, job)
 	if res != nil && res.Status != engine.Succeeded && res.ErrorMessage == "" {
 		res.ErrorMessage = fmt.Sprintf("%s failed", run.Action)

@@ -30,6 +30,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -53,9 +54,16 @@ const (
 
 // Provider runs Commands and CodeBuild actions locally.
 type Provider struct {
-	// Env, if set, is the base environment of builds ("NAME=value"); nil
-	// means this process's environment.
+	// Env, if set, adds "NAME=value" entries to the environment of every
+	// build. Builds always start from this process's environment; Env comes
+	// on top of it and of the buildspec's env.variables, and the action's
+	// own environment variables come on top of Env.
 	Env []string
+
+	// timeoutUnit is the length of one minute of timeoutInMinutes (and of
+	// DefaultTimeout); zero means time.Minute. Tests shorten it, since an
+	// action cannot declare less than a minute.
+	timeoutUnit time.Duration
 }
 
 var _ actions.Provider = (*Provider)(nil)
@@ -152,10 +160,7 @@ func (p *Provider) run(ctx context.Context, job *actions.Job) (*engine.Result, e
 		env = append(env, vars...)
 	}
 
-	timeout := DefaultTimeout
-	if run.TimeoutInMinutes > 0 {
-		timeout = time.Duration(run.TimeoutInMinutes) * time.Minute
-	}
+	timeout := p.timeout(run.TimeoutInMinutes)
 	secondary := map[string]string{}
 	for name, d := range dirs {
 		secondary[name] = d
@@ -212,6 +217,19 @@ func (p *Provider) run(ctx context.Context, job *actions.Job) (*engine.Result, e
 	return &engine.Result{Status: engine.Succeeded, Summary: fmt.Sprintf("%s succeeded", run.Type.Provider), OutputVariables: outVars}, nil
 }
 
+// timeout is the build timeout of an action declaring that many minutes
+// (0: DefaultTimeout).
+func (p *Provider) timeout(minutes int) time.Duration {
+	unit := p.timeoutUnit
+	if unit <= 0 {
+		unit = time.Minute
+	}
+	if minutes <= 0 {
+		return DefaultTimeout / time.Minute * unit
+	}
+	return time.Duration(minutes) * unit
+}
+
 func (p *Provider) upload(ctx context.Context, job *actions.Job, srcDir string, out engine.ArtifactRef, as buildspec.ArtifactSpec) error {
 	dest := filepath.Join(job.WorkDir, "out", out.Name)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
@@ -252,7 +270,7 @@ func loadBuildspec(override, srcDir string) (*buildspec.Spec, error) {
 	var data []byte
 	where := ""
 	switch {
-	case strings.Contains(override, "\n") || strings.HasPrefix(strings.TrimSpace(override), "version"):
+	case inlineBuildspec(override):
 		data, where = []byte(override), "BuildspecOverride"
 	default:
 		rel := override
@@ -276,6 +294,17 @@ func loadBuildspec(override, srcDir string) (*buildspec.Spec, error) {
 		return nil, configErrorf("%s: %v", where, err)
 	}
 	return spec, nil
+}
+
+// inlineRE matches the start of a one-line inline buildspec: a "version"
+// key, or a YAML flow mapping.
+var inlineRE = regexp.MustCompile(`^(version\s*:|\{)`)
+
+// inlineBuildspec tells an inline buildspec from a path: YAML text has
+// several lines or starts with the version key (or "{"); a path such as
+// "version.yml" or "versions/buildspec.yml" is not inline.
+func inlineBuildspec(override string) bool {
+	return strings.Contains(override, "\n") || inlineRE.MatchString(strings.TrimSpace(override))
 }
 
 // codeBuildEnv decodes the EnvironmentVariables configuration.
