@@ -245,6 +245,9 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 	if a.TimeoutInMinutes != nil {
 		run.TimeoutInMinutes = *a.TimeoutInMinutes
 	}
+	if env.LogLocation != nil {
+		run.LogLocation = env.LogLocation(e.ID, run.ID)
+	}
 	var problems []string
 	resolve := func(where, s string) string {
 		out, err := pipeline.Substitute(s, e.lookup)

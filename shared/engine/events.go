@@ -145,15 +145,3 @@ func RequestStop(abandon bool, reason string, now time.Time) Event {
 		return nil
 	}
 }
-
-// SetLogLocation is the event that records where a running action's log is.
-func SetLogLocation(runID, location string) Event {
-	return func(e *Execution) error {
-		r, ok := e.Run(runID)
-		if !ok {
-			return errs.Of(errs.NotFound, "ActionExecution", "execution %s has no action run %s", e.ID, runID)
-		}
-		r.LogLocation = location
-		return nil
-	}
-}

@@ -160,6 +160,10 @@ type Decision struct {
 type Env struct {
 	Now   func() time.Time
 	NewID func() string
+	// LogLocation, if set, names where the log of an action run will be,
+	// recorded on the run when it is created (so that starting an action
+	// costs no extra write).
+	LogLocation func(executionID, runID string) string
 	// ArtifactBucket names the bucket artifact references point into when the
 	// pipeline declares no artifact store (locally: the data folder).
 	ArtifactBucket string

@@ -76,12 +76,16 @@ func New(cfg Config) *Runner {
 	if lg == nil {
 		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Runner{
+	r := &Runner{
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
 		running: map[string]context.CancelFunc{},
 		ctx:     ctx, cancel: cancel,
 	}
+	if r.env.LogLocation == nil {
+		r.env.LogLocation = r.LogPath
+	}
+	return r
 }
 
 // StartInput asks for a new execution.
@@ -147,7 +151,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 			if run.Status != engine.InProgress || r.isRunning(run.ID) {
 				continue
 			}
-			if run.LogLocation == "" {
+			if !r.handedOver(e.ID, &run) {
 				// Never handed to its provider: start it now.
 				restart = append(restart, run)
 				continue
@@ -332,6 +336,13 @@ func (r *Runner) cancelAbandoned(e *engine.Execution) {
 	}
 }
 
+// handedOver reports whether a run was handed to its provider: the runner
+// creates the run's log file just before it does.
+func (r *Runner) handedOver(executionID string, run *engine.ActionRun) bool {
+	_, err := os.Stat(r.LogPath(executionID, run.ID))
+	return err == nil
+}
+
 // LogPath is where the log of an action run is kept.
 func (r *Runner) LogPath(executionID, runID string) string {
 	return filepath.Join(r.dataDir, "logs", executionID, runID+".log")
@@ -370,11 +381,6 @@ func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.Ac
 		return actions.Failed("JobFailed", "creating the log: %v", err)
 	}
 	defer logFile.Close()
-	// Record the log location at once so that it can be followed while the
-	// action runs.
-	if err := r.stepErr(ctx, e.ID, engine.SetLogLocation(run.ID, logPath)); err != nil {
-		r.log.Warn("recording log location", "execution", e.ID, "err", err)
-	}
 	p, err := r.providers.Lookup(run.Type)
 	if err != nil {
 		return actions.Failed("ConfigurationError", "%v", err)

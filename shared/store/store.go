@@ -136,7 +136,9 @@ type Store interface {
 	// already used it, it returns that execution and Conflict is not raised
 	// (idempotency: created=false). UpdateExecution writes e only if the
 	// stored Version equals e.Version (Conflict otherwise) and then sets
-	// e.Version to the new value.
+	// e.Version to the new value. The pipeline snapshot (e.Pipeline) is
+	// written by CreateExecution only: an execution runs one pipeline
+	// version, so updates leave the stored snapshot as it is.
 	CreateExecution(ctx context.Context, e *engine.Execution) (stored *engine.Execution, created bool, err error)
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	UpdateExecution(ctx context.Context, e *engine.Execution) error

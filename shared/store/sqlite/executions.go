@@ -12,17 +12,18 @@ import (
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/store"
 )
 
 const (
 	// The body is skipped when the caller has the version cached.
-	qGetExecution     = `SELECT CASE WHEN version = ? THEN NULL ELSE body END, version FROM executions WHERE id = ?`
+	qGetExecution     = `SELECT CASE WHEN version = ? THEN NULL ELSE body END, version, CASE WHEN version = ? THEN NULL ELSE pipeline_decl END FROM executions WHERE id = ?`
 	qExecutionVersion = `SELECT version FROM executions WHERE id = ?`
-	qExecutionByToken = `SELECT body, version FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
+	qExecutionByToken = `SELECT body, version, pipeline_decl FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
 	qInsertExecution  = `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
-	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`
+	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, pipeline_decl)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
 	// The usual update changes no indexed column: it leaves them out of SET
 	// (so SQLite does not rewrite index entries) and checks in WHERE that
 	// they are unchanged. When one did change, 0 rows are updated and
@@ -42,11 +43,13 @@ WHERE id = ? AND version = ?`
 // bufPool recycles the buffers executions are encoded into.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// encodeExecution encodes e as it will be stored, with the given Version.
-// The caller must put buf back into bufPool once the bytes are written.
+// encodeExecution encodes e as it will be stored, with the given Version and
+// without its pipeline snapshot (stored once, in pipeline_decl). The caller
+// must put buf back into bufPool once the bytes are written.
 func encodeExecution(e *engine.Execution, version int64) (buf *bytes.Buffer, err error) {
 	c := *e
 	c.Version = version
+	c.Pipeline = pipeline.Pipeline{}
 	buf = bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	enc := json.NewEncoder(buf)
@@ -74,6 +77,10 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 		return nil, false, err
 	}
 	defer bufPool.Put(buf)
+	decl, err := json.Marshal(&e.Pipeline)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite store: encoding the pipeline of execution %s: %w", e.ID, err)
+	}
 	if err := s.lock(ctx); err != nil {
 		return nil, false, err
 	}
@@ -87,7 +94,7 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 	_, err = s.insertExec.ExecContext(ctx,
 		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-		nanos(e.StartTime), nanos(e.LastUpdateTime), buf.String())
+		nanos(e.StartTime), nanos(e.LastUpdateTime), buf.String(), string(decl))
 	switch {
 	case isPrimaryKeyViolation(err):
 		return nil, false, errs.Of(errs.Conflict, "Execution", "execution %s already exists", e.ID)
@@ -119,7 +126,7 @@ func (s *Store) executionByToken(ctx context.Context, pipelineName, token string
 // GetExecution returns the execution with the given ID.
 func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution, error) {
 	c, cached := s.cache.take(id)
-	rows, err := s.getExec.QueryContext(ctx, c.version, id)
+	rows, err := s.getExec.QueryContext(ctx, c.version, c.version, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
@@ -131,16 +138,16 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution,
 		return nil, errs.Of(errs.NotFound, "Execution", "execution %s not found", id)
 	}
 	var (
-		body    sql.RawBytes
-		version int64
+		body, decl sql.RawBytes
+		version    int64
 	)
-	if err := rows.Scan(&body, &version); err != nil {
+	if err := rows.Scan(&body, &version, &decl); err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
 	if body == nil && cached && version == c.version {
 		return c.exec, nil // taken from the cache: the caller's own
 	}
-	e, err := decodeExecution(body, version)
+	e, err := decodeExecution(body, decl, version)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
@@ -151,16 +158,24 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution,
 	return e, nil
 }
 
-func decodeExecution(body []byte, version int64) (*engine.Execution, error) {
+// decodeExecution decodes a stored execution: its body and, when not NULL,
+// its pipeline snapshot.
+func decodeExecution(body, decl []byte, version int64) (*engine.Execution, error) {
 	e := new(engine.Execution)
 	if err := json.Unmarshal(body, e); err != nil {
 		return nil, fmt.Errorf("decoding body: %w", err)
+	}
+	if decl != nil {
+		e.Pipeline = pipeline.Pipeline{}
+		if err := json.Unmarshal(decl, &e.Pipeline); err != nil {
+			return nil, fmt.Errorf("decoding the pipeline snapshot: %w", err)
+		}
 	}
 	e.Version = version
 	return e, nil
 }
 
-// scanExecution runs a query returning (body, version) and decodes the first
+// scanExecution runs a query returning (body, version, pipeline_decl) and decodes the first
 // row; nil when there is no row.
 func (s *Store) scanExecution(ctx context.Context, st *sql.Stmt, args ...any) (*engine.Execution, error) {
 	rows, err := st.QueryContext(ctx, args...)
@@ -172,13 +187,13 @@ func (s *Store) scanExecution(ctx context.Context, st *sql.Stmt, args ...any) (*
 		return nil, rows.Err()
 	}
 	var (
-		body    sql.RawBytes
-		version int64
+		body, decl sql.RawBytes
+		version    int64
 	)
-	if err := rows.Scan(&body, &version); err != nil {
+	if err := rows.Scan(&body, &version, &decl); err != nil {
 		return nil, err
 	}
-	e, err := decodeExecution(body, version)
+	e, err := decodeExecution(body, decl, version)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +201,8 @@ func (s *Store) scanExecution(ctx context.Context, st *sql.Stmt, args ...any) (*
 }
 
 // UpdateExecution writes e if the stored Version equals e.Version, then
-// bumps e.Version.
+// bumps e.Version. The pipeline snapshot is the one CreateExecution stored:
+// an execution runs one pipeline version, so e.Pipeline is not rewritten.
 func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error {
 	buf, err := encodeExecution(e, e.Version+1)
 	if err != nil {

@@ -91,6 +91,11 @@ CREATE TABLE tags (
 	PRIMARY KEY (arn, key)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 4: the pipeline snapshot an execution runs is written once, beside
+	// the body, so that the frequent updates of an execution do not
+	// re-encode and rewrite the declaration. NULL for rows written before,
+	// whose body still holds it.
+	`ALTER TABLE executions ADD COLUMN pipeline_decl TEXT;`,
 }
 
 // schemaVersion reads PRAGMA user_version.
