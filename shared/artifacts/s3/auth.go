@@ -1,0 +1,210 @@
+package s3
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+const (
+	sigV4Algorithm = "AWS4-HMAC-SHA256"
+	amzDateFormat  = "20060102T150405Z"
+	scopeDateFmt   = "20060102"
+)
+
+// signature is what a verified Authorization header tells: what chunk and
+// trailer signatures of a streaming upload are chained to and signed with.
+type signature struct {
+	seed    string    // the request's signature, hex
+	time    time.Time // X-Amz-Date
+	amzDate string    // X-Amz-Date as sent
+	scope   string    // <date>/<region>/s3/aws4_request
+	region  string
+}
+
+// authenticate checks that r carries a valid AWS Signature Version 4
+// Authorization header made with h.creds. It verifies the signature by
+// signing a copy of the request, made of the headers the client signed, with
+// the SDK's signer at the request's X-Amz-Date and the payload hash the
+// client declared in X-Amz-Content-Sha256 (a SHA-256, UNSIGNED-PAYLOAD or a
+// STREAMING-* value; preparePayload then holds the body to it), and
+// comparing the signatures.
+//
+// Presigned URLs (query-string authentication) are not accepted.
+func (h *handler) authenticate(r *http.Request) (*signature, *apiError) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		if q := r.URL.Query(); q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
+			return nil, &apiError{http.StatusForbidden, "AccessDenied", "Presigned URLs are not supported; sign requests with an Authorization header"}
+		}
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: anonymous requests are not allowed"}
+	}
+	fields, ok := strings.CutPrefix(auth, sigV4Algorithm+" ")
+	if !ok {
+		return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigV4Algorithm + "."}
+	}
+	var credential, signedHeaders, sig string
+	for _, f := range strings.Split(fields, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch name {
+		case "Credential":
+			credential = value
+		case "SignedHeaders":
+			signedHeaders = value
+		case "Signature":
+			sig = value
+		}
+	}
+	malformed := func(msg string) (*signature, *apiError) {
+		return nil, &apiError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed; " + msg}
+	}
+	if credential == "" || signedHeaders == "" || sig == "" {
+		return malformed("it needs Credential, SignedHeaders and Signature.")
+	}
+	scope := strings.Split(credential, "/")
+	if len(scope) != 5 {
+		return malformed("the Credential is not <key id>/<date>/<region>/<service>/aws4_request.")
+	}
+	keyID, date, region, service, terminal := scope[0], scope[1], scope[2], scope[3], scope[4]
+	if !constantEqual(keyID, h.creds.AccessKeyID) {
+		return nil, &apiError{http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."}
+	}
+	if service != "s3" || terminal != "aws4_request" || region == "" {
+		return malformed("the credential scope must be <date>/<region>/s3/aws4_request.")
+	}
+	if h.creds.SessionToken != "" && !constantEqual(r.Header.Get("X-Amz-Security-Token"), h.creds.SessionToken) {
+		return nil, &apiError{http.StatusForbidden, "InvalidToken", "The provided token is malformed or otherwise invalid."}
+	}
+	amzDate := r.Header.Get("X-Amz-Date")
+	t, err := time.Parse(amzDateFormat, amzDate)
+	if err != nil {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", "AWS authentication requires a valid X-Amz-Date header"}
+	}
+	if date != t.Format(scopeDateFmt) {
+		return malformed("the credential date does not match X-Amz-Date.")
+	}
+	if skew := h.now().Sub(t); skew > maxClockSkew || skew < -maxClockSkew {
+		return nil, &apiError{http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."}
+	}
+	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
+	if payloadHash == "" {
+		return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
+	}
+	names := strings.Split(signedHeaders, ";")
+	if !slices.Contains(names, "host") || !slices.Contains(names, "x-amz-date") {
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The signed headers must include host and x-amz-date."}
+	}
+
+	want, wantHeaders, err := h.resign(r, names, payloadHash, region, t)
+	if err != nil || wantHeaders != signedHeaders || !constantEqual(want, sig) {
+		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
+	}
+	return &signature{
+		seed:    sig,
+		time:    t,
+		amzDate: amzDate,
+		scope:   date + "/" + region + "/s3/aws4_request",
+		region:  region,
+	}, nil
+}
+
+// resign signs a copy of r holding only the headers named in signed, as a
+// client would have signed r, and returns the signature and the signed
+// header list.
+func (h *handler) resign(r *http.Request, signed []string, payloadHash, region string, t time.Time) (sig, signedHeaders string, err error) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	c := &http.Request{
+		Method: r.Method,
+		// The canonical URI is the path exactly as sent: S3 signs it without
+		// escaping it again, and the signer takes it from Opaque.
+		URL:    &url.URL{Scheme: scheme, Host: r.Host, Opaque: "//" + r.Host + requestPath(r), RawQuery: r.URL.RawQuery},
+		Host:   r.Host,
+		Header: make(http.Header),
+	}
+	for _, name := range signed {
+		switch name {
+		case "host":
+			// The signer takes it from c.Host.
+		case "content-length":
+			// The signer signs c.ContentLength when it is positive.
+			c.ContentLength = r.ContentLength
+			if n, err := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64); err == nil {
+				c.ContentLength = n
+			}
+		default:
+			key := textproto.CanonicalMIMEHeaderKey(name)
+			if v, ok := r.Header[key]; ok {
+				c.Header[key] = append([]string(nil), v...)
+			}
+		}
+	}
+	creds := aws.Credentials{
+		AccessKeyID:     h.creds.AccessKeyID,
+		SecretAccessKey: h.creds.SecretAccessKey,
+		SessionToken:    h.creds.SessionToken,
+	}
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+	if err := signer.SignHTTP(context.Background(), creds, c, payloadHash, "s3", region, t); err != nil {
+		return "", "", err
+	}
+	for _, f := range strings.Split(strings.TrimPrefix(c.Header.Get("Authorization"), sigV4Algorithm+" "), ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch name {
+		case "SignedHeaders":
+			signedHeaders = value
+		case "Signature":
+			sig = value
+		}
+	}
+	return sig, signedHeaders, nil
+}
+
+// requestPath returns the path of r's URL as the client sent it, escaped.
+func requestPath(r *http.Request) string {
+	uri := r.RequestURI
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if strings.HasPrefix(uri, "/") {
+		return uri
+	}
+	if uri != "" {
+		if u, err := url.Parse(r.RequestURI); err == nil {
+			return u.EscapedPath()
+		}
+	}
+	return r.URL.EscapedPath()
+}
+
+// signingKey derives the SigV4 signing key of a secret for a date, region
+// and service.
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+func constantEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
