@@ -13,7 +13,7 @@ FUZZTIME  ?= 60s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: help build run test test-unit test-integration lint deps fuzz bench clean
+.PHONY: help build run run-once system-deps test test-unit test-integration lint deps fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -24,8 +24,12 @@ deps: ## download Go modules (idempotent)
 build: deps ## build bin/stageflow
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/stageflow ./cmd/stageflow
 
-run: build ## build and run the example pipelines locally with the embedded store
-	./$(BIN)/stageflow validate examples/*.json
+ADDR ?= 127.0.0.1:8480
+
+run: build ## build and start the local server with the examples loaded and two of them started
+	./$(BIN)/stageflow serve --addr $(ADDR) --data-dir $(DATA_DIR) --load examples --start hello --start build-test-deploy
+
+run-once: build ## run the example pipelines once without a server (stageflow run)
 	./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/hello.json
 	@if [ -t 0 ] && [ -t 1 ]; then \
 	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/build-test-deploy.json; \
@@ -36,8 +40,12 @@ run: build ## build and run the example pipelines locally with the embedded stor
 test: lint test-unit ## every test: lint, unit and integration
 	@echo "make test: all checks passed"
 
-test-unit: deps ## the Go tests (unit and SQLite integration)
+test-unit: deps system-deps ## the Go tests: unit, SQLite, HTTP doors with the AWS SDK, the AWS CLI script
 	$(GO) test -count=1 ./...
+
+system-deps: ## install the system tools tests use (jq), if missing
+	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
+	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped"
 
 lint: deps $(TOOLS)/staticcheck ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

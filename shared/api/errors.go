@@ -53,7 +53,7 @@ var exceptions = map[errs.Code]map[string]string{
 var statuses = map[errs.Code]int{
 	errs.Validation:    http.StatusBadRequest,
 	errs.NotFound:      http.StatusBadRequest, // CodePipeline answers 400 for *NotFoundException
-	errs.Conflict:      http.StatusConflict,
+	errs.Conflict:      http.StatusBadRequest, // CodePipeline answers 400 with the exception name
 	errs.InvalidState:  http.StatusBadRequest,
 	errs.LimitExceeded: http.StatusBadRequest,
 	errs.Unauthorized:  http.StatusForbidden,
@@ -66,6 +66,7 @@ var statuses = map[errs.Code]int{
 // do not exist are 404 as REST clients expect.
 var restStatuses = map[errs.Code]int{
 	errs.NotFound:     http.StatusNotFound,
+	errs.Conflict:     http.StatusConflict,
 	errs.InvalidState: http.StatusConflict,
 }
 

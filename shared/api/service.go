@@ -454,7 +454,7 @@ func (s *Service) PutApprovalResult(ctx context.Context, name, stage, action, to
 			return time.Time{}, err
 		}
 		r, ok := e.RunByToken(token)
-		if !ok || r.Stage != stage || r.Action != action {
+		if !ok || r.Stage != stage || r.Action != action || r.Type.Category != pipeline.CategoryApproval {
 			continue
 		}
 		if r.Status != engine.InProgress {
@@ -702,6 +702,11 @@ type JobSuccess struct {
 func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSuccess) error {
 	j, err := s.finishJob(ctx, id, func(j *store.Job) {
 		if in.ContinuationToken != "" {
+			// Another round of the same action: back to the queue with a
+			// fresh nonce and a fresh deadline of the same length.
+			if timeout := j.Deadline.Sub(j.Created); timeout > 0 {
+				j.Deadline = s.Now().UTC().Add(timeout)
+			}
 			j.Status = store.JobQueued
 			j.ContinuationToken = in.ContinuationToken
 			j.Nonce = newNonce()

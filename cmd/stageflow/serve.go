@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stageflow/stageflow/shared/api"
+	s3door "github.com/stageflow/stageflow/shared/artifacts/s3"
+	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/runner"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+// DefaultAddr is where `stageflow serve` listens and where client commands
+// look by default.
+const defaultAddr = "127.0.0.1:8480"
+
+func newServeCmd() *cobra.Command {
+	var (
+		addr, dataDir, region, account, logFormat string
+		examples                                  string
+		startExamples                             []string
+		shutdownGrace                             time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Stageflow server: REST and CodePipeline APIs, the engine and the embedded store",
+		Long: `Serve runs Stageflow on this machine: the REST API under /v1, AWS CodePipeline's
+own JSON 1.1 protocol at POST / (for the AWS CLI, SDKs and job workers), an
+S3-compatible endpoint for the artifact bucket (for job workers), the engine
+and the embedded SQLite store in the data directory. Executions left in
+progress by an earlier run resume. SIGTERM or Ctrl-C stops accepting requests
+and lets running actions finish up to --shutdown-grace.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd, serveOptions{
+				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
+				examples: examples, start: startExamples, grace: shutdownGrace,
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", defaultAddr, "listen address; a loopback address makes the server refuse requests for other host names")
+	f.StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
+	f.StringVar(&region, "region", "us-east-1", "region named in ARNs")
+	f.StringVar(&account, "account", "000000000000", "account ID named in ARNs and jobs")
+	f.StringVar(&logFormat, "log-format", "text", "request log format: text or json")
+	f.StringVar(&examples, "load", "", "a folder of pipeline documents (*.json) to create or update at start")
+	f.StringSliceVar(&startExamples, "start", nil, "pipelines to start once the server is up (after --load)")
+	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
+	return cmd
+}
+
+type serveOptions struct {
+	addr, dataDir, region, account, logFormat, examples string
+	start                                               []string
+	grace                                               time.Duration
+}
+
+func serve(cmd *cobra.Command, opt serveOptions) error {
+	var handler slog.Handler
+	switch opt.logFormat {
+	case "text":
+		handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+	case "json":
+		handler = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
+	default:
+		return usageError{fmt.Errorf("--log-format must be text or json, not %q", opt.logFormat)}
+	}
+	logger := slog.New(handler)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", opt.addr)
+	if err != nil {
+		return err
+	}
+	sys, err := embedded.Open(embedded.Options{DataDir: opt.dataDir, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	events := api.NewEvents()
+	sys.Runner.OnChange = events.Publish
+	creds := s3door.NewCredentials()
+	svc := &api.Service{
+		Store: sys.Store, Runner: sys.Runner, Now: func() time.Time { return time.Now().UTC() },
+		Region: opt.region, Account: opt.account,
+		Artifacts: api.ArtifactAccess{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken},
+	}
+	s3h, err := s3door.NewHandler(sys.Artifacts, creds)
+	if err != nil {
+		ln.Close()
+		sys.Close(context.Background())
+		return err
+	}
+	rest := api.NewRESTHandler(svc, events, logger)
+	root := newRootHandler(rootHandlers{
+		rest:         rest,
+		codepipeline: api.NewCodePipelineHandler(svc, logger),
+		s3:           s3h,
+		bucket:       sys.Artifacts.Bucket,
+		loopbackOnly: isLoopback(ln.Addr()),
+	})
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
+	if c, ok := rest.(interface{ CloseStreams() }); ok {
+		// Open event and log streams end at shutdown instead of holding it.
+		srv.RegisterOnShutdown(c.CloseStreams)
+	}
+
+	endpoint := "http://" + ln.Addr().String()
+	logger.Info("Stageflow is listening", "endpoint", endpoint, "dataDir", opt.dataDir)
+	logger.Warn("authentication is not enabled yet: this server trusts every local caller; it only answers requests for loopback host names when bound to loopback")
+	n, err := sys.Runner.Resume(ctx)
+	if err != nil {
+		logger.Error("resuming executions", "err", err)
+	} else if n > 0 {
+		logger.Info("resumed executions left in progress", "count", n)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	if err := loadAndStart(ctx, sys, opt, endpoint, cmd); err != nil {
+		logger.Error("loading examples", "err", err)
+	}
+	go expireJobs(ctx, svc, logger)
+
+	select {
+	case err := <-serveErr:
+		sys.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: no new requests; letting running actions finish", "grace", opt.grace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), opt.grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("closing connections", "err", err)
+	}
+	if err := sys.Close(shutdownCtx); err != nil {
+		logger.Warn("stopping the runner", "err", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// loadAndStart creates or updates the pipelines of opt.examples and starts opt.start.
+func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, endpoint string, cmd *cobra.Command) error {
+	out := cmd.OutOrStdout()
+	if opt.examples != "" {
+		files, err := filepath.Glob(filepath.Join(opt.examples, "*.json"))
+		if err != nil {
+			return err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			name, err := sys.PutPipeline(ctx, data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			fmt.Fprintf(out, "loaded pipeline %s from %s\n", name, f)
+		}
+	}
+	for _, name := range opt.start {
+		e, err := sys.Runner.Start(ctx, runner.StartInput{PipelineName: name, Trigger: engine.Trigger{Type: "StartPipelineExecution", Detail: "stageflow serve --start"}})
+		if err != nil {
+			return fmt.Errorf("starting %s: %w", name, err)
+		}
+		fmt.Fprintf(out, "started %s: execution %s\n  watch it:   stageflow status --watch %s\n", name, e.ID, name)
+	}
+	if len(opt.start) > 0 || opt.examples != "" {
+		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      aws codepipeline list-pipelines --endpoint-url %s\n  list:         stageflow pipeline list\n", endpoint, endpoint, endpoint)
+	}
+	return nil
+}
+
+func expireJobs(ctx context.Context, svc *api.Service, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := svc.ExpireJobs(ctx); err != nil {
+				logger.Error("expiring jobs", "err", err)
+			} else if n > 0 {
+				logger.Info("jobs timed out", "count", n)
+			}
+		}
+	}
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/engine"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server runs `stageflow serve` in-process until stop is called.
+type server struct {
+	endpoint string
+	stop     func() error
+	stderr   *syncBuffer
+}
+
+func startServer(t *testing.T, dataDir string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	root := newRootCmd()
+	root.SetArgs(append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "20s"}, args...))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	re := regexp.MustCompile(`endpoint=(http://127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			s := &server{endpoint: m[1], stderr: stderr}
+			var once sync.Once
+			var err error
+			s.stop = func() error {
+				once.Do(func() { cancel(); err = <-done })
+				return err
+			}
+			t.Cleanup(func() { s.stop() })
+			return s
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not say where it listens:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *server) get(t *testing.T, path string, out any) int {
+	t.Helper()
+	resp, err := http.Get(s.endpoint + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (s *server) post(t *testing.T, path, body string, out any) int {
+	t.Helper()
+	resp, err := http.Post(s.endpoint+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+// waitExecution polls an execution until cond holds.
+func (s *server) waitExecution(t *testing.T, pipeline, id, what string, cond func(*engine.Execution) bool) *engine.Execution {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var e engine.Execution
+		if code := s.get(t, fmt.Sprintf("/v1/pipelines/%s/executions/%s", pipeline, id), &e); code == 200 && cond(&e) {
+			return &e
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (last status %s)", what, e.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeResumesAfterRestart starts the server with the examples, runs one
+// to its approval, shuts the server down gracefully, starts it again on the
+// same data directory and approves: the execution resumes and succeeds.
+func TestServeResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "--load", "../../examples", "--start", "hello")
+
+	// The example started at boot succeeds.
+	var list struct {
+		Summaries []struct {
+			ID string `json:"pipelineExecutionId"`
+		} `json:"pipelineExecutionSummaries"`
+	}
+	s.get(t, "/v1/pipelines/hello/executions", &list)
+	if len(list.Summaries) != 1 {
+		t.Fatalf("hello executions: %+v", list)
+	}
+	s.waitExecution(t, "hello", list.Summaries[0].ID, "hello to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
+
+	// A request for another host name is refused (DNS rebinding).
+	req, _ := http.NewRequest("GET", s.endpoint+"/v1/pipelines", nil)
+	req.Host = "rebind.attacker.test"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign Host: %v %v, want 403", resp.StatusCode, err)
+	}
+
+	var started struct {
+		ID string `json:"pipelineExecutionId"`
+	}
+	if code := s.post(t, "/v1/pipelines/build-test-deploy/executions", `{}`, &started); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("start: %d", code)
+	}
+	s.waitExecution(t, "build-test-deploy", started.ID, "the approval to wait", func(e *engine.Execution) bool {
+		r, ok := e.LatestRun("Release", "ApproveRelease")
+		return ok && r.Status == engine.InProgress
+	})
+	if err := s.stop(); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
+	if !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Errorf("no shutdown log:\n%s", s.stderr.String())
+	}
+
+	s2 := startServer(t, dir)
+	if !strings.Contains(s2.stderr.String(), "authentication is not enabled yet") {
+		t.Errorf("the server does not say it trusts local callers:\n%s", s2.stderr.String())
+	}
+	body := `{"stage": "Release", "action": "ApproveRelease", "status": "Approved", "summary": "after restart"}`
+	if code := s2.post(t, "/v1/pipelines/build-test-deploy/approvals", body, nil); code >= 300 {
+		t.Fatalf("approve after restart: HTTP %d", code)
+	}
+	final := s2.waitExecution(t, "build-test-deploy", started.ID, "the execution to end", func(e *engine.Execution) bool { return e.Status.Terminal() })
+	if final.Status != engine.Succeeded {
+		t.Fatalf("after restart the execution ended %s: %s", final.Status, final.StatusSummary)
+	}
+	if r, _ := final.LatestRun("Release", "ApproveRelease"); r.Summary != "after restart" {
+		t.Errorf("approval summary %q", r.Summary)
+	}
+}
