@@ -37,11 +37,12 @@ run-once: build ## run the example pipelines once without a server (stageflow ru
 	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) --approve examples/build-test-deploy.json; \
 	fi
 
-test: lint test-unit ## every test: lint, unit and integration
+test: deps lint system-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
+	$(GO) test -count=1 ./...
 	@echo "make test: all checks passed"
 
-test-unit: deps system-deps ## the Go tests: unit, SQLite, HTTP doors with the AWS SDK, the AWS CLI script
-	$(GO) test -count=1 ./...
+test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
+	$(GO) test -count=1 -short ./...
 
 system-deps: ## install the system tools tests use (jq), if missing
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }

@@ -14,6 +14,7 @@ import (
 // (events one per line) and checks the exit code and what it shows.
 func TestRunExamples(t *testing.T) {
 	examples, _ := filepath.Glob("../../examples/*.json")
+	examples = append(examples, "../../examples/failing/test-fails.json")
 	if len(examples) == 0 {
 		t.Fatal("no examples found")
 	}
@@ -25,7 +26,7 @@ func TestRunExamples(t *testing.T) {
 		"build-test-deploy.json": {0, []string{
 			"build-test-deploy › Test › UnitTests", "build-test-deploy › Test › SmokeTests",
 			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},
-		"failing-test.json": {1, []string{
+		"test-fails.json": {1, []string{
 			"failing-test › Test › AnswerIs42",
 			`failed: action "AnswerIs42" in stage "Test" failed`,
 			"── last lines of Test › AnswerIs42",
@@ -51,7 +52,7 @@ func TestRunExamples(t *testing.T) {
 					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
 				}
 			}
-			if name == "failing-test.json" && strings.Contains(stdout.String(), "NeverRuns") {
+			if name == "test-fails.json" && strings.Contains(stdout.String(), "NeverRuns") {
 				t.Errorf("the stage after the failed one ran:\n%s", stdout.String())
 			}
 		})

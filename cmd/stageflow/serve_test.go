@@ -183,3 +183,64 @@ func TestServeResumesAfterRestart(t *testing.T) {
 		t.Errorf("approval summary %q", r.Summary)
 	}
 }
+
+// TestClientCommands drives the client subcommands against a running server.
+func TestClientCommands(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	cli := func(args ...string) (int, string) {
+		t.Helper()
+		var out bytes.Buffer
+		code := run(append(args, "--endpoint", s.endpoint), strings.NewReader(""), &out, &out)
+		return code, out.String()
+	}
+	steps := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"pipeline", "create", "../../examples/hello.json", "../../examples/build-test-deploy.json"}, 0, []string{"created pipeline hello (version 1)", "created pipeline build-test-deploy (version 1)"}},
+		{[]string{"pipeline", "create", "../../examples/hello.json"}, 1, []string{"PipelineNameInUseException"}},
+		{[]string{"pipeline", "update", "../../examples/hello.json"}, 0, []string{"updated pipeline hello (version 2)"}},
+		{[]string{"pipeline", "list"}, 0, []string{"build-test-deploy  1", "hello              2"}},
+		{[]string{"pipeline", "get", "hello", "--version", "1"}, 0, []string{`"name": "hello"`, `"version": 1`}},
+		{[]string{"start", "hello", "--watch"}, 0, []string{"hello › Hello › SayHello", "succeeded"}},
+		{[]string{"status", "hello"}, 0, []string{"✓ SayHello", "Succeeded"}},
+		{[]string{"executions", "hello"}, 0, []string{"Succeeded", "StartPipelineExecution"}},
+		{[]string{"logs", "hello", "--action", "Hello/SayHello"}, 0, []string{"Hello from Stageflow, execution"}},
+		{[]string{"start", "build-test-deploy"}, 0, nil},
+		{[]string{"start", "nope"}, 1, []string{"PipelineNotFoundException"}},
+		{[]string{"approve", "build-test-deploy"}, 2, []string{"--stage and --action are required"}},
+		{[]string{"pipeline", "delete", "hello"}, 0, []string{"deleted pipeline hello"}},
+		{[]string{"status", "hello"}, 1, []string{"PipelineNotFoundException"}},
+	}
+	for _, st := range steps {
+		code, out := cli(st.args...)
+		if code != st.code {
+			t.Fatalf("stageflow %s: exit %d, want %d\n%s", strings.Join(st.args, " "), code, st.code, out)
+		}
+		for _, w := range st.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("stageflow %s: output lacks %q:\n%s", strings.Join(st.args, " "), w, out)
+			}
+		}
+	}
+	// The approval is waiting; approve it from the command line and watch the end.
+	var list struct {
+		Summaries []struct {
+			ID string `json:"pipelineExecutionId"`
+		} `json:"pipelineExecutionSummaries"`
+	}
+	s.get(t, "/v1/pipelines/build-test-deploy/executions", &list)
+	id := list.Summaries[0].ID
+	s.waitExecution(t, "build-test-deploy", id, "the approval to wait", func(e *engine.Execution) bool {
+		r, ok := e.LatestRun("Release", "ApproveRelease")
+		return ok && r.Status == engine.InProgress
+	})
+	if code, out := cli("approve", "build-test-deploy", "--stage", "Release", "--action", "ApproveRelease"); code != 0 {
+		t.Fatalf("approve: %d %s", code, out)
+	}
+	if code, out := cli("status", "build-test-deploy", id, "--watch"); code != 0 || !strings.Contains(out, "Release › Deploy") {
+		t.Fatalf("status --watch: %d\n%s", code, out)
+	}
+}
