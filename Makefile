@@ -13,7 +13,7 @@ FUZZTIME  ?= 60s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: help build run run-once system-deps test test-unit test-integration lint deps fuzz bench clean
+.PHONY: help build run run-once system-deps test test-race test-unit test-integration lint deps fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,11 @@ run-once: build ## run the example pipelines once without a server (stageflow ru
 
 test: deps lint system-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-race
 	@echo "make test: all checks passed"
+
+test-race: deps ## the concurrent packages again under the race detector
+	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store/... ./shared/api/... ./cmd/stageflow
 
 test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...

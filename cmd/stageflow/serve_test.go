@@ -137,9 +137,13 @@ func TestServeResumesAfterRestart(t *testing.T) {
 			ID string `json:"pipelineExecutionId"`
 		} `json:"pipelineExecutionSummaries"`
 	}
-	s.get(t, "/v1/pipelines/hello/executions", &list)
-	if len(list.Summaries) != 1 {
-		t.Fatalf("hello executions: %+v", list)
+	// --load and --start run once the server listens: poll for them.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.get(t, "/v1/pipelines/hello/executions", &list); len(list.Summaries) != 1; s.get(t, "/v1/pipelines/hello/executions", &list) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hello executions: %+v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	s.waitExecution(t, "hello", list.Summaries[0].ID, "hello to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
 
