@@ -20,6 +20,7 @@ import (
 	s3door "github.com/stageflow/stageflow/shared/artifacts/s3"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
 )
 
@@ -184,10 +185,17 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 		if err != nil {
 			return fmt.Errorf("starting %s: %w", name, err)
 		}
-		fmt.Fprintf(out, "started %s: execution %s\n  watch it:   stageflow status --watch %s\n", name, e.ID, name)
+		fmt.Fprintf(out, "started %s: execution %s\n  watch it:   bin/stageflow status --watch %s\n", name, e.ID, name)
+		for _, st := range e.Pipeline.Stages {
+			for _, a := range st.Actions {
+				if a.ActionTypeID.Category == pipeline.CategoryApproval {
+					fmt.Fprintf(out, "  approve:    bin/stageflow approve %s --stage %s --action %s\n", name, st.Name, a.Name)
+				}
+			}
+		}
 	}
 	if len(opt.start) > 0 || opt.examples != "" {
-		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      aws codepipeline list-pipelines --endpoint-url %s\n  list:         stageflow pipeline list\n", endpoint, endpoint, endpoint)
+		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      aws codepipeline list-pipelines --endpoint-url %s\n  list:         bin/stageflow pipeline list\n", endpoint, endpoint, endpoint)
 	}
 	return nil
 }
