@@ -11,7 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -232,7 +233,7 @@ func (s *Service) GetExecution(ctx context.Context, name, id string) (*PipelineE
 		Trigger:       &ExecutionTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 		ExecutionMode: e.Pipeline.EffectiveExecutionMode(), ExecutionType: "STANDARD",
 	}
-	for _, k := range sortedKeys(e.Variables) {
+	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
 		out.Variables = append(out.Variables, ResolvedPipelineVariable{Name: k, ResolvedValue: e.Variables[k]})
 	}
 	return out, nil
@@ -828,13 +829,4 @@ func newNonce() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

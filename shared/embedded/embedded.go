@@ -57,7 +57,6 @@ type System struct {
 	Store     *sqlite.Store
 	Runner    *runner.Runner
 	Artifacts *artifacts.Store
-	now       func() time.Time
 }
 
 // Open opens (creating if needed) the data directory and assembles the system.
@@ -73,9 +72,19 @@ func Open(opt Options) (*System, error) {
 	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: LocalBucket}
 	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: LocalBucket}
 
-	reg := actions.NewRegistry(func(t pipeline.ActionTypeID) actions.Provider {
-		return actions.Unsupported{}
-	})
+	reg := Providers(st, now, opt)
+	lg := opt.Logger
+	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
+	return &System{Store: st, Runner: r, Artifacts: arts}, nil
+}
+
+// Providers is the action registry of the embedded system: Commands and
+// CodeBuild on the host shell, manual approvals (decided by opt.Decide when
+// set), custom actions as jobs in jobs' queue (failed at once with
+// opt.OneShot, where no worker can poll), and every other type failing with
+// a message that it needs AWS.
+func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions.Registry {
+	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
 	cmds := &commands.Provider{}
 	reg.Register(pipeline.OwnerAWS, "Commands", cmds)
 	reg.Register(pipeline.OwnerAWS, "CodeBuild", cmds)
@@ -83,11 +92,9 @@ func Open(opt Options) (*System, error) {
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})
 	} else {
-		reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: st, Now: now})
+		reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: jobs, Now: now})
 	}
-	lg := opt.Logger
-	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
-	return &System{Store: st, Runner: r, Artifacts: arts, now: now}, nil
+	return reg
 }
 
 // PutPipeline loads a document and stores it: a new pipeline, or a new

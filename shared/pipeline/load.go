@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +311,7 @@ func checkShape(v any, t reflect.Type, path string, problems []errs.Problem) []e
 			return append(problems, typeProblem(path, "an object", v))
 		}
 		fields := jsonFields(t)
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			f, ok := fields.byName[k]
 			switch {
 			case !ok:
@@ -341,7 +343,7 @@ func checkShape(v any, t reflect.Type, path string, problems []errs.Problem) []e
 		if !ok {
 			return append(problems, typeProblem(path, "an object", v))
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			problems = checkShape(obj[k], t.Elem(), path+"."+k, problems)
 		}
 	case reflect.String:

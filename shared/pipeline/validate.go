@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -394,16 +396,6 @@ func (v *validator) number(path string, n *int, sh *shape) {
 	}
 }
 
-// sortedKeys returns a map's keys in order, so problems come out stably.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // ---------------------------------------------------------------------------
 // The pipeline
 
@@ -419,7 +411,7 @@ func (v *validator) pipeline(p *Pipeline) {
 	if p.ArtifactStore != nil {
 		v.artifactStore("artifactStore", p.ArtifactStore)
 	}
-	for _, region := range sortedKeys(p.ArtifactStores) {
+	for _, region := range slices.Sorted(maps.Keys(p.ArtifactStores)) {
 		path := "artifactStores." + region
 		v.str(path, region, shRegion)
 		store := p.ArtifactStores[region]
@@ -674,7 +666,7 @@ func (v *validator) action(stage, j int, a *Action) {
 
 // configuration checks a configuration map and the references in its values.
 func (v *validator) configuration(path string, cfg map[string]string, keyShape, valueShape *shape, at position, consumer string) {
-	for _, key := range sortedKeys(cfg) {
+	for _, key := range slices.Sorted(maps.Keys(cfg)) {
 		if n := utf8.RuneCountInString(key); n < keyShape.Min || n > keyShape.Max {
 			v.add(path, "key %q must be %d..%d characters long, got %d", truncate(key, 60), keyShape.Min, keyShape.Max, n)
 			continue

@@ -13,11 +13,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/actions/approval"
-	"github.com/stageflow/stageflow/shared/actions/commands"
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/artifacts"
+	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
@@ -74,12 +73,7 @@ func newSystem(t *testing.T, dir string) *system {
 	t.Cleanup(func() { st.Close() })
 	env := testEnv()
 	arts := &artifacts.Store{Root: filepath.Join(dir, "artifacts"), Bucket: bucket}
-	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
-	cmds := &commands.Provider{}
-	reg.Register(pipeline.OwnerAWS, "Commands", cmds)
-	reg.Register(pipeline.OwnerAWS, "CodeBuild", cmds)
-	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{})
-	reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: st, Now: env.Now})
+	reg := embedded.Providers(st, env.Now, embedded.Options{})
 	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: dir})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)

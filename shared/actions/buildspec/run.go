@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -321,7 +323,7 @@ func (r *Run) environ(workDir, shell string) ([]string, error) {
 			set(k, v)
 		}
 	}
-	for _, k := range sortedKeys(r.Spec.Env.Variables) {
+	for _, k := range slices.Sorted(maps.Keys(r.Spec.Env.Variables)) {
 		set(k, r.Spec.Env.Variables[k])
 	}
 	for _, kv := range r.Env {
@@ -332,7 +334,7 @@ func (r *Run) environ(workDir, shell string) ([]string, error) {
 		set(k, v)
 	}
 	set("CODEBUILD_SRC_DIR", workDir)
-	for _, name := range sortedKeys(r.Secondary) {
+	for _, name := range slices.Sorted(maps.Keys(r.Secondary)) {
 		if name == "" || strings.ContainsAny(name, "=\x00") {
 			return nil, errs.New(errs.Validation, "buildspec: secondary source name %q cannot name an environment variable", name)
 		}

@@ -9,9 +9,10 @@ package buildspec
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -218,7 +219,7 @@ func (s *Spec) check() []errs.Problem {
 	default:
 		add("env.shell", fmt.Sprintf("unsupported shell %q; use bash or /bin/sh", s.Env.Shell))
 	}
-	for _, name := range sortedKeys(s.Env.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(s.Env.Variables)) {
 		if !identRE.MatchString(name) {
 			add("env.variables."+name, "not a valid variable name (letters, digits and _, not starting with a digit)")
 		}
@@ -267,7 +268,7 @@ func (s *Spec) check() []errs.Problem {
 	}
 	if a := s.Artifacts; a != nil {
 		probs = append(probs, a.ArtifactSpec.check("artifacts", len(a.Secondary) == 0)...)
-		for _, id := range sortedKeys(a.Secondary) {
+		for _, id := range slices.Sorted(maps.Keys(a.Secondary)) {
 			at := "artifacts.secondary-artifacts." + id
 			if id == "" {
 				add("artifacts.secondary-artifacts", "empty artifact identifier")
@@ -583,13 +584,4 @@ func (p *parser) artifactSpec(n *yaml.Node, at string, a *ArtifactSpec, extra fu
 			}
 		}
 	})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -28,10 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,7 +140,7 @@ func (p *Provider) run(ctx context.Context, job *actions.Job) (*engine.Result, e
 			return nil, configErrorf("the Commands action has no commands")
 		}
 		spec = buildspec.FromCommands(run.Commands)
-		for _, k := range sortedKeys(run.EnvironmentVariables) {
+		for _, k := range slices.Sorted(maps.Keys(run.EnvironmentVariables)) {
 			env = append(env, k+"="+run.EnvironmentVariables[k])
 		}
 		for _, ev := range job.Action.EnvironmentVariables {
@@ -331,13 +332,4 @@ func codeBuildEnv(cfg string) ([]string, error) {
 		out = append(out, v.Name+"="+v.Value)
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
