@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stageflow/stageflow/shared/embedded"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/stageflow/stageflow/shared/embedded"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -108,8 +109,8 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 
 	if !opt.approve && !(stdinTTY && live) {
 		if doc, err := pipeline.Load(data); err == nil {
-			if a := firstApproval(&doc.Pipeline); a != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "stageflow run: the pipeline has a manual approval (%s) and there is no terminal to ask on: run on a terminal, or pass --approve\n", a)
+			if as := approvals(&doc.Pipeline); len(as) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "stageflow run: the pipeline has a manual approval (%s › %s) and there is no terminal to ask on: run on a terminal, or pass --approve\n", as[0].stage, as[0].action)
 				return exitError{1}
 			}
 		}
@@ -216,16 +217,20 @@ func askApproval(ctx context.Context, in io.Reader, out io.Writer, job *actions.
 	}
 }
 
-// firstApproval names the first manual approval of a pipeline, "" if none.
-func firstApproval(p *pipeline.Pipeline) string {
+// approvalAction is a manual approval of a pipeline.
+type approvalAction struct{ stage, action string }
+
+// approvals lists a pipeline's manual approvals in order.
+func approvals(p *pipeline.Pipeline) []approvalAction {
+	var out []approvalAction
 	for _, s := range p.Stages {
 		for _, a := range s.Actions {
 			if a.ActionTypeID.Category == pipeline.CategoryApproval {
-				return s.Name + " › " + a.Name
+				out = append(out, approvalAction{s.Name, a.Name})
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 func isTerminal(v any) bool {

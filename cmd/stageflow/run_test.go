@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/stageflow/stageflow/shared/embedded"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stageflow/stageflow/shared/embedded"
 )
 
 // TestRunExamples runs every example pipeline with `stageflow run` in a pipe

@@ -20,7 +20,6 @@ import (
 	s3door "github.com/stageflow/stageflow/shared/artifacts/s3"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
 )
 
@@ -186,12 +185,8 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 			return fmt.Errorf("starting %s: %w", name, err)
 		}
 		fmt.Fprintf(out, "started %s: execution %s\n  watch it:   bin/stageflow status --watch %s\n", name, e.ID, name)
-		for _, st := range e.Pipeline.Stages {
-			for _, a := range st.Actions {
-				if a.ActionTypeID.Category == pipeline.CategoryApproval {
-					fmt.Fprintf(out, "  approve:    bin/stageflow approve %s --stage %s --action %s\n", name, st.Name, a.Name)
-				}
-			}
+		for _, a := range approvals(&e.Pipeline) {
+			fmt.Fprintf(out, "  approve:    bin/stageflow approve %s --stage %s --action %s\n", name, a.stage, a.action)
 		}
 	}
 	if len(opt.start) > 0 || opt.examples != "" {

@@ -445,15 +445,11 @@ func (s *Service) PutApprovalResult(ctx context.Context, name, stage, action, to
 	if !hasAction(rec.Declaration, stage, action) {
 		return time.Time{}, errs.Of(errs.NotFound, KindAction, "stage %q of pipeline %q has no action %q", stage, name, action)
 	}
-	rows, _, err := s.Store.ListExecutions(ctx, store.ExecutionFilter{PipelineName: name}, store.Page{Limit: recentExecutionsScanned})
+	recent, err := s.recentExecutions(ctx, name)
 	if err != nil {
 		return time.Time{}, err
 	}
-	for _, row := range rows {
-		e, err := s.Store.GetExecution(ctx, row.ID)
-		if err != nil {
-			return time.Time{}, err
-		}
+	for _, e := range recent {
 		r, ok := e.RunByToken(token)
 		if !ok || r.Stage != stage || r.Action != action || r.Type.Category != pipeline.CategoryApproval {
 			continue
