@@ -188,13 +188,9 @@ func (h *restHandler) followLog(w http.ResponseWriter, r *http.Request, e *engin
 	w.WriteHeader(http.StatusOK)
 	_ = restFlush(rc)
 
+	updates := h.watchExecution(ctx, e, changes)
 	tick := time.NewTicker(restLogTick)
 	defer tick.Stop()
-	pollEvery := restPollInterval
-	if changes == nil {
-		pollEvery = restFallbackPollInterval
-	}
-	lastPoll := time.Now()
 	buf := make([]byte, 32<<10)
 	for {
 		run, ok := e.Run(runID)
@@ -218,26 +214,12 @@ func (h *restHandler) followLog(w http.ResponseWriter, r *http.Request, e *engin
 			return
 		}
 		select {
-		case <-ctx.Done():
-			return
-		case <-h.closing:
-			return
-		case ne, ok := <-changes:
+		case ne, ok := <-updates:
 			if !ok {
-				changes = nil
-				pollEvery = restFallbackPollInterval
-				continue
+				return // the request or the server is closing
 			}
-			if ne.Version > e.Version {
-				e = ne
-			}
+			e = ne
 		case <-tick.C:
-			if time.Since(lastPoll) >= pollEvery {
-				lastPoll = time.Now()
-				if ne, err := h.svc.Execution(ctx, e.PipelineName, e.ID); err == nil && ne.Version > e.Version {
-					e = ne
-				}
-			}
 		}
 	}
 }

@@ -912,50 +912,79 @@ func (h *restHandler) executionEvents(w http.ResponseWriter, r *http.Request) {
 	if !send(e) || e.Status.Terminal() {
 		return
 	}
-	last := e.Version
+	updates := h.watchExecution(ctx, e, changes)
 	heartbeat := time.NewTicker(restHeartbeatInterval)
 	defer heartbeat.Stop()
-	pollEvery := restPollInterval
-	if changes == nil {
-		pollEvery = restFallbackPollInterval
-	}
-	poll := time.NewTicker(pollEvery)
-	defer poll.Stop()
 	for {
-		var next *engine.Execution
 		select {
-		case <-ctx.Done():
-			return
-		case <-h.closing:
-			return
-		case ne, ok := <-changes:
+		case next, ok := <-updates:
 			if !ok {
-				changes = nil
-				poll.Reset(restFallbackPollInterval)
-				continue
+				return // the request or the server is closing
 			}
-			next = ne
-		case <-poll.C:
-			ne, err := h.svc.Execution(ctx, name, id)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				continue
+			if !send(next) || next.Status.Terminal() {
+				return
 			}
-			next = ne
 		case <-heartbeat.C:
 			if _, err := io.WriteString(w, ": heartbeat\n\n"); err != nil || restFlush(rc) != nil {
 				return
 			}
-			continue
-		}
-		if next.Version <= last {
-			continue
-		}
-		last = next.Version
-		if !send(next) || next.Status.Terminal() {
-			return
 		}
 	}
+}
+
+// watchExecution delivers each newer state of the execution e, in order,
+// on the returned channel: from the Events hub (changes), with a re-read of
+// the store every restPollInterval as a backstop, or every
+// restFallbackPollInterval when there is no hub or it closed. It stops after
+// delivering a terminal state, and closes the channel when it stops, when
+// ctx ends or when the handler closes its streams.
+func (h *restHandler) watchExecution(ctx context.Context, e *engine.Execution, changes <-chan *engine.Execution) <-chan *engine.Execution {
+	out := make(chan *engine.Execution, 1)
+	go func() {
+		defer close(out)
+		last := e.Version
+		pollEvery := restPollInterval
+		if changes == nil {
+			pollEvery = restFallbackPollInterval
+		}
+		poll := time.NewTicker(pollEvery)
+		defer poll.Stop()
+		for {
+			var next *engine.Execution
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.closing:
+				return
+			case ne, ok := <-changes:
+				if !ok {
+					changes = nil
+					poll.Reset(restFallbackPollInterval)
+					continue
+				}
+				next = ne
+			case <-poll.C:
+				ne, err := h.svc.Execution(ctx, e.PipelineName, e.ID)
+				if err != nil {
+					continue
+				}
+				next = ne
+			}
+			if next.Version <= last {
+				continue
+			}
+			last = next.Version
+			select {
+			case out <- next:
+			case <-ctx.Done():
+				return
+			case <-h.closing:
+				return
+			}
+			if next.Status.Terminal() {
+				return
+			}
+		}
+	}()
+	return out
 }
