@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/actions/approval"
@@ -517,8 +518,8 @@ func (s *Service) CreateCustomActionType(ctx context.Context, in CustomActionTyp
 func checkActionType(at *ActionType) []errs.Problem {
 	var p []errs.Problem
 	for _, prob := range pipeline.Validate(&pipeline.Pipeline{Name: "x", Stages: []pipeline.Stage{{Name: "x", Actions: []pipeline.Action{{Name: "x", ActionTypeID: at.ID}}}}}) {
-		if len(prob.Path) > len("stages[0].actions[0].actionTypeId.") && prob.Path[:len("stages[0].actions[0].actionTypeId.")] == "stages[0].actions[0].actionTypeId." {
-			p = append(p, errs.Problem{Path: prob.Path[len("stages[0].actions[0].actionTypeId."):], Message: prob.Message})
+		if field, ok := strings.CutPrefix(prob.Path, "stages[0].actions[0].actionTypeId."); ok && field != "" {
+			p = append(p, errs.Problem{Path: field, Message: prob.Message})
 		}
 	}
 	for _, d := range []struct {

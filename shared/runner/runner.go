@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -28,10 +27,6 @@ type Store interface {
 	CreateExecution(ctx context.Context, e *engine.Execution) (*engine.Execution, bool, error)
 	ListActiveExecutions(ctx context.Context) ([]string, error)
 }
-
-// DefaultActionTimeout applies to actions that run here and declare no
-// timeoutInMinutes (CodeBuild's default build timeout).
-const DefaultActionTimeout = 60 * time.Minute
 
 // Runner drives executions on this machine.
 type Runner struct {
