@@ -42,6 +42,13 @@ func (s Status) Terminal() bool {
 // version it runs (a snapshot of the declaration), its variables, the state of
 // every stage and every action run. It is the unit of optimistic
 // concurrency: every save checks and bumps Version.
+//
+// Two parts of a record never change once written, and copies of a record
+// (a store's cache and what it hands out) may share them: the pipeline
+// snapshot, and the action runs that have ended. Nobody modifies them in
+// place: not the snapshot's slices, maps and pointers, nor the maps and
+// slices of an ended run (assigning a new one to a field of one's own copy is
+// fine). Advance and the events here never do.
 type Execution struct {
 	ID              string            `json:"id"`
 	PipelineName    string            `json:"pipelineName"`
@@ -94,7 +101,9 @@ type ArtifactRef struct {
 	Key    string `json:"key,omitempty"`
 }
 
-// ActionRun is one attempt of one action in one execution.
+// ActionRun is one attempt of one action in one execution. Once it has
+// ended (a terminal Status) it never changes: stores may write it once and
+// share it between copies of the execution (see Execution).
 type ActionRun struct {
 	ID          string                `json:"id"`
 	StageIndex  int                   `json:"stageIndex"`

@@ -996,7 +996,10 @@ func TestCloseWaitsForRunningActions(t *testing.T) {
 		t.Fatalf("the next action was handed to a provider while closing: %s, log %q", after.Status, after.LogLocation)
 	}
 
-	// A new process picks it up.
+	// A new process picks it up, once this one has let go of the store.
+	if err := s.store.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s2 := newSystem(t, dir)
 	if _, err := s2.runner.Resume(t.Context()); err != nil {
 		t.Fatal(err)

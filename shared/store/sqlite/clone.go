@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
 // deepCopy returns a copy of *src that shares no mutable memory with it: every
@@ -199,4 +202,27 @@ func isRef(t reflect.Type) bool {
 		return true
 	}
 	return false
+}
+
+// copyForCache returns a copy of e for the execution cache. It shares with e
+// what never changes, as engine.Execution allows: the pipeline snapshot and
+// the maps and slices of the action runs that have ended. Everything else is
+// copied deeply.
+func copyForCache(e *engine.Execution) *engine.Execution {
+	h := *e
+	h.Pipeline = pipeline.Pipeline{}
+	h.Actions = nil
+	c := deepCopy(&h)
+	c.Pipeline = e.Pipeline
+	if e.Actions != nil {
+		c.Actions = make([]engine.ActionRun, len(e.Actions))
+		for i := range e.Actions {
+			if r := &e.Actions[i]; r.Status.Terminal() {
+				c.Actions[i] = *r
+			} else {
+				c.Actions[i] = *deepCopy(r)
+			}
+		}
+	}
+	return c
 }

@@ -16,18 +16,42 @@ import (
 	"github.com/stageflow/stageflow/shared/store"
 )
 
+// An execution is stored in three parts, so that a write rewrites only what
+// changes. SQLite rewrites a row whole, so what never changes is kept out of
+// the executions row, which every write rewrites:
+//   - executions: the columns listings use and the body, the execution as
+//     JSON without its pipeline, where each action run that has ended is a
+//     null placeholder;
+//   - execution_pipelines: the pipeline snapshot, written once at creation
+//     (an execution runs one pipeline version);
+//   - execution_runs: ended action runs, each written once (an ended run
+//     never changes, see engine.ActionRun), in rows of the runs that moved
+//     out of the body together.
+//
+// So a write costs the runs still going, not every run of the execution, and
+// the row stays small however long the pipeline. Ended runs stay inline while
+// the body fits in a page (bodyBudget), and move out together, as one row,
+// when it would not. Reading joins the parts in one statement (one
+// snapshot): each stored run names its place, which must be a placeholder.
 const (
-	// The body is skipped when the caller has the version cached.
-	qGetExecution     = `SELECT CASE WHEN version = ? THEN NULL ELSE body END, version, CASE WHEN version = ? THEN NULL ELSE pipeline_decl END FROM executions WHERE id = ?`
+	// The body and runs are skipped when the caller has the version cached.
+	qGetExecution = `SELECT CASE WHEN version = ?1 THEN NULL ELSE body END, version,
+	CASE WHEN version = ?1 THEN NULL ELSE (` + qSnapshot + `) END,
+	CASE WHEN version = ?1 THEN NULL ELSE (` + qEndedRuns + `) END
+FROM executions WHERE id = ?2`
+	qSnapshot         = `SELECT declaration FROM execution_pipelines WHERE execution_id = executions.id`
+	qEndedRuns        = `SELECT group_concat(body, ',' ORDER BY version) FROM execution_runs WHERE execution_id = executions.id`
 	qExecutionVersion = `SELECT version FROM executions WHERE id = ?`
-	qExecutionByToken = `SELECT body, version, pipeline_decl FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
-	qInsertExecution  = `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
-	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, pipeline_decl)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
+	qExecutionByToken = `SELECT body, version, (` + qSnapshot + `), (` + qEndedRuns + `)
+FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
+	qInsertExecution = `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
+	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`
+	qInsertSnapshot = `INSERT INTO execution_pipelines (execution_id, declaration) VALUES (?, ?)`
 	// The usual update changes no indexed column: it leaves them out of SET
 	// (so SQLite does not rewrite index entries) and checks in WHERE that
-	// they are unchanged. When one did change, 0 rows are updated and
-	// qUpdateExecution writes them all.
+	// they are unchanged. When one did change, qUpdateExecution writes them
+	// all.
 	qUpdateExecutionBody = `UPDATE executions SET pipeline_version = ?, status_summary = ?,
 	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, version = version + 1
 WHERE id = ? AND version = ? AND pipeline_name = ? AND status = ? AND client_request_token = ? AND start_time = ?`
@@ -35,6 +59,7 @@ WHERE id = ? AND version = ? AND pipeline_name = ? AND status = ? AND client_req
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
 	body = ?, version = version + 1
 WHERE id = ? AND version = ?`
+	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
 
 	execSummaryCols = `id, pipeline_name, pipeline_version, status, status_summary, trigger_type, trigger_detail, start_time, last_update_time`
@@ -43,23 +68,177 @@ WHERE id = ? AND version = ?`
 // bufPool recycles the buffers executions are encoded into.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// encodeExecution encodes e as it will be stored, with the given Version and
-// without its pipeline snapshot (stored once, in pipeline_decl). The caller
-// must put buf back into bufPool once the bytes are written.
-func encodeExecution(e *engine.Execution, version int64) (buf *bytes.Buffer, err error) {
+// storedHeader is what the body holds besides the action runs: every field of
+// the execution but its pipeline snapshot (stored once, apart) and
+// its action runs (appended after it, see encodeExecution). The outer fields
+// shadow the embedded ones of the same JSON name and, nil, are omitted.
+type storedHeader struct {
+	*engine.Execution
+	Pipeline *struct{} `json:"pipeline,omitempty"`
+	Actions  *struct{} `json:"actions,omitempty"`
+}
+
+// runChunk is a row of execution_runs: the runs that move out of the body in
+// the write of one version, as {"seq":i,"run":{...}} objects separated by
+// commas, where i is the run's place in the execution. A writer that did not
+// know a run was stored already may store it again: reading skips repeats
+// (an ended run never changes, so they are equal).
+type runChunk struct {
+	json string
+}
+
+// encoded is an execution encoded for a write.
+type encoded struct {
+	body  *bytes.Buffer // from bufPool: put back with release
+	chunk *runChunk     // ended runs to store beside the row, if any
+	ended runSet        // the runs in execution_runs once written
+}
+
+func (x *encoded) release() { bufPool.Put(x.body) }
+
+// runSet is a set of action run IDs.
+type runSet map[string]struct{}
+
+// bodyBudget is the size up to which a body keeps the runs that have ended
+// inline: a row that fits in one 4 KiB page (with its other columns) is
+// written as one page. Past it, the ended runs the body holds move out to
+// execution_runs together, in one transaction.
+const bodyBudget = 3500
+
+// encodeExecution encodes e as it will be stored, with the given Version.
+// Ended runs in stored (already in execution_runs) are placeholders in the
+// body; the other ended runs stay inline while the body fits in bodyBudget,
+// and otherwise become placeholders too and are returned for writing beside
+// it.
+func encodeExecution(e *engine.Execution, version int64, stored runSet) (*encoded, error) {
 	c := *e
 	c.Version = version
-	c.Pipeline = pipeline.Pipeline{}
-	buf = bufPool.Get().(*bytes.Buffer)
+	x := &encoded{body: bufPool.Get().(*bytes.Buffer)}
+	buf := x.body
 	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c); err != nil {
-		bufPool.Put(buf)
+	fail := func(err error) (*encoded, error) {
+		x.release()
 		return nil, fmt.Errorf("sqlite store: encoding execution %s: %w", e.ID, err)
 	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	return buf, nil
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(storedHeader{Execution: &c}); err != nil {
+		return fail(err)
+	}
+	// Encode wrote {...}\n: reopen the object for the runs.
+	buf.Truncate(bytes.LastIndexByte(buf.Bytes(), '}'))
+	buf.WriteString(`,"actions":[`)
+	// The runs, in order: each run's JSON is at buf[ends[i-1]:ends[i]]
+	// (with its separating comma), the ended ones not stored yet listed in
+	// fresh, so that they can be cut out below.
+	size := buf.Len()
+	var fresh []int
+	ends := make([]int, len(e.Actions))
+	for i := range e.Actions {
+		r := &e.Actions[i]
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if _, ok := stored[r.ID]; ok {
+			buf.WriteString("null")
+		} else {
+			if err := enc.Encode(r); err != nil {
+				return fail(err)
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
+			if r.Status.Terminal() {
+				fresh = append(fresh, i)
+			}
+		}
+		ends[i] = buf.Len()
+	}
+	x.ended = stored
+	if buf.Len()+2 <= bodyBudget || len(fresh) == 0 {
+		buf.WriteString(`]}`)
+		return x, nil
+	}
+	// Over budget: the fresh ended runs move out. Rebuild the runs part
+	// with placeholders for them.
+	all := bytes.Clone(buf.Bytes()[size:])
+	buf.Truncate(size)
+	x.ended = make(runSet, len(stored)+len(fresh))
+	for id := range stored {
+		x.ended[id] = struct{}{}
+	}
+	var chunk []byte
+	start, next := 0, 0
+	for i := range e.Actions {
+		end := ends[i] - size
+		if next < len(fresh) && fresh[next] == i {
+			next++
+			j := all[start:end]
+			if i > 0 {
+				buf.WriteByte(',')
+				j = j[1:]
+			}
+			buf.WriteString("null")
+			if len(chunk) > 0 {
+				chunk = append(chunk, ',')
+			}
+			chunk = append(strconv.AppendInt(append(chunk, `{"seq":`...), int64(i), 10), `,"run":`...)
+			chunk = append(append(chunk, j...), '}')
+			x.ended[e.Actions[i].ID] = struct{}{}
+		} else {
+			buf.Write(all[start:end])
+		}
+		start = end
+	}
+	buf.WriteString(`]}`)
+	x.chunk = &runChunk{json: string(chunk)}
+	return x, nil
+}
+
+// decodeExecution decodes a stored execution: its body, its ended runs (the
+// runChunk rows joined by commas) and, when not NULL, its pipeline snapshot.
+// It returns the IDs of the ended runs too.
+func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution, runSet, error) {
+	e := new(engine.Execution)
+	if err := json.Unmarshal(body, e); err != nil {
+		return nil, nil, fmt.Errorf("decoding body: %w", err)
+	}
+	if decl != nil {
+		e.Pipeline = pipeline.Pipeline{}
+		if err := json.Unmarshal(decl, &e.Pipeline); err != nil {
+			return nil, nil, fmt.Errorf("decoding the pipeline snapshot: %w", err)
+		}
+	}
+	var runs []struct {
+		Seq int              `json:"seq"`
+		Run engine.ActionRun `json:"run"`
+	}
+	if ended != nil {
+		b := make([]byte, 0, len(ended)+2)
+		b = append(append(append(b, '['), ended...), ']')
+		if err := json.Unmarshal(b, &runs); err != nil {
+			return nil, nil, fmt.Errorf("decoding the ended action runs: %w", err)
+		}
+	}
+	set := make(runSet, len(runs))
+	for _, r := range runs {
+		if r.Seq < 0 || r.Seq >= len(e.Actions) || r.Run.ID == "" {
+			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which the execution does not have", r.Run.ID, r.Seq)
+		}
+		switch e.Actions[r.Seq].ID {
+		case "":
+			e.Actions[r.Seq] = r.Run
+			set[r.Run.ID] = struct{}{}
+		case r.Run.ID: // stored again, or inline too
+		default:
+			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which holds run %q", r.Run.ID, r.Seq, e.Actions[r.Seq].ID)
+		}
+	}
+	for i := range e.Actions {
+		if e.Actions[i].ID == "" {
+			return nil, nil, fmt.Errorf("the ended action run at place %d is missing", i)
+		}
+	}
+	e.Version = version
+	return e, set, nil
 }
 
 // CreateExecution stores e with Version 1 (and sets e.Version). When e has a
@@ -72,11 +251,11 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 	if e.PipelineName == "" {
 		return nil, false, errs.Of(errs.Validation, "Execution", "execution %s has no pipeline name", e.ID)
 	}
-	buf, err := encodeExecution(e, 1)
+	x, err := encodeExecution(e, 1, nil)
 	if err != nil {
 		return nil, false, err
 	}
-	defer bufPool.Put(buf)
+	defer x.release()
 	decl, err := json.Marshal(&e.Pipeline)
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite store: encoding the pipeline of execution %s: %w", e.ID, err)
@@ -85,16 +264,25 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 		return nil, false, err
 	}
 	defer s.unlock()
+	if ctx, err = short(ctx); err != nil {
+		return nil, false, err
+	}
 	if e.ClientRequestToken != "" {
 		prev, err := s.executionByToken(ctx, e.PipelineName, e.ClientRequestToken)
 		if prev != nil || err != nil {
 			return prev, false, err
 		}
 	}
-	_, err = s.insertExec.ExecContext(ctx,
-		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
-		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-		nanos(e.StartTime), nanos(e.LastUpdateTime), buf.String(), string(decl))
+	err = s.write(ctx, x, e.ID, 1, func(q querier) (int64, error) {
+		res, err := q(s.insertExec).ExecContext(ctx,
+			e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
+			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
+			nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String())
+		if err == nil {
+			_, err = q(s.insertSnapshot).ExecContext(ctx, e.ID, string(decl))
+		}
+		return rowsAffected(res, err)
+	}, false)
 	switch {
 	case isPrimaryKeyViolation(err):
 		return nil, false, errs.Of(errs.Conflict, "Execution", "execution %s already exists", e.ID)
@@ -109,24 +297,90 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 		return nil, false, fmt.Errorf("sqlite store: inserting execution %s: %w", e.ID, err)
 	}
 	e.Version = 1
-	s.cache.put(deepCopy(e))
+	s.cache.put(copyForCache(e), x.ended)
 	return e, true, nil
+}
+
+// querier gives the statement to run: itself, or its transaction's version.
+type querier func(*sql.Stmt) *sql.Stmt
+
+// errNoRow aborts a write whose row statement changed nothing.
+var errNoRow = errors.New("no row changed")
+
+// write runs the row statements of an execution write (which return the
+// rows changed by the executions statement) and stores the ended runs of x
+// with them: in one transaction, unless a single statement is all there is.
+// It returns errNoRow when row changed no row (and then nothing is written).
+// The caller holds the write semaphore.
+func (s *Store) write(ctx context.Context, x *encoded, id string, version int64, row func(querier) (int64, error), single bool) error {
+	if single && x.chunk == nil {
+		n, err := row(func(st *sql.Stmt) *sql.Stmt { return st })
+		if err == nil && n == 0 {
+			err = errNoRow
+		}
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	q := func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
+	n, err := row(q)
+	if err == nil && n == 0 {
+		err = errNoRow
+	}
+	if err == nil && x.chunk != nil {
+		_, err = q(s.insertRun).ExecContext(ctx, id, version, x.chunk.json)
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // executionByToken returns the execution of the pipeline that used the
 // client request token, or nil.
 func (s *Store) executionByToken(ctx context.Context, pipelineName, token string) (*engine.Execution, error) {
-	e, err := s.scanExecution(ctx, s.execByToken, pipelineName, token)
+	rows, err := s.execByToken.QueryContext(ctx, pipelineName, token)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution by token: %w", err)
 	}
-	return e, nil
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var (
+		body, decl, ended sql.RawBytes
+		version           int64
+	)
+	if err := rows.Scan(&body, &version, &decl, &ended); err != nil {
+		return nil, fmt.Errorf("sqlite store: reading execution by token: %w", err)
+	}
+	e, _, err := decodeExecution(body, decl, ended, version)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: reading execution by token: %w", err)
+	}
+	return e, rows.Close()
 }
 
 // GetExecution returns the execution with the given ID.
 func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution, error) {
-	c, cached := s.cache.take(id)
-	rows, err := s.getExec.QueryContext(ctx, c.version, c.version, id)
+	ctx, err := short(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, version := s.cache.take(id)
+	if c != nil && s.cache.authoritative {
+		return c, nil // this process is the only writer: the cache is current
+	}
+	if c == nil {
+		version = 0 // nothing to compare with: read the body
+	}
+	rows, err := s.getExec.QueryContext(ctx, version, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
@@ -138,112 +392,92 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution,
 		return nil, errs.Of(errs.NotFound, "Execution", "execution %s not found", id)
 	}
 	var (
-		body, decl sql.RawBytes
-		version    int64
+		body, decl, ended sql.RawBytes
+		stored            int64
 	)
-	if err := rows.Scan(&body, &version, &decl); err != nil {
+	if err := rows.Scan(&body, &stored, &decl, &ended); err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
-	if body == nil && cached && version == c.version {
-		return c.exec, nil // taken from the cache: the caller's own
+	if body == nil && c != nil && stored == version {
+		return c, nil // taken from the cache: the caller's own
 	}
-	e, err := decodeExecution(body, decl, version)
+	e, set, err := decodeExecution(body, decl, ended, stored)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
-	s.cache.put(deepCopy(e))
+	s.cache.put(copyForCache(e), set)
 	return e, nil
-}
-
-// decodeExecution decodes a stored execution: its body and, when not NULL,
-// its pipeline snapshot.
-func decodeExecution(body, decl []byte, version int64) (*engine.Execution, error) {
-	e := new(engine.Execution)
-	if err := json.Unmarshal(body, e); err != nil {
-		return nil, fmt.Errorf("decoding body: %w", err)
-	}
-	if decl != nil {
-		e.Pipeline = pipeline.Pipeline{}
-		if err := json.Unmarshal(decl, &e.Pipeline); err != nil {
-			return nil, fmt.Errorf("decoding the pipeline snapshot: %w", err)
-		}
-	}
-	e.Version = version
-	return e, nil
-}
-
-// scanExecution runs a query returning (body, version, pipeline_decl) and decodes the first
-// row; nil when there is no row.
-func (s *Store) scanExecution(ctx context.Context, st *sql.Stmt, args ...any) (*engine.Execution, error) {
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return nil, rows.Err()
-	}
-	var (
-		body, decl sql.RawBytes
-		version    int64
-	)
-	if err := rows.Scan(&body, &version, &decl); err != nil {
-		return nil, err
-	}
-	e, err := decodeExecution(body, decl, version)
-	if err != nil {
-		return nil, err
-	}
-	return e, rows.Close()
 }
 
 // UpdateExecution writes e if the stored Version equals e.Version, then
 // bumps e.Version. The pipeline snapshot is the one CreateExecution stored:
 // an execution runs one pipeline version, so e.Pipeline is not rewritten.
 func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error {
-	buf, err := encodeExecution(e, e.Version+1)
+	stored, cols, known := s.cache.storedOf(e.ID, e.Version)
+	x, err := encodeExecution(e, e.Version+1, stored)
 	if err != nil {
 		return err
 	}
-	defer bufPool.Put(buf)
+	defer x.release()
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
-	res, err := s.updateBody.ExecContext(ctx,
-		e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, nanos(e.LastUpdateTime), buf.String(),
-		e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime))
-	n, err := rowsAffected(res, err)
-	if err == nil && n == 0 {
-		res, err = s.updateExec.ExecContext(ctx,
+	if ctx, err = short(ctx); err != nil {
+		return err
+	}
+	body := x.body.String()
+	now := indexedOf(e)
+	updateBody := func(q querier) (int64, error) {
+		res, err := q(s.updateBody).ExecContext(ctx,
+			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, nanos(e.LastUpdateTime), body,
+			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime))
+		return rowsAffected(res, err)
+	}
+	updateAll := func(q querier) (int64, error) {
+		res, err := q(s.updateExec).ExecContext(ctx,
 			e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-			nanos(e.StartTime), nanos(e.LastUpdateTime), buf.String(),
+			nanos(e.StartTime), nanos(e.LastUpdateTime), body,
 			e.ID, e.Version)
-		n, err = rowsAffected(res, err)
+		return rowsAffected(res, err)
 	}
+	row := updateAll
+	if known && cols == now {
+		row = updateBody
+	} else if !known {
+		// Not knowing the stored columns, try the usual update first.
+		row = func(q querier) (int64, error) {
+			n, err := updateBody(q)
+			if err == nil && n == 0 {
+				n, err = updateAll(q)
+			}
+			return n, err
+		}
+	}
+	err = s.write(ctx, x, e.ID, e.Version+1, row, true)
 	if isUniqueViolation(err) {
 		return errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
 	}
-	if err != nil {
-		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
-	}
-	if n == 0 {
-		var stored int64
-		err := s.execVersion.QueryRowContext(ctx, e.ID).Scan(&stored)
+	if errors.Is(err, errNoRow) {
+		var v int64
+		err := s.execVersion.QueryRowContext(ctx, e.ID).Scan(&v)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return errs.Of(errs.NotFound, "Execution", "execution %s not found", e.ID)
 		case err != nil:
 			return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
 		}
-		return errs.Of(errs.Conflict, "Execution", "execution %s changed: version %d, not %d", e.ID, stored, e.Version)
+		return errs.Of(errs.Conflict, "Execution", "execution %s changed: version %d, not %d", e.ID, v, e.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
 	}
 	e.Version++
-	s.cache.put(deepCopy(e))
+	s.cache.put(copyForCache(e), x.ended)
 	return nil
 }
 
@@ -339,41 +573,76 @@ func (s *Store) ListActiveExecutions(ctx context.Context) ([]string, error) {
 }
 
 // execCache keeps a private decoded copy of the last version of recently
-// created, read or written executions. GetExecution takes the entry out,
-// asks SQLite for the stored version and, when it is the cached one, hands
-// the entry to its caller without reading or decoding the body (nor copying:
-// the engine's Get-then-Update cycle makes one copy, on Update). A version
-// identifies one content for good (every write bumps it), so the cache is
-// exact even when another process writes the file.
+// created, read or written executions, with what the store knows of that
+// version: its indexed columns and which of its runs are stored as ended.
+// GetExecution takes the copy out and hands it to its caller without reading
+// or decoding anything (nor copying: the engine's Get-then-Update cycle makes
+// one copy, on Update). When the store owns the file (authoritative) the copy
+// is current by construction: every write goes through this cache. Otherwise
+// GetExecution asks SQLite for the stored version first; a version identifies
+// one content for good (every write bumps it), so the cache is exact even
+// when another process writes the file.
 type execCache struct {
-	mu  sync.Mutex
-	m   map[string]cached
-	max int
+	mu            sync.Mutex
+	m             map[string]*cached
+	max           int
+	authoritative bool
 }
 
 type cached struct {
-	version int64 // 0: nothing cached (stored versions start at 1)
-	exec    *engine.Execution
+	version int64
+	exec    *engine.Execution // nil while a caller has it
+	cols    indexed           // the stored indexed columns
+	// ended holds the IDs of the runs stored as ended. A set, once stored
+	// here, is never changed (put replaces it), so callers may read it
+	// without the lock.
+	ended runSet
 }
 
-func newExecCache(max int) *execCache {
-	return &execCache{m: make(map[string]cached), max: max}
+// indexed are the columns of an execution that indexes cover.
+type indexed struct {
+	name, status, token string
+	start               int64
 }
 
-// take removes the entry of id and returns it.
-func (c *execCache) take(id string) (cached, bool) {
+func indexedOf(e *engine.Execution) indexed {
+	return indexed{e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime)}
+}
+
+func newExecCache(max int, authoritative bool) *execCache {
+	return &execCache{m: make(map[string]*cached), max: max, authoritative: authoritative}
+}
+
+// take hands the cached copy of id, if any, to the caller, with its version.
+// The entry keeps what the store knows for the next write.
+func (c *execCache) take(id string) (*engine.Execution, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	x, ok := c.m[id]
-	if ok {
-		delete(c.m, id)
+	if !ok || x.exec == nil {
+		return nil, 0
 	}
-	return x, ok
+	e := x.exec
+	x.exec = nil
+	return e, x.version
 }
 
-// put caches e, which the cache owns from now on. Finished executions are
-// dropped: the engine is done with them.
-func (c *execCache) put(e *engine.Execution) {
+// storedOf returns the runs of id stored as ended (read-only) and the
+// stored indexed columns of the given version; known is false when the
+// cache has no entry for that version.
+func (c *execCache) storedOf(id string, version int64) (ended runSet, cols indexed, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if x, ok := c.m[id]; ok && x.version == version {
+		return x.ended, x.cols, true
+	}
+	return nil, indexed{}, false
+}
+
+// put caches e, which the cache owns from now on, as stored with the given
+// ended runs (which the cache owns too). Finished executions are dropped:
+// the engine is done with them.
+func (c *execCache) put(e *engine.Execution, ended runSet) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e.Status.Terminal() {
@@ -386,5 +655,5 @@ func (c *execCache) put(e *engine.Execution) {
 			break
 		}
 	}
-	c.m[e.ID] = cached{version: e.Version, exec: e}
+	c.m[e.ID] = &cached{version: e.Version, exec: e, cols: indexedOf(e), ended: ended}
 }

@@ -96,6 +96,30 @@ CREATE TABLE tags (
 	// re-encode and rewrite the declaration. NULL for rows written before,
 	// whose body still holds it.
 	`ALTER TABLE executions ADD COLUMN pipeline_decl TEXT;`,
+	// 5: what never changes in an execution leaves its row, which every
+	// write rewrites whole: the pipeline snapshot moves to a table of its
+	// own, and ended action runs leave the body for rows of their own,
+	// written once (see executions.go). Bodies written before keep their
+	// runs inline, which reads as runs still going.
+	`
+CREATE TABLE execution_pipelines (
+	execution_id TEXT NOT NULL PRIMARY KEY,
+	declaration  TEXT NOT NULL
+) STRICT;
+
+INSERT INTO execution_pipelines (execution_id, declaration)
+	SELECT id, pipeline_decl FROM executions WHERE pipeline_decl IS NOT NULL;
+
+ALTER TABLE executions DROP COLUMN pipeline_decl;
+
+CREATE TABLE execution_runs (
+	execution_id TEXT    NOT NULL,
+	version      INTEGER NOT NULL,
+	body         TEXT    NOT NULL
+) STRICT;
+
+CREATE UNIQUE INDEX execution_runs_by_execution ON execution_runs (execution_id, version);
+`,
 }
 
 // schemaVersion reads PRAGMA user_version.

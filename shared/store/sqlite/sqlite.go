@@ -1,13 +1,22 @@
 // Package sqlite is the embedded implementation of store.Store: one SQLite
 // file (pure Go driver modernc.org/sqlite) in WAL mode.
 //
-// Concurrency: reads run concurrently on a small pool of connections (WAL lets
-// readers proceed while a write is in progress); writes of this process are
-// serialized by a Go semaphore before they reach SQLite, so they never wait in
-// SQLite's sleeping busy handler. Multi-statement writes run in BEGIN
-// IMMEDIATE transactions; the busy timeout covers other processes sharing the
-// file. Optimistic concurrency (the Version column) is checked in the UPDATE's
-// WHERE clause, so it also holds across processes.
+// Ownership: Open gives the Store sole use of the file. A lock file beside it
+// (flock, released by the kernel when the process ends) keeps other processes
+// out with an error naming the holder's PID; SQLite runs in exclusive locking
+// mode on one connection, so no shared-memory WAL index and no file lock is
+// taken per statement; and the cache of decoded executions is authoritative,
+// so the engine's read of an execution it wrote last costs no query. One
+// process owning a data directory is also what the local runner needs: it
+// resumes every execution in progress when it starts, which two processes
+// would both do.
+//
+// Concurrency inside the process: writes are serialized by a Go semaphore
+// before they reach SQLite; multi-statement writes run in BEGIN IMMEDIATE
+// transactions. Optimistic concurrency (the Version column) is checked in the
+// UPDATE's WHERE clause. Statements are short (one row, or one page of a
+// listing), so they run without a goroutine watching the context: the context
+// is checked before each one instead.
 //
 // Storage conventions: times are unix nanoseconds in UTC (0 for the zero
 // time) and are returned in UTC; an execution is kept whole as JSON in the
@@ -15,11 +24,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -39,32 +50,57 @@ const defaultLimit = 100
 // cacheSize bounds the executions kept decoded in memory.
 const cacheSize = 1024
 
-// busyTimeout is how long SQLite waits for a lock held by another process.
+// Checkpoints (copying the WAL back into the database file, with an fsync of
+// each) cost milliseconds. An owned store runs them when it has been idle for
+// idleCheckpoint, and SQLite during a commit only once the WAL holds
+// walCheckpointPages pages (32 MiB; SQLite's default is 4 MiB), so a burst
+// of writes is not slowed by them.
+const (
+	idleCheckpoint     = 2 * time.Second
+	walCheckpointPages = 8192
+)
+
+// busyTimeout is how long SQLite waits for a lock held by another process
+// (shared mode only: otherwise no other process has the file open).
 const busyTimeout = 10 * time.Second
 
 // Store is a store.Store kept in one SQLite file.
 type Store struct {
 	db *sql.DB
+	// owner holds the lock file while the Store is open; nil in shared mode.
+	owner *os.File
 	// wsem serializes this process's writes (capacity 1).
 	wsem chan struct{}
+	// idle checkpoints the WAL once writes pause (owned mode; nil
+	// otherwise). closed, under wsem, stops it for good.
+	idle      *time.Timer
+	idleAfter time.Duration
+	closed    bool
 	// cache holds decoded executions (see execCache).
 	cache *execCache
 
 	// Prepared statements of the frequent operations.
-	getExec, execVersion, execByToken, insertExec, updateExec, updateBody *sql.Stmt
-	getJob, insertJob, updateJob, pollJobs                                *sql.Stmt
-	getLatestPipeline, getPipeline                                        *sql.Stmt
+	getExec, execVersion, execByToken, insertExec, insertSnapshot, updateExec, updateBody, insertRun *sql.Stmt
+	getJob, insertJob, updateJob, pollJobs                                                           *sql.Stmt
+	getLatestPipeline, getPipeline                                                                   *sql.Stmt
 }
 
 // options tune Open; tests and benchmarks use them to compare set-ups.
 type options struct {
-	maxConns   int      // size of the connection pool; 1 serializes everything
-	migrations []string // schema history to apply
+	// shared opens the file for use alongside other processes: no lock
+	// file, SQLite's normal locking, a pool of maxConns connections, and a
+	// cache that asks SQLite for the stored version on every read. Tests
+	// use it to check that the version checks hold across processes.
+	shared     bool
+	maxConns   int           // shared only: size of the connection pool
+	migrations []string      // schema history to apply
+	idleAfter  time.Duration // owned only: the idle checkpoint's wait (0: idleCheckpoint)
 }
 
-// Open opens (creating if needed) the database file at path and migrates it
-// to the latest schema. path must name a file: an in-memory database would
-// not be shared by the connections of the pool.
+// Open opens (creating if needed) the database file at path for this
+// process's sole use and migrates it to the latest schema. When another
+// process has it open, Open fails at once with an error wrapping ErrInUse.
+// path must name a file.
 func Open(path string) (*Store, error) {
 	return open(context.Background(), path, options{})
 }
@@ -73,41 +109,76 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite store: %q is not a usable database file name", path)
 	}
-	if o.maxConns <= 0 {
-		o.maxConns = max(4, runtime.GOMAXPROCS(0))
-	}
 	if o.migrations == nil {
 		o.migrations = migrations
 	}
 	// The pragmas run on every new connection, busy_timeout first so that
-	// switching to WAL waits for other openers instead of failing.
-	dsn := path +
-		"?_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")" +
-		"&_pragma=journal_mode(WAL)" +
+	// switching to WAL waits for other openers instead of failing. Exclusive
+	// locking must come before the first access in WAL mode for SQLite to
+	// keep the WAL index in the connection's memory.
+	dsn := path + "?_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")"
+	var owner *os.File
+	if o.shared {
+		if o.maxConns <= 0 {
+			o.maxConns = max(4, runtime.GOMAXPROCS(0))
+		}
+	} else {
+		var err error
+		if owner, err = ownFile(path); err != nil {
+			return nil, err
+		}
+		o.maxConns = 1
+		dsn += "&_pragma=locking_mode(EXCLUSIVE)" +
+			"&_pragma=wal_autocheckpoint(" + fmt.Sprint(walCheckpointPages) + ")"
+	}
+	dsn += "&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)" +
 		"&_txlock=immediate"
+	fail := func(err error) (*Store, error) {
+		if owner != nil {
+			owner.Close()
+		}
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: opening %s: %w", path, err)
+		return fail(fmt.Errorf("sqlite store: opening %s: %w", path, err))
 	}
 	db.SetMaxOpenConns(o.maxConns)
 	db.SetMaxIdleConns(o.maxConns)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	s := &Store{db: db, wsem: make(chan struct{}, 1), cache: newExecCache(cacheSize)}
+	s := &Store{db: db, owner: owner, wsem: make(chan struct{}, 1), cache: newExecCache(cacheSize, owner != nil)}
 	if err := migrate(ctx, db, o.migrations); err != nil {
 		db.Close()
-		return nil, err
+		return fail(err)
 	}
 	if len(o.migrations) >= len(migrations) {
 		if err := s.prepare(ctx); err != nil {
 			db.Close()
-			return nil, err
+			return fail(err)
 		}
 	}
+	if owner != nil {
+		s.idleAfter = cmp.Or(o.idleAfter, idleCheckpoint)
+		s.idle = time.AfterFunc(s.idleAfter, s.checkpoint)
+	}
 	return s, nil
+}
+
+// checkpoint copies the WAL into the database file and truncates it, between
+// writes.
+func (s *Store) checkpoint() {
+	s.wsem <- struct{}{}
+	defer func() { <-s.wsem }()
+	if s.closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) // retried after the next write
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -121,6 +192,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.insertExec, qInsertExecution},
 		{&s.updateExec, qUpdateExecution},
 		{&s.updateBody, qUpdateExecutionBody},
+		{&s.insertRun, qInsertRun},
+		{&s.insertSnapshot, qInsertSnapshot},
 		{&s.getJob, qGetJob},
 		{&s.insertJob, qInsertJob},
 		{&s.updateJob, qUpdateJob},
@@ -137,10 +210,21 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close closes the database and lets go of the file. Closing again does
+// nothing.
 func (s *Store) Close() error {
+	s.wsem <- struct{}{}
+	if s.closed {
+		<-s.wsem
+		return nil
+	}
+	s.closed = true
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	<-s.wsem
 	for _, st := range []*sql.Stmt{
-		s.getExec, s.execVersion, s.execByToken, s.insertExec, s.updateExec, s.updateBody,
+		s.getExec, s.execVersion, s.execByToken, s.insertExec, s.updateExec, s.updateBody, s.insertRun, s.insertSnapshot,
 		s.getJob, s.insertJob, s.updateJob, s.pollJobs,
 		s.getLatestPipeline, s.getPipeline,
 	} {
@@ -148,7 +232,22 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if s.owner != nil {
+		s.owner.Close() // releases the lock, after SQLite has let go of the file
+	}
+	return err
+}
+
+// short returns the context a single short statement runs with: checked
+// now, not watched while the statement runs. The driver watches a
+// cancellable context with a goroutine per statement, which costs more than
+// the statements of this store (one row, or one page of a listing).
+func short(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 // lock takes the write semaphore.
@@ -161,7 +260,14 @@ func (s *Store) lock(ctx context.Context) error {
 	}
 }
 
-func (s *Store) unlock() { <-s.wsem }
+// unlock releases the write semaphore; the idle checkpoint waits for the
+// writes to pause again.
+func (s *Store) unlock() {
+	if s.idle != nil {
+		s.idle.Reset(s.idleAfter)
+	}
+	<-s.wsem
+}
 
 // withTx runs fn in a write transaction (BEGIN IMMEDIATE) under the write
 // semaphore and commits when fn returns nil.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,10 +41,10 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// The suite also passes when every operation goes through one connection.
-func TestStoreSingleConnection(t *testing.T) {
+// The suite also passes in shared mode (other processes may use the file).
+func TestStoreShared(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return openTest(t, tempPath(t), options{maxConns: 1})
+		return openTest(t, tempPath(t), options{shared: true})
 	})
 }
 
@@ -181,12 +184,13 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	}
 }
 
-func TestConcurrentOpen(t *testing.T) {
+// Processes opening a file in shared mode at once apply every migration once.
+func TestConcurrentOpenShared(t *testing.T) {
 	path := tempPath(t)
 	errc := make(chan error, 4)
 	for range 4 {
 		go func() {
-			s, err := Open(path)
+			s, err := open(context.Background(), path, options{shared: true})
 			if err == nil {
 				err = s.Close()
 			}
@@ -198,9 +202,39 @@ func TestConcurrentOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := openTest(t, path, options{})
+	s := openTest(t, path, options{shared: true})
 	if v := userVersion(t, s.db); v != len(migrations) {
 		t.Fatalf("user_version = %d, want %d", v, len(migrations))
+	}
+}
+
+// Open gives one Store the file: a second Open fails at once, naming the
+// holder's PID, until the first is closed.
+func TestOpenIsExclusive(t *testing.T) {
+	path := tempPath(t)
+	first, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Open(path)
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second Open of an open store succeeded")
+	}
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("second Open: %v, want ErrInUse naming pid %d", err, os.Getpid())
+	}
+	var mode string
+	if err := first.db.QueryRowContext(t.Context(), `PRAGMA locking_mode`).Scan(&mode); err != nil || mode != "exclusive" {
+		t.Errorf("locking_mode = %q, %v; want exclusive", mode, err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openTest(t, path, options{})
+	if _, _, err := again.ListPipelines(t.Context(), store.Page{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -242,8 +276,8 @@ func TestQueryPlans(t *testing.T) {
 func TestCacheSeesOtherWriters(t *testing.T) {
 	path := tempPath(t)
 	ctx := t.Context()
-	a := openTest(t, path, options{})
-	b := openTest(t, path, options{})
+	a := openTest(t, path, options{shared: true})
+	b := openTest(t, path, options{shared: true})
 	e := benchExecution("exec-1")
 	if _, _, err := a.CreateExecution(ctx, e); err != nil {
 		t.Fatal(err)
@@ -342,7 +376,7 @@ func BenchmarkUpdateExecution(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		o    options
-	}{{"pool", options{}}, {"single-conn", options{maxConns: 1}}} {
+	}{{"owned", options{}}, {"shared", options{shared: true}}} {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchStore(b, c.o)
 			ctx := context.Background()
@@ -371,7 +405,7 @@ func BenchmarkUpdateExecutionParallel(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		o    options
-	}{{"pool", options{}}, {"single-conn", options{maxConns: 1}}} {
+	}{{"owned", options{}}, {"shared", options{shared: true}}} {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchStore(b, c.o)
 			ctx := context.Background()
@@ -416,7 +450,7 @@ func BenchmarkGetExecution(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				if cached {
-					s.cache.put(deepCopy(e)) // what UpdateExecution leaves
+					s.cache.put(deepCopy(e), nil) // what UpdateExecution leaves
 				} else {
 					s.cache.take(e.ID)
 				}
@@ -457,11 +491,206 @@ func BenchmarkExecutionJSON(b *testing.B) {
 		if err := json.Unmarshal(body, &d); err != nil {
 			b.Fatal(err)
 		}
-		buf, err := encodeExecution(&d, 2)
+		x, err := encodeExecution(&d, 2, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		bufPool.Put(buf)
+		x.release()
 	}
 	b.ReportMetric(float64(len(body)), "body-bytes")
+}
+
+// An execution whose runs end one after the other: the body keeps the ended
+// runs inline while it fits in bodyBudget, then they move to execution_runs;
+// every version reads back whole, from the cache and from the file.
+func TestEndedRunsMoveOut(t *testing.T) {
+	s := openTest(t, tempPath(t), options{})
+	ctx := t.Context()
+	e := benchExecution("exec-1")
+	e.Actions = nil
+	if _, _, err := s.CreateExecution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() (body, chunks int) {
+		t.Helper()
+		if err := s.db.QueryRowContext(ctx, `SELECT length(body), (SELECT count(*) FROM execution_runs WHERE execution_id = 'exec-1')
+FROM executions WHERE id = 'exec-1'`).Scan(&body, &chunks); err != nil {
+			t.Fatal(err)
+		}
+		return body, chunks
+	}
+	check := func(when string) {
+		t.Helper()
+		want := deepCopy(e)
+		for _, fromFile := range []bool{false, true} {
+			if fromFile {
+				s.cache.take(e.ID) // the next read decodes the row
+			}
+			got, err := s.GetExecution(ctx, e.ID)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if !reflect.DeepEqual(normalizedExec(got), normalizedExec(want)) {
+				t.Fatalf("%s (from file %v): the execution read back differs", when, fromFile)
+			}
+			e = got
+		}
+	}
+	const runs = 30
+	for i := range runs {
+		run := storetest.RichExecution("x", "bench", e.StartTime, i+1).Actions[i]
+		run.ID = fmt.Sprint("run-", i)
+		run.Status, run.EndTime = engine.InProgress, time.Time{}
+		e.Actions = append(e.Actions, run)
+		if err := s.UpdateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("run %d started", i))
+		e.Actions[i].Status, e.Actions[i].EndTime = engine.Succeeded, e.StartTime.Add(time.Hour)
+		if err := s.UpdateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("run %d ended", i))
+		if body, _ := stored(); body > bodyBudget {
+			t.Fatalf("after run %d: body of %d bytes, over the budget of %d", i, body, bodyBudget)
+		}
+	}
+	if _, chunks := stored(); chunks < 3 {
+		t.Fatalf("%d rows of ended runs for %d runs, want several", chunks, runs)
+	}
+}
+
+// normalizedExec is e with times in UTC, for reflect.DeepEqual.
+func normalizedExec(e *engine.Execution) *engine.Execution {
+	c := deepCopy(e)
+	c.StartTime, c.LastUpdateTime, c.EndTime = c.StartTime.UTC(), c.LastUpdateTime.UTC(), c.EndTime.UTC()
+	for i := range c.Stages {
+		st := &c.Stages[i]
+		st.StartTime, st.EndTime = st.StartTime.UTC(), st.EndTime.UTC()
+	}
+	for i := range c.Actions {
+		r := &c.Actions[i]
+		r.StartTime, r.LastUpdateTime, r.EndTime = r.StartTime.UTC(), r.LastUpdateTime.UTC(), r.EndTime.UTC()
+	}
+	return c
+}
+
+func TestDecodeEndedRuns(t *testing.T) {
+	run := func(id string) string { return `{"id":"` + id + `","status":"Succeeded"}` }
+	at := func(seq int, id string) string { return fmt.Sprintf(`{"seq":%d,"run":%s}`, seq, run(id)) }
+	body := func(actions ...string) string {
+		return `{"id":"e","pipelineName":"p","status":"InProgress","actions":[` + strings.Join(actions, ",") + `]}`
+	}
+	for _, c := range []struct {
+		name, body, ended string
+		want              []string // run IDs in order; nil: an error
+		wantErr           string
+	}{
+		{"inline only", body(run("a"), run("b")), "", []string{"a", "b"}, ""},
+		{"placeholders filled by place", body("null", run("b"), "null"), at(2, "c") + "," + at(0, "a"), []string{"a", "b", "c"}, ""},
+		{"a run stored twice", body("null", "null"), at(0, "a") + "," + at(1, "b") + "," + at(0, "a"), []string{"a", "b"}, ""},
+		{"a stored run also inline", body(run("a"), "null"), at(0, "a") + "," + at(1, "b"), []string{"a", "b"}, ""},
+		{"a placeholder without its run", body("null", "null"), at(0, "a"), nil, "place 1 is missing"},
+		{"a run for another's place", body(run("a"), "null"), at(0, "x") + "," + at(1, "b"), nil, `holds run "a"`},
+		{"a place past the end", body("null"), at(0, "a") + "," + at(3, "b"), nil, "does not have"},
+		{"bad JSON", body("null"), `{"seq":0,`, nil, "decoding the ended action runs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var ended []byte
+			if c.ended != "" {
+				ended = []byte(c.ended)
+			}
+			e, set, err := decodeExecution([]byte(c.body), nil, ended, 3)
+			if c.want == nil {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range e.Actions {
+				ids = append(ids, r.ID)
+			}
+			if !reflect.DeepEqual(ids, c.want) || e.Version != 3 {
+				t.Fatalf("runs %v version %d, want %v version 3", ids, e.Version, c.want)
+			}
+			if strings.Count(c.ended, `"seq"`) > 0 && len(set) == 0 {
+				t.Fatalf("no run reported as stored")
+			}
+		})
+	}
+}
+
+// An execution written by schema 4 (pipeline in pipeline_decl, every run in
+// the body) reads back the same after the migration, and can be updated.
+func TestMigrateExecutionFromSchema4(t *testing.T) {
+	path := tempPath(t)
+	ctx := t.Context()
+	e := benchExecution("exec-1")
+	e.Version = 1
+	old := openTest(t, path, options{migrations: migrations[:4]})
+	c := *e
+	c.Pipeline = pipeline.Pipeline{}
+	body, err := json.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decl, err := json.Marshal(&e.Pipeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.db.ExecContext(ctx, `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
+	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, pipeline_decl)
+VALUES (?, ?, ?, ?, '', '', '', '', ?, ?, 1, ?, ?)`, e.ID, e.PipelineName, e.PipelineVersion, string(e.Status),
+		nanos(e.StartTime), nanos(e.LastUpdateTime), string(body), string(decl)); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s := openTest(t, path, options{})
+	got, err := s.GetExecution(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(normalizedExec(got), normalizedExec(e)) {
+		t.Fatal("the execution read after the migration differs")
+	}
+	got.StatusSummary = "after the migration"
+	if err := s.UpdateExecution(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	s.cache.take(e.ID)
+	again, err := s.GetExecution(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(normalizedExec(again), normalizedExec(got)) {
+		t.Fatal("the execution updated after the migration reads back differently")
+	}
+}
+
+// Once writes pause, the owned store checkpoints the WAL and truncates it.
+func TestIdleCheckpoint(t *testing.T) {
+	path := tempPath(t)
+	s := openTest(t, path, options{idleAfter: 20 * time.Millisecond})
+	if _, _, err := s.CreateExecution(t.Context(), benchExecution("exec-1")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL still holds %d bytes after the writes paused", fi.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
