@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,24 @@ func TestRunRejects(t *testing.T) {
 				t.Errorf("exit %d, output:\n%s%s\nwant exit %d and %q", code, stdout.String(), stderr.String(), tt.code, tt.stderr)
 			}
 		})
+	}
+}
+
+// A data directory another process has open is refused at once, with what
+// to do about it.
+func TestRunRefusesADataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	sys, err := embedded.Open(embedded.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(t.Context())
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "--data-dir", dir, "../../examples/hello.json"}, strings.NewReader(""), &stdout, &stderr)
+	out := stdout.String() + stderr.String()
+	if code != 1 || !strings.Contains(out, "is in use") || !strings.Contains(out, "--data-dir") ||
+		!strings.Contains(out, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("exit %d, output:\n%s\nwant exit 1 naming the holder and --data-dir", code, out)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -65,6 +66,10 @@ func Open(opt Options) (*System, error) {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
 	st, err := sqlite.Open(filepath.Join(opt.DataDir, "stageflow.db"))
+	if errors.Is(err, sqlite.ErrInUse) {
+		return nil, fmt.Errorf("data directory %s is in use: %w. One Stageflow process owns a data directory: "+
+			"stop the other one (a `stageflow serve`?), or give this one its own --data-dir", opt.DataDir, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 
@@ -17,22 +18,24 @@ import (
 )
 
 // An execution is stored in three parts, so that a write rewrites only what
-// changes. SQLite rewrites a row whole, so what never changes is kept out of
-// the executions row, which every write rewrites:
+// changes. SQLite rewrites a row whole, and a row that outgrows a page spills
+// into overflow pages, each one more page written; so what never changes is
+// kept out of the executions row, which every write rewrites:
 //   - executions: the columns listings use and the body, the execution as
-//     JSON without its pipeline, where each action run that has ended is a
-//     null placeholder;
+//     JSON without its pipeline and without the runs that moved out (null
+//     placeholders keep their places);
 //   - execution_pipelines: the pipeline snapshot, written once at creation
 //     (an execution runs one pipeline version);
 //   - execution_runs: ended action runs, each written once (an ended run
-//     never changes, see engine.ActionRun), in rows of the runs that moved
-//     out of the body together.
+//     never changes, see engine.ActionRun).
 //
-// So a write costs the runs still going, not every run of the execution, and
-// the row stays small however long the pipeline. Ended runs stay inline while
-// the body fits in a page (bodyBudget), and move out together, as one row,
-// when it would not. Reading joins the parts in one statement (one
-// snapshot): each stored run names its place, which must be a placeholder.
+// Ended runs stay inline while the body fits in a page (bodyBudget); when it
+// would not, they move out together, as one execution_runs row that the
+// update hands to a trigger in its moving column (one statement, so no
+// transaction to open). So a write costs the runs still going, and the row
+// stays in one page however long the pipeline. Reading joins the parts in
+// one statement (one snapshot): each stored run names its place, which must
+// be a placeholder.
 const (
 	// The body and runs are skipped when the caller has the version cached.
 	qGetExecution = `SELECT CASE WHEN version = ?1 THEN NULL ELSE body END, version,
@@ -53,11 +56,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`
 	// they are unchanged. When one did change, qUpdateExecution writes them
 	// all.
 	qUpdateExecutionBody = `UPDATE executions SET pipeline_version = ?, status_summary = ?,
-	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, version = version + 1
+	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, version = version + 1
 WHERE id = ? AND version = ? AND pipeline_name = ? AND status = ? AND client_request_token = ? AND start_time = ?`
 	qUpdateExecution = `UPDATE executions SET pipeline_name = ?, pipeline_version = ?, status = ?, status_summary = ?,
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
-	body = ?, version = version + 1
+	body = ?, moving = ?, version = version + 1
 WHERE id = ? AND version = ?`
 	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
@@ -91,13 +94,16 @@ type runChunk struct {
 type encoded struct {
 	body  *bytes.Buffer // from bufPool: put back with release
 	chunk *runChunk     // ended runs to store beside the row, if any
-	ended runSet        // the runs in execution_runs once written
+	ended endedRuns     // what is known of the ended runs once written
 }
 
 func (x *encoded) release() { bufPool.Put(x.body) }
 
-// runSet is a set of action run IDs.
-type runSet map[string]struct{}
+// endedRuns is what a store knows of the ended runs of one version of an
+// execution, by run ID: nil for a run stored in execution_runs (a
+// placeholder in the body), its JSON for a run inline in the body. A map, once
+// built, is never changed: it may be shared without a lock.
+type endedRuns map[string][]byte
 
 // bodyBudget is the size up to which a body keeps the runs that have ended
 // inline: a row that fits in one 4 KiB page (with its other columns) is
@@ -105,12 +111,13 @@ type runSet map[string]struct{}
 // execution_runs together, in one transaction.
 const bodyBudget = 3500
 
-// encodeExecution encodes e as it will be stored, with the given Version.
-// Ended runs in stored (already in execution_runs) are placeholders in the
-// body; the other ended runs stay inline while the body fits in bodyBudget,
-// and otherwise become placeholders too and are returned for writing beside
-// it.
-func encodeExecution(e *engine.Execution, version int64, stored runSet) (*encoded, error) {
+// encodeExecution encodes e as it will be stored, with the given Version,
+// knowing what known says of its ended runs (nil: nothing). Ended runs stored
+// in execution_runs are placeholders in the body; the other ended runs stay
+// inline while the body fits in bodyBudget, and otherwise become placeholders
+// too and are returned in one chunk for writing beside it. An ended run
+// never changes, so its JSON in known is reused.
+func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*encoded, error) {
 	c := *e
 	c.Version = version
 	x := &encoded{body: bufPool.Get().(*bytes.Buffer)}
@@ -128,65 +135,80 @@ func encodeExecution(e *engine.Execution, version int64, stored runSet) (*encode
 	// Encode wrote {...}\n: reopen the object for the runs.
 	buf.Truncate(bytes.LastIndexByte(buf.Bytes(), '}'))
 	buf.WriteString(`,"actions":[`)
-	// The runs, in order: each run's JSON is at buf[ends[i-1]:ends[i]]
-	// (with its separating comma), the ended ones not stored yet listed in
-	// fresh, so that they can be cut out below.
+	// The runs, in order: run i's JSON is at buf[ends[i]-len:ends[i]]; the
+	// ended ones inline are listed in inline, the newly encoded ones in
+	// encoded.
 	size := buf.Len()
-	var fresh []int
+	var inline, encoded []int
 	ends := make([]int, len(e.Actions))
 	for i := range e.Actions {
 		r := &e.Actions[i]
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if _, ok := stored[r.ID]; ok {
+		j, ok := known[r.ID]
+		switch {
+		case ok && j == nil:
 			buf.WriteString("null")
-		} else {
+		case ok && r.Status.Terminal():
+			buf.Write(j)
+			inline = append(inline, i)
+		default:
 			if err := enc.Encode(r); err != nil {
 				return fail(err)
 			}
 			buf.Truncate(buf.Len() - 1) // Encode's newline
 			if r.Status.Terminal() {
-				fresh = append(fresh, i)
+				inline = append(inline, i)
+				encoded = append(encoded, i)
 			}
 		}
 		ends[i] = buf.Len()
 	}
-	x.ended = stored
-	if buf.Len()+2 <= bodyBudget || len(fresh) == 0 {
+	runJSON := func(b []byte, i int) []byte {
+		start := size
+		if i > 0 {
+			start = ends[i-1] + 1
+		}
+		return b[start-size : ends[i]-size]
+	}
+	if buf.Len()+2 <= bodyBudget || len(inline) == 0 {
+		x.ended = known
+		if len(encoded) > 0 {
+			x.ended = make(endedRuns, len(known)+len(encoded))
+			maps.Copy(x.ended, known)
+			for _, i := range encoded {
+				x.ended[e.Actions[i].ID] = bytes.Clone(runJSON(buf.Bytes()[size:], i))
+			}
+		}
 		buf.WriteString(`]}`)
 		return x, nil
 	}
-	// Over budget: the fresh ended runs move out. Rebuild the runs part
+	// Over budget: the ended runs inline move out. Rebuild the runs part
 	// with placeholders for them.
 	all := bytes.Clone(buf.Bytes()[size:])
 	buf.Truncate(size)
-	x.ended = make(runSet, len(stored)+len(fresh))
-	for id := range stored {
-		x.ended[id] = struct{}{}
-	}
+	x.ended = make(endedRuns, len(known)+len(inline))
+	maps.Copy(x.ended, known)
 	var chunk []byte
-	start, next := 0, 0
+	next := 0
 	for i := range e.Actions {
-		end := ends[i] - size
-		if next < len(fresh) && fresh[next] == i {
-			next++
-			j := all[start:end]
-			if i > 0 {
-				buf.WriteByte(',')
-				j = j[1:]
-			}
-			buf.WriteString("null")
-			if len(chunk) > 0 {
-				chunk = append(chunk, ',')
-			}
-			chunk = append(strconv.AppendInt(append(chunk, `{"seq":`...), int64(i), 10), `,"run":`...)
-			chunk = append(append(chunk, j...), '}')
-			x.ended[e.Actions[i].ID] = struct{}{}
-		} else {
-			buf.Write(all[start:end])
+		if i > 0 {
+			buf.WriteByte(',')
 		}
-		start = end
+		j := runJSON(all, i)
+		if next == len(inline) || inline[next] != i {
+			buf.Write(j)
+			continue
+		}
+		next++
+		buf.WriteString("null")
+		if len(chunk) > 0 {
+			chunk = append(chunk, ',')
+		}
+		chunk = append(strconv.AppendInt(append(chunk, `{"seq":`...), int64(i), 10), `,"run":`...)
+		chunk = append(append(chunk, j...), '}')
+		x.ended[e.Actions[i].ID] = nil
 	}
 	buf.WriteString(`]}`)
 	x.chunk = &runChunk{json: string(chunk)}
@@ -195,8 +217,8 @@ func encodeExecution(e *engine.Execution, version int64, stored runSet) (*encode
 
 // decodeExecution decodes a stored execution: its body, its ended runs (the
 // runChunk rows joined by commas) and, when not NULL, its pipeline snapshot.
-// It returns the IDs of the ended runs too.
-func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution, runSet, error) {
+// It returns the runs found in execution_runs too.
+func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution, endedRuns, error) {
 	e := new(engine.Execution)
 	if err := json.Unmarshal(body, e); err != nil {
 		return nil, nil, fmt.Errorf("decoding body: %w", err)
@@ -218,7 +240,7 @@ func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution
 			return nil, nil, fmt.Errorf("decoding the ended action runs: %w", err)
 		}
 	}
-	set := make(runSet, len(runs))
+	set := make(endedRuns, len(runs))
 	for _, r := range runs {
 		if r.Seq < 0 || r.Seq >= len(e.Actions) || r.Run.ID == "" {
 			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which the execution does not have", r.Run.ID, r.Seq)
@@ -226,7 +248,7 @@ func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution
 		switch e.Actions[r.Seq].ID {
 		case "":
 			e.Actions[r.Seq] = r.Run
-			set[r.Run.ID] = struct{}{}
+			set[r.Run.ID] = nil
 		case r.Run.ID: // stored again, or inline too
 		default:
 			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which holds run %q", r.Run.ID, r.Seq, e.Actions[r.Seq].ID)
@@ -273,16 +295,7 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 			return prev, false, err
 		}
 	}
-	err = s.write(ctx, x, e.ID, 1, func(q querier) (int64, error) {
-		res, err := q(s.insertExec).ExecContext(ctx,
-			e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
-			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-			nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String())
-		if err == nil {
-			_, err = q(s.insertSnapshot).ExecContext(ctx, e.ID, string(decl))
-		}
-		return rowsAffected(res, err)
-	}, false)
+	err = s.insertExecution(ctx, e, x, decl)
 	switch {
 	case isPrimaryKeyViolation(err):
 		return nil, false, errs.Of(errs.Conflict, "Execution", "execution %s already exists", e.ID)
@@ -301,36 +314,26 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 	return e, true, nil
 }
 
-// querier gives the statement to run: itself, or its transaction's version.
-type querier func(*sql.Stmt) *sql.Stmt
-
-// errNoRow aborts a write whose row statement changed nothing.
+// errNoRow says an update changed no row.
 var errNoRow = errors.New("no row changed")
 
-// write runs the row statements of an execution write (which return the
-// rows changed by the executions statement) and stores the ended runs of x
-// with them: in one transaction, unless a single statement is all there is.
-// It returns errNoRow when row changed no row (and then nothing is written).
-// The caller holds the write semaphore.
-func (s *Store) write(ctx context.Context, x *encoded, id string, version int64, row func(querier) (int64, error), single bool) error {
-	if single && x.chunk == nil {
-		n, err := row(func(st *sql.Stmt) *sql.Stmt { return st })
-		if err == nil && n == 0 {
-			err = errNoRow
-		}
-		return err
-	}
+// insertExecution writes a new execution: its row, its pipeline snapshot
+// and the chunk of its ended runs, if any, in one transaction. The caller
+// holds the write semaphore.
+func (s *Store) insertExecution(ctx context.Context, e *engine.Execution, x *encoded, decl []byte) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	q := func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
-	n, err := row(q)
-	if err == nil && n == 0 {
-		err = errNoRow
+	_, err = tx.StmtContext(ctx, s.insertExec).ExecContext(ctx,
+		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
+		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
+		nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String())
+	if err == nil {
+		_, err = tx.StmtContext(ctx, s.insertSnapshot).ExecContext(ctx, e.ID, string(decl))
 	}
 	if err == nil && x.chunk != nil {
-		_, err = q(s.insertRun).ExecContext(ctx, id, version, x.chunk.json)
+		_, err = tx.StmtContext(ctx, s.insertRun).ExecContext(ctx, e.ID, 1, x.chunk.json)
 	}
 	if err != nil {
 		_ = tx.Rollback()
@@ -430,35 +433,39 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 		return err
 	}
 	body := x.body.String()
-	now := indexedOf(e)
-	updateBody := func(q querier) (int64, error) {
-		res, err := q(s.updateBody).ExecContext(ctx,
-			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, nanos(e.LastUpdateTime), body,
+	var moving any // NULL, or the chunk the trigger moves to execution_runs
+	if x.chunk != nil {
+		moving = x.chunk.json
+	}
+	updateBody := func() (int64, error) {
+		res, err := s.updateBody.ExecContext(ctx,
+			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, nanos(e.LastUpdateTime), body, moving,
 			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
-	updateAll := func(q querier) (int64, error) {
-		res, err := q(s.updateExec).ExecContext(ctx,
+	updateAll := func() (int64, error) {
+		res, err := s.updateExec.ExecContext(ctx,
 			e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-			nanos(e.StartTime), nanos(e.LastUpdateTime), body,
+			nanos(e.StartTime), nanos(e.LastUpdateTime), body, moving,
 			e.ID, e.Version)
 		return rowsAffected(res, err)
 	}
-	row := updateAll
-	if known && cols == now {
-		row = updateBody
-	} else if !known {
+	var n int64
+	switch {
+	case known && cols == indexedOf(e):
+		n, err = updateBody()
+	case known:
+		n, err = updateAll()
+	default:
 		// Not knowing the stored columns, try the usual update first.
-		row = func(q querier) (int64, error) {
-			n, err := updateBody(q)
-			if err == nil && n == 0 {
-				n, err = updateAll(q)
-			}
-			return n, err
+		if n, err = updateBody(); err == nil && n == 0 {
+			n, err = updateAll()
 		}
 	}
-	err = s.write(ctx, x, e.ID, e.Version+1, row, true)
+	if err == nil && n == 0 {
+		err = errNoRow
+	}
 	if isUniqueViolation(err) {
 		return errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
 	}
@@ -574,7 +581,7 @@ func (s *Store) ListActiveExecutions(ctx context.Context) ([]string, error) {
 
 // execCache keeps a private decoded copy of the last version of recently
 // created, read or written executions, with what the store knows of that
-// version: its indexed columns and which of its runs are stored as ended.
+// version: its indexed columns and its ended runs (endedRuns).
 // GetExecution takes the copy out and hands it to its caller without reading
 // or decoding anything (nor copying: the engine's Get-then-Update cycle makes
 // one copy, on Update). When the store owns the file (authoritative) the copy
@@ -593,10 +600,7 @@ type cached struct {
 	version int64
 	exec    *engine.Execution // nil while a caller has it
 	cols    indexed           // the stored indexed columns
-	// ended holds the IDs of the runs stored as ended. A set, once stored
-	// here, is never changed (put replaces it), so callers may read it
-	// without the lock.
-	ended runSet
+	ended   endedRuns
 }
 
 // indexed are the columns of an execution that indexes cover.
@@ -627,10 +631,10 @@ func (c *execCache) take(id string) (*engine.Execution, int64) {
 	return e, x.version
 }
 
-// storedOf returns the runs of id stored as ended (read-only) and the
-// stored indexed columns of the given version; known is false when the
+// storedOf returns what is known of the ended runs of id (read-only) and
+// its stored indexed columns at the given version; known is false when the
 // cache has no entry for that version.
-func (c *execCache) storedOf(id string, version int64) (ended runSet, cols indexed, known bool) {
+func (c *execCache) storedOf(id string, version int64) (ended endedRuns, cols indexed, known bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if x, ok := c.m[id]; ok && x.version == version {
@@ -642,7 +646,7 @@ func (c *execCache) storedOf(id string, version int64) (ended runSet, cols index
 // put caches e, which the cache owns from now on, as stored with the given
 // ended runs (which the cache owns too). Finished executions are dropped:
 // the engine is done with them.
-func (c *execCache) put(e *engine.Execution, ended runSet) {
+func (c *execCache) put(e *engine.Execution, ended endedRuns) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e.Status.Terminal() {

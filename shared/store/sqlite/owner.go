@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
-// ErrInUse is returned by Open when another process has the database open.
+// ErrInUse is returned by Open when another process has had the database
+// open for lockWait.
 var ErrInUse = errors.New("the database is in use by another process")
 
 var errLocked = errors.New("locked")
+
+// lockWait is how long Open waits for a lock held by another process.
+const lockWait = 2 * time.Second
 
 // ownFile takes the lock file beside the database (path + ".lock") for this
 // process and writes its PID there for the message another process gets.
@@ -23,7 +28,15 @@ func ownFile(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: opening the lock file: %w", err)
 	}
-	if err := tryLock(f.Fd()); err != nil {
+	// A child process forked by this one (an action's shell) holds a copy
+	// of a lock file descriptor until it execs: a lock just released may
+	// still be held for that long.
+	err = tryLock(f.Fd())
+	for deadline := time.Now().Add(lockWait); errors.Is(err, errLocked) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		err = tryLock(f.Fd())
+	}
+	if err != nil {
 		holder, _ := os.ReadFile(lockPath)
 		f.Close()
 		if errors.Is(err, errLocked) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // migrations is the schema history. Entry i takes the database from schema
@@ -97,7 +98,7 @@ CREATE TABLE tags (
 	// whose body still holds it.
 	`ALTER TABLE executions ADD COLUMN pipeline_decl TEXT;`,
 	// 5: what never changes in an execution leaves its row, which every
-	// write rewrites whole: the pipeline snapshot moves to a table of its
+	// write rewrites whole, and ending an execution writes one index entry: the pipeline snapshot moves to a table of its
 	// own, and ended action runs leave the body for rows of their own,
 	// written once (see executions.go). Bodies written before keep their
 	// runs inline, which reads as runs still going.
@@ -119,6 +120,23 @@ CREATE TABLE execution_runs (
 ) STRICT;
 
 CREATE UNIQUE INDEX execution_runs_by_execution ON execution_runs (execution_id, version);
+
+-- Only executions in progress are looked up by status (to resume them):
+-- an execution that ends leaves this index, and no other entry is written.
+DROP INDEX executions_by_status;
+CREATE INDEX executions_active ON executions (start_time, id) WHERE status IN ('InProgress', 'Stopping');
+
+-- An update that moves ended runs out of the body sets moving to their
+-- chunk: the trigger stores it in execution_runs and clears the column, in
+-- the update's own statement (atomic, no transaction to open).
+ALTER TABLE executions ADD COLUMN moving TEXT;
+
+CREATE TRIGGER executions_move_runs AFTER UPDATE OF moving ON executions
+WHEN NEW.moving IS NOT NULL
+BEGIN
+	INSERT INTO execution_runs (execution_id, version, body) VALUES (NEW.id, NEW.version, NEW.moving);
+	UPDATE executions SET moving = NULL WHERE id = NEW.id;
+END;
 `,
 }
 
@@ -138,9 +156,22 @@ func schemaVersion(ctx context.Context, q interface {
 // failed entry leaves the database at the previous version. The version is
 // re-read inside each transaction: two processes opening the same file at
 // once apply every entry once. A database newer than list is refused.
+//
+// SQLite answers SQLITE_BUSY without waiting in its busy handler in a few
+// cases, such as a connection reading while another switches a new file to
+// WAL mode: those are retried until busyTimeout has passed.
 func migrate(ctx context.Context, db *sql.DB, list []string) error {
+	deadline := time.Now().Add(busyTimeout)
 	for {
 		done, err := migrateOne(ctx, db, list)
+		if isBusy(err) && time.Now().Before(deadline) {
+			select {
+			case <-time.After(5 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		if err != nil || done {
 			return err
 		}

@@ -316,6 +316,12 @@ func isPrimaryKeyViolation(err error) bool {
 	return constraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func isUniqueViolation(err error) bool {
 	return constraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
