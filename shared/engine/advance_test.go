@@ -113,10 +113,12 @@ func drive(t *testing.T, e *Execution, env Env, fail map[string]bool, last map[s
 			if fail[r.Action] {
 				res = Result{Status: Failed, ErrorMessage: "exit status 1"}
 			}
+			before := frozen(t, e)
 			if err := Complete(r.ID, res, env.Now())(e); err != nil {
 				t.Fatal(err)
 			}
 			d = Advance(e, env)
+			before.check(t, e)
 			if len(d.Wave) == 0 && !d.Terminal {
 				trace = append(trace, "wait")
 			}
@@ -124,6 +126,45 @@ func drive(t *testing.T, e *Execution, env Env, fail map[string]bool, last map[s
 	}
 	trace = append(trace, string(d.Status))
 	return trace
+}
+
+// parts is the JSON of what never changes in an execution once written (see
+// Execution): the pipeline snapshot and the runs that have ended.
+type parts struct {
+	pipeline string
+	ended    map[string]string
+}
+
+func frozen(t *testing.T, e *Execution) parts {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	p := parts{pipeline: enc(e.Pipeline), ended: map[string]string{}}
+	for i := range e.Actions {
+		if r := &e.Actions[i]; r.Status.Terminal() {
+			p.ended[r.ID] = enc(r)
+		}
+	}
+	return p
+}
+
+// check fails t if a part frozen before has changed in e.
+func (p parts) check(t *testing.T, e *Execution) {
+	t.Helper()
+	now := frozen(t, e)
+	if now.pipeline != p.pipeline {
+		t.Fatal("the pipeline snapshot changed")
+	}
+	for id, was := range p.ended {
+		if now.ended[id] != was {
+			t.Fatalf("ended run %s changed:\nwas %s\nnow %s", id, was, now.ended[id])
+		}
+	}
 }
 
 func TestAdvanceScenarios(t *testing.T) {
@@ -319,10 +360,12 @@ func TestStop(t *testing.T) {
 			e, _ := New("e", "P", 1, pl(t, "A|B"), nil, Trigger{}, env.Now())
 			d := Advance(e, env)
 			a := d.Wave[0]
+			before := frozen(t, e)
 			if err := RequestStop(tt.abandon, "by test", env.Now())(e); err != nil {
 				t.Fatal(err)
 			}
 			d = Advance(e, env)
+			before.check(t, e)
 			if d.Status != tt.wantAfter || len(d.Wave) != 0 {
 				t.Fatalf("after stop: %+v", d)
 			}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"sync"
 
@@ -58,6 +57,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`
 	qUpdateExecutionBody = `UPDATE executions SET pipeline_version = ?, status_summary = ?,
 	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, version = version + 1
 WHERE id = ? AND version = ? AND pipeline_name = ? AND status = ? AND client_request_token = ? AND start_time = ?`
+	// An execution that starts, stops or ends changes its status only.
+	qUpdateExecutionStatus = `UPDATE executions SET pipeline_version = ?, status = ?, status_summary = ?,
+	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, version = version + 1
+WHERE id = ? AND version = ? AND pipeline_name = ? AND client_request_token = ? AND start_time = ?`
 	qUpdateExecution = `UPDATE executions SET pipeline_name = ?, pipeline_version = ?, status = ?, status_summary = ?,
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
 	body = ?, moving = ?, version = version + 1
@@ -100,10 +103,32 @@ type encoded struct {
 func (x *encoded) release() { bufPool.Put(x.body) }
 
 // endedRuns is what a store knows of the ended runs of one version of an
-// execution, by run ID: nil for a run stored in execution_runs (a
-// placeholder in the body), its JSON for a run inline in the body. A map, once
-// built, is never changed: it may be shared without a lock.
-type endedRuns map[string][]byte
+// execution, by place in its Actions. A slice, once built, is never changed:
+// it may be shared without a lock.
+type endedRuns []endedRun
+
+// endedRun is a run that has ended: its JSON when inline in the body, nil
+// when stored in execution_runs (a placeholder in the body). An entry
+// without ID knows nothing.
+type endedRun struct {
+	id   string
+	json []byte
+}
+
+// at returns what k knows of the run with the given ID at place i.
+func (k endedRuns) at(i int, id string) (json []byte, ok bool) {
+	if i < len(k) && id != "" && k[i].id == id {
+		return k[i].json, true
+	}
+	return nil, false
+}
+
+// with returns a copy of k for an execution of n runs.
+func (k endedRuns) with(n int) endedRuns {
+	c := make(endedRuns, max(n, len(k)))
+	copy(c, k)
+	return c
+}
 
 // bodyBudget is the size up to which a body keeps the runs that have ended
 // inline: a row that fits in one 4 KiB page (with its other columns) is
@@ -146,7 +171,7 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		j, ok := known[r.ID]
+		j, ok := known.at(i, r.ID)
 		switch {
 		case ok && j == nil:
 			buf.WriteString("null")
@@ -175,10 +200,9 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 	if buf.Len()+2 <= bodyBudget || len(inline) == 0 {
 		x.ended = known
 		if len(encoded) > 0 {
-			x.ended = make(endedRuns, len(known)+len(encoded))
-			maps.Copy(x.ended, known)
+			x.ended = known.with(len(e.Actions))
 			for _, i := range encoded {
-				x.ended[e.Actions[i].ID] = bytes.Clone(runJSON(buf.Bytes()[size:], i))
+				x.ended[i] = endedRun{id: e.Actions[i].ID, json: bytes.Clone(runJSON(buf.Bytes()[size:], i))}
 			}
 		}
 		buf.WriteString(`]}`)
@@ -188,8 +212,7 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 	// with placeholders for them.
 	all := bytes.Clone(buf.Bytes()[size:])
 	buf.Truncate(size)
-	x.ended = make(endedRuns, len(known)+len(inline))
-	maps.Copy(x.ended, known)
+	x.ended = known.with(len(e.Actions))
 	var chunk []byte
 	next := 0
 	for i := range e.Actions {
@@ -208,7 +231,7 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 		}
 		chunk = append(strconv.AppendInt(append(chunk, `{"seq":`...), int64(i), 10), `,"run":`...)
 		chunk = append(append(chunk, j...), '}')
-		x.ended[e.Actions[i].ID] = nil
+		x.ended[i] = endedRun{id: e.Actions[i].ID}
 	}
 	buf.WriteString(`]}`)
 	x.chunk = &runChunk{json: string(chunk)}
@@ -240,7 +263,7 @@ func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution
 			return nil, nil, fmt.Errorf("decoding the ended action runs: %w", err)
 		}
 	}
-	set := make(endedRuns, len(runs))
+	set := make(endedRuns, len(e.Actions))
 	for _, r := range runs {
 		if r.Seq < 0 || r.Seq >= len(e.Actions) || r.Run.ID == "" {
 			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which the execution does not have", r.Run.ID, r.Seq)
@@ -248,7 +271,7 @@ func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution
 		switch e.Actions[r.Seq].ID {
 		case "":
 			e.Actions[r.Seq] = r.Run
-			set[r.Run.ID] = nil
+			set[r.Seq] = endedRun{id: r.Run.ID}
 		case r.Run.ID: // stored again, or inline too
 		default:
 			return nil, nil, fmt.Errorf("ended action run %q is stored for place %d, which holds run %q", r.Run.ID, r.Seq, e.Actions[r.Seq].ID)
@@ -451,10 +474,20 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 			e.ID, e.Version)
 		return rowsAffected(res, err)
 	}
+	updateStatus := func() (int64, error) {
+		res, err := s.updateStatus.ExecContext(ctx,
+			e.PipelineVersion, string(e.Status), e.StatusSummary, e.Trigger.Type, e.Trigger.Detail,
+			nanos(e.LastUpdateTime), body, moving,
+			e.ID, e.Version, e.PipelineName, e.ClientRequestToken, nanos(e.StartTime))
+		return rowsAffected(res, err)
+	}
+	now := indexedOf(e)
 	var n int64
 	switch {
-	case known && cols == indexedOf(e):
+	case known && cols == now:
 		n, err = updateBody()
+	case known && cols.name == now.name && cols.token == now.token && cols.start == now.start:
+		n, err = updateStatus()
 	case known:
 		n, err = updateAll()
 	default:

@@ -80,9 +80,9 @@ type Store struct {
 	cache *execCache
 
 	// Prepared statements of the frequent operations.
-	getExec, execVersion, execByToken, insertExec, insertSnapshot, updateExec, updateBody, insertRun *sql.Stmt
-	getJob, insertJob, updateJob, pollJobs                                                           *sql.Stmt
-	getLatestPipeline, getPipeline                                                                   *sql.Stmt
+	getExec, execVersion, execByToken, insertExec, insertSnapshot, updateExec, updateBody, updateStatus, insertRun *sql.Stmt
+	getJob, insertJob, updateJob, pollJobs                                                                         *sql.Stmt
+	getLatestPipeline, getPipeline                                                                                 *sql.Stmt
 }
 
 // options tune Open; tests and benchmarks use them to compare set-ups.
@@ -191,6 +191,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.execByToken, qExecutionByToken},
 		{&s.insertExec, qInsertExecution},
 		{&s.updateExec, qUpdateExecution},
+		{&s.updateStatus, qUpdateExecutionStatus},
 		{&s.updateBody, qUpdateExecutionBody},
 		{&s.insertRun, qInsertRun},
 		{&s.insertSnapshot, qInsertSnapshot},
@@ -224,7 +225,7 @@ func (s *Store) Close() error {
 	}
 	<-s.wsem
 	for _, st := range []*sql.Stmt{
-		s.getExec, s.execVersion, s.execByToken, s.insertExec, s.updateExec, s.updateBody, s.insertRun, s.insertSnapshot,
+		s.getExec, s.execVersion, s.execByToken, s.insertExec, s.updateExec, s.updateBody, s.updateStatus, s.insertRun, s.insertSnapshot,
 		s.getJob, s.insertJob, s.updateJob, s.pollJobs,
 		s.getLatestPipeline, s.getPipeline,
 	} {
