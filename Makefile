@@ -6,6 +6,7 @@ GO        ?= go
 BIN       := bin
 TOOLS     := $(CURDIR)/tools/bin
 DATA_DIR  ?= .stageflow
+ONCE_DIR  ?= .stageflow-once
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
@@ -29,12 +30,12 @@ ADDR ?= 127.0.0.1:8480
 run: build ## build and start the local server with the examples loaded and two of them started
 	./$(BIN)/stageflow serve --addr $(ADDR) --data-dir $(DATA_DIR) --load examples --start hello --start build-test-deploy
 
-run-once: build ## run the example pipelines once without a server (stageflow run)
-	./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/hello.json
+run-once: build ## run the example pipelines once without a server (stageflow run), in their own data dir
+	./$(BIN)/stageflow run --data-dir $(ONCE_DIR) examples/hello.json
 	@if [ -t 0 ] && [ -t 1 ]; then \
-	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) examples/build-test-deploy.json; \
+	  ./$(BIN)/stageflow run --data-dir $(ONCE_DIR) examples/build-test-deploy.json; \
 	else \
-	  ./$(BIN)/stageflow run --data-dir $(DATA_DIR) --approve examples/build-test-deploy.json; \
+	  ./$(BIN)/stageflow run --data-dir $(ONCE_DIR) --approve examples/build-test-deploy.json; \
 	fi
 
 test: deps lint system-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
@@ -68,4 +69,4 @@ bench: ## Go benchmarks with their figures
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 
 clean: ## remove build outputs and local data
-	rm -rf $(BIN) $(DATA_DIR) tools
+	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) tools

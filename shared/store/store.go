@@ -138,7 +138,11 @@ type Store interface {
 	// stored Version equals e.Version (Conflict otherwise) and then sets
 	// e.Version to the new value. The pipeline snapshot (e.Pipeline) is
 	// written by CreateExecution only: an execution runs one pipeline
-	// version, so updates leave the stored snapshot as it is.
+	// version, so updates leave the stored snapshot as it is. Likewise an
+	// action run that has ended never changes (engine.ActionRun): a store
+	// may write it once. A record handed in or out is the caller's own,
+	// except for those parts, which copies may share and nobody modifies
+	// in place (engine.Execution).
 	CreateExecution(ctx context.Context, e *engine.Execution) (stored *engine.Execution, created bool, err error)
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	UpdateExecution(ctx context.Context, e *engine.Execution) error
