@@ -133,7 +133,7 @@ func (k endedRuns) with(n int) endedRuns {
 // bodyBudget is the size up to which a body keeps the runs that have ended
 // inline: a row that fits in one 4 KiB page (with its other columns) is
 // written as one page. Past it, the ended runs the body holds move out to
-// execution_runs together, in one transaction.
+// execution_runs together, by the update's trigger.
 const bodyBudget = 3500
 
 // encodeExecution encodes e as it will be stored, with the given Version,
@@ -677,20 +677,26 @@ func (c *execCache) storedOf(id string, version int64) (ended endedRuns, cols in
 }
 
 // put caches e, which the cache owns from now on, as stored with the given
-// ended runs (which the cache owns too). Finished executions are dropped:
-// the engine is done with them.
+// ended runs (which the cache owns too), unless the cache has a newer
+// version.
 func (c *execCache) put(e *engine.Execution, ended endedRuns) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.Status.Terminal() {
-		delete(c.m, e.ID)
-		return
+	x, ok := c.m[e.ID]
+	if ok && x.version > e.Version {
+		return // a read that raced with a write: keep the newer version
 	}
-	if _, ok := c.m[e.ID]; !ok && len(c.m) >= c.max {
+	if !ok && len(c.m) >= c.max {
 		for id := range c.m { // evict an arbitrary entry
 			delete(c.m, id)
 			break
 		}
+	}
+	if e.Status.Terminal() {
+		// The engine is done with it: keep only its version, so that a
+		// read racing with the last write cannot cache an older one.
+		c.m[e.ID] = &cached{version: e.Version}
+		return
 	}
 	c.m[e.ID] = &cached{version: e.Version, exec: e, cols: indexedOf(e), ended: ended}
 }

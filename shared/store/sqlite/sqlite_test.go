@@ -694,3 +694,24 @@ func TestIdleCheckpoint(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A read that decoded an older version after a write cached a newer one
+// does not take the cache back.
+func TestCacheKeepsTheNewerVersion(t *testing.T) {
+	c := newExecCache(8, true)
+	newer, older := benchExecution("exec-1"), benchExecution("exec-1")
+	newer.Version, older.Version = 3, 2
+	c.put(newer, nil)
+	c.put(older, nil)
+	if got, v := c.take("exec-1"); got != newer || v != 3 {
+		t.Fatalf("took version %d, want 3", v)
+	}
+	// Nor once the execution has ended and left the cache.
+	ended := benchExecution("exec-1")
+	ended.Version, ended.Status = 4, engine.Succeeded
+	c.put(ended, nil)
+	c.put(older, nil)
+	if got, v := c.take("exec-1"); got != nil {
+		t.Fatalf("took version %d of an ended execution, want nothing", v)
+	}
+}
