@@ -215,7 +215,13 @@ func copyForCache(e *engine.Execution) *engine.Execution {
 	c := deepCopy(&h)
 	c.Pipeline = e.Pipeline
 	if e.Actions != nil {
-		c.Actions = make([]engine.ActionRun, len(e.Actions))
+		// Room for every action of the pipeline, so that the engine's
+		// appends of the runs still to come do not copy the slice again.
+		planned := 0
+		for i := range e.Pipeline.Stages {
+			planned += len(e.Pipeline.Stages[i].Actions)
+		}
+		c.Actions = make([]engine.ActionRun, len(e.Actions), max(len(e.Actions), planned))
 		for i := range e.Actions {
 			if r := &e.Actions[i]; r.Status.Terminal() {
 				c.Actions[i] = *r

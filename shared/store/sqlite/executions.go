@@ -3,7 +3,9 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,8 +25,8 @@ import (
 //   - executions: the columns listings use and the body, the execution as
 //     JSON without its pipeline and without the runs that moved out (null
 //     placeholders keep their places);
-//   - execution_pipelines: the pipeline snapshot, written once at creation
-//     (an execution runs one pipeline version);
+//   - pipeline_snapshots: the pipeline snapshot, written once and shared by
+//     the executions of one pipeline version (an execution runs one);
 //   - execution_runs: ended action runs, each written once (an ended run
 //     never changes, see engine.ActionRun).
 //
@@ -41,15 +43,15 @@ const (
 	CASE WHEN version = ?1 THEN NULL ELSE (` + qSnapshot + `) END,
 	CASE WHEN version = ?1 THEN NULL ELSE (` + qEndedRuns + `) END
 FROM executions WHERE id = ?2`
-	qSnapshot         = `SELECT declaration FROM execution_pipelines WHERE execution_id = executions.id`
+	qSnapshot         = `SELECT declaration FROM pipeline_snapshots WHERE id = executions.snapshot`
 	qEndedRuns        = `SELECT group_concat(body, ',' ORDER BY version) FROM execution_runs WHERE execution_id = executions.id`
 	qExecutionVersion = `SELECT version FROM executions WHERE id = ?`
 	qExecutionByToken = `SELECT body, version, (` + qSnapshot + `), (` + qEndedRuns + `)
 FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
 	qInsertExecution = `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
-	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`
-	qInsertSnapshot = `INSERT INTO execution_pipelines (execution_id, declaration) VALUES (?, ?)`
+	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, snapshot)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
+	qInsertSnapshot = `INSERT INTO pipeline_snapshots (id, declaration) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`
 	// The usual update changes no indexed column: it leaves them out of SET
 	// (so SQLite does not rewrite index entries) and checks in WHERE that
 	// they are unchanged. When one did change, qUpdateExecution writes them
@@ -348,12 +350,14 @@ func (s *Store) insertExecution(ctx context.Context, e *engine.Execution, x *enc
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	sum := sha256.Sum256(decl)
+	snapshot := "sha256:" + hex.EncodeToString(sum[:])
 	_, err = tx.StmtContext(ctx, s.insertExec).ExecContext(ctx,
 		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-		nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String())
+		nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String(), snapshot)
 	if err == nil {
-		_, err = tx.StmtContext(ctx, s.insertSnapshot).ExecContext(ctx, e.ID, string(decl))
+		_, err = tx.StmtContext(ctx, s.insertSnapshot).ExecContext(ctx, snapshot, string(decl))
 	}
 	if err == nil && x.chunk != nil {
 		_, err = tx.StmtContext(ctx, s.insertRun).ExecContext(ctx, e.ID, 1, x.chunk.json)

@@ -103,13 +103,20 @@ CREATE TABLE tags (
 	// written once (see executions.go). Bodies written before keep their
 	// runs inline, which reads as runs still going.
 	`
-CREATE TABLE execution_pipelines (
-	execution_id TEXT NOT NULL PRIMARY KEY,
-	declaration  TEXT NOT NULL
+-- Pipeline snapshots by content ("sha256:<hex>" of the declaration), so that
+-- the executions of one pipeline version share one; those moved here from
+-- the rows of earlier versions are keyed "execution:<id>".
+CREATE TABLE pipeline_snapshots (
+	id          TEXT NOT NULL PRIMARY KEY,
+	declaration TEXT NOT NULL
 ) STRICT;
 
-INSERT INTO execution_pipelines (execution_id, declaration)
-	SELECT id, pipeline_decl FROM executions WHERE pipeline_decl IS NOT NULL;
+ALTER TABLE executions ADD COLUMN snapshot TEXT;
+
+INSERT INTO pipeline_snapshots (id, declaration)
+	SELECT 'execution:' || id, pipeline_decl FROM executions WHERE pipeline_decl IS NOT NULL;
+
+UPDATE executions SET snapshot = 'execution:' || id WHERE pipeline_decl IS NOT NULL;
 
 ALTER TABLE executions DROP COLUMN pipeline_decl;
 

@@ -715,3 +715,37 @@ func TestCacheKeepsTheNewerVersion(t *testing.T) {
 		t.Fatalf("took version %d of an ended execution, want nothing", v)
 	}
 }
+
+// The executions of one pipeline version share one stored snapshot.
+func TestSnapshotsAreShared(t *testing.T) {
+	s := openTest(t, tempPath(t), options{})
+	ctx := t.Context()
+	for i := range 3 {
+		if _, _, err := s.CreateExecution(ctx, benchExecution(fmt.Sprint("exec-", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := benchExecution("exec-other")
+	other.Pipeline.Stages = other.Pipeline.Stages[:1]
+	if _, _, err := s.CreateExecution(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM pipeline_snapshots`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d snapshots stored (%v), want 2", n, err)
+	}
+	for _, id := range []string{"exec-1", "exec-other"} {
+		s.cache.take(id)
+		got, err := s.GetExecution(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := benchExecution(id).Pipeline
+		if id == "exec-other" {
+			want = other.Pipeline
+		}
+		if !reflect.DeepEqual(got.Pipeline, want) {
+			t.Fatalf("%s reads back another pipeline snapshot", id)
+		}
+	}
+}
