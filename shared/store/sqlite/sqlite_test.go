@@ -530,7 +530,7 @@ FROM executions WHERE id = 'exec-1'`).Scan(&body, &chunks); err != nil {
 			if err != nil {
 				t.Fatalf("%s: %v", when, err)
 			}
-			if !reflect.DeepEqual(normalizedExec(got), normalizedExec(want)) {
+			if !reflect.DeepEqual(storetest.Normalized(got), storetest.Normalized(want)) {
 				t.Fatalf("%s (from file %v): the execution read back differs", when, fromFile)
 			}
 			e = got
@@ -558,21 +558,6 @@ FROM executions WHERE id = 'exec-1'`).Scan(&body, &chunks); err != nil {
 	if _, chunks := stored(); chunks < 3 {
 		t.Fatalf("%d rows of ended runs for %d runs, want several", chunks, runs)
 	}
-}
-
-// normalizedExec is e with times in UTC, for reflect.DeepEqual.
-func normalizedExec(e *engine.Execution) *engine.Execution {
-	c := deepCopy(e)
-	c.StartTime, c.LastUpdateTime, c.EndTime = c.StartTime.UTC(), c.LastUpdateTime.UTC(), c.EndTime.UTC()
-	for i := range c.Stages {
-		st := &c.Stages[i]
-		st.StartTime, st.EndTime = st.StartTime.UTC(), st.EndTime.UTC()
-	}
-	for i := range c.Actions {
-		r := &c.Actions[i]
-		r.StartTime, r.LastUpdateTime, r.EndTime = r.StartTime.UTC(), r.LastUpdateTime.UTC(), r.EndTime.UTC()
-	}
-	return c
 }
 
 func TestDecodeEndedRuns(t *testing.T) {
@@ -655,7 +640,7 @@ VALUES (?, ?, ?, ?, '', '', '', '', ?, ?, 1, ?, ?)`, e.ID, e.PipelineName, e.Pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(normalizedExec(got), normalizedExec(e)) {
+	if !reflect.DeepEqual(storetest.Normalized(got), storetest.Normalized(e)) {
 		t.Fatal("the execution read after the migration differs")
 	}
 	got.StatusSummary = "after the migration"
@@ -667,7 +652,7 @@ VALUES (?, ?, ?, ?, '', '', '', '', ?, ?, 1, ?, ?)`, e.ID, e.PipelineName, e.Pip
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(normalizedExec(again), normalizedExec(got)) {
+	if !reflect.DeepEqual(storetest.Normalized(again), storetest.Normalized(got)) {
 		t.Fatal("the execution updated after the migration reads back differently")
 	}
 }

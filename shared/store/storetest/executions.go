@@ -84,9 +84,9 @@ func richExecution(id, pipelineName string, start time.Time) *engine.Execution {
 	return RichExecution(id, pipelineName, start, 3)
 }
 
-// normalized returns a copy of e with every time in UTC, so that records can
+// Normalized returns a copy of e with every time in UTC, so that records can
 // be compared with reflect.DeepEqual.
-func normalized(e *engine.Execution) *engine.Execution {
+func Normalized(e *engine.Execution) *engine.Execution {
 	c := *e
 	c.StartTime, c.EndTime, c.LastUpdateTime = c.StartTime.UTC(), c.EndTime.UTC(), c.LastUpdateTime.UTC()
 	c.Stages = slices.Clone(c.Stages)
@@ -109,7 +109,7 @@ func normalized(e *engine.Execution) *engine.Execution {
 
 func sameExecution(t *testing.T, got, want *engine.Execution) {
 	t.Helper()
-	deepEqual(t, "execution "+want.ID, normalized(got), normalized(want))
+	deepEqual(t, "execution "+want.ID, Normalized(got), Normalized(want))
 }
 
 func createExecution(t *testing.T, s store.Store, e *engine.Execution) *engine.Execution {
