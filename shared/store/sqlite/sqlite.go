@@ -19,8 +19,8 @@
 // is checked before each one instead.
 //
 // Storage conventions: times are unix nanoseconds in UTC (0 for the zero
-// time) and are returned in UTC; an execution is kept whole as JSON in the
-// body column, next to the columns that listings filter and sort on.
+// time) and are returned in UTC; an execution is JSON in the parts described
+// in executions.go, next to the columns that listings filter and sort on.
 package sqlite
 
 import (
@@ -99,8 +99,9 @@ type options struct {
 
 // Open opens (creating if needed) the database file at path for this
 // process's sole use and migrates it to the latest schema. When another
-// process has it open, Open fails at once with an error wrapping ErrInUse.
-// path must name a file.
+// process has it open, Open fails with an error wrapping ErrInUse (after
+// lockWait: a lock just released may linger in a forked child until it
+// execs). path must name a file.
 func Open(path string) (*Store, error) {
 	return open(context.Background(), path, options{})
 }
