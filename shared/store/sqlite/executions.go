@@ -141,9 +141,9 @@ const bodyBudget = 3500
 // encodeExecution encodes e as it will be stored, with the given Version,
 // knowing what known says of its ended runs (nil: nothing). Ended runs stored
 // in execution_runs are placeholders in the body; the other ended runs stay
-// inline while the body fits in bodyBudget, and otherwise become placeholders
-// too and are returned in one chunk for writing beside it. An ended run
-// never changes, so its JSON in known is reused.
+// inline while the body fits in bodyBudget (or the execution has ended), and
+// otherwise become placeholders too and are returned in one chunk for writing
+// beside it. An ended run never changes, so its JSON in known is reused.
 func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*encoded, error) {
 	c := *e
 	c.Version = version
@@ -199,7 +199,9 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 		}
 		return b[start-size : ends[i]-size]
 	}
-	if buf.Len()+2 <= bodyBudget || len(inline) == 0 {
+	// An execution that has ended is not written again: one body over a
+	// page costs less than moving its runs out.
+	if buf.Len()+2 <= bodyBudget || len(inline) == 0 || e.Status.Terminal() {
 		x.ended = known
 		if len(encoded) > 0 {
 			x.ended = known.with(len(e.Actions))
