@@ -337,7 +337,7 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 		return nil, false, fmt.Errorf("sqlite store: inserting execution %s: %w", e.ID, err)
 	}
 	e.Version = 1
-	s.cache.put(copyForCache(e), x.ended)
+	s.cache.remember(e, x.ended)
 	return e, true, nil
 }
 
@@ -440,7 +440,7 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution,
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 	}
-	s.cache.put(copyForCache(e), set)
+	s.cache.remember(e, set)
 	return e, nil
 }
 
@@ -523,7 +523,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
 	}
 	e.Version++
-	s.cache.put(copyForCache(e), x.ended)
+	s.cache.remember(e, x.ended)
 	return nil
 }
 
@@ -680,6 +680,15 @@ func (c *execCache) storedOf(id string, version int64) (ended endedRuns, cols in
 		return x.ended, x.cols, true
 	}
 	return nil, indexed{}, false
+}
+
+// remember caches a copy of e (for an execution that has ended, only its
+// version: there is nothing more to copy it for).
+func (c *execCache) remember(e *engine.Execution, ended endedRuns) {
+	if !e.Status.Terminal() {
+		e = copyForCache(e)
+	}
+	c.put(e, ended)
 }
 
 // put caches e, which the cache owns from now on, as stored with the given
