@@ -415,6 +415,17 @@ func restQueryStatus(q url.Values, allowed ...engine.Status) (engine.Status, err
 	return "", restInvalid("status", "must be one of %s, got %q", strings.Join(names, ", "), s)
 }
 
+// restListQuery reads the query of an execution listing: an optional status
+// filter among allowed and an optional page size (maxResults, 1..100).
+func restListQuery(q url.Values, allowed []engine.Status) (engine.Status, int, error) {
+	status, err := restQueryStatus(q, allowed...)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := restQueryInt(q, "maxResults", 1, 100)
+	return status, int(n), err
+}
+
 var restExecutionStatuses = []engine.Status{engine.Cancelled, engine.InProgress, engine.Stopped, engine.Stopping, engine.Succeeded, engine.Superseded, engine.Failed}
 
 var restActionStatuses = []engine.Status{engine.InProgress, engine.Abandoned, engine.Succeeded, engine.Failed}
@@ -587,17 +598,12 @@ func (h *restHandler) startExecution(w http.ResponseWriter, r *http.Request) {
 
 func (h *restHandler) listExecutions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	status, err := restQueryStatus(q, restExecutionStatuses...)
+	status, n, err := restListQuery(q, restExecutionStatuses)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	n, err := restQueryInt(q, "maxResults", 1, 100)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out, err := h.svc.ListExecutions(r.Context(), r.PathValue("name"), status, int(n), q.Get("nextToken"))
+	out, err := h.svc.ListExecutions(r.Context(), r.PathValue("name"), status, n, q.Get("nextToken"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -640,18 +646,13 @@ func (h *restHandler) stopExecution(w http.ResponseWriter, r *http.Request) {
 
 func (h *restHandler) listActionExecutions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	status, err := restQueryStatus(q, restActionStatuses...)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	n, err := restQueryInt(q, "maxResults", 1, 100)
+	status, n, err := restListQuery(q, restActionStatuses)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	f := ActionExecutionFilter{PipelineExecutionID: q.Get("executionId"), Stage: q.Get("stage"), Action: q.Get("action"), Status: status}
-	out, err := h.svc.ListActionExecutions(r.Context(), r.PathValue("name"), f, int(n), q.Get("nextToken"))
+	out, err := h.svc.ListActionExecutions(r.Context(), r.PathValue("name"), f, n, q.Get("nextToken"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
