@@ -509,15 +509,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 		return errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
 	}
 	if errors.Is(err, errNoRow) {
-		var v int64
-		err := s.execVersion.QueryRowContext(ctx, e.ID).Scan(&v)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return errs.Of(errs.NotFound, "Execution", "execution %s not found", e.ID)
-		case err != nil:
-			return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
-		}
-		return errs.Of(errs.Conflict, "Execution", "execution %s changed: version %d, not %d", e.ID, v, e.Version)
+		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), "Execution", e.ID, e.Version)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)

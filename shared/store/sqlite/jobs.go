@@ -175,15 +175,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *store.Job) error {
 		return fmt.Errorf("sqlite store: updating job %s: %w", j.ID, err)
 	}
 	if n == 0 {
-		var stored int64
-		err := s.db.QueryRowContext(ctx, `SELECT version FROM jobs WHERE id = ?`, j.ID).Scan(&stored)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return errs.Of(errs.NotFound, "Job", "job %s not found", j.ID)
-		case err != nil:
-			return fmt.Errorf("sqlite store: updating job %s: %w", j.ID, err)
-		}
-		return errs.Of(errs.Conflict, "Job", "job %s changed: version %d, not %d", j.ID, stored, j.Version)
+		return staleWrite(s.db.QueryRowContext(ctx, `SELECT version FROM jobs WHERE id = ?`, j.ID), "Job", j.ID, j.Version)
 	}
 	j.Version++
 	return nil

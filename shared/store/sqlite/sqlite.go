@@ -292,6 +292,22 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// staleWrite explains a versioned update of a record of the given kind
+// ("Execution", "Job") that changed no row, from row, the query of its stored
+// version: the record is gone (NotFound), or another writer got there first
+// (Conflict).
+func staleWrite(row *sql.Row, kind, id string, want int64) error {
+	what := strings.ToLower(kind)
+	var stored int64
+	switch err := row.Scan(&stored); {
+	case errors.Is(err, sql.ErrNoRows):
+		return errs.Of(errs.NotFound, kind, "%s %s not found", what, id)
+	case err != nil:
+		return fmt.Errorf("sqlite store: updating %s %s: %w", what, id, err)
+	}
+	return errs.Of(errs.Conflict, kind, "%s %s changed: version %d, not %d", what, id, stored, want)
+}
+
 // nanos and fromNanos convert times to and from their stored form.
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
