@@ -370,13 +370,27 @@ func benchStore(b *testing.B, o options) *Store {
 	return openTest(b, tempPath(b), o)
 }
 
-// BenchmarkUpdateExecution is the engine's hot path: Step's load and
-// versioned save of one execution.
+// benchModes are the set-ups the store benchmarks compare.
+var benchModes = []struct {
+	name string
+	o    options
+}{{"owned", options{}}, {"shared", options{shared: true}}}
+
+// benchStep is the engine's hot path on execution id: Step's load, a change
+// of run i's summary and the versioned save.
+func benchStep(ctx context.Context, s *Store, id string, i int) error {
+	e, err := s.GetExecution(ctx, id)
+	if err != nil {
+		return err
+	}
+	e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
+	e.LastUpdateTime = e.LastUpdateTime.Add(time.Millisecond)
+	return s.UpdateExecution(ctx, e)
+}
+
+// BenchmarkUpdateExecution runs the hot path on one execution.
 func BenchmarkUpdateExecution(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		o    options
-	}{{"owned", options{}}, {"shared", options{shared: true}}} {
+	for _, c := range benchModes {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchStore(b, c.o)
 			ctx := context.Background()
@@ -385,13 +399,7 @@ func BenchmarkUpdateExecution(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				e, err := s.GetExecution(ctx, "exec-1")
-				if err != nil {
-					b.Fatal(err)
-				}
-				e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
-				e.LastUpdateTime = e.LastUpdateTime.Add(time.Millisecond)
-				if err := s.UpdateExecution(ctx, e); err != nil {
+				if err := benchStep(ctx, s, "exec-1", i); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -402,10 +410,7 @@ func BenchmarkUpdateExecution(b *testing.B) {
 // BenchmarkUpdateExecutionParallel runs the hot path from several goroutines,
 // each on its own execution (drivers advance many executions at once).
 func BenchmarkUpdateExecutionParallel(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		o    options
-	}{{"owned", options{}}, {"shared", options{shared: true}}} {
+	for _, c := range benchModes {
 		b.Run(c.name, func(b *testing.B) {
 			s := benchStore(b, c.o)
 			ctx := context.Background()
@@ -418,13 +423,7 @@ func BenchmarkUpdateExecutionParallel(b *testing.B) {
 					return
 				}
 				for i := 0; pb.Next(); i++ {
-					e, err := s.GetExecution(ctx, id)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
-					if err := s.UpdateExecution(ctx, e); err != nil {
+					if err := benchStep(ctx, s, id, i); err != nil {
 						b.Error(err)
 						return
 					}
