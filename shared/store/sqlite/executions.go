@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -341,9 +340,6 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 	return e, true, nil
 }
 
-// errNoRow says an update changed no row.
-var errNoRow = errors.New("no row changed")
-
 // insertExecution writes a new execution: its row, its pipeline snapshot
 // and the chunk of its ended runs, if any, in one transaction. The caller
 // holds the write semaphore.
@@ -502,17 +498,13 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 			n, err = updateAll()
 		}
 	}
-	if err == nil && n == 0 {
-		err = errNoRow
-	}
-	if isUniqueViolation(err) {
+	switch {
+	case isUniqueViolation(err):
 		return errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
-	}
-	if errors.Is(err, errNoRow) {
-		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), "Execution", e.ID, e.Version)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
+	case n == 0:
+		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), "Execution", e.ID, e.Version)
 	}
 	e.Version++
 	s.cache.remember(e, x.ended)
