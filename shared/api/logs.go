@@ -180,12 +180,8 @@ func restTrimPartialRune(b []byte) []byte {
 // run has ended and its whole log is sent.
 func (h *restHandler) followLog(w http.ResponseWriter, r *http.Request, e *engine.Execution, runID string, offset int64, changes <-chan *engine.Execution) {
 	ctx := r.Context()
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	rc := restStartStream(w, "text/plain; charset=utf-8")
 	_ = restFlush(rc)
 
 	updates := h.watchExecution(ctx, e, changes)

@@ -872,6 +872,19 @@ func restFlush(rc *http.ResponseController) error {
 	return nil
 }
 
+// restStartStream starts a streamed 200 response of the given content type:
+// no write deadline (it lasts as long as what it follows), no caching, the
+// header sent at once. The caller flushes what it writes through the
+// returned controller.
+func restStartStream(w http.ResponseWriter, contentType string) *http.ResponseController {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return rc
+}
+
 // ---- server-sent events ----
 
 // executionEvents streams an execution as server-sent events: first
@@ -892,12 +905,8 @@ func (h *restHandler) executionEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc := restStartStream(w, "text/event-stream")
 
 	send := func(e *engine.Execution) bool {
 		data, err := json.Marshal(e)
