@@ -3,7 +3,7 @@
 #
 #   STAGEFLOW_ENDPOINT=http://127.0.0.1:8480 scripts/cli-roundtrip.sh
 #
-# For each pipeline document (shared/api/testdata/cli-pipeline.json, and the
+# For each pipeline document (shared/api/cpdoor/testdata/cli-pipeline.json, and the
 # AWS documentation's example ../shared/testdata/aws-docs-s3-codedeploy.json
 # when it is present beside the repository) it runs create-pipeline
 # --cli-input-json, get-pipeline (name and version), list-pipelines,
@@ -134,7 +134,7 @@ roundtrip() {
   printf '    ok: get-pipeline now answers PipelineNotFoundException\n'
 }
 
-roundtrip "$root/shared/api/testdata/cli-pipeline.json" Succeeded
+roundtrip "$root/shared/api/cpdoor/testdata/cli-pipeline.json" Succeeded
 
 aws_example="$root/../shared/testdata/aws-docs-s3-codedeploy.json"
 if [[ -f "$aws_example" ]]; then
@@ -146,7 +146,7 @@ else
 fi
 
 step "create-pipeline with an invalid document"
-bad="$root/shared/api/testdata/cli-invalid-pipeline.json"
+bad="$root/shared/api/cpdoor/testdata/cli-invalid-pipeline.json"
 if out="$(cpl create-pipeline --cli-input-json "file://$bad" 2>&1)"; then
   fail "create-pipeline accepted the invalid document $bad: $out"
 fi

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/service"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -20,7 +21,6 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/approval"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
-	"github.com/stageflow/stageflow/shared/runner"
 )
 
 func init() { subcommands = append(subcommands, newRunCmd) }
@@ -121,12 +121,13 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		return err
 	}
 	defer sys.Close(context.WithoutCancel(ctx))
-	name, err := sys.PutPipeline(ctx, data)
+	ctx = service.LocalCaller(ctx, "stageflow run")
+	name, err := applyDocument(ctx, sys.Service, data)
 	if err != nil {
 		return err
 	}
 	sys.Runner.OnChange = prog.update
-	e, err := sys.Runner.Start(ctx, runner.StartInput{PipelineName: name, Variables: opt.vars, Trigger: engine.Trigger{Type: "StageflowRun", Detail: file}})
+	e, err := sys.Service.StartExecution(ctx, service.StartInput{PipelineName: name, Variables: opt.vars, TriggerType: "StageflowRun", TriggerDetail: file})
 	if err != nil {
 		return err
 	}
@@ -236,4 +237,16 @@ func approvals(p *pipeline.Pipeline) []approvalAction {
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// applyDocument loads a pipeline document and stores it through the service:
+// a new pipeline, or a new version when its declaration changed. It returns
+// the pipeline's name.
+func applyDocument(ctx context.Context, svc *service.Service, data []byte) (string, error) {
+	doc, err := pipeline.Load(data)
+	if err != nil {
+		return "", err
+	}
+	_, _, err = svc.ApplyPipeline(ctx, doc.Pipeline, doc.Tags)
+	return doc.Pipeline.Name, err
 }

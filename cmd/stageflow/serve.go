@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,10 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stageflow/stageflow/shared/api"
-	s3door "github.com/stageflow/stageflow/shared/artifacts/s3"
+	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/embedded"
-	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -84,43 +82,32 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	logger := slog.New(handler)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = service.LocalCaller(ctx, "stageflow serve")
 
 	ln, err := net.Listen("tcp", opt.addr)
 	if err != nil {
 		return err
 	}
-	sys, err := embedded.Open(embedded.Options{DataDir: opt.dataDir, Logger: logger})
+	creds := s3door.NewCredentials()
+	sys, err := embedded.Open(embedded.Options{
+		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account,
+		Artifacts: service.ArtifactAccess{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken},
+	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	events := api.NewEvents()
-	sys.Runner.OnChange = events.Publish
-	creds := s3door.NewCredentials()
-	svc := &api.Service{
-		Store: sys.Store, Runner: sys.Runner, Now: func() time.Time { return time.Now().UTC() },
-		Region: opt.region, Account: opt.account,
-		Artifacts: api.ArtifactAccess{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken},
-	}
-	s3h, err := s3door.NewHandler(sys.Artifacts, creds)
+	h, err := api.NewHandler(api.Config{
+		Service: sys.Service, Artifacts: sys.Artifacts, ArtifactCredentials: creds, Logger: logger,
+		LoopbackOnly: isLoopback(ln.Addr()),
+	})
 	if err != nil {
 		ln.Close()
 		sys.Close(context.Background())
 		return err
 	}
-	rest := api.NewRESTHandler(svc, events, logger)
-	root := newRootHandler(rootHandlers{
-		rest:         rest,
-		codepipeline: api.NewCodePipelineHandler(svc, logger),
-		s3:           s3h,
-		bucket:       sys.Artifacts.Bucket,
-		loopbackOnly: isLoopback(ln.Addr()),
-	})
-	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
-	if c, ok := rest.(interface{ CloseStreams() }); ok {
-		// Open event and log streams end at shutdown instead of holding it.
-		srv.RegisterOnShutdown(c.CloseStreams)
-	}
+	srv := api.NewServer(h)
+	svc := sys.Service
 
 	endpoint := "http://" + ln.Addr().String()
 	logger.Info("Stageflow is listening", "endpoint", endpoint, "dataDir", opt.dataDir)
@@ -172,7 +159,7 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 			if err != nil {
 				return err
 			}
-			name, err := sys.PutPipeline(ctx, data)
+			name, err := applyDocument(ctx, sys.Service, data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", f, err)
 			}
@@ -180,7 +167,7 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 		}
 	}
 	for _, name := range opt.start {
-		e, err := sys.Runner.Start(ctx, runner.StartInput{PipelineName: name, Trigger: engine.Trigger{Type: "StartPipelineExecution", Detail: "stageflow serve --start"}})
+		e, err := sys.Service.StartExecution(ctx, service.StartInput{PipelineName: name, TriggerDetail: "stageflow serve --start"})
 		if err != nil {
 			return fmt.Errorf("starting %s: %w", name, err)
 		}
@@ -195,7 +182,7 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 	return nil
 }
 
-func expireJobs(ctx context.Context, svc *api.Service, logger *slog.Logger) {
+func expireJobs(ctx context.Context, svc *service.Service, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {

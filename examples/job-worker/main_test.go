@@ -17,7 +17,6 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/artifacts"
-	s3door "github.com/stageflow/stageflow/shared/artifacts/s3"
 	"github.com/stageflow/stageflow/shared/embedded"
 )
 
@@ -26,17 +25,7 @@ import (
 // S3 endpoint: the first job uploads its report as
 // an output artifact, the second downloads it as its input and counts it.
 func TestWorkerAgainstStageflow(t *testing.T) {
-	srv := apitest.NewUnstartedServer(t)
-	// The server's own S3 endpoint over its artifact folder, verifying
-	// SigV4 with the credentials the server hands out in jobs.
-	s3h, err := s3door.NewHandler(srv.System.Artifacts, s3door.Credentials{
-		AccessKeyID: apitest.ArtifactAccessKeyID, SecretAccessKey: apitest.ArtifactSecretAccessKey,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Mux.Handle("/"+embedded.LocalBucket+"/", s3h)
-	srv.Start()
+	srv := apitest.NewServer(t) // its S3 door serves the artifact bucket
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")

@@ -101,10 +101,10 @@ func (s *Store) Open(ctx context.Context, loc Location) (*os.File, int64, error)
 		return nil, 0, err
 	}
 	if loc.Bucket != s.bucket() {
-		return nil, 0, errs.Of(errs.NotFound, "Artifact", "artifact store %q does not hold bucket %q", s.bucket(), loc.Bucket)
+		return nil, 0, errs.Of(errs.NotFound, errs.KindArtifact, "artifact store %q does not hold bucket %q", s.bucket(), loc.Bucket)
 	}
 	if !validKey(loc.Key) {
-		return nil, 0, errs.Of(errs.NotFound, "Artifact", "no artifact at key %q", loc.Key)
+		return nil, 0, errs.Of(errs.NotFound, errs.KindArtifact, "no artifact at key %q", loc.Key)
 	}
 	f, err := os.Open(filepath.Join(s.Root, filepath.FromSlash(loc.Key)))
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Store) Open(ctx context.Context, loc Location) (*os.File, int64, error)
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, errs.Of(errs.NotFound, "Artifact", "no artifact at %s/%s", loc.Bucket, loc.Key)
+		return nil, 0, errs.Of(errs.NotFound, errs.KindArtifact, "no artifact at %s/%s", loc.Bucket, loc.Key)
 	}
 	return f, info.Size(), nil
 }

@@ -20,7 +20,7 @@ func (s *Store) Download(ctx context.Context, bucket, key, dir string) error {
 // Upload stores the zip read from r at bucket/key.
 func (s *Store) Upload(ctx context.Context, bucket, key string, r io.Reader) error {
 	if bucket != s.bucket() {
-		return errs.Of(errs.NotFound, "Artifact", "artifact store %q does not hold bucket %q", s.bucket(), bucket)
+		return errs.Of(errs.NotFound, errs.KindArtifact, "artifact store %q does not hold bucket %q", s.bucket(), bucket)
 	}
 	_, err := s.PutKey(ctx, key, r)
 	return err

@@ -5,9 +5,7 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,10 +21,9 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
-	"github.com/stageflow/stageflow/shared/store"
+	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
 
@@ -51,13 +48,33 @@ type Options struct {
 	// actions, which need job workers, fail at once.
 	OneShot bool
 	Logger  *slog.Logger
+	// Region and Account are named in ARNs (defaults: DefaultRegion,
+	// DefaultAccount).
+	Region, Account string
+	// Artifacts is what job workers are handed to reach the artifact
+	// store (the S3 door's credentials).
+	Artifacts service.ArtifactAccess
+	// Authorize is the service's authorization hook (nil: allow all).
+	Authorize service.Authorizer
+	// Now is the clock (nil: the wall clock, in UTC).
+	Now func() time.Time
 }
+
+// The region and account named in ARNs unless configured.
+const (
+	DefaultRegion  = "us-east-1"
+	DefaultAccount = "000000000000"
+)
 
 // System is the embedded Stageflow.
 type System struct {
 	Store     *sqlite.Store
 	Runner    *runner.Runner
 	Artifacts *artifacts.Store
+	// Service is the service over the store and the runner; Events is the
+	// hub the runner publishes every change to.
+	Service *service.Service
+	Events  *service.Events
 }
 
 // Open opens (creating if needed) the data directory and assembles the system.
@@ -73,14 +90,29 @@ func Open(opt Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := func() time.Time { return time.Now().UTC() }
+	now := opt.Now
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
 	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: LocalBucket}
 	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: LocalBucket}
 
 	reg := Providers(st, now, opt)
 	lg := opt.Logger
 	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
-	return &System{Store: st, Runner: r, Artifacts: arts}, nil
+	events := service.NewEvents()
+	r.OnChange = events.Publish
+	if opt.Region == "" {
+		opt.Region = DefaultRegion
+	}
+	if opt.Account == "" {
+		opt.Account = DefaultAccount
+	}
+	svc := service.New(service.Config{
+		Store: st, Driver: r, Now: now, NewID: uuid.NewString, Region: opt.Region, Account: opt.Account,
+		Artifacts: opt.Artifacts, Authorize: opt.Authorize, Events: events,
+	})
+	return &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events}, nil
 }
 
 // Providers is the action registry of the embedded system: Commands and
@@ -100,33 +132,6 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 		reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: jobs, Now: now})
 	}
 	return reg
-}
-
-// PutPipeline loads a document and stores it: a new pipeline, or a new
-// version when its declaration changed. It returns the pipeline's name.
-func (s *System) PutPipeline(ctx context.Context, data []byte) (string, error) {
-	doc, err := pipeline.Load(data)
-	if err != nil {
-		return "", err
-	}
-	p := doc.Pipeline
-	p.Version = nil
-	cur, err := s.Store.GetPipeline(ctx, p.Name, 0)
-	switch {
-	case errs.Is(err, errs.NotFound):
-		return p.Name, s.Store.CreatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p, Tags: doc.Tags})
-	case err != nil:
-		return "", err
-	}
-	old := cur.Declaration
-	old.Version = nil
-	a, _ := json.Marshal(old)
-	b, _ := json.Marshal(p)
-	if bytes.Equal(a, b) {
-		return p.Name, nil
-	}
-	_, err = s.Store.UpdatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p, Tags: doc.Tags})
-	return p.Name, err
 }
 
 // Close lets running actions finish (up to ctx's deadline) and closes the store.

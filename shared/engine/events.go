@@ -94,10 +94,10 @@ func Complete(runID string, res Result, now time.Time) Event {
 	return func(e *Execution) error {
 		r, ok := e.Run(runID)
 		if !ok {
-			return errs.Of(errs.NotFound, "ActionExecution", "execution %s has no action run %s", e.ID, runID)
+			return errs.Of(errs.NotFound, errs.KindActionExecution, "execution %s has no action run %s", e.ID, runID)
 		}
 		if r.Status != InProgress {
-			return errs.Of(errs.InvalidState, "ActionExecution", "action %q of execution %s has already ended (%s)", r.Action, e.ID, r.Status)
+			return errs.Of(errs.InvalidState, errs.KindActionExecution, "action %q of execution %s has already ended (%s)", r.Action, e.ID, r.Status)
 		}
 		status := res.Status
 		if status != Succeeded && status != Abandoned {
@@ -136,10 +136,10 @@ func Complete(runID string, res Result, now time.Time) Event {
 func RequestStop(abandon bool, reason string, now time.Time) Event {
 	return func(e *Execution) error {
 		if e.Status.Terminal() {
-			return errs.Of(errs.InvalidState, "PipelineExecutionNotStoppable", "execution %s has already ended (%s)", e.ID, e.Status)
+			return errs.Of(errs.InvalidState, errs.KindNotStoppable, "execution %s has already ended (%s)", e.ID, e.Status)
 		}
 		if e.Stop != nil && (e.Stop.Abandon || !abandon) {
-			return errs.Of(errs.Conflict, "DuplicatedStop", "execution %s is already stopping", e.ID)
+			return errs.Of(errs.Conflict, errs.KindDuplicatedStop, "execution %s is already stopping", e.ID)
 		}
 		e.Stop = &StopRequest{Abandon: abandon, Reason: reason, At: now.UTC()}
 		return nil

@@ -25,6 +25,49 @@ const (
 	Internal      Code = "Internal"
 )
 
+// Codes lists every code, for tests that check each has a mapping.
+func Codes() []Code {
+	return []Code{Validation, NotFound, Conflict, InvalidState, LimitExceeded, Unauthorized, Forbidden, Unsupported, Internal}
+}
+
+// Kind narrows a code to the resource or rule concerned. Kinds are domain
+// words; the doors map (Code, Kind) pairs to their exception names and
+// statuses in one table (shared/api/apierr).
+type Kind string
+
+// The kinds. Every layer uses these constants, never string literals.
+const (
+	KindNone                     Kind = ""
+	KindStructure                Kind = "Structure" // the pipeline document breaks a rule
+	KindNextToken                Kind = "NextToken"
+	KindNonce                    Kind = "Nonce"
+	KindPipeline                 Kind = "Pipeline"
+	KindPipelineVersion          Kind = "PipelineVersion"
+	KindPipelineExecution        Kind = "PipelineExecution"
+	KindStage                    Kind = "Stage"
+	KindAction                   Kind = "Action"
+	KindActionType               Kind = "ActionType"
+	KindActionExecution          Kind = "ActionExecution"
+	KindJob                      Kind = "Job"
+	KindJobState                 Kind = "JobState"
+	KindApprovalToken            Kind = "ApprovalToken"
+	KindApprovalAlreadyCompleted Kind = "ApprovalAlreadyCompleted"
+	KindDuplicatedStop           Kind = "DuplicatedStop"
+	KindNotStoppable             Kind = "NotStoppable" // the execution has ended
+	KindResource                 Kind = "Resource"     // a resource named by ARN (tags)
+	KindTags                     Kind = "Tags"
+	KindArtifact                 Kind = "Artifact"
+	KindAccess                   Kind = "Access" // the caller's policy does not allow the operation
+)
+
+// Kinds lists every kind, for tests that check each has a mapping.
+func Kinds() []Kind {
+	return []Kind{KindNone, KindStructure, KindNextToken, KindNonce, KindPipeline, KindPipelineVersion,
+		KindPipelineExecution, KindStage, KindAction, KindActionType, KindActionExecution, KindJob, KindJobState,
+		KindApprovalToken, KindApprovalAlreadyCompleted, KindDuplicatedStop, KindNotStoppable, KindResource,
+		KindTags, KindArtifact, KindAccess}
+}
+
 // Problem is one finding about a document: a JSON path and a plain sentence.
 type Problem struct {
 	Path    string `json:"path"`
@@ -41,10 +84,10 @@ func (p Problem) String() string {
 // Error is the domain error.
 type Error struct {
 	Code Code
-	// Kind optionally names the resource or exception flavour (e.g.
-	// "Pipeline", "Job", "ApprovalToken"), so a door can pick a precise
-	// exception name such as PipelineNotFoundException.
-	Kind     string
+	// Kind optionally names the resource or exception flavour (Pipeline,
+	// Job, ApprovalToken, …), so a door can pick a precise exception name
+	// such as PipelineNotFoundException.
+	Kind     Kind
 	Message  string
 	Problems []Problem
 	Err      error
@@ -75,7 +118,7 @@ func New(code Code, format string, args ...any) *Error {
 }
 
 // Of makes an error of a code and kind with a formatted message.
-func Of(code Code, kind, format string, args ...any) *Error {
+func Of(code Code, kind Kind, format string, args ...any) *Error {
 	return &Error{Code: code, Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 

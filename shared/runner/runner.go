@@ -17,14 +17,11 @@ import (
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
-	"github.com/stageflow/stageflow/shared/store"
 )
 
 // Store is what the runner needs of the store.
 type Store interface {
 	engine.ExecutionStore
-	GetPipeline(ctx context.Context, name string, version int) (*store.Pipeline, error)
-	CreateExecution(ctx context.Context, e *engine.Execution) (*engine.Execution, bool, error)
 	ListActiveExecutions(ctx context.Context) ([]string, error)
 }
 
@@ -83,35 +80,17 @@ func New(cfg Config) *Runner {
 	return r
 }
 
-// StartInput asks for a new execution.
-type StartInput struct {
-	PipelineName       string
-	Variables          map[string]string
-	Trigger            engine.Trigger
-	ClientRequestToken string
+// Begin drives a newly created execution from its first step (the
+// service creates the record). The first wave starts in goroutines.
+func (r *Runner) Begin(ctx context.Context, executionID string) error {
+	return r.stepErr(context.WithoutCancel(ctx), executionID, nil)
 }
 
-// Start creates an execution of the latest version of a pipeline and starts
-// its first wave. With a ClientRequestToken already used for this pipeline it
-// returns the execution that token started and starts nothing.
-func (r *Runner) Start(ctx context.Context, in StartInput) (*engine.Execution, error) {
-	p, err := r.store.GetPipeline(ctx, in.PipelineName, 0)
-	if err != nil {
-		return nil, err
-	}
-	e, err := engine.New(r.env.NewID(), p.Name, p.Version, p.Declaration, in.Variables, in.Trigger, r.env.Now())
-	if err != nil {
-		return nil, err
-	}
-	e.ClientRequestToken = in.ClientRequestToken
-	stored, created, err := r.store.CreateExecution(ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		r.step(stored.ID, nil)
-	}
-	return stored, nil
+// Continue advances an execution that waits on something other than its own
+// actions and dispatches what the engine decides. Until execution modes and
+// transitions exist nothing parks an execution, so it is a plain step.
+func (r *Runner) Continue(ctx context.Context, executionID string) error {
+	return r.stepErr(context.WithoutCancel(ctx), executionID, nil)
 }
 
 // Complete reports the end of an action run (a job worker's result, an

@@ -20,6 +20,7 @@ import (
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
@@ -46,6 +47,8 @@ type system struct {
 	store  *sqlite.Store
 	runner *runner.Runner
 	arts   *artifacts.Store
+	// svc starts executions, as it does for every door.
+	svc *service.Service
 }
 
 func testEnv() engine.Env {
@@ -82,7 +85,8 @@ func newSystem(t *testing.T, dir string) *system {
 			t.Errorf("closing the runner: %v (an action was still running)", err)
 		}
 	})
-	return &system{dir: dir, store: st, runner: r, arts: arts}
+	svc := service.New(service.Config{Store: st, Driver: r, Now: env.Now, NewID: env.NewID})
+	return &system{dir: dir, store: st, runner: r, arts: arts, svc: svc}
 }
 
 // ---------------------------------------------------------------------------
@@ -189,9 +193,8 @@ func createPipeline(t *testing.T, st store.Store, p pipeline.Pipeline) {
 
 func (s *system) start(t *testing.T, name string, vars map[string]string, token string) *engine.Execution {
 	t.Helper()
-	e, err := s.runner.Start(t.Context(), runner.StartInput{
+	e, err := s.svc.StartExecution(service.LocalCaller(t.Context(), "test"), service.StartInput{
 		PipelineName: name, Variables: vars, ClientRequestToken: token,
-		Trigger: engine.Trigger{Type: "StartPipelineExecution", Detail: "test"},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,20 +1,13 @@
 // Package apitest runs a whole Stageflow server for tests: the embedded
-// system (SQLite store, local runner, providers) in a temporary folder, the
-// api.Service over it and an httptest.Server whose ServeMux routes
-// POST / (and every path nothing else claims) to the CodePipeline JSON 1.1
-// door.
+// system (SQLite store, local runner, providers, service) in a temporary
+// folder behind the very HTTP surface `stageflow serve` runs (api.NewHandler:
+// the REST, CodePipeline and S3 doors, the Host guard, request logging), on
+// an httptest.Server.
 //
-// Other doors mount themselves on Server.Mux, preferably before Start (a
-// ServeMux also accepts handlers while serving):
-//
-//	srv := apitest.NewUnstartedServer(t)
-//	srv.Mux.Handle("/v1/", api.NewRESTHandler(srv.Service, events, srv.Logger))
-//	srv.Mux.Handle("/"+embedded.LocalBucket+"/", s3Handler) // path-style S3
-//	srv.Start()
-//
-// Everything is closed by t.Cleanup: the HTTP server first (no new
-// requests), then the runner (running actions get CloseTimeout to finish,
-// then are cancelled), then the store.
+// Options adjust the system before it starts (an authorization hook, a
+// service option); everything is closed by t.Cleanup: the HTTP server first
+// (no new requests), then the runner (running actions get CloseTimeout to
+// finish, then are cancelled), then the store.
 //
 // Set STAGEFLOW_TEST_LOG=1 to see the server's log (request lines, runner
 // events) on standard error.
@@ -24,24 +17,25 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/api"
+	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // The region and account the test server names in ARNs and jobs.
 const (
-	Region  = "us-east-1"
-	Account = "000000000000"
+	Region  = embedded.DefaultRegion
+	Account = embedded.DefaultAccount
 )
 
-// The artifact credentials the test server hands to job workers (an S3
-// endpoint mounted on Mux should accept them).
+// The artifact credentials the test server's S3 door accepts and hands to
+// job workers.
 const (
 	ArtifactAccessKeyID     = "STAGEFLOWTESTARTIFACTS"
 	ArtifactSecretAccessKey = "stageflow-test-artifact-secret"
@@ -53,83 +47,80 @@ const CloseTimeout = 5 * time.Second
 
 // Server is a Stageflow server for one test.
 type Server struct {
-	// URL is the base URL (http://127.0.0.1:port), set by Start.
+	// URL is the base URL (http://127.0.0.1:port).
 	URL string
-	// Service is the service both doors call.
-	Service *api.Service
-	// System is the embedded system: Store, Runner, Artifacts.
+	// Service is the service every door calls.
+	Service *service.Service
+	// System is the embedded system: Store, Runner, Artifacts, Events.
 	System *embedded.System
 	// DataDir is the system's data folder (a t.TempDir).
 	DataDir string
-	// Mux routes requests; "/" is the CodePipeline door.
-	Mux *http.ServeMux
-	// CodePipeline is the CodePipeline door mounted at "/".
-	CodePipeline http.Handler
+	// Handler is the HTTP surface.
+	Handler *api.Handler
 	// HTTP is the underlying test server.
 	HTTP *httptest.Server
 	// Logger is the server's logger (discarding unless STAGEFLOW_TEST_LOG is set).
 	Logger *slog.Logger
 
-	t       testing.TB
-	started bool
+	t testing.TB
+}
+
+// Option adjusts the embedded system's options before it opens.
+type Option func(*embedded.Options)
+
+// WithAuthorizer sets the service's authorization hook.
+func WithAuthorizer(a service.Authorizer) Option {
+	return func(o *embedded.Options) { o.Authorize = a }
+}
+
+// WithLogger makes the server log to logger.
+func WithLogger(logger *slog.Logger) Option {
+	return func(o *embedded.Options) { o.Logger = logger }
+}
+
+// WithClock makes the server's clock (service, engine, providers) now.
+func WithClock(now func() time.Time) Option {
+	return func(o *embedded.Options) { o.Now = now }
 }
 
 // NewServer builds and starts a server; t.Cleanup closes it.
-func NewServer(t testing.TB) *Server {
-	t.Helper()
-	s := NewUnstartedServer(t)
-	s.Start()
-	return s
-}
-
-// NewUnstartedServer builds a server without starting it, so that more
-// handlers can be mounted on Mux first; t.Cleanup closes it.
-func NewUnstartedServer(t testing.TB) *Server {
+func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("STAGEFLOW_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	dir := t.TempDir()
-	sys, err := embedded.Open(embedded.Options{DataDir: dir, Logger: logger})
+	o := embedded.Options{
+		DataDir: dir, Logger: logger, Region: Region, Account: Account,
+		Artifacts: service.ArtifactAccess{AccessKeyID: ArtifactAccessKeyID, SecretAccessKey: ArtifactSecretAccessKey},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	logger = o.Logger
+	sys, err := embedded.Open(o)
 	if err != nil {
 		t.Fatalf("apitest: opening the embedded system: %v", err)
 	}
-	svc := &api.Service{
-		Store:   sys.Store,
-		Runner:  sys.Runner,
-		Now:     func() time.Time { return time.Now().UTC() },
-		Region:  Region,
-		Account: Account,
-		Artifacts: api.ArtifactAccess{
-			AccessKeyID: ArtifactAccessKeyID, SecretAccessKey: ArtifactSecretAccessKey,
-		},
+	h, err := api.NewHandler(api.Config{
+		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true,
+		ArtifactCredentials: s3door.Credentials{AccessKeyID: ArtifactAccessKeyID, SecretAccessKey: ArtifactSecretAccessKey},
+	})
+	if err != nil {
+		t.Fatalf("apitest: building the HTTP surface: %v", err)
 	}
-	cp := api.NewCodePipelineHandler(svc, logger)
-	mux := http.NewServeMux()
-	// "/" (any method) rather than "POST /": the door answers other
-	// methods and paths with JSON errors itself.
-	mux.Handle("/", cp)
-	s := &Server{
-		Service: svc, System: sys, DataDir: dir, Mux: mux, CodePipeline: cp,
-		HTTP: httptest.NewUnstartedServer(mux), Logger: logger, t: t,
-	}
+	s := &Server{Service: sys.Service, System: sys, DataDir: dir, Handler: h, Logger: logger, t: t}
+	s.HTTP = httptest.NewUnstartedServer(h)
+	s.HTTP.Config.RegisterOnShutdown(h.CloseStreams)
 	t.Cleanup(s.close)
+	s.HTTP.Start()
+	s.URL = s.HTTP.URL
 	return s
 }
 
-// Start starts serving and sets URL.
-func (s *Server) Start() {
-	s.t.Helper()
-	if s.started {
-		s.t.Fatalf("apitest: Start called twice")
-	}
-	s.started = true
-	s.HTTP.Start()
-	s.URL = s.HTTP.URL
-}
-
 func (s *Server) close() {
+	s.Handler.CloseStreams()
 	s.HTTP.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
 	defer cancel()

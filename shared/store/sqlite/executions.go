@@ -294,10 +294,10 @@ func decodeExecution(body, decl, ended []byte, version int64) (*engine.Execution
 // returns that execution instead, with created=false.
 func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engine.Execution, bool, error) {
 	if e.ID == "" {
-		return nil, false, errs.Of(errs.Validation, "Execution", "execution ID is required")
+		return nil, false, errs.Of(errs.Validation, errs.KindPipelineExecution, "execution ID is required")
 	}
 	if e.PipelineName == "" {
-		return nil, false, errs.Of(errs.Validation, "Execution", "execution %s has no pipeline name", e.ID)
+		return nil, false, errs.Of(errs.Validation, errs.KindPipelineExecution, "execution %s has no pipeline name", e.ID)
 	}
 	x, err := encodeExecution(e, 1, nil)
 	if err != nil {
@@ -324,12 +324,12 @@ func (s *Store) CreateExecution(ctx context.Context, e *engine.Execution) (*engi
 	err = s.insertExecution(ctx, e, x, decl)
 	switch {
 	case isPrimaryKeyViolation(err):
-		return nil, false, errs.Of(errs.Conflict, "Execution", "execution %s already exists", e.ID)
+		return nil, false, errs.Of(errs.Conflict, errs.KindPipelineExecution, "execution %s already exists", e.ID)
 	case isUniqueViolation(err):
 		// Another process used the token between our check and insert.
 		prev, err := s.executionByToken(ctx, e.PipelineName, e.ClientRequestToken)
 		if prev == nil && err == nil {
-			err = errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
+			err = errs.Of(errs.Conflict, errs.KindPipelineExecution, "client request token %q is in use", e.ClientRequestToken)
 		}
 		return prev, false, err
 	case err != nil:
@@ -417,7 +417,7 @@ func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution,
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("sqlite store: reading execution %s: %w", id, err)
 		}
-		return nil, errs.Of(errs.NotFound, "Execution", "execution %s not found", id)
+		return nil, errs.Of(errs.NotFound, errs.KindPipelineExecution, "execution %s not found", id)
 	}
 	var (
 		body, decl, ended sql.RawBytes
@@ -500,11 +500,11 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	}
 	switch {
 	case isUniqueViolation(err):
-		return errs.Of(errs.Conflict, "Execution", "client request token %q is in use", e.ClientRequestToken)
+		return errs.Of(errs.Conflict, errs.KindPipelineExecution, "client request token %q is in use", e.ClientRequestToken)
 	case err != nil:
 		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
 	case n == 0:
-		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), "Execution", e.ID, e.Version)
+		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), errs.KindPipelineExecution, e.ID, e.Version)
 	}
 	e.Version++
 	s.cache.remember(e, x.ended)
@@ -521,7 +521,7 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 // ListExecutions lists the executions of a pipeline, newest first.
 func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, page store.Page) ([]store.ExecutionSummary, string, error) {
 	if f.PipelineName == "" {
-		return nil, "", errs.Of(errs.Validation, "Execution", "pipeline name is required to list executions")
+		return nil, "", errs.Of(errs.Validation, errs.KindPipelineExecution, "pipeline name is required to list executions")
 	}
 	q := `SELECT ` + execSummaryCols + ` FROM executions WHERE pipeline_name = ?`
 	args := []any{f.PipelineName}
@@ -536,7 +536,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 		}
 		start, err := strconv.ParseInt(parts[0], 10, 64)
 		if err != nil {
-			return nil, "", errs.Of(errs.Validation, "NextToken", "invalid nextToken")
+			return nil, "", errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
 		}
 		q += ` AND (start_time, id) < (?, ?)`
 		args = append(args, start, parts[1])

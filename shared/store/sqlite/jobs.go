@@ -85,7 +85,7 @@ func nullBlob(b []byte) any {
 // means Queued; Created defaults to now and Updated to Created.
 func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 	if j.ID == "" {
-		return errs.Of(errs.Validation, "Job", "job ID is required")
+		return errs.Of(errs.Validation, errs.KindJob, "job ID is required")
 	}
 	c := *j
 	if c.Status == "" {
@@ -106,7 +106,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 		c.ExecutionID, c.ActionRunID, c.PipelineName, string(c.Status), nullBlob(c.Data), c.ContinuationToken,
 		nanos(c.Created), nanos(c.Updated), nanos(c.Deadline))
 	if isPrimaryKeyViolation(err) {
-		return errs.Of(errs.Conflict, "Job", "job %s already exists", c.ID)
+		return errs.Of(errs.Conflict, errs.KindJob, "job %s already exists", c.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite store: inserting job %s: %w", c.ID, err)
@@ -120,7 +120,7 @@ func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
 func (s *Store) GetJob(ctx context.Context, id string) (*store.Job, error) {
 	j, err := scanJob(s.getJob.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.Of(errs.NotFound, "Job", "job %s not found", id)
+		return nil, errs.Of(errs.NotFound, errs.KindJob, "job %s not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading job %s: %w", id, err)
@@ -175,7 +175,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *store.Job) error {
 		return fmt.Errorf("sqlite store: updating job %s: %w", j.ID, err)
 	}
 	if n == 0 {
-		return staleWrite(s.db.QueryRowContext(ctx, `SELECT version FROM jobs WHERE id = ?`, j.ID), "Job", j.ID, j.Version)
+		return staleWrite(s.db.QueryRowContext(ctx, `SELECT version FROM jobs WHERE id = ?`, j.ID), errs.KindJob, j.ID, j.Version)
 	}
 	j.Version++
 	return nil

@@ -16,7 +16,7 @@ import (
 func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType) error {
 	id := t.ID
 	if id.Category == "" || id.Provider == "" || id.Version == "" {
-		return errs.Of(errs.Validation, "ActionType", "action type %s needs a category, a provider and a version", id)
+		return errs.Of(errs.Validation, errs.KindActionType, "action type %s needs a category, a provider and a version", id)
 	}
 	created := t.Created
 	if created.IsZero() {
@@ -30,7 +30,7 @@ func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType)
 		`INSERT INTO action_types (category, owner, provider, type_version, definition, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		id.Category, id.Owner, id.Provider, id.Version, nullBlob(t.Definition), nanos(created))
 	if isPrimaryKeyViolation(err) {
-		return errs.Of(errs.Conflict, "ActionType", "action type %s already exists", id)
+		return errs.Of(errs.Conflict, errs.KindActionType, "action type %s already exists", id)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite store: inserting action type %s: %w", id, err)
@@ -52,7 +52,7 @@ func (s *Store) DeleteActionType(ctx context.Context, id pipeline.ActionTypeID) 
 		return fmt.Errorf("sqlite store: deleting action type %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.Of(errs.NotFound, "ActionType", "action type %s not found", id)
+		return errs.Of(errs.NotFound, errs.KindActionType, "action type %s not found", id)
 	}
 	return nil
 }
@@ -91,11 +91,11 @@ FROM action_types ORDER BY category, owner, provider, type_version`)
 // TagResource sets tags on a resource, replacing the values of keys it has.
 func (s *Store) TagResource(ctx context.Context, arn string, tags []pipeline.Tag) error {
 	if arn == "" {
-		return errs.Of(errs.Validation, "Arn", "resource ARN is required")
+		return errs.Of(errs.Validation, errs.KindResource, "resource ARN is required")
 	}
 	for _, t := range tags {
 		if t.Key == "" {
-			return errs.Of(errs.Validation, "Tags", "tag keys must not be empty")
+			return errs.Of(errs.Validation, errs.KindTags, "tag keys must not be empty")
 		}
 	}
 	return s.withTx(ctx, func(tx *sql.Tx) error {

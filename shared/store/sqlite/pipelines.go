@@ -34,9 +34,9 @@ func pipelineName(p *store.Pipeline) (string, error) {
 	}
 	switch {
 	case name == "":
-		return "", errs.Of(errs.Validation, "Pipeline", "pipeline name is required")
+		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name is required")
 	case p.Declaration.Name != "" && p.Declaration.Name != name:
-		return "", errs.Of(errs.Validation, "Pipeline", "pipeline name %q does not match the declaration's name %q", name, p.Declaration.Name)
+		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name %q does not match the declaration's name %q", name, p.Declaration.Name)
 	}
 	return name, nil
 }
@@ -66,7 +66,7 @@ func insertPipeline(ctx context.Context, tx *sql.Tx, p *store.Pipeline) error {
 		p.Name, p.Version, p.Declaration.EffectiveType(), p.Declaration.EffectiveExecutionMode(),
 		string(decl), nullText(tags), nanos(p.Created), nanos(p.Updated))
 	if isPrimaryKeyViolation(err) {
-		return errs.Of(errs.Conflict, "Pipeline", "pipeline %s already exists", p.Name)
+		return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", p.Name)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite store: inserting pipeline %s: %w", p.Name, err)
@@ -114,7 +114,7 @@ func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.P
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		prev, err := scanPipeline(tx.StmtContext(ctx, s.getLatestPipeline).QueryRowContext(ctx, name))
 		if errors.Is(err, sql.ErrNoRows) {
-			return errs.Of(errs.NotFound, "Pipeline", "pipeline %s not found", name)
+			return errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %s not found", name)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite store: reading pipeline %s: %w", name, err)
@@ -146,9 +146,9 @@ func (s *Store) GetPipeline(ctx context.Context, name string, version int) (*sto
 	p, err := scanPipeline(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		if version == 0 {
-			return nil, errs.Of(errs.NotFound, "Pipeline", "pipeline %s not found", name)
+			return nil, errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %s not found", name)
 		}
-		return nil, errs.Of(errs.NotFound, "PipelineVersion", "pipeline %s has no version %d", name, version)
+		return nil, errs.Of(errs.NotFound, errs.KindPipelineVersion, "pipeline %s has no version %d", name, version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: reading pipeline %s: %w", name, err)
@@ -227,7 +227,7 @@ func (s *Store) DeletePipeline(ctx context.Context, name string) error {
 		return fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.Of(errs.NotFound, "Pipeline", "pipeline %s not found", name)
+		return errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %s not found", name)
 	}
 	return nil
 }

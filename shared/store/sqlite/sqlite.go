@@ -296,8 +296,8 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // ("Execution", "Job") that changed no row, from row, the query of its stored
 // version: the record is gone (NotFound), or another writer got there first
 // (Conflict).
-func staleWrite(row *sql.Row, kind, id string, want int64) error {
-	what := strings.ToLower(kind)
+func staleWrite(row *sql.Row, kind errs.Kind, id string, want int64) error {
+	what := strings.ToLower(strings.TrimPrefix(string(kind), "Pipeline"))
 	var stored int64
 	switch err := row.Scan(&stored); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -360,7 +360,7 @@ func decodeToken(token, tag string, n int) ([]string, error) {
 			return parts[1:], nil
 		}
 	}
-	return nil, errs.Of(errs.Validation, "NextToken", "invalid nextToken")
+	return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
 }
 
 func limitOf(p store.Page) int {

@@ -140,7 +140,7 @@ var executionTests = []test{
 	{"CreateDuplicateID", func(t *testing.T, s store.Store) {
 		createExecution(t, s, richExecution("exec-1", "alpha", at(0)))
 		_, _, err := s.CreateExecution(t.Context(), richExecution("exec-1", "alpha", at(time.Hour)))
-		wantCode(t, err, errs.Conflict, "Execution")
+		wantCode(t, err, errs.Conflict, errs.KindPipelineExecution)
 	}},
 	{"ClientRequestTokenIdempotency", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -171,7 +171,7 @@ var executionTests = []test{
 	}},
 	{"GetUnknown", func(t *testing.T, s store.Store) {
 		_, err := s.GetExecution(t.Context(), "ghost")
-		wantCode(t, err, errs.NotFound, "Execution")
+		wantCode(t, err, errs.NotFound, errs.KindPipelineExecution)
 	}},
 	{"UpdatePersistsEverything", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -261,7 +261,7 @@ var executionTests = []test{
 		a.StatusSummary = "a"
 		must(t, s.UpdateExecution(ctx, a))
 		b.StatusSummary = "b"
-		wantCode(t, s.UpdateExecution(ctx, b), errs.Conflict, "Execution")
+		wantCode(t, s.UpdateExecution(ctx, b), errs.Conflict, errs.KindPipelineExecution)
 		if b.Version != 1 {
 			t.Fatalf("a failed update changed Version to %d", b.Version)
 		}
@@ -274,7 +274,7 @@ var executionTests = []test{
 	{"UpdateUnknown", func(t *testing.T, s store.Store) {
 		e := richExecution("ghost", "alpha", at(0))
 		e.Version = 1
-		wantCode(t, s.UpdateExecution(t.Context(), e), errs.NotFound, "Execution")
+		wantCode(t, s.UpdateExecution(t.Context(), e), errs.NotFound, errs.KindPipelineExecution)
 	}},
 	{"ConcurrentUpdaters", func(t *testing.T, s store.Store) {
 		// Writers each append action runs by read-modify-write, retrying on
@@ -401,9 +401,9 @@ var executionTests = []test{
 	}},
 	{"ListValidation", func(t *testing.T, s store.Store) {
 		_, _, err := s.ListExecutions(t.Context(), store.ExecutionFilter{}, store.Page{})
-		wantCode(t, err, errs.Validation, "")
+		wantCode(t, err, errs.Validation, errs.KindNone)
 		_, _, err = s.ListExecutions(t.Context(), store.ExecutionFilter{PipelineName: "alpha"}, store.Page{Token: "%%% not a token %%%"})
-		wantCode(t, err, errs.Validation, "")
+		wantCode(t, err, errs.Validation, errs.KindNone)
 	}},
 	{"ListActive", func(t *testing.T, s store.Store) {
 		ctx := t.Context()

@@ -69,11 +69,11 @@ var jobTests = []test{
 	}},
 	{"CreateDuplicate", func(t *testing.T, s store.Store) {
 		createJob(t, s, job("job-1", builder, at(0)))
-		wantCode(t, s.CreateJob(t.Context(), job("job-1", builder, at(time.Hour))), errs.Conflict, "Job")
+		wantCode(t, s.CreateJob(t.Context(), job("job-1", builder, at(time.Hour))), errs.Conflict, errs.KindJob)
 	}},
 	{"GetUnknown", func(t *testing.T, s store.Store) {
 		_, err := s.GetJob(t.Context(), "ghost")
-		wantCode(t, err, errs.NotFound, "Job")
+		wantCode(t, err, errs.NotFound, errs.KindJob)
 	}},
 	{"PollHandsOutQueuedJobsOfTheType", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -199,13 +199,13 @@ var jobTests = []test{
 		sameJob(t, got, a)
 
 		b.Status = store.JobFailed
-		wantCode(t, s.UpdateJob(ctx, b), errs.Conflict, "Job")
+		wantCode(t, s.UpdateJob(ctx, b), errs.Conflict, errs.KindJob)
 		if b.Version != 1 {
 			t.Fatalf("a failed update changed Version to %d", b.Version)
 		}
 		ghost := job("ghost", builder, at(0))
 		ghost.Version = 1
-		wantCode(t, s.UpdateJob(ctx, ghost), errs.NotFound, "Job")
+		wantCode(t, s.UpdateJob(ctx, ghost), errs.NotFound, errs.KindJob)
 	}},
 	{"ListExpired", func(t *testing.T, s store.Store) {
 		ctx := t.Context()

@@ -26,7 +26,7 @@ var actionTypeTests = []test{
 		must(t, s.CreateActionType(ctx, b))
 		dup := *a
 		dup.Definition = json.RawMessage(`{}`)
-		wantCode(t, s.CreateActionType(ctx, &dup), errs.Conflict, "ActionType")
+		wantCode(t, s.CreateActionType(ctx, &dup), errs.Conflict, errs.KindActionType)
 
 		list, err := s.ListActionTypes(ctx)
 		must(t, err)
@@ -43,7 +43,7 @@ var actionTypeTests = []test{
 		}
 
 		must(t, s.DeleteActionType(ctx, a.ID))
-		wantCode(t, s.DeleteActionType(ctx, a.ID), errs.NotFound, "ActionType")
+		wantCode(t, s.DeleteActionType(ctx, a.ID), errs.NotFound, errs.KindActionType)
 		list, err = s.ListActionTypes(ctx)
 		must(t, err)
 		if len(list) != 1 || list[0].ID != b.ID {
@@ -61,7 +61,7 @@ var actionTypeTests = []test{
 	}},
 	{"DeleteUnknown", func(t *testing.T, s store.Store) {
 		err := s.DeleteActionType(t.Context(), pipeline.ActionTypeID{Category: "Build", Owner: "Custom", Provider: "Ghost", Version: "1"})
-		wantCode(t, err, errs.NotFound, "ActionType")
+		wantCode(t, err, errs.NotFound, errs.KindActionType)
 	}},
 }
 

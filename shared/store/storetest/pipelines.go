@@ -86,11 +86,11 @@ var pipelineTests = []test{
 	{"CreateDuplicate", func(t *testing.T, s store.Store) {
 		createPipeline(t, s, "alpha", "Source")
 		err := s.CreatePipeline(t.Context(), &store.Pipeline{Name: "alpha", Declaration: declaration("alpha", "Other")})
-		wantCode(t, err, errs.Conflict, "Pipeline")
+		wantCode(t, err, errs.Conflict, errs.KindPipeline)
 	}},
 	{"CreateWithoutName", func(t *testing.T, s store.Store) {
 		err := s.CreatePipeline(t.Context(), &store.Pipeline{Declaration: declaration("", "Source")})
-		wantCode(t, err, errs.Validation, "")
+		wantCode(t, err, errs.Validation, errs.KindNone)
 	}},
 	{"UpdateKeepsVersions", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -125,14 +125,14 @@ var pipelineTests = []test{
 	}},
 	{"UpdateUnknown", func(t *testing.T, s store.Store) {
 		_, err := s.UpdatePipeline(t.Context(), &store.Pipeline{Name: "ghost", Declaration: declaration("ghost", "A")})
-		wantCode(t, err, errs.NotFound, "Pipeline")
+		wantCode(t, err, errs.NotFound, errs.KindPipeline)
 	}},
 	{"GetUnknown", func(t *testing.T, s store.Store) {
 		_, err := s.GetPipeline(t.Context(), "ghost", 0)
-		wantCode(t, err, errs.NotFound, "Pipeline")
+		wantCode(t, err, errs.NotFound, errs.KindPipeline)
 		createPipeline(t, s, "alpha", "A")
 		_, err = s.GetPipeline(t.Context(), "alpha", 2)
-		wantCode(t, err, errs.NotFound, "")
+		wantCode(t, err, errs.NotFound, errs.KindNone)
 	}},
 	{"ListPaginated", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -198,7 +198,7 @@ var pipelineTests = []test{
 			t.Fatalf("empty store lists %v, %q", got, next)
 		}
 		_, _, err = s.ListPipelines(t.Context(), store.Page{Token: "%%% not a token %%%"})
-		wantCode(t, err, errs.Validation, "")
+		wantCode(t, err, errs.Validation, errs.KindNone)
 	}},
 	{"Delete", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
@@ -209,9 +209,9 @@ var pipelineTests = []test{
 		must(t, s.DeletePipeline(ctx, "alpha"))
 		for _, v := range []int{0, 1, 2} {
 			_, err := s.GetPipeline(ctx, "alpha", v)
-			wantCode(t, err, errs.NotFound, "")
+			wantCode(t, err, errs.NotFound, errs.KindNone)
 		}
-		wantCode(t, s.DeletePipeline(ctx, "alpha"), errs.NotFound, "Pipeline")
+		wantCode(t, s.DeletePipeline(ctx, "alpha"), errs.NotFound, errs.KindPipeline)
 		list, _, err := s.ListPipelines(ctx, store.Page{})
 		must(t, err)
 		if len(list) != 1 || list[0].Name != "bravo" {

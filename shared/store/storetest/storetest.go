@@ -67,7 +67,7 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 // wantCode fails unless err is an *errs.Error with the code and, when kind is
 // not empty, the kind.
-func wantCode(t *testing.T, err error, code errs.Code, kind string) {
+func wantCode(t *testing.T, err error, code errs.Code, kind errs.Kind) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got no error, want %s", code)

@@ -1,4 +1,4 @@
-package api
+package rest
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // The logs of action runs over REST:
@@ -32,7 +32,7 @@ type RESTLogPage struct {
 	Complete bool `json:"complete"`
 }
 
-func (h *restHandler) actionLogs(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) actionLogs(w http.ResponseWriter, r *http.Request) {
 	name, id, runID := r.PathValue("name"), r.PathValue("id"), r.PathValue("runId")
 	q := r.URL.Query()
 	offset, err := restQueryInt(q, "offset", 0, 1<<62)
@@ -55,23 +55,13 @@ func (h *restHandler) actionLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var changes <-chan *engine.Execution
-	if follow && h.events != nil {
-		// Subscribe before reading the state so that no change is missed.
-		ch, cancel := h.events.Subscribe(id)
-		defer cancel()
-		changes = ch
-	}
-	e, err := h.svc.Execution(r.Context(), name, id)
+	watch, run, err := h.svc.ActionLog(r.Context(), name, id, runID, follow)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	run, ok := e.Run(runID)
-	if !ok {
-		h.fail(w, r, errs.Of(errs.NotFound, "ActionExecution", "execution %s has no action run %q", id, runID))
-		return
-	}
+	defer watch.Close()
+	e := watch.Execution
 	terminal := run.Status.Terminal() || e.Status.Terminal() // before reading: then the log is whole
 	size, err := restLogSize(run.LogLocation)
 	if err != nil {
@@ -83,7 +73,7 @@ func (h *restHandler) actionLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if follow {
-		h.followLog(w, r, e, runID, offset, changes)
+		h.followLog(w, r, watch, runID, offset)
 		return
 	}
 	// Read a few bytes more than the limit to finish a character cut by it.
@@ -178,13 +168,14 @@ func restTrimPartialRune(b []byte) []byte {
 
 // followLog streams the log from offset as it grows and returns once the
 // run has ended and its whole log is sent.
-func (h *restHandler) followLog(w http.ResponseWriter, r *http.Request, e *engine.Execution, runID string, offset int64, changes <-chan *engine.Execution) {
+func (h *Handler) followLog(w http.ResponseWriter, r *http.Request, watch *service.Watch, runID string, offset int64) {
+	e := watch.Execution
 	ctx := r.Context()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rc := restStartStream(w, "text/plain; charset=utf-8")
 	_ = restFlush(rc)
 
-	updates := h.watchExecution(ctx, e, changes)
+	updates := h.watchExecution(ctx, watch)
 	tick := time.NewTicker(restLogTick)
 	defer tick.Stop()
 	buf := make([]byte, 32<<10)

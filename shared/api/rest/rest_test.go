@@ -1,4 +1,4 @@
-package api
+package rest
 
 import (
 	"bufio"
@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // restEnv is a REST door over a real embedded system: SQLite store, local
@@ -28,9 +30,9 @@ type restEnv struct {
 	t       *testing.T
 	srv     *httptest.Server
 	sys     *embedded.System
-	events  *Events
+	events  *service.Events
 	logs    *restSyncBuffer
-	handler http.Handler
+	handler *Handler
 }
 
 type restSyncBuffer struct {
@@ -52,17 +54,21 @@ func (b *restSyncBuffer) String() string {
 
 func newRESTEnv(t *testing.T) *restEnv {
 	t.Helper()
-	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir()})
+	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), Account: "123456789012"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := NewEvents()
-	sys.Runner.OnChange = events.Publish
-	svc := &Service{Store: sys.Store, Runner: sys.Runner, Now: func() time.Time { return time.Now().UTC() },
-		Region: "us-east-1", Account: "123456789012"}
 	logs := &restSyncBuffer{}
-	handler := NewRESTHandler(svc, events, slog.New(slog.NewTextHandler(logs, nil)))
-	srv := httptest.NewServer(handler)
+	lg := slog.New(slog.NewTextHandler(logs, nil))
+	handler := NewHandler(sys.Service, lg)
+	// What api.NewHandler does around the door: one log line per request
+	// with what the door added to it.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, entry := reqlog.With(r.Context())
+		handler.ServeHTTP(w, r.WithContext(ctx))
+		attrs, _ := entry.Attrs()
+		lg.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -71,7 +77,7 @@ func newRESTEnv(t *testing.T) *restEnv {
 			t.Errorf("closing the system: %v", err)
 		}
 	})
-	return &restEnv{t: t, srv: srv, sys: sys, events: events, logs: logs, handler: handler}
+	return &restEnv{t: t, srv: srv, sys: sys, events: sys.Events, logs: logs, handler: handler}
 }
 
 // do sends a request; body is a string (sent as is) or a value (JSON).
@@ -259,7 +265,7 @@ func TestRESTLifecycle(t *testing.T) {
 	env := newRESTEnv(t)
 
 	// ---- pipelines ----
-	var created GetPipelineOutput
+	var created service.GetPipelineOutput
 	status, hdr, data := env.do("POST", "/v1/pipelines", restCommandsPipeline("rest-hello", "echo greeting #{variables.GREETING}", "echo done"))
 	if status != 201 {
 		t.Fatalf("create: %d %s", status, data)
@@ -274,7 +280,7 @@ func TestRESTLifecycle(t *testing.T) {
 		t.Fatalf("created: %s", data)
 	}
 
-	var got GetPipelineOutput
+	var got service.GetPipelineOutput
 	env.ok("GET", "/v1/pipelines/rest-hello", nil, 200, &got)
 	if *got.Pipeline.Version != 1 {
 		t.Fatalf("get: version %d", *got.Pipeline.Version)
@@ -282,7 +288,7 @@ func TestRESTLifecycle(t *testing.T) {
 
 	// Update: the answer of GET, edited and sent back (envelope with metadata).
 	got.Pipeline.Stages[0].Actions[0].Commands = append(got.Pipeline.Stages[0].Actions[0].Commands, "echo version two")
-	var updated GetPipelineOutput
+	var updated service.GetPipelineOutput
 	env.ok("PUT", "/v1/pipelines/rest-hello", got, 200, &updated)
 	if *updated.Pipeline.Version != 2 {
 		t.Fatalf("update: version %d", *updated.Pipeline.Version)
@@ -292,7 +298,7 @@ func TestRESTLifecycle(t *testing.T) {
 		version  int
 		commands int
 	}{{"", 2, 3}, {"?version=1", 1, 2}, {"?version=2", 2, 3}} {
-		var p GetPipelineOutput
+		var p service.GetPipelineOutput
 		env.ok("GET", "/v1/pipelines/rest-hello"+c.query, nil, 200, &p)
 		if *p.Pipeline.Version != c.version || len(p.Pipeline.Stages[0].Actions[0].Commands) != c.commands {
 			t.Errorf("GET %s: version %d with %d commands, want %d with %d", c.query, *p.Pipeline.Version,
@@ -311,7 +317,7 @@ func TestRESTLifecycle(t *testing.T) {
 		if pages > 3 {
 			t.Fatal("too many pages")
 		}
-		var page ListPipelinesOutput
+		var page service.ListPipelinesOutput
 		env.ok("GET", "/v1/pipelines?maxResults=2&nextToken="+url.QueryEscape(token), nil, 200, &page)
 		if len(page.Pipelines) > 2 {
 			t.Fatalf("page of %d pipelines", len(page.Pipelines))
@@ -348,7 +354,7 @@ func TestRESTLifecycle(t *testing.T) {
 	if evs, _ := env.sse("rest-hello", id); len(evs) != 1 || env.sseFinal(evs).Status != engine.Succeeded {
 		t.Fatalf("events of an ended execution: %d events", len(evs))
 	}
-	var list ListPipelineExecutionsOutput
+	var list service.ListPipelineExecutionsOutput
 	env.ok("GET", "/v1/pipelines/rest-hello/executions?status=Succeeded", nil, 200, &list)
 	if len(list.PipelineExecutionSummaries) != 1 || list.PipelineExecutionSummaries[0].PipelineExecutionID != id {
 		t.Fatalf("executions: %+v", list)
@@ -370,7 +376,7 @@ func TestRESTLifecycle(t *testing.T) {
 		{"?stage=Deploy", 0},
 		{"?status=Failed", 0},
 	} {
-		var out ListActionExecutionsOutput
+		var out service.ListActionExecutionsOutput
 		env.ok("GET", "/v1/pipelines/rest-hello/action-executions"+c.query, nil, 200, &out)
 		if len(out.ActionExecutionDetails) != c.want {
 			t.Errorf("action executions %s: %d, want %d", c.query, len(out.ActionExecutionDetails), c.want)
@@ -486,7 +492,7 @@ func TestRESTLifecycle(t *testing.T) {
 		r, ok := e.LatestRun("Approve", "Gate")
 		return ok && r.Status == engine.InProgress
 	})
-	var state GetPipelineStateOutput
+	var state service.GetPipelineStateOutput
 	env.ok("GET", "/v1/pipelines/rest-approve/state", nil, 200, &state)
 	if len(state.StageStates) != 2 || state.StageStates[0].ActionStates[0].LatestExecution == nil ||
 		state.StageStates[0].ActionStates[0].LatestExecution.Token == "" {
@@ -504,7 +510,7 @@ func TestRESTLifecycle(t *testing.T) {
 	if e := env.sseFinal(evs); e.Status != engine.Succeeded {
 		t.Fatalf("approved execution: %s", e.Status)
 	}
-	var gate ListActionExecutionsOutput
+	var gate service.ListActionExecutionsOutput
 	env.ok("GET", "/v1/pipelines/rest-approve/action-executions?executionId="+appr.PipelineExecutionID+"&action=Gate", nil, 200, &gate)
 	if len(gate.ActionExecutionDetails) != 1 || gate.ActionExecutionDetails[0].UpdatedBy != "alice" ||
 		gate.ActionExecutionDetails[0].Status != "Succeeded" {
@@ -551,7 +557,7 @@ func TestRESTLifecycle(t *testing.T) {
 	restExpectError(t, env, "DELETE", "/v1/pipelines/rest-approve", nil, 404, "PipelineNotFoundException", "")
 
 	// Every request was logged with its route pattern.
-	if logs := env.logs.String(); !strings.Contains(logs, `route="GET /v1/pipelines/{name}"`) || !strings.Contains(logs, "status=404") {
+	if logs := env.logs.String(); !strings.Contains(logs, `route="GET /v1/pipelines/{name}"`) {
 		t.Fatalf("request log:\n%s", logs)
 	}
 }
@@ -634,7 +640,7 @@ func TestRESTBadInput(t *testing.T) {
 		{"unknown execution", "GET", "/v1/pipelines/rest-ok/executions/nope", nil, nil, 404, "PipelineExecutionNotFoundException", ""},
 		{"events of unknown execution", "GET", "/v1/pipelines/rest-ok/executions/nope/events", nil, nil, 404, "PipelineExecutionNotFoundException", ""},
 		{"execution of another pipeline", "GET", "/v1/pipelines/rest-bad/executions/" + started.PipelineExecutionID, nil, nil, 404, "PipelineExecutionNotFoundException", ""},
-		{"logs of unknown run", "GET", exec + "/actions/nope/logs", nil, nil, 404, "ResourceNotFoundException", ""},
+		{"logs of unknown run", "GET", exec + "/actions/nope/logs", nil, nil, 404, "ActionExecutionNotFoundException", ""},
 		{"duplicate create", "POST", "/v1/pipelines", valid, nil, 409, "PipelineNameInUseException", ""},
 		{"invalid structure", "POST", "/v1/pipelines", `{"name": "bad", "stages": [{"name": "Only", "actions": []}]}`, nil, 400, "InvalidStructureException", "stages[0].actions"},
 		{"name mismatch", "PUT", "/v1/pipelines/rest-bad", valid, nil, 400, "ValidationException", "name"},
@@ -736,7 +742,7 @@ func TestRESTEventsHeartbeatAndDisconnect(t *testing.T) {
 
 	// The handler unsubscribes once the client is gone.
 	deadline := time.Now().Add(5 * time.Second)
-	for env.events.subscriberCount(id) != 0 {
+	for env.events.Subscribers(id) != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the stream's subscription outlived its client")
 		}
@@ -755,7 +761,7 @@ func TestRESTEventsHeartbeatAndDisconnect(t *testing.T) {
 			ended <- err
 		}()
 	}
-	env.handler.(interface{ CloseStreams() }).CloseStreams()
+	env.handler.CloseStreams()
 	for range 2 {
 		select {
 		case err := <-ended:
@@ -774,8 +780,8 @@ func TestRESTEventsHeartbeatAndDisconnect(t *testing.T) {
 func TestRESTStreamsWithoutEvents(t *testing.T) {
 	env := newRESTEnv(t)
 	env.sys.Runner.OnChange = nil
-	svc := &Service{Store: env.sys.Store, Runner: env.sys.Runner, Now: time.Now, Region: "us-east-1", Account: "123456789012"}
-	srv := httptest.NewServer(NewRESTHandler(svc, nil, nil))
+	svc := service.New(service.Config{Store: env.sys.Store, Driver: env.sys.Runner, Region: "us-east-1", Account: "123456789012"})
+	srv := httptest.NewServer(NewHandler(svc, nil))
 	defer srv.Close()
 	plain := &restEnv{t: t, srv: srv, sys: env.sys}
 

@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"sync"
@@ -98,8 +98,8 @@ func (ev *Events) Subscribe(executionID string) (<-chan *engine.Execution, func(
 	}
 }
 
-// subscriberCount counts the subscriptions to an execution (for tests).
-func (ev *Events) subscriberCount(executionID string) int {
+// Subscribers counts the subscriptions to an execution.
+func (ev *Events) Subscribers(executionID string) int {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	return len(ev.subs[executionID])

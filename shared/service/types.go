@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"encoding/json"
@@ -368,3 +368,6 @@ type CustomActionTypeInput struct {
 	OutputArtifactDetails   ArtifactDetails               `json:"outputArtifactDetails"`
 	Tags                    []pipeline.Tag                `json:"tags,omitempty"`
 }
+
+// TimestampOf converts a time for the wire: nil for the zero time.
+func TimestampOf(t time.Time) *Timestamp { return ts(t) }

@@ -1,4 +1,4 @@
-package api
+package service
 
 import (
 	"slices"
@@ -34,7 +34,7 @@ func TestEventsDeliversInVersionOrder(t *testing.T) {
 func TestEventsCancel(t *testing.T) {
 	ev := NewEvents()
 	ch, cancel := ev.Subscribe("e1")
-	if n := ev.subscriberCount("e1"); n != 1 {
+	if n := ev.Subscribers("e1"); n != 1 {
 		t.Fatalf("subscribers = %d, want 1", n)
 	}
 	cancel()
@@ -42,7 +42,7 @@ func TestEventsCancel(t *testing.T) {
 	if _, ok := <-ch; ok {
 		t.Fatal("the channel is open after cancel")
 	}
-	if n := ev.subscriberCount("e1"); n != 0 {
+	if n := ev.Subscribers("e1"); n != 0 {
 		t.Fatalf("subscribers = %d after cancel, want 0", n)
 	}
 	ev.Publish(&engine.Execution{ID: "e1", Version: 1}) // no subscriber: no panic

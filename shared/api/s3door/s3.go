@@ -19,7 +19,7 @@
 // (streaming uploads, with or without chunk signatures and trailing
 // checksums) are decoded and verified before they reach the store (see
 // payload.go).
-package s3
+package s3door
 
 import (
 	"crypto/rand"

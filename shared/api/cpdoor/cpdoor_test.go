@@ -1,4 +1,4 @@
-package api_test
+package cpdoor_test
 
 import (
 	"bytes"
@@ -26,10 +26,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/stageflow/stageflow/shared/api"
+	"github.com/stageflow/stageflow/shared/api/apierr"
 	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/api/cpdoor"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // The access key ID the SDK client signs with; the door names the caller by it.
@@ -782,13 +784,13 @@ func rawCall(t *testing.T, url, method, target, contentType string, body []byte)
 	return r
 }
 
-const target = api.CodePipelineTargetPrefix
+const target = cpdoor.TargetPrefix
 
 func TestCodePipelineBadInput(t *testing.T) {
 	srv := apitest.NewServer(t)
 	url := srv.URL + "/"
 	call := func(op, body string) rawResponse {
-		return rawCall(t, url, http.MethodPost, target+op, api.CodePipelineContentType, []byte(body))
+		return rawCall(t, url, http.MethodPost, target+op, cpdoor.ContentType, []byte(body))
 	}
 	// Fixtures: a pipeline with an approval.
 	const fixture = `{"pipeline": {"name": "bad-input", "stages": [
@@ -798,7 +800,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 		t.Fatalf("CreatePipeline fixture: %d %s", r.status, r.body)
 	}
 	const unknownUUID = "0b4a9c8e-1f1e-4c43-9d55-3f1c2b7a6e01"
-	big := `{"name": "` + strings.Repeat("x", api.MaxCodePipelineRequestBytes) + `"}`
+	big := `{"name": "` + strings.Repeat("x", cpdoor.MaxRequestBytes) + `"}`
 
 	cases := []struct {
 		name               string
@@ -834,7 +836,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 		{name: "oversize body", target: target + "GetPipeline", body: big, wantStatus: 413, wantType: "RequestEntityTooLargeException", wantInMessage: "limit"},
 		{name: "unknown pipeline", target: target + "GetPipeline", body: `{"name": "nope"}`, wantStatus: 400, wantType: "PipelineNotFoundException", wantInMessage: "nope"},
 		{name: "unknown pipeline version", target: target + "GetPipeline", body: `{"name": "bad-input", "version": 9}`, wantStatus: 400, wantType: "PipelineVersionNotFoundException"},
-		{name: "create duplicate", target: target + "CreatePipeline", body: fixture, wantStatus: api.Describe(errs.Of(errs.Conflict, api.KindPipeline, ""), false).Status, wantType: "PipelineNameInUseException", wantInMessage: "bad-input"},
+		{name: "create duplicate", target: target + "CreatePipeline", body: fixture, wantStatus: apierr.Describe(errs.Of(errs.Conflict, errs.KindPipeline, ""), apierr.CodePipeline).Status, wantType: "PipelineNameInUseException", wantInMessage: "bad-input"},
 		{name: "invalid structure", target: target + "CreatePipeline", body: `{"pipeline": {"name": "broken", "stages": [
 			{"name": "Only", "actions": [{"name": "Use", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"], "inputArtifacts": [{"name": "Nowhere"}]}]}]}}`,
 			wantStatus: 400, wantType: "InvalidStructureException", wantInMessage: "stages[0]"},
@@ -865,7 +867,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 			}
 			ct := tc.ct
 			if ct == "" && method == http.MethodPost {
-				ct = api.CodePipelineContentType
+				ct = cpdoor.ContentType
 			}
 			u := url
 			if tc.path != "" {
@@ -881,7 +883,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 			if got := r.header.Get("X-Amzn-Requestid"); got == "" {
 				t.Errorf("no x-amzn-RequestId header")
 			}
-			if ct := r.header.Get("Content-Type"); ct != api.CodePipelineContentType {
+			if ct := r.header.Get("Content-Type"); ct != cpdoor.ContentType {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if tc.wantType != "" {
@@ -906,16 +908,14 @@ func truncate(s string, n int) string {
 // TestCodePipelineRequestLog: one structured line per request, with the
 // operation, status and duration, and neither the body nor credentials.
 func TestCodePipelineRequestLog(t *testing.T) {
-	srv := apitest.NewServer(t)
 	var mu sync.Mutex
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, nil))
-	door := httptest.NewServer(api.NewCodePipelineHandler(srv.Service, logger))
-	defer door.Close()
+	door := apitest.NewServer(t, apitest.WithLogger(logger)).HTTP
 
 	req, _ := http.NewRequest(http.MethodPost, door.URL+"/", strings.NewReader(`{"name": "secret-body-value"}`))
 	req.Header.Set("X-Amz-Target", target+"GetPipeline")
-	req.Header.Set("Content-Type", api.CodePipelineContentType)
+	req.Header.Set("Content-Type", cpdoor.ContentType)
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDLOGTEST/20240101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=deadbeefsignature")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -960,15 +960,15 @@ func TestCallerAccessKeyID(t *testing.T) {
 	for _, tc := range []struct{ auth, want string }{
 		{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/codepipeline/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc", "AKIDEXAMPLE"},
 		{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/codepipeline/aws4_request,SignedHeaders=host,Signature=abc", "AKIDEXAMPLE"},
-		{"", api.AnonymousCaller},
-		{"Basic dXNlcjpwYXNz", api.AnonymousCaller},
-		{"AWS4-HMAC-SHA256 Credential=../../etc/20150830/x", api.AnonymousCaller},
+		{"", service.Anonymous},
+		{"Basic dXNlcjpwYXNz", service.Anonymous},
+		{"AWS4-HMAC-SHA256 Credential=../../etc/20150830/x", service.Anonymous},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", nil)
 		if tc.auth != "" {
 			r.Header.Set("Authorization", tc.auth)
 		}
-		if got := api.CallerAccessKeyID(r); got != tc.want {
+		if got := cpdoor.CallerAccessKeyID(r); got != tc.want {
 			t.Errorf("CallerAccessKeyID(%q) = %q, want %q", tc.auth, got, tc.want)
 		}
 	}
@@ -996,11 +996,11 @@ func TestCodePipelineOperationsMatchAPIDefinition(t *testing.T) {
 	if err := json.NewDecoder(zr).Decode(&def); err != nil {
 		t.Fatal(err)
 	}
-	if def.Metadata.TargetPrefix+"." != api.CodePipelineTargetPrefix {
-		t.Errorf("target prefix %q, the definition's is %q", api.CodePipelineTargetPrefix, def.Metadata.TargetPrefix)
+	if def.Metadata.TargetPrefix+"." != cpdoor.TargetPrefix {
+		t.Errorf("target prefix %q, the definition's is %q", cpdoor.TargetPrefix, def.Metadata.TargetPrefix)
 	}
 	known := map[string]bool{}
-	for _, n := range append(api.CodePipelineOperations(), api.CodePipelineUnsupportedOperations()...) {
+	for _, n := range append(cpdoor.Operations(), cpdoor.UnsupportedOperations()...) {
 		if _, ok := def.Operations[n]; !ok {
 			t.Errorf("the door names %s, which the API definition does not have", n)
 		}
@@ -1049,7 +1049,7 @@ func TestAWSCLIRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Skip("bash is not on PATH")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package api_test
+package rest_test
 
 import (
 	"encoding/json"
@@ -11,21 +11,16 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/engine"
 )
 
-// logsServer is the apitest server with the REST door mounted at /v1/, as
-// `stageflow serve` mounts it.
+// logsServer is the apitest server: the whole HTTP surface, as `stageflow
+// serve` runs it.
 func logsServer(t *testing.T) *apitest.Server {
 	t.Helper()
-	srv := apitest.NewUnstartedServer(t)
-	events := api.NewEvents()
-	srv.System.Runner.OnChange = events.Publish
-	srv.Mux.Handle("/v1/", api.NewRESTHandler(srv.Service, events, srv.Logger))
-	srv.Start()
-	return srv
+	return apitest.NewServer(t)
 }
 
 func logsGet(t *testing.T, srv *apitest.Server, path string, out any) {
@@ -64,7 +59,7 @@ func TestRESTLogPagesKeepCharactersWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var started api.RESTExecutionID
+	var started rest.RESTExecutionID
 	json.NewDecoder(resp.Body).Decode(&started)
 	resp.Body.Close()
 	e, err := srv.System.Runner.Wait(t.Context(), started.PipelineExecutionID)
@@ -89,7 +84,7 @@ func TestRESTLogPagesKeepCharactersWhole(t *testing.T) {
 			if pages > len(file)+1 {
 				t.Fatalf("limit %d: too many pages", limit)
 			}
-			var page api.RESTLogPage
+			var page rest.RESTLogPage
 			logsGet(t, srv, fmt.Sprintf("%s?offset=%d&limit=%d", base, offset, limit), &page)
 			if !utf8.ValidString(page.Content) || strings.ContainsRune(page.Content, utf8.RuneError) {
 				t.Fatalf("limit %d, offset %d: page %q cuts a character", limit, offset, page.Content)
@@ -149,7 +144,7 @@ func TestRESTMountedOnAPITest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var started api.RESTExecutionID
+	var started rest.RESTExecutionID
 	json.NewDecoder(resp.Body).Decode(&started)
 	resp.Body.Close()
 

@@ -1,14 +1,15 @@
-package api_test
+package service_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store"
 )
 
@@ -16,7 +17,8 @@ import (
 // timeoutInMinutes is timed out by ExpireJobs and fails its action and the
 // execution; a worker's late result is then refused.
 func TestJobsTimeOut(t *testing.T) {
-	srv := apitest.NewServer(t)
+	var skew atomic.Int64 // how far the server's clock is ahead
+	srv := apitest.NewServer(t, apitest.WithClock(func() time.Time { return time.Now().UTC().Add(time.Duration(skew.Load())) }))
 	svc := srv.Service
 	ctx := t.Context()
 	typ := pipeline.ActionTypeID{Category: "Deploy", Owner: "Custom", Provider: "Slow", Version: "1"}
@@ -30,10 +32,11 @@ func TestJobsTimeOut(t *testing.T) {
 	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	id, err := svc.StartExecution(ctx, "slow", nil, "", "test")
+	started, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "slow"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := started.ID
 	// The job is queued; a worker takes it.
 	var jobs []store.Job
 	deadline := time.Now().Add(10 * time.Second)
@@ -51,7 +54,6 @@ func TestJobsTimeOut(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	realNow := svc.Now
 	tests := []struct {
 		name    string
 		after   time.Duration
@@ -62,13 +64,13 @@ func TestJobsTimeOut(t *testing.T) {
 		{"an expired job is not expired twice", 7 * time.Minute, 0},
 	}
 	for _, tt := range tests {
-		svc.Now = func() time.Time { return realNow().Add(tt.after) }
+		skew.Store(int64(tt.after))
 		n, err := svc.ExpireJobs(ctx)
 		if err != nil || n != tt.expired {
 			t.Fatalf("%s: expired %d, %v; want %d", tt.name, n, err, tt.expired)
 		}
 	}
-	svc.Now = realNow
+	skew.Store(0)
 	e, err := srv.System.Runner.Wait(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +85,9 @@ func TestJobsTimeOut(t *testing.T) {
 	}
 }
 
-func apiCustomType(id pipeline.ActionTypeID) api.CustomActionTypeInput {
-	return api.CustomActionTypeInput{Category: id.Category, Provider: id.Provider, Version: id.Version,
-		InputArtifactDetails: api.ArtifactDetails{MaximumCount: 1}, OutputArtifactDetails: api.ArtifactDetails{MaximumCount: 1}}
+func apiCustomType(id pipeline.ActionTypeID) service.CustomActionTypeInput {
+	return service.CustomActionTypeInput{Category: id.Category, Provider: id.Provider, Version: id.Version,
+		InputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}, OutputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}}
 }
 
-func apiJobSuccess() api.JobSuccess { return api.JobSuccess{Summary: "too late"} }
+func apiJobSuccess() service.JobSuccess { return service.JobSuccess{Summary: "too late"} }

@@ -1,4 +1,4 @@
-package api
+package rest
 
 import (
 	"bytes"
@@ -11,16 +11,18 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/stageflow/stageflow/shared/api/apierr"
+	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // The REST door: resource-shaped JSON under /v1.
@@ -69,32 +71,28 @@ var (
 	restLogTick = 200 * time.Millisecond
 )
 
-type restHandler struct {
-	svc    *Service
-	events *Events
-	log    *slog.Logger
-	mux    *http.ServeMux
+// Handler is the REST door.
+type Handler struct {
+	svc *service.Service
+	log *slog.Logger
+	mux *http.ServeMux
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
 }
 
-// NewRESTHandler returns the REST door. events (may be nil) feeds the
-// streaming endpoints; without it they poll the store. Every request is
-// logged at Info with its method, route pattern, status and duration.
+// NewHandler returns the REST door. The service's Events hub, when it has
+// one, feeds the streaming endpoints; without it they poll the store. The
+// request log line is api.NewHandler's; the door adds its route to it.
 //
-// The handler also has a CloseStreams() method that ends every open event
-// stream and followed log; http.Server.Shutdown does not end such requests
-// itself, so a server registers it:
-//
-//	if c, ok := h.(interface{ CloseStreams() }); ok {
-//		srv.RegisterOnShutdown(c.CloseStreams)
-//	}
-func NewRESTHandler(svc *Service, events *Events, logger *slog.Logger) http.Handler {
+// CloseStreams ends every open event stream and followed log;
+// http.Server.Shutdown does not end such requests itself, so a server
+// registers it (api.NewServer does).
+func NewHandler(svc *service.Service, logger *slog.Logger) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &restHandler{svc: svc, events: events, log: logger, mux: http.NewServeMux(), closing: make(chan struct{})}
+	h := &Handler{svc: svc, log: logger, mux: http.NewServeMux(), closing: make(chan struct{})}
 	routes := []struct {
 		pattern string
 		fn      http.HandlerFunc
@@ -125,41 +123,33 @@ func NewRESTHandler(svc *Service, events *Events, logger *slog.Logger) http.Hand
 
 // CloseStreams ends the open streams (server-sent events, followed logs)
 // and makes new ones end at once after their first answer.
-func (h *restHandler) CloseStreams() {
+func (h *Handler) CloseStreams() {
 	h.closeOnce.Do(func() { close(h.closing) })
 }
 
-// ServeHTTP routes, turns the mux's own 404 and 405 answers into JSON
-// errors, recovers panics and logs the request.
-func (h *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+// ServeHTTP establishes the caller, routes, and turns the mux's own 404 and
+// 405 answers into JSON errors.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user, userErr := restUser(r)
+	r = r.WithContext(service.WithCaller(r.Context(), service.Caller{Principal: user, Door: service.DoorREST}))
 	rw := &restResponseWriter{ResponseWriter: w, req: r}
-	defer func() {
-		p := recover()
-		if p != nil && p != http.ErrAbortHandler {
-			h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-			if !rw.wroteHeader {
-				restWriteError(rw, http.StatusInternalServerError, "InternalFailure", "internal error", nil)
-			}
-		}
-		route := r.Pattern
-		if route == "" {
-			route = "(none)"
-		}
-		status := rw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		h.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", status, "duration", time.Since(start))
-		if p == http.ErrAbortHandler {
-			panic(p)
-		}
-	}()
+	defer func() { reqlog.Add(r.Context(), slog.String("route", routeOf(r))) }()
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		h.fail(rw, r, errs.New(errs.Validation, "malformed query string: %v", err))
 		return
 	}
+	if userErr != nil {
+		h.fail(rw, r, userErr)
+		return
+	}
 	h.mux.ServeHTTP(rw, r)
+}
+
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return "(none)"
+	}
+	return r.Pattern
 }
 
 // restResponseWriter records the status and replaces the mux's plain-text
@@ -246,15 +236,15 @@ func restWriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // fail writes err as the REST error body.
-func (h *restHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var se *restStatusError
 	if errors.As(err, &se) {
 		restWriteError(w, se.status, se.code, se.msg, nil)
 		return
 	}
-	info := Describe(err, true)
-	if info.Status >= 500 {
-		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	info := apierr.Describe(err, apierr.REST)
+	if info.Internal {
+		reqlog.Fail(r.Context(), err)
 	}
 	restWriteError(w, info.Status, info.Exception, info.Message, info.Problems)
 }
@@ -447,7 +437,7 @@ func restUser(r *http.Request) (string, error) {
 // restLoadPipeline reads a pipeline document with pipeline.Load. A document
 // that parses as an object but breaks the shape or the rules is an
 // InvalidStructureException; malformed JSON a ValidationException.
-func (h *restHandler) loadPipeline(w http.ResponseWriter, r *http.Request) (*pipeline.Document, error) {
+func (h *Handler) loadPipeline(w http.ResponseWriter, r *http.Request) (*pipeline.Document, error) {
 	data, err := restReadBody(w, r)
 	if err != nil {
 		return nil, err
@@ -456,7 +446,7 @@ func (h *restHandler) loadPipeline(w http.ResponseWriter, r *http.Request) (*pip
 	if err != nil {
 		if e, ok := errs.As(err); ok && doc != nil && e.Code == errs.Validation {
 			c := *e
-			c.Kind = KindStructure
+			c.Kind = errs.KindStructure
 			return nil, &c
 		}
 		return nil, err
@@ -464,7 +454,7 @@ func (h *restHandler) loadPipeline(w http.ResponseWriter, r *http.Request) (*pip
 	return doc, nil
 }
 
-func (h *restHandler) createPipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createPipeline(w http.ResponseWriter, r *http.Request) {
 	doc, err := h.loadPipeline(w, r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -481,7 +471,7 @@ func (h *restHandler) createPipeline(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusCreated, out)
 }
 
-func (h *restHandler) listPipelines(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listPipelines(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	n, err := restQueryInt(q, "maxResults", 1, 1000)
 	if err != nil {
@@ -496,7 +486,7 @@ func (h *restHandler) listPipelines(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, out)
 }
 
-func (h *restHandler) getPipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getPipeline(w http.ResponseWriter, r *http.Request) {
 	v, err := restQueryInt(r.URL.Query(), "version", 1, 1<<31-1)
 	if err != nil {
 		h.fail(w, r, err)
@@ -510,7 +500,7 @@ func (h *restHandler) getPipeline(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, out)
 }
 
-func (h *restHandler) updatePipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) updatePipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	doc, err := h.loadPipeline(w, r)
 	if err != nil {
@@ -535,7 +525,7 @@ func (h *restHandler) updatePipeline(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, out)
 }
 
-func (h *restHandler) deletePipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) deletePipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	// The CodePipeline door deletes unknown names silently; REST says 404.
 	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
@@ -549,7 +539,7 @@ func (h *restHandler) deletePipeline(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *restHandler) pipelineState(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) pipelineState(w http.ResponseWriter, r *http.Request) {
 	out, err := h.svc.GetPipelineState(r.Context(), r.PathValue("name"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -571,7 +561,7 @@ type RESTExecutionID struct {
 	PipelineExecutionID string `json:"pipelineExecutionId"`
 }
 
-func (h *restHandler) startExecution(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var body RESTStartExecution
 	if err := restDecodeBody(w, r, &body, true); err != nil {
@@ -582,21 +572,17 @@ func (h *restHandler) startExecution(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, restInvalid("clientRequestToken", "must be at most 128 characters"))
 		return
 	}
-	user, err := restUser(r)
+	e, err := h.svc.StartExecution(r.Context(), service.StartInput{PipelineName: name, Variables: body.Variables, ClientRequestToken: body.ClientRequestToken})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id, err := h.svc.StartExecution(r.Context(), name, body.Variables, body.ClientRequestToken, user)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	id := e.ID
 	w.Header().Set("Location", "/v1/pipelines/"+url.PathEscape(name)+"/executions/"+url.PathEscape(id))
 	restWriteJSON(w, http.StatusCreated, RESTExecutionID{PipelineExecutionID: id})
 }
 
-func (h *restHandler) listExecutions(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status, n, err := restListQuery(q, restExecutionStatuses)
 	if err != nil {
@@ -611,7 +597,7 @@ func (h *restHandler) listExecutions(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, out)
 }
 
-func (h *restHandler) getExecution(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getExecution(w http.ResponseWriter, r *http.Request) {
 	e, err := h.svc.Execution(r.Context(), r.PathValue("name"), r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -626,7 +612,7 @@ type RESTStopExecution struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-func (h *restHandler) stopExecution(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) stopExecution(w http.ResponseWriter, r *http.Request) {
 	var body RESTStopExecution
 	if err := restDecodeBody(w, r, &body, true); err != nil {
 		h.fail(w, r, err)
@@ -644,14 +630,14 @@ func (h *restHandler) stopExecution(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusAccepted, RESTExecutionID{PipelineExecutionID: id})
 }
 
-func (h *restHandler) listActionExecutions(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listActionExecutions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status, n, err := restListQuery(q, restActionStatuses)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	f := ActionExecutionFilter{PipelineExecutionID: q.Get("executionId"), Stage: q.Get("stage"), Action: q.Get("action"), Status: status}
+	f := service.ActionExecutionFilter{PipelineExecutionID: q.Get("executionId"), Stage: q.Get("stage"), Action: q.Get("action"), Status: status}
 	out, err := h.svc.ListActionExecutions(r.Context(), r.PathValue("name"), f, n, q.Get("nextToken"))
 	if err != nil {
 		h.fail(w, r, err)
@@ -676,10 +662,10 @@ type RESTApproval struct {
 
 // RESTApprovalResult answers it.
 type RESTApprovalResult struct {
-	ApprovedAt *Timestamp `json:"approvedAt,omitempty"`
+	ApprovedAt *service.Timestamp `json:"approvedAt,omitempty"`
 }
 
-func (h *restHandler) putApproval(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) putApproval(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := r.PathValue("name")
 	var body RESTApproval
@@ -704,85 +690,15 @@ func (h *restHandler) putApproval(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errs.Invalid("invalid approval", problems))
 		return
 	}
-	user, err := restUser(r)
+	at, err := h.svc.PutApprovalResult(ctx, service.ApprovalInput{
+		PipelineName: name, Stage: body.Stage, Action: body.Action, Token: body.Token, ExecutionID: body.ExecutionID,
+		Status: body.Status, Summary: body.Summary,
+	})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.checkApprovalAction(ctx, name, body.Stage, body.Action); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	token := body.Token
-	if token == "" {
-		if token, err = h.waitingApprovalToken(ctx, name, body.ExecutionID, body.Stage, body.Action); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	at, err := h.svc.PutApprovalResult(ctx, name, body.Stage, body.Action, token, body.Status, body.Summary, user)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	restWriteJSON(w, http.StatusOK, RESTApprovalResult{ApprovedAt: ts(at)})
-}
-
-// checkApprovalAction makes sure the named action of the latest version is a
-// manual approval, so that a token of another kind of action cannot
-// complete it.
-func (h *restHandler) checkApprovalAction(ctx context.Context, name, stage, action string) error {
-	out, err := h.svc.GetPipeline(ctx, name, 0)
-	if err != nil {
-		return err
-	}
-	for _, st := range out.Pipeline.Stages {
-		if st.Name != stage {
-			continue
-		}
-		for _, a := range st.Actions {
-			if a.Name == action {
-				if a.ActionTypeID.Category != pipeline.CategoryApproval {
-					return errs.Invalid("invalid approval", []errs.Problem{{Path: "action",
-						Message: fmt.Sprintf("%q is a %s action, not a manual approval", action, a.ActionTypeID.Category)}})
-				}
-				return nil
-			}
-		}
-		return errs.Of(errs.NotFound, KindAction, "stage %q of pipeline %q has no action %q", stage, name, action)
-	}
-	return errs.Of(errs.NotFound, KindStage, "pipeline %q has no stage %q", name, stage)
-}
-
-// waitingApprovalToken finds the token of the approval waiting at
-// stage/action: in the given execution, or else in the one recent execution
-// waiting there (the one GetPipelineState shows, unless a newer execution
-// has passed the approval since).
-func (h *restHandler) waitingApprovalToken(ctx context.Context, name, executionID, stage, action string) (string, error) {
-	if executionID == "" {
-		waiting, err := h.svc.ListActionExecutions(ctx, name, ActionExecutionFilter{Stage: stage, Action: action, Status: engine.InProgress}, 0, "")
-		if err != nil {
-			return "", err
-		}
-		switch n := len(waiting.ActionExecutionDetails); n {
-		case 0:
-			return "", errs.Of(errs.InvalidState, KindApprovalToken, "no approval is waiting at action %q of stage %q", action, stage)
-		case 1:
-			executionID = waiting.ActionExecutionDetails[0].PipelineExecutionID
-		default:
-			return "", errs.Of(errs.InvalidState, KindApprovalToken,
-				"%d executions wait at action %q of stage %q; give the token or the executionId", n, action, stage)
-		}
-	}
-	e, err := h.svc.Execution(ctx, name, executionID)
-	if err != nil {
-		return "", err
-	}
-	if run, ok := e.LatestRun(stage, action); ok && run.Status == engine.InProgress &&
-		run.Type.Category == pipeline.CategoryApproval && run.Token != "" {
-		return run.Token, nil
-	}
-	return "", errs.Of(errs.InvalidState, KindApprovalToken, "execution %s has no approval waiting at action %q of stage %q", executionID, action, stage)
+	restWriteJSON(w, http.StatusOK, RESTApprovalResult{ApprovedAt: service.TimestampOf(at)})
 }
 
 // ---- tags ----
@@ -792,7 +708,7 @@ type RESTTags struct {
 	Tags []pipeline.Tag `json:"tags"`
 }
 
-func (h *restHandler) listTags(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listTags(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
 		h.fail(w, r, err)
@@ -806,7 +722,7 @@ func (h *restHandler) listTags(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, RESTTags{Tags: tags})
 }
 
-func (h *restHandler) tagPipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) tagPipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var body RESTTags
 	if err := restDecodeBody(w, r, &body, false); err != nil {
@@ -846,7 +762,7 @@ func (h *restHandler) tagPipeline(w http.ResponseWriter, r *http.Request) {
 	restWriteJSON(w, http.StatusOK, RESTTags{Tags: tags})
 }
 
-func (h *restHandler) untagPipeline(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) untagPipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	keys := r.URL.Query()["key"]
 	if len(keys) == 0 {
@@ -891,20 +807,16 @@ func restStartStream(w http.ResponseWriter, contentType string) *http.ResponseCo
 // `event: execution` with the current record, then one per change, ending
 // after the terminal state; a comment line every restHeartbeatInterval keeps
 // proxies from closing the connection.
-func (h *restHandler) executionEvents(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) executionEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name, id := r.PathValue("name"), r.PathValue("id")
-	var changes <-chan *engine.Execution
-	if h.events != nil {
-		ch, cancel := h.events.Subscribe(id)
-		defer cancel()
-		changes = ch
-	}
-	e, err := h.svc.Execution(ctx, name, id)
+	watch, err := h.svc.WatchExecution(ctx, name, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	defer watch.Close()
+	e := watch.Execution
 	w.Header().Set("X-Accel-Buffering", "no")
 	rc := restStartStream(w, "text/event-stream")
 
@@ -922,7 +834,7 @@ func (h *restHandler) executionEvents(w http.ResponseWriter, r *http.Request) {
 	if !send(e) || e.Status.Terminal() {
 		return
 	}
-	updates := h.watchExecution(ctx, e, changes)
+	updates := h.watchExecution(ctx, watch)
 	heartbeat := time.NewTicker(restHeartbeatInterval)
 	defer heartbeat.Stop()
 	for {
@@ -948,7 +860,8 @@ func (h *restHandler) executionEvents(w http.ResponseWriter, r *http.Request) {
 // restFallbackPollInterval when there is no hub or it closed. It stops after
 // delivering a terminal state, and closes the channel when it stops, when
 // ctx ends or when the handler closes its streams.
-func (h *restHandler) watchExecution(ctx context.Context, e *engine.Execution, changes <-chan *engine.Execution) <-chan *engine.Execution {
+func (h *Handler) watchExecution(ctx context.Context, watch *service.Watch) <-chan *engine.Execution {
+	e, changes := watch.Execution, watch.Changes
 	out := make(chan *engine.Execution, 1)
 	go func() {
 		defer close(out)
@@ -974,7 +887,7 @@ func (h *restHandler) watchExecution(ctx context.Context, e *engine.Execution, c
 				}
 				next = ne
 			case <-poll.C:
-				ne, err := h.svc.Execution(ctx, e.PipelineName, e.ID)
+				ne, err := watch.Reload(ctx)
 				if err != nil {
 					continue
 				}

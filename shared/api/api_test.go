@@ -1,6 +1,7 @@
-package main
+package api
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,7 +11,7 @@ func TestRootRouting(t *testing.T) {
 	mark := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Door", name) })
 	}
-	h := newRootHandler(rootHandlers{rest: mark("rest"), codepipeline: mark("codepipeline"), s3: mark("s3"), bucket: "stageflow-artifacts", loopbackOnly: true})
+	h := &Handler{rest: mark("rest"), codepipeline: mark("codepipeline"), s3: mark("s3"), bucket: "stageflow-artifacts", loopbackOnly: true, log: slog.New(slog.DiscardHandler), closeStreams: func() {}}
 	tests := []struct {
 		method, host, path string
 		status             int

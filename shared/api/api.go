@@ -1,0 +1,208 @@
+// Package api builds Stageflow's whole HTTP surface in one place: the three
+// doors (REST under /v1, CodePipeline's JSON 1.1 protocol at POST /, the S3
+// endpoint of the artifact bucket), the loopback Host guard, one request log
+// line per request (refused ones and the S3 door's included), and the body
+// limits and timeouts. `stageflow serve`, the test helpers (apitest) and the
+// deployed api function all call NewHandler; nothing else registers a route.
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/api/cpdoor"
+	"github.com/stageflow/stageflow/shared/api/reqlog"
+	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/api/s3door"
+	"github.com/stageflow/stageflow/shared/artifacts"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// MaxRequestBytes bounds the body of a REST or CodePipeline request (the S3
+// door takes artifacts of any size its store accepts).
+const MaxRequestBytes = 1 << 20
+
+// Timeouts of the server NewServer makes. Streams (server-sent events, log
+// following) are not bound by WriteTimeout: they clear their own deadline.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 5 * time.Minute // artifact uploads through the S3 door
+	WriteTimeout      = 5 * time.Minute
+	IdleTimeout       = 2 * time.Minute
+)
+
+// Config configures the HTTP surface.
+type Config struct {
+	Service *service.Service
+	// Artifacts and ArtifactCredentials serve the artifact bucket over S3;
+	// with no Artifacts there is no S3 door.
+	Artifacts           *artifacts.Store
+	ArtifactCredentials s3door.Credentials
+	Logger              *slog.Logger
+	// LoopbackOnly refuses requests whose Host is not a loopback name: the
+	// API runs commands, and DNS rebinding must not let a web page reach a
+	// server bound to loopback.
+	LoopbackOnly bool
+}
+
+// Handler is the HTTP surface.
+type Handler struct {
+	rest, codepipeline, s3 http.Handler
+	bucket                 string
+	loopbackOnly           bool
+	log                    *slog.Logger
+	closeStreams           func()
+}
+
+// NewHandler builds the HTTP surface.
+func NewHandler(cfg Config) (*Handler, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("api: no service")
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	restDoor := rest.NewHandler(cfg.Service, lg)
+	h := &Handler{
+		rest:         restDoor,
+		codepipeline: cpdoor.NewHandler(cfg.Service),
+		loopbackOnly: cfg.LoopbackOnly,
+		log:          lg,
+		closeStreams: restDoor.CloseStreams,
+	}
+	if cfg.Artifacts != nil {
+		s3h, err := s3door.NewHandler(cfg.Artifacts, cfg.ArtifactCredentials)
+		if err != nil {
+			return nil, err
+		}
+		h.s3, h.bucket = s3h, cfg.Artifacts.Bucket
+	}
+	return h, nil
+}
+
+// CloseStreams ends every open event stream and followed log;
+// http.Server.Shutdown does not end such requests itself, so a server
+// registers it with RegisterOnShutdown.
+func (h *Handler) CloseStreams() { h.closeStreams() }
+
+// NewServer makes an http.Server for the handler with its timeouts, the
+// streams closed at shutdown.
+func NewServer(h *Handler) *http.Server {
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout,
+	}
+	srv.RegisterOnShutdown(h.CloseStreams)
+	return srv
+}
+
+// ServeHTTP guards, routes, limits and logs one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx, entry := reqlog.With(r.Context())
+	r = r.WithContext(ctx)
+	rw := &statusWriter{ResponseWriter: w}
+	door := "codepipeline"
+	defer func() {
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			reqlog.Fail(ctx, errors.New("panic"))
+			h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if rw.status == 0 {
+				w.Header().Set("Content-Type", "application/json")
+				rw.WriteHeader(http.StatusInternalServerError)
+				rw.Write([]byte(`{"__type":"InternalFailure","message":"internal error"}`))
+			}
+		}
+		h.logRequest(r, rw, door, entry, start)
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+	}()
+	if h.loopbackOnly && !loopbackHost(r.Host) {
+		door = "guard"
+		reqlog.Add(ctx, slog.String("refused", "host is not a loopback name"))
+		w.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusForbidden)
+		rw.Write([]byte(`{"__type":"AccessDeniedException","message":"this Stageflow server only answers requests for loopback host names (localhost, 127.0.0.1, [::1])"}`))
+		return
+	}
+	switch {
+	case r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/"):
+		door = "rest"
+		r.Body = http.MaxBytesReader(rw, r.Body, MaxRequestBytes)
+		h.rest.ServeHTTP(rw, r)
+	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
+		door = "s3"
+		h.s3.ServeHTTP(rw, r)
+	default:
+		r.Body = http.MaxBytesReader(rw, r.Body, MaxRequestBytes)
+		h.codepipeline.ServeHTTP(rw, r)
+	}
+}
+
+func (h *Handler) logRequest(r *http.Request, rw *statusWriter, door string, entry *reqlog.Entry, start time.Time) {
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	attrs := []slog.Attr{
+		slog.String("door", door), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", time.Since(start)),
+	}
+	if id := rw.Header().Get("X-Amzn-Requestid"); id != "" {
+		attrs = append(attrs, slog.String("requestId", id))
+	}
+	more, err := entry.Attrs()
+	attrs = append(attrs, more...)
+	level := slog.LevelInfo
+	if err != nil || status >= 500 {
+		level = slog.LevelError
+		if err != nil {
+			attrs = append(attrs, slog.String("err", err.Error()))
+		}
+	}
+	h.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// statusWriter records the status written; it unwraps for
+// http.ResponseController (flushing, deadlines).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// loopbackHost reports whether a Host header names this machine's loopback.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,59 @@
+package service
+
+import "context"
+
+// Caller is who is calling, as the door that took the request established
+// it. The service reads it from the context: it is recorded as the trigger
+// detail of the executions it starts, the approver of an approval, and it is
+// what Authorize decides on.
+type Caller struct {
+	// Principal names the caller on what it changes (an access key ID, a
+	// user name, "stageflow run"). Never empty: Anonymous when the door
+	// knows nothing of the caller.
+	Principal string
+	// AccessKeyID is the access key the request named, if any.
+	AccessKeyID string
+	// Door is where the request came in: DoorREST, DoorCodePipeline,
+	// DoorS3 or DoorLocal (a process on this machine calling the service
+	// directly: `stageflow run`, `serve --start`).
+	Door string
+	// Verified reports whether the door checked the caller's credentials.
+	// No door does yet (authentication comes with access control): an
+	// unverified principal is only a claim.
+	Verified bool
+}
+
+// The doors a caller comes through.
+const (
+	DoorREST         = "rest"
+	DoorCodePipeline = "codepipeline"
+	DoorS3           = "s3"
+	DoorLocal        = "local"
+)
+
+// Anonymous names a caller the door knows nothing of.
+const Anonymous = "anonymous"
+
+type callerKey struct{}
+
+// WithCaller returns a context that carries the caller.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	if c.Principal == "" {
+		c.Principal = Anonymous
+	}
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller of ctx: an anonymous caller when no door put
+// one there.
+func CallerFrom(ctx context.Context) Caller {
+	if c, ok := ctx.Value(callerKey{}).(Caller); ok {
+		return c
+	}
+	return Caller{Principal: Anonymous}
+}
+
+// LocalCaller is a process on this machine calling the service directly.
+func LocalCaller(ctx context.Context, principal string) context.Context {
+	return WithCaller(ctx, Caller{Principal: principal, Door: DoorLocal})
+}

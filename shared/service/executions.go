@@ -1,0 +1,308 @@
+package service
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
+)
+
+// StartInput asks for a new execution of the latest version of a pipeline.
+type StartInput struct {
+	PipelineName       string
+	Variables          map[string]string
+	ClientRequestToken string
+	// TriggerType defaults to StartPipelineExecution; TriggerDetail to the
+	// caller's principal.
+	TriggerType, TriggerDetail string
+}
+
+// StartExecution creates an execution of the latest version of a pipeline
+// and has the driver begin it. With a ClientRequestToken that an execution
+// of this pipeline already used, it returns that execution and starts
+// nothing. This is the one place where executions start, for every door,
+// `stageflow run` and `serve --start`.
+func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Execution, error) {
+	if err := s.authorize(ctx, OpStartPipelineExecution, s.PipelineArn(in.PipelineName)); err != nil {
+		return nil, err
+	}
+	p, err := s.store.GetPipeline(ctx, in.PipelineName, 0)
+	if err != nil {
+		return nil, pipelineNotFound(err, in.PipelineName)
+	}
+	trig := engine.Trigger{Type: in.TriggerType, Detail: in.TriggerDetail}
+	if trig.Type == "" {
+		trig.Type = "StartPipelineExecution"
+	}
+	if trig.Detail == "" {
+		trig.Detail = CallerFrom(ctx).Principal
+	}
+	e, err := engine.New(s.newID(), p.Name, p.Version, p.Declaration, in.Variables, trig, s.now())
+	if err != nil {
+		return nil, err
+	}
+	e.ClientRequestToken = in.ClientRequestToken
+	stored, created, err := s.store.CreateExecution(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := s.driver.Begin(ctx, stored.ID); err != nil {
+			return nil, err
+		}
+	}
+	return stored, nil
+}
+
+// execution loads an execution of the named pipeline.
+func (s *Service) execution(ctx context.Context, name, id string) (*engine.Execution, error) {
+	e, err := s.store.GetExecution(ctx, id)
+	if err == nil && e.PipelineName != name {
+		err = errs.New(errs.NotFound, "")
+	}
+	if errs.Is(err, errs.NotFound) {
+		if _, perr := s.store.GetPipeline(ctx, name, 0); errs.Is(perr, errs.NotFound) {
+			return nil, errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %q does not exist", name)
+		}
+		return nil, errs.Of(errs.NotFound, errs.KindPipelineExecution, "pipeline %q has no execution %q", name, id)
+	}
+	return e, err
+}
+
+// StopExecution stops an execution.
+func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bool, reason string) error {
+	if err := s.authorize(ctx, OpStopPipelineExecution, s.PipelineArn(name)); err != nil {
+		return err
+	}
+	if _, err := s.execution(ctx, name, id); err != nil {
+		return err
+	}
+	return s.driver.Stop(ctx, id, abandon, reason)
+}
+
+// GetExecution returns an execution as GetPipelineExecution shows it.
+func (s *Service) GetExecution(ctx context.Context, name, id string) (*PipelineExecution, error) {
+	if err := s.authorize(ctx, OpGetPipelineExecution, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	e, err := s.execution(ctx, name, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &PipelineExecution{
+		PipelineName: e.PipelineName, PipelineVersion: e.PipelineVersion, PipelineExecutionID: e.ID,
+		Status: string(e.Status), StatusSummary: e.StatusSummary, ArtifactRevisions: []any{},
+		Trigger:       &ExecutionTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
+		ExecutionMode: e.Pipeline.EffectiveExecutionMode(), ExecutionType: "STANDARD",
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
+		out.Variables = append(out.Variables, ResolvedPipelineVariable{Name: k, ResolvedValue: e.Variables[k]})
+	}
+	return out, nil
+}
+
+// Execution returns the whole execution record (REST and the console show it).
+func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execution, error) {
+	if err := s.authorize(ctx, OpGetExecutionRecord, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	return s.execution(ctx, name, id)
+}
+
+// ListExecutions lists a pipeline's executions, newest first.
+func (s *Service) ListExecutions(ctx context.Context, name string, status engine.Status, maxResults int, nextToken string) (*ListPipelineExecutionsOutput, error) {
+	if err := s.authorize(ctx, OpListPipelineExecutions, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
+		return nil, pipelineNotFound(err, name)
+	}
+	rows, next, err := s.store.ListExecutions(ctx, store.ExecutionFilter{PipelineName: name, Status: status}, store.Page{Token: nextToken, Limit: maxResults})
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: []PipelineExecutionSummary{}, NextToken: next}
+	for _, r := range rows {
+		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, PipelineExecutionSummary{
+			PipelineExecutionID: r.ID, Status: string(r.Status), StatusSummary: r.StatusSummary,
+			StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []any{},
+			Trigger: &ExecutionTrigger{TriggerType: r.Trigger.Type, TriggerDetail: r.Trigger.Detail}, ExecutionType: "STANDARD",
+		})
+	}
+	return out, nil
+}
+
+// recentExecutionsScanned bounds how many recent executions GetPipelineState
+// and an unfiltered ListActionExecutions look at.
+const recentExecutionsScanned = 25
+
+func (s *Service) recentExecutions(ctx context.Context, name string) ([]*engine.Execution, error) {
+	rows, _, err := s.store.ListExecutions(ctx, store.ExecutionFilter{PipelineName: name}, store.Page{Limit: recentExecutionsScanned})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*engine.Execution, 0, len(rows))
+	for _, r := range rows {
+		e, err := s.store.GetExecution(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// GetPipelineState shows, for each stage of the latest version, the latest
+// execution that reached it and its actions' latest runs.
+func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipelineStateOutput, error) {
+	if err := s.authorize(ctx, OpGetPipelineState, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.GetPipeline(ctx, name, 0)
+	if err != nil {
+		return nil, pipelineNotFound(err, name)
+	}
+	recent, err := s.recentExecutions(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	out := &GetPipelineStateOutput{PipelineName: name, PipelineVersion: rec.Version, StageStates: []StageState{},
+		Created: ts(rec.Created), Updated: ts(rec.Updated)}
+	for _, st := range rec.Declaration.Stages {
+		ss := StageState{StageName: st.Name, InboundTransitionState: &TransitionState{Enabled: true}, ActionStates: []ActionState{}}
+		var latest *engine.Execution
+		for _, e := range recent { // newest first
+			if stageStatus(e, st.Name) != "" {
+				latest = e
+				break
+			}
+		}
+		if latest != nil {
+			ss.LatestExecution = &StageExecution{PipelineExecutionID: latest.ID, Status: string(stageStatus(latest, st.Name)), Type: "STANDARD"}
+		}
+		for _, a := range st.Actions {
+			as := ActionState{ActionName: a.Name}
+			if latest != nil {
+				if r, ok := latest.LatestRun(st.Name, a.Name); ok {
+					as.LatestExecution = actionExecution(r)
+				}
+			}
+			ss.ActionStates = append(ss.ActionStates, as)
+		}
+		out.StageStates = append(out.StageStates, ss)
+	}
+	return out, nil
+}
+
+func stageStatus(e *engine.Execution, stage string) engine.Status {
+	for _, st := range e.Stages {
+		if st.Name == stage {
+			return st.Status
+		}
+	}
+	return ""
+}
+
+func actionExecution(r *engine.ActionRun) *ActionExecution {
+	ae := &ActionExecution{
+		ActionExecutionID: r.ID, Status: string(r.Status), Summary: r.Summary, LastStatusChange: ts(r.LastUpdateTime),
+		LastUpdatedBy: r.UpdatedBy, ExternalExecutionID: r.ExternalExecutionID, ExternalExecutionURL: r.ExternalExecutionURL,
+	}
+	if r.Status == engine.InProgress && r.Type.Category == pipeline.CategoryApproval {
+		ae.Token = r.Token // the approval token, as GetPipelineState shows it
+	}
+	if r.ErrorCode != "" || r.ErrorMessage != "" {
+		ae.ErrorDetails = &ErrorDetails{Code: r.ErrorCode, Message: r.ErrorMessage}
+	}
+	return ae
+}
+
+// ActionExecutionFilter narrows ListActionExecutions.
+type ActionExecutionFilter struct {
+	PipelineExecutionID string
+	Stage, Action       string // REST filters
+	Status              engine.Status
+}
+
+// ListActionExecutions lists action executions, newest first.
+func (s *Service) ListActionExecutions(ctx context.Context, name string, f ActionExecutionFilter, maxResults int, nextToken string) (*ListActionExecutionsOutput, error) {
+	if err := s.authorize(ctx, OpListActionExecutions, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	var execs []*engine.Execution
+	if f.PipelineExecutionID != "" {
+		e, err := s.execution(ctx, name, f.PipelineExecutionID)
+		if err != nil {
+			return nil, err
+		}
+		execs = []*engine.Execution{e}
+	} else {
+		if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
+			return nil, pipelineNotFound(err, name)
+		}
+		var err error
+		if execs, err = s.recentExecutions(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	var all []ActionExecutionDetail
+	for _, e := range execs {
+		for i := len(e.Actions) - 1; i >= 0; i-- {
+			r := &e.Actions[i]
+			if (f.Stage != "" && r.Stage != f.Stage) || (f.Action != "" && r.Action != f.Action) || (f.Status != "" && r.Status != f.Status) {
+				continue
+			}
+			all = append(all, actionDetail(e, r))
+		}
+	}
+	start := 0
+	if nextToken != "" {
+		n, err := strconv.Atoi(nextToken)
+		if err != nil || n < 0 || n > len(all) {
+			return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
+		}
+		start = n
+	}
+	if maxResults <= 0 || maxResults > 100 {
+		maxResults = 100
+	}
+	end := min(start+maxResults, len(all))
+	out := &ListActionExecutionsOutput{ActionExecutionDetails: append([]ActionExecutionDetail{}, all[start:end]...)}
+	if end < len(all) {
+		out.NextToken = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+func actionDetail(e *engine.Execution, r *engine.ActionRun) ActionExecutionDetail {
+	decl := e.Pipeline.Stages[r.StageIndex].Actions[r.ActionIndex]
+	in := &ActionExecutionInput{
+		ActionTypeID: r.Type, Configuration: decl.Configuration, ResolvedConfiguration: r.Configuration,
+		RoleArn: decl.RoleArn, Region: decl.Region, InputArtifacts: []ArtifactDetail{}, Namespace: r.Namespace,
+	}
+	for _, a := range r.InputArtifacts {
+		in.InputArtifacts = append(in.InputArtifacts, ArtifactDetail{Name: a.Name, S3Location: &S3Location{Bucket: a.Bucket, Key: a.Key}})
+	}
+	out := &ActionExecutionOutput{OutputArtifacts: []ArtifactDetail{}, OutputVariables: r.OutputVariables}
+	for _, a := range r.OutputArtifacts {
+		out.OutputArtifacts = append(out.OutputArtifacts, ArtifactDetail{Name: a.Name, S3Location: &S3Location{Bucket: a.Bucket, Key: a.Key}})
+	}
+	if r.Status != engine.InProgress {
+		out.ExecutionResult = &ActionExecutionResult{
+			ExternalExecutionID: r.ExternalExecutionID, ExternalExecutionSummary: r.Summary, ExternalExecutionURL: r.ExternalExecutionURL,
+		}
+		if r.ErrorCode != "" || r.ErrorMessage != "" {
+			out.ExecutionResult.ErrorDetails = &ErrorDetails{Code: r.ErrorCode, Message: r.ErrorMessage}
+		}
+	}
+	return ActionExecutionDetail{
+		PipelineExecutionID: e.ID, ActionExecutionID: r.ID, PipelineVersion: e.PipelineVersion,
+		StageName: r.Stage, ActionName: r.Action, StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime),
+		UpdatedBy: r.UpdatedBy, Status: string(r.Status), Input: in, Output: out,
+	}
+}

@@ -1,0 +1,232 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/stageflow/stageflow/shared/actions/custom"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
+)
+
+// PollForJobs hands out queued jobs of a custom action type.
+func (s *Service) PollForJobs(ctx context.Context, typ pipeline.ActionTypeID, maxBatch int) ([]Job, error) {
+	if err := s.authorize(ctx, OpPollForJobs, s.ActionTypeArn(typ)); err != nil {
+		return nil, err
+	}
+	if !s.actionTypeExists(ctx, typ) {
+		return nil, errs.Of(errs.NotFound, errs.KindActionType, "no action type %s; create it with CreateCustomActionType", typ)
+	}
+	if maxBatch <= 0 {
+		maxBatch = 1
+	}
+	jobs, err := s.store.PollJobs(ctx, typ, maxBatch, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	out := []Job{}
+	for _, j := range jobs {
+		data, err := s.jobData(j)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Job{ID: j.ID, Data: data, Nonce: j.Nonce, AccountID: s.account})
+	}
+	return out, nil
+}
+
+func (s *Service) actionTypeExists(ctx context.Context, typ pipeline.ActionTypeID) bool {
+	types, err := s.store.ListActionTypes(ctx)
+	if err != nil {
+		return false
+	}
+	for _, t := range types {
+		if t.ID == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) jobData(j *store.Job) (JobData, error) {
+	var d custom.JobData
+	if err := json.Unmarshal(j.Data, &d); err != nil {
+		return JobData{}, fmt.Errorf("job %s: %w", j.ID, err)
+	}
+	arts := func(refs []engine.ArtifactRef) []Artifact {
+		out := []Artifact{}
+		for _, r := range refs {
+			out = append(out, Artifact{Name: r.Name, Location: ArtifactLocation{Type: "S3", S3Location: JobS3Location{BucketName: r.Bucket, ObjectKey: r.Key}}})
+		}
+		return out
+	}
+	return JobData{
+		ActionTypeID:        j.ActionTypeID,
+		ActionConfiguration: ActionConfiguration{Configuration: d.Configuration},
+		PipelineContext: PipelineContext{
+			PipelineName: j.PipelineName, Stage: StageContext{Name: d.Stage},
+			Action:      ActionContext{Name: d.Action, ActionExecutionID: j.ActionRunID},
+			PipelineArn: s.PipelineArn(j.PipelineName), PipelineExecutionID: j.ExecutionID,
+		},
+		InputArtifacts:  arts(d.InputArtifacts),
+		OutputArtifacts: arts(d.OutputArtifacts),
+		ArtifactCredentials: &AWSSessionCredentials{
+			AccessKeyID: s.artifacts.AccessKeyID, SecretAccessKey: s.artifacts.SecretAccessKey, SessionToken: s.artifacts.SessionToken,
+		},
+		ContinuationToken: j.ContinuationToken,
+	}, nil
+}
+
+func (s *Service) job(ctx context.Context, id string) (*store.Job, error) {
+	j, err := s.store.GetJob(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Of(errs.NotFound, errs.KindJob, "no job %q", id)
+	}
+	return j, err
+}
+
+// AcknowledgeJob confirms a worker took a job; it returns the job's status.
+func (s *Service) AcknowledgeJob(ctx context.Context, id, nonce string) (string, error) {
+	if err := s.authorize(ctx, OpAcknowledgeJob, AllResources); err != nil {
+		return "", err
+	}
+	for {
+		j, err := s.job(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if j.Nonce != nonce {
+			return "", errs.Of(errs.Validation, errs.KindNonce, "the nonce does not match job %q", id)
+		}
+		if j.Status != store.JobDispatched {
+			return string(j.Status), nil
+		}
+		j.Status = store.JobInProgress
+		j.Updated = s.now().UTC()
+		if err := s.store.UpdateJob(ctx, j); errs.Is(err, errs.Conflict) {
+			continue
+		} else if err != nil {
+			return "", err
+		}
+		return string(j.Status), nil
+	}
+}
+
+// GetJobDetails returns a job's data.
+func (s *Service) GetJobDetails(ctx context.Context, id string) (*JobDetails, error) {
+	if err := s.authorize(ctx, OpGetJobDetails, AllResources); err != nil {
+		return nil, err
+	}
+	j, err := s.job(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.jobData(j)
+	if err != nil {
+		return nil, err
+	}
+	return &JobDetails{ID: j.ID, Data: data, AccountID: s.account}, nil
+}
+
+// JobSuccess is PutJobSuccessResult's input.
+type JobSuccess struct {
+	OutputVariables     map[string]string
+	ContinuationToken   string
+	Summary             string
+	ExternalExecutionID string
+}
+
+// PutJobSuccessResult ends a job successfully, or with a continuation token
+// sends it back to the queue for another round of the same action.
+func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSuccess) error {
+	if err := s.authorize(ctx, OpPutJobSuccessResult, AllResources); err != nil {
+		return err
+	}
+	j, err := s.finishJob(ctx, id, func(j *store.Job) {
+		if in.ContinuationToken != "" {
+			// Another round of the same action: back to the queue with a
+			// fresh nonce and a fresh deadline of the same length.
+			if timeout := j.Deadline.Sub(j.Created); timeout > 0 {
+				j.Deadline = s.now().UTC().Add(timeout)
+			}
+			j.Status = store.JobQueued
+			j.ContinuationToken = in.ContinuationToken
+			j.Nonce = newNonce()
+			return
+		}
+		j.Status = store.JobSucceeded
+	})
+	if err != nil || in.ContinuationToken != "" {
+		return err
+	}
+	return s.driver.Complete(ctx, j.ExecutionID, j.ActionRunID, engine.Result{
+		Status: engine.Succeeded, Summary: in.Summary, OutputVariables: in.OutputVariables,
+		ExternalExecutionID: in.ExternalExecutionID, UpdatedBy: CallerFrom(ctx).Principal,
+	})
+}
+
+// PutJobFailureResult ends a job with a failure.
+func (s *Service) PutJobFailureResult(ctx context.Context, id, failureType, message, externalID string) error {
+	if err := s.authorize(ctx, OpPutJobFailureResult, AllResources); err != nil {
+		return err
+	}
+	j, err := s.finishJob(ctx, id, func(j *store.Job) { j.Status = store.JobFailed })
+	if err != nil {
+		return err
+	}
+	return s.driver.Complete(ctx, j.ExecutionID, j.ActionRunID, engine.Result{
+		Status: engine.Failed, ErrorCode: failureType, ErrorMessage: message, ExternalExecutionID: externalID, UpdatedBy: CallerFrom(ctx).Principal,
+	})
+}
+
+// finishJob applies a change to a job a worker holds (Dispatched or InProgress).
+func (s *Service) finishJob(ctx context.Context, id string, change func(*store.Job)) (*store.Job, error) {
+	for {
+		j, err := s.job(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if j.Status != store.JobDispatched && j.Status != store.JobInProgress {
+			return nil, errs.Of(errs.InvalidState, errs.KindJobState, "job %q is %s; only a job a worker holds can be completed", id, j.Status)
+		}
+		change(j)
+		j.Updated = s.now().UTC()
+		if err := s.store.UpdateJob(ctx, j); errs.Is(err, errs.Conflict) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		return j, nil
+	}
+}
+
+// ExpireJobs times out jobs past their deadline and fails their actions. The
+// server calls it periodically; it returns how many jobs it timed out.
+func (s *Service) ExpireJobs(ctx context.Context) (int, error) {
+	if err := s.authorize(ctx, OpExpireJobs, AllResources); err != nil {
+		return 0, err
+	}
+	jobs, err := s.store.ListExpiredJobs(ctx, s.now().UTC())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range jobs {
+		j.Status = store.JobTimedOut
+		j.Updated = s.now().UTC()
+		if err := s.store.UpdateJob(ctx, j); err != nil {
+			continue // a worker finished it meanwhile
+		}
+		n++
+		err := s.driver.Complete(ctx, j.ExecutionID, j.ActionRunID, engine.Result{
+			Status: engine.Failed, ErrorCode: engine.CodeTimedOut, ErrorMessage: "no job worker completed the job before its timeout",
+		})
+		if err != nil && !errs.Is(err, errs.InvalidState) {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,173 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
+)
+
+
+// CreatePipeline validates and stores version 1 of a pipeline.
+func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, error) {
+	if err := s.authorize(ctx, OpCreatePipeline, s.PipelineArn(p.Name)); err != nil {
+		return nil, err
+	}
+	if err := validatePipeline(&p); err != nil {
+		return nil, err
+	}
+	rec := &store.Pipeline{Name: p.Name, Declaration: p, Tags: tags}
+	if err := s.store.CreatePipeline(ctx, rec); err != nil {
+		if errs.Is(err, errs.Conflict) {
+			return nil, errs.Of(errs.Conflict, errs.KindPipeline, "a pipeline named %q already exists", p.Name)
+		}
+		return nil, err
+	}
+	if len(tags) > 0 {
+		if err := s.store.TagResource(ctx, s.PipelineArn(p.Name), tags); err != nil {
+			return nil, err
+		}
+	}
+	return s.pipelineOutput(rec), nil
+}
+
+// UpdatePipeline stores the next version of a pipeline.
+func (s *Service) UpdatePipeline(ctx context.Context, p pipeline.Pipeline) (*GetPipelineOutput, error) {
+	if err := s.authorize(ctx, OpUpdatePipeline, s.PipelineArn(p.Name)); err != nil {
+		return nil, err
+	}
+	if err := validatePipeline(&p); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.UpdatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p})
+	if err != nil {
+		return nil, pipelineNotFound(err, p.Name)
+	}
+	return s.pipelineOutput(rec), nil
+}
+
+// GetPipeline returns a version of a pipeline (0: the latest).
+func (s *Service) GetPipeline(ctx context.Context, name string, version int) (*GetPipelineOutput, error) {
+	if err := s.authorize(ctx, OpGetPipeline, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	rec, err := s.store.GetPipeline(ctx, name, version)
+	if err != nil {
+		if version > 0 && errs.Is(err, errs.NotFound) {
+			if _, e2 := s.store.GetPipeline(ctx, name, 0); e2 == nil {
+				return nil, errs.Of(errs.NotFound, errs.KindPipelineVersion, "pipeline %q has no version %d", name, version)
+			}
+		}
+		return nil, pipelineNotFound(err, name)
+	}
+	return s.pipelineOutput(rec), nil
+}
+
+// DeletePipeline deletes every version of a pipeline and its tags.
+func (s *Service) DeletePipeline(ctx context.Context, name string) error {
+	if err := s.authorize(ctx, OpDeletePipeline, s.PipelineArn(name)); err != nil {
+		return err
+	}
+	if err := s.store.DeletePipeline(ctx, name); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil // CodePipeline's DeletePipeline of an unknown name succeeds
+		}
+		return err
+	}
+	tags, err := s.store.ListTags(ctx, s.PipelineArn(name))
+	if err != nil || len(tags) == 0 {
+		return err
+	}
+	keys := make([]string, len(tags))
+	for i, t := range tags {
+		keys[i] = t.Key
+	}
+	return s.store.UntagResource(ctx, s.PipelineArn(name), keys)
+}
+
+// ListPipelines lists pipelines by name, a page at a time.
+func (s *Service) ListPipelines(ctx context.Context, maxResults int, nextToken string) (*ListPipelinesOutput, error) {
+	if err := s.authorize(ctx, OpListPipelines, AllResources); err != nil {
+		return nil, err
+	}
+	rows, next, err := s.store.ListPipelines(ctx, store.Page{Token: nextToken, Limit: maxResults})
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	out := &ListPipelinesOutput{Pipelines: []PipelineSummary{}, NextToken: next}
+	for _, r := range rows {
+		out.Pipelines = append(out.Pipelines, PipelineSummary{
+			Name: r.Name, Version: r.Version, PipelineType: r.PipelineType, ExecutionMode: r.ExecutionMode,
+			Created: ts(r.Created), Updated: ts(r.Updated),
+		})
+	}
+	return out, nil
+}
+
+func (s *Service) pipelineOutput(rec *store.Pipeline) *GetPipelineOutput {
+	p := rec.Declaration
+	v := rec.Version
+	p.Version = &v
+	return &GetPipelineOutput{Pipeline: p, Metadata: &PipelineMetadata{
+		PipelineArn: s.PipelineArn(rec.Name), Created: ts(rec.Created), Updated: ts(rec.Updated),
+	}}
+}
+
+func validatePipeline(p *pipeline.Pipeline) error {
+	if problems := pipeline.Validate(p); len(problems) > 0 {
+		e := errs.Invalid("the pipeline structure is invalid", problems)
+		e.Kind = errs.KindStructure
+		return e
+	}
+	return nil
+}
+
+func pipelineNotFound(err error, name string) error {
+	if errs.Is(err, errs.NotFound) {
+		return errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %q does not exist", name)
+	}
+	return err
+}
+
+func tokenError(err error) error {
+	if e, ok := errs.As(err); ok && e.Code == errs.Validation {
+		return errs.Of(errs.Validation, errs.KindNextToken, "%s", e.Message)
+	}
+	return err
+}
+
+// Applied says what ApplyPipeline did.
+type Applied string
+
+// What ApplyPipeline did.
+const (
+	Created   Applied = "created"
+	Updated   Applied = "updated"
+	Unchanged Applied = "unchanged"
+)
+
+// ApplyPipeline creates a pipeline, or stores a new version when its
+// declaration differs from the latest one (`serve --load`, `stageflow run`).
+func (s *Service) ApplyPipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, Applied, error) {
+	p.Version = nil
+	cur, err := s.GetPipeline(ctx, p.Name, 0)
+	if errs.Is(err, errs.NotFound) {
+		out, err := s.CreatePipeline(ctx, p, tags)
+		return out, Created, err
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	old := cur.Pipeline
+	old.Version = nil
+	a, _ := json.Marshal(old)
+	b, _ := json.Marshal(p)
+	if bytes.Equal(a, b) {
+		return cur, Unchanged, nil
+	}
+	out, err := s.UpdatePipeline(ctx, p)
+	return out, Updated, err
+}

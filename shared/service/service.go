@@ -1,0 +1,108 @@
+// Package service is Stageflow's service layer: every verb of the API,
+// written once, in CodePipeline's API shapes (types.go), for every door (the
+// REST and CodePipeline doors under shared/api, the local command line).
+//
+// The service declares what it needs and is handed it: a Store (store.go)
+// and a Driver that runs executions (the local runner now, the Step
+// Functions driver when deployed). It reads who is calling from the request
+// context (caller.go) and asks one authorization hook before every
+// operation (authorize.go). Errors are *errs.Error with domain codes and
+// kinds; the doors turn them into statuses and exception names in one table
+// (shared/api/apierr).
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/stageflow/stageflow/shared/engine"
+)
+
+// Driver runs executions: the service creates the record of an execution,
+// and the driver takes it from there.
+type Driver interface {
+	// Begin drives a newly created execution from its first step. It must
+	// not block until the execution ends.
+	Begin(ctx context.Context, executionID string) error
+	// Complete reports the end of an action run (a job worker's result, an
+	// approval, a timeout) and advances its execution.
+	Complete(ctx context.Context, executionID, runID string, res engine.Result) error
+	// Stop asks an execution to stop: abandon ends its running actions at
+	// once, otherwise they finish first.
+	Stop(ctx context.Context, executionID string, abandon bool, reason string) error
+	// Continue advances an execution that was waiting on something other
+	// than its own actions (a stage lock, a disabled transition) and
+	// dispatches what it decides; a no-op for one that is not waiting.
+	Continue(ctx context.Context, executionID string) error
+}
+
+// ArtifactAccess tells job workers how to reach the artifact store.
+type ArtifactAccess struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// Config assembles a Service.
+type Config struct {
+	Store  Store
+	Driver Driver
+	// Now and NewID default to the wall clock (UTC) and random UUIDs.
+	Now   func() time.Time
+	NewID func() string
+	// Region and Account make ARNs (arn:aws:codepipeline:<region>:<account>:<name>).
+	Region, Account string
+	// Artifacts is handed to job workers as artifactCredentials.
+	Artifacts ArtifactAccess
+	// Authorize is asked before every operation; nil allows everything.
+	Authorize Authorizer
+	// Events, when set, is where the stream operations (WatchExecution)
+	// learn of changes; the driver publishes to it.
+	Events *Events
+}
+
+// Service implements every operation once for every door.
+type Service struct {
+	store     Store
+	driver    Driver
+	now       func() time.Time
+	newID     func() string
+	region    string
+	account   string
+	artifacts ArtifactAccess
+	authz     Authorizer
+	events    *Events
+}
+
+// New makes a Service.
+func New(cfg Config) *Service {
+	s := &Service{
+		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
+		region: cfg.Region, account: cfg.Account, artifacts: cfg.Artifacts, authz: cfg.Authorize, events: cfg.Events,
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	if s.authz == nil {
+		s.authz = AllowAll
+	}
+	return s
+}
+
+// Region and Account are the ones named in ARNs.
+func (s *Service) Region() string  { return s.region }
+func (s *Service) Account() string { return s.account }
+
+// Events is the change hub the service was given (nil when none).
+func (s *Service) Events() *Events { return s.events }
+
+func newNonce() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
