@@ -10,7 +10,6 @@ import (
 	"github.com/stageflow/stageflow/shared/store"
 )
 
-
 // CreatePipeline validates and stores version 1 of a pipeline.
 func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, error) {
 	if err := s.authorize(ctx, OpCreatePipeline, s.PipelineArn(p.Name)); err != nil {
@@ -66,26 +65,28 @@ func (s *Service) GetPipeline(ctx context.Context, name string, version int) (*G
 	return s.pipelineOutput(rec), nil
 }
 
-// DeletePipeline deletes every version of a pipeline and its tags.
-func (s *Service) DeletePipeline(ctx context.Context, name string) error {
+// DeletePipeline deletes every version of a pipeline and its tags. Deleting
+// a name that does not exist succeeds, as in CodePipeline; existed says
+// whether there was one (the REST door answers 404 without).
+func (s *Service) DeletePipeline(ctx context.Context, name string) (existed bool, err error) {
 	if err := s.authorize(ctx, OpDeletePipeline, s.PipelineArn(name)); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.store.DeletePipeline(ctx, name); err != nil {
 		if errs.Is(err, errs.NotFound) {
-			return nil // CodePipeline's DeletePipeline of an unknown name succeeds
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	tags, err := s.store.ListTags(ctx, s.PipelineArn(name))
 	if err != nil || len(tags) == 0 {
-		return err
+		return true, err
 	}
 	keys := make([]string, len(tags))
 	for i, t := range tags {
 		keys[i] = t.Key
 	}
-	return s.store.UntagResource(ctx, s.PipelineArn(name), keys)
+	return true, s.store.UntagResource(ctx, s.PipelineArn(name), keys)
 }
 
 // ListPipelines lists pipelines by name, a page at a time.

@@ -120,7 +120,8 @@ type cpPipelineNameInput struct {
 }
 
 func cpDeletePipeline(ctx context.Context, c *cpCall, in *cpPipelineNameInput) (any, error) {
-	return nil, c.svc.DeletePipeline(ctx, in.Name)
+	_, err := c.svc.DeletePipeline(ctx, in.Name)
+	return nil, err
 }
 
 type cpListPipelinesInput struct {

@@ -528,11 +528,11 @@ func (h *Handler) updatePipeline(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) deletePipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	// The CodePipeline door deletes unknown names silently; REST says 404.
-	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
-		h.fail(w, r, err)
-		return
+	existed, err := h.svc.DeletePipeline(r.Context(), name)
+	if err == nil && !existed {
+		err = errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %q does not exist", name)
 	}
-	if err := h.svc.DeletePipeline(r.Context(), name); err != nil {
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -710,13 +710,9 @@ type RESTTags struct {
 
 func (h *Handler) listTags(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	tags, err := h.svc.ListTags(r.Context(), h.svc.PipelineArn(name))
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, restPipelineNotFound(err, name))
 		return
 	}
 	restWriteJSON(w, http.StatusOK, RESTTags{Tags: tags})
@@ -745,13 +741,9 @@ func (h *Handler) tagPipeline(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errs.Invalid("invalid tags", problems))
 		return
 	}
-	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	arn := h.svc.PipelineArn(name)
 	if err := h.svc.TagResource(r.Context(), arn, body.Tags); err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, restPipelineNotFound(err, name))
 		return
 	}
 	tags, err := h.svc.ListTags(r.Context(), arn)
@@ -769,15 +761,20 @@ func (h *Handler) untagPipeline(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, restInvalid("key", "name at least one tag key: ?key=a&key=b"))
 		return
 	}
-	if _, err := h.svc.GetPipeline(r.Context(), name, 0); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	if err := h.svc.UntagResource(r.Context(), h.svc.PipelineArn(name), keys); err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, restPipelineNotFound(err, name))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// restPipelineNotFound names the pipeline of a tag operation whose resource
+// ARN named none.
+func restPipelineNotFound(err error, name string) error {
+	if errs.Is(err, errs.NotFound) {
+		return errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %q does not exist", name)
+	}
+	return err
 }
 
 // restFlush flushes what was written; a writer that cannot flush is no error.

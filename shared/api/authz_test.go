@@ -1,0 +1,187 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/api/cpdoor"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// denyAll records every question it is asked and denies it.
+type denyAll struct {
+	mu    sync.Mutex
+	asked []question
+}
+
+type question struct {
+	op        service.Operation
+	resource  string
+	principal string
+	door      string
+}
+
+func (d *denyAll) authorize(ctx context.Context, op service.Operation, resource string) error {
+	c := service.CallerFrom(ctx)
+	d.mu.Lock()
+	d.asked = append(d.asked, question{op, resource, c.Principal, c.Door})
+	d.mu.Unlock()
+	return service.Denied(ctx, op, resource)
+}
+
+func (d *denyAll) take() []question {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.asked
+	d.asked = nil
+	return q
+}
+
+const (
+	arnPrefix  = "arn:aws:codepipeline:" + apitest.Region + ":" + apitest.Account + ":"
+	someUUID   = "3137f7cb-8d8a-4c5a-bd39-93bcae9dd5d9"
+	pipelineJS = `{"name":"p","stages":[{"name":"S","actions":[{"name":"A","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},"commands":["true"]}]}]}`
+	customType = `{"category":"Build","owner":"Custom","provider":"Tool","version":"1"}`
+)
+
+// cpRequests has a valid request for every operation the CodePipeline door
+// implements, the operation and resource the service must ask about.
+var cpRequests = map[string]struct {
+	body, resource string
+}{
+	"CreatePipeline":         {`{"pipeline":` + pipelineJS + `}`, arnPrefix + "p"},
+	"GetPipeline":            {`{"name":"p"}`, arnPrefix + "p"},
+	"UpdatePipeline":         {`{"pipeline":` + pipelineJS + `}`, arnPrefix + "p"},
+	"DeletePipeline":         {`{"name":"p"}`, arnPrefix + "p"},
+	"ListPipelines":          {`{}`, "*"},
+	"GetPipelineState":       {`{"name":"p"}`, arnPrefix + "p"},
+	"StartPipelineExecution": {`{"name":"p"}`, arnPrefix + "p"},
+	"StopPipelineExecution":  {`{"pipelineName":"p","pipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
+	"GetPipelineExecution":   {`{"pipelineName":"p","pipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
+	"ListPipelineExecutions": {`{"pipelineName":"p"}`, arnPrefix + "p"},
+	"ListActionExecutions":   {`{"pipelineName":"p"}`, arnPrefix + "p"},
+	"PutApprovalResult":      {`{"pipelineName":"p","stageName":"S","actionName":"A","token":"t","result":{"summary":"","status":"Approved"}}`, arnPrefix + "p/S/A"},
+	"CreateCustomActionType": {`{"category":"Build","provider":"Tool","version":"1","inputArtifactDetails":{"minimumCount":0,"maximumCount":1},"outputArtifactDetails":{"minimumCount":0,"maximumCount":1}}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
+	"DeleteCustomActionType": {`{"category":"Build","provider":"Tool","version":"1"}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
+	"ListActionTypes":        {`{}`, "*"},
+	"PollForJobs":            {`{"actionTypeId":` + customType + `}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
+	"AcknowledgeJob":         {`{"jobId":"` + someUUID + `","nonce":"n"}`, "*"},
+	"GetJobDetails":          {`{"jobId":"` + someUUID + `"}`, "*"},
+	"PutJobSuccessResult":    {`{"jobId":"` + someUUID + `"}`, "*"},
+	"PutJobFailureResult":    {`{"jobId":"` + someUUID + `","failureDetails":{"type":"JobFailed","message":"m"}}`, "*"},
+	"TagResource":            {`{"resourceArn":"` + arnPrefix + `p","tags":[{"key":"k","value":"v"}]}`, arnPrefix + "p"},
+	"UntagResource":          {`{"resourceArn":"` + arnPrefix + `p","tagKeys":["k"]}`, arnPrefix + "p"},
+	"ListTagsForResource":    {`{"resourceArn":"` + arnPrefix + `p"}`, arnPrefix + "p"},
+}
+
+// TestEveryCodePipelineOperationAsksAuthorization: with a deny-all hook,
+// every operation of the CodePipeline door is refused with
+// AccessDeniedException, after asking about its own action name and
+// resource, for the caller named by the request's access key.
+func TestEveryCodePipelineOperationAsksAuthorization(t *testing.T) {
+	hook := &denyAll{}
+	srv := apitest.NewServer(t, apitest.WithAuthorizer(hook.authorize))
+	ops := cpdoor.Operations()
+	if len(ops) < 20 {
+		t.Fatalf("the door lists only %d operations", len(ops))
+	}
+	for _, op := range ops {
+		t.Run(op, func(t *testing.T) {
+			tc, ok := cpRequests[op]
+			if !ok {
+				t.Fatalf("no request for %s: add one to cpRequests", op)
+			}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(tc.body))
+			req.Header.Set("X-Amz-Target", cpdoor.TargetPrefix+op)
+			req.Header.Set("Content-Type", cpdoor.ContentType)
+			req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDAUTHZTEST/20260101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=00")
+			status, body := send(t, req)
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			json.Unmarshal(body, &e)
+			if status != http.StatusForbidden || e.Type != "AccessDeniedException" {
+				t.Fatalf("%d %s, want 403 AccessDeniedException", status, body)
+			}
+			want := question{service.Operation("codepipeline:" + op), tc.resource, "AKIDAUTHZTEST", service.DoorCodePipeline}
+			asked := hook.take()
+			if len(asked) == 0 || asked[0] != want {
+				t.Fatalf("asked %+v, want first %+v", asked, want)
+			}
+			if !strings.Contains(e.Message, string(want.op)) || !strings.Contains(e.Message, want.resource) {
+				t.Fatalf("message %q names neither the action nor the resource", e.Message)
+			}
+		})
+	}
+}
+
+// TestEveryRESTRouteAsksAuthorization does the same for every REST route.
+func TestEveryRESTRouteAsksAuthorization(t *testing.T) {
+	hook := &denyAll{}
+	srv := apitest.NewServer(t, apitest.WithAuthorizer(hook.authorize))
+	exec := "/v1/pipelines/p/executions/" + someUUID
+	tests := []struct {
+		method, path, body string
+		op                 service.Operation
+		resource           string
+	}{
+		{"POST", "/v1/pipelines", pipelineJS, service.OpCreatePipeline, arnPrefix + "p"},
+		{"GET", "/v1/pipelines", "", service.OpListPipelines, "*"},
+		{"GET", "/v1/pipelines/p", "", service.OpGetPipeline, arnPrefix + "p"},
+		{"PUT", "/v1/pipelines/p", pipelineJS, service.OpUpdatePipeline, arnPrefix + "p"},
+		{"DELETE", "/v1/pipelines/p", "", service.OpDeletePipeline, arnPrefix + "p"},
+		{"GET", "/v1/pipelines/p/state", "", service.OpGetPipelineState, arnPrefix + "p"},
+		{"POST", "/v1/pipelines/p/executions", "{}", service.OpStartPipelineExecution, arnPrefix + "p"},
+		{"GET", "/v1/pipelines/p/executions", "", service.OpListPipelineExecutions, arnPrefix + "p"},
+		{"GET", exec, "", service.OpGetExecutionRecord, arnPrefix + "p"},
+		{"POST", exec + "/stop", "{}", service.OpStopPipelineExecution, arnPrefix + "p"},
+		{"GET", exec + "/events", "", service.OpWatchExecution, arnPrefix + "p"},
+		{"GET", exec + "/actions/r/logs", "", service.OpGetActionLogs, arnPrefix + "p"},
+		{"GET", "/v1/pipelines/p/action-executions", "", service.OpListActionExecutions, arnPrefix + "p"},
+		{"POST", "/v1/pipelines/p/approvals", `{"stage":"S","action":"A","status":"Approved"}`, service.OpPutApprovalResult, arnPrefix + "p/S/A"},
+		{"GET", "/v1/pipelines/p/tags", "", service.OpListTagsForResource, arnPrefix + "p"},
+		{"PUT", "/v1/pipelines/p/tags", `{"tags":[{"key":"k","value":"v"}]}`, service.OpTagResource, arnPrefix + "p"},
+		{"DELETE", "/v1/pipelines/p/tags?key=k", "", service.OpUntagResource, arnPrefix + "p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			var rd io.Reader
+			if tt.body != "" {
+				rd = strings.NewReader(tt.body)
+			}
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, rd)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Stageflow-User", "alice")
+			status, body := send(t, req)
+			if status != http.StatusForbidden || !strings.Contains(string(body), `"AccessDeniedException"`) {
+				t.Fatalf("%d %s, want 403 AccessDeniedException", status, body)
+			}
+			want := question{tt.op, tt.resource, "alice", service.DoorREST}
+			if asked := hook.take(); len(asked) == 0 || asked[0] != want {
+				t.Fatalf("asked %+v, want first %+v", asked, want)
+			}
+		})
+	}
+}
+
+func send(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(fmt.Errorf("%s %s: %w", req.Method, req.URL, err))
+	}
+	return resp.StatusCode, body
+}
