@@ -40,10 +40,10 @@ func New(endpoint string, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{endpoint: strings.TrimSuffix(endpoint, "/"), http: httpClient}
+	return &Client{endpoint: endpoint, http: httpClient}
 }
 
-// Endpoint is the server's base URL.
+// Endpoint is the server's base URL, as New was given it.
 func (c *Client) Endpoint() string { return c.endpoint }
 
 // Error is an error answer of the server: its status and, when the body is
@@ -140,7 +140,7 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 	if enc := q.Encode(); enc != "" {
 		path += "?" + enc
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.endpoint, "/")+path, rd)
 	if err != nil {
 		return nil, err
 	}
