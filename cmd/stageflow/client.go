@@ -1,24 +1,23 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/api/rest/restclient"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // The client subcommands talk to a Stageflow server's REST API.
@@ -37,93 +36,20 @@ func defaultEndpoint() string {
 	return "http://" + defaultAddr
 }
 
-// client is a small REST client.
+// client holds a command's --endpoint; api is the REST client of it.
 type client struct {
 	endpoint string
-	http     *http.Client
 }
 
 func addEndpointFlag(cmd *cobra.Command, c *client) {
 	cmd.Flags().StringVar(&c.endpoint, "endpoint", defaultEndpoint(), "the Stageflow server (env STAGEFLOW_ENDPOINT)")
-	c.http = &http.Client{}
 }
 
-// apiError is the REST door's error body.
-type apiError struct {
-	Status int
-	Error  struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		Problems []struct {
-			Path    string `json:"path"`
-			Message string `json:"message"`
-		} `json:"problems"`
-	} `json:"error"`
-}
-
-func (e *apiError) err() error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", e.Error.Code, e.Error.Message)
-	for _, p := range e.Error.Problems {
-		fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Message)
-	}
-	return fmt.Errorf("%s", b.String())
-}
-
-// do sends a request and decodes a JSON answer into out (if not nil).
-func (c *client) do(ctx context.Context, method, path string, body any, out any) error {
-	resp, err := c.send(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("reading the answer of %s %s: %w", method, path, err)
-	}
-	return nil
-}
-
-func (c *client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.endpoint, "/")+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if u := os.Getenv("USER"); u != "" {
-		req.Header.Set("X-Stageflow-User", u)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Stageflow server at %s (start it with `stageflow serve`): %w", c.endpoint, err)
-	}
-	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		ae := &apiError{Status: resp.StatusCode}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if json.Unmarshal(data, ae) != nil || ae.Error.Code == "" {
-			return nil, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))
-		}
-		return nil, ae.err()
-	}
-	return resp, nil
+// api is a REST client of the endpoint that names $USER as the caller.
+func (c *client) api() *restclient.Client {
+	rc := restclient.New(c.endpoint, &http.Client{})
+	rc.User = os.Getenv("USER")
+	return rc
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -132,15 +58,12 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func pathEsc(s string) string { return url.PathEscape(s) }
-
 // ---- pipeline create|update|get|list|delete ----
 
 func newPipelineCmd() *cobra.Command {
 	c := &client{}
 	cmd := &cobra.Command{Use: "pipeline", Short: "Create, update, show, list and delete pipelines on a server"}
 	cmd.PersistentFlags().StringVar(&c.endpoint, "endpoint", defaultEndpoint(), "the Stageflow server (env STAGEFLOW_ENDPOINT)")
-	c.http = &http.Client{}
 
 	create := &cobra.Command{
 		Use: "create FILE...", Short: "Create pipelines from documents", Args: cobra.MinimumNArgs(1),
@@ -150,10 +73,8 @@ func newPipelineCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var out struct {
-					Pipeline pipeline.Pipeline `json:"pipeline"`
-				}
-				if err := c.do(cmd.Context(), "POST", "/v1/pipelines", data, &out); err != nil {
+				out, err := c.api().CreatePipeline(cmd.Context(), data)
+				if err != nil {
 					return fmt.Errorf("%s: %w", f, err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "created pipeline %s (version %d)\n", out.Pipeline.Name, deref(out.Pipeline.Version))
@@ -173,10 +94,8 @@ func newPipelineCmd() *cobra.Command {
 				_, err := pipeline.Load(data)
 				return fmt.Errorf("%s: %v", args[0], err)
 			}
-			var out struct {
-				Pipeline pipeline.Pipeline `json:"pipeline"`
-			}
-			if err := c.do(cmd.Context(), "PUT", "/v1/pipelines/"+pathEsc(doc.Pipeline.Name), data, &out); err != nil {
+			out, err := c.api().UpdatePipeline(cmd.Context(), doc.Pipeline.Name, data)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "updated pipeline %s (version %d)\n", out.Pipeline.Name, deref(out.Pipeline.Version))
@@ -187,12 +106,8 @@ func newPipelineCmd() *cobra.Command {
 	get := &cobra.Command{
 		Use: "get NAME", Short: "Print a pipeline (as get-pipeline does)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "/v1/pipelines/" + pathEsc(args[0])
-			if version > 0 {
-				path += "?version=" + strconv.Itoa(version)
-			}
-			var out json.RawMessage
-			if err := c.do(cmd.Context(), "GET", path, nil, &out); err != nil {
+			out, err := c.api().GetPipeline(cmd.Context(), args[0], version)
+			if err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), out)
@@ -204,19 +119,10 @@ func newPipelineCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tTYPE\tMODE\tUPDATED")
-			token := ""
+			api, token := c.api(), ""
 			for {
-				var out struct {
-					Pipelines []struct {
-						Name          string  `json:"name"`
-						Version       int     `json:"version"`
-						PipelineType  string  `json:"pipelineType"`
-						ExecutionMode string  `json:"executionMode"`
-						Updated       float64 `json:"updated"`
-					} `json:"pipelines"`
-					NextToken string `json:"nextToken"`
-				}
-				if err := c.do(cmd.Context(), "GET", "/v1/pipelines?nextToken="+url.QueryEscape(token), nil, &out); err != nil {
+				out, err := api.ListPipelines(cmd.Context(), 0, token)
+				if err != nil {
 					return err
 				}
 				for _, p := range out.Pipelines {
@@ -232,7 +138,7 @@ func newPipelineCmd() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a pipeline (its executions stay readable)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.do(cmd.Context(), "DELETE", "/v1/pipelines/"+pathEsc(args[0]), nil, nil); err != nil {
+			if err := c.api().DeletePipeline(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted pipeline %s\n", args[0])
@@ -250,11 +156,11 @@ func deref(p *int) int {
 	return *p
 }
 
-func epoch(f float64) string {
-	if f == 0 {
+func epoch(t *service.Timestamp) string {
+	if t == nil {
 		return "-"
 	}
-	return time.UnixMilli(int64(f * 1000)).Local().Format("2006-01-02 15:04:05")
+	return time.Time(*t).Local().Format("2006-01-02 15:04:05")
 }
 
 // ---- start, stop ----
@@ -271,19 +177,13 @@ func newStartCmd() *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			var out struct {
-				ID string `json:"pipelineExecutionId"`
-			}
-			body := map[string]any{"variables": overrides}
-			if token != "" {
-				body["clientRequestToken"] = token
-			}
-			if err := c.do(cmd.Context(), "POST", "/v1/pipelines/"+pathEsc(args[0])+"/executions", body, &out); err != nil {
+			id, err := c.api().StartExecution(cmd.Context(), args[0], rest.RESTStartExecution{Variables: overrides, ClientRequestToken: token})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), out.ID)
+			fmt.Fprintln(cmd.OutOrStdout(), id)
 			if watch {
-				return c.watch(cmd, args[0], out.ID)
+				return c.watch(cmd, args[0], id)
 			}
 			return nil
 		},
@@ -306,8 +206,7 @@ func newStopCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := map[string]any{"abandon": abandon, "reason": reason}
-			if err := c.do(cmd.Context(), "POST", "/v1/pipelines/"+pathEsc(args[0])+"/executions/"+pathEsc(id)+"/stop", body, nil); err != nil {
+			if err := c.api().StopExecution(cmd.Context(), args[0], id, rest.RESTStopExecution{Abandon: abandon, Reason: reason}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "stopping execution %s\n", id)
@@ -325,26 +224,14 @@ func (c *client) executionID(ctx context.Context, args []string) (string, error)
 	if len(args) > 1 {
 		return args[1], nil
 	}
-	var out struct {
-		Summaries []struct {
-			ID string `json:"pipelineExecutionId"`
-		} `json:"pipelineExecutionSummaries"`
-	}
-	if err := c.do(ctx, "GET", "/v1/pipelines/"+pathEsc(args[0])+"/executions?maxResults=1", nil, &out); err != nil {
+	out, err := c.api().ListExecutions(ctx, args[0], "", 1, "")
+	if err != nil {
 		return "", err
 	}
-	if len(out.Summaries) == 0 {
+	if len(out.PipelineExecutionSummaries) == 0 {
 		return "", fmt.Errorf("pipeline %s has no executions yet", args[0])
 	}
-	return out.Summaries[0].ID, nil
-}
-
-func (c *client) execution(ctx context.Context, name, id string) (*engine.Execution, error) {
-	var e engine.Execution
-	if err := c.do(ctx, "GET", "/v1/pipelines/"+pathEsc(name)+"/executions/"+pathEsc(id), nil, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return out.PipelineExecutionSummaries[0].PipelineExecutionID, nil
 }
 
 // ---- status [--watch], executions ----
@@ -362,7 +249,7 @@ func newStatusCmd() *cobra.Command {
 			if watch {
 				return c.watch(cmd, args[0], id)
 			}
-			e, err := c.execution(cmd.Context(), args[0], id)
+			e, err := c.api().GetExecution(cmd.Context(), args[0], id)
 			if err != nil {
 				return err
 			}
@@ -386,38 +273,27 @@ func newStatusCmd() *cobra.Command {
 func (c *client) watch(cmd *cobra.Command, name, id string) error {
 	out := cmd.OutOrStdout()
 	prog := newProgress(out, isTerminal(out), false)
-	resp, err := c.send(cmd.Context(), "GET", "/v1/pipelines/"+pathEsc(name)+"/executions/"+pathEsc(id)+"/events", nil)
+	api := c.api()
+	events, err := api.Events(cmd.Context(), name, id)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer events.Close()
 	var last *engine.Execution
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	var data strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "data:"):
-			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-		case line == "" && data.Len() > 0:
-			var e engine.Execution
-			if err := json.Unmarshal([]byte(data.String()), &e); err == nil {
-				last = &e
-				prog.update(last)
-			}
-			data.Reset()
+	for last == nil || !last.Status.Terminal() {
+		e, err := events.Next()
+		if err != nil {
+			break // the stream ended (or broke): see below
 		}
-		if last != nil && last.Status.Terminal() {
-			break
-		}
+		last = e
+		prog.update(last)
 	}
 	if last == nil {
 		return fmt.Errorf("the server sent no state of execution %s", id)
 	}
 	if !last.Status.Terminal() {
 		// The stream ended early; show the latest state we can read.
-		if e, err := c.execution(cmd.Context(), name, id); err == nil {
+		if e, err := api.GetExecution(cmd.Context(), name, id); err == nil {
 			last = e
 		}
 	}
@@ -436,24 +312,18 @@ func newExecutionsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "executions PIPELINE", Short: "List a pipeline's executions, newest first", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out struct {
-				Summaries []struct {
-					ID            string  `json:"pipelineExecutionId"`
-					Status        string  `json:"status"`
-					StatusSummary string  `json:"statusSummary"`
-					StartTime     float64 `json:"startTime"`
-					Trigger       struct {
-						Type string `json:"triggerType"`
-					} `json:"trigger"`
-				} `json:"pipelineExecutionSummaries"`
-			}
-			if err := c.do(cmd.Context(), "GET", "/v1/pipelines/"+pathEsc(args[0])+"/executions?maxResults="+strconv.Itoa(max), nil, &out); err != nil {
+			out, err := c.api().ListExecutions(cmd.Context(), args[0], "", max, "")
+			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "EXECUTION\tSTATUS\tSTARTED\tTRIGGER\tSUMMARY")
-			for _, s := range out.Summaries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Status, epoch(s.StartTime), s.Trigger.Type, s.StatusSummary)
+			for _, s := range out.PipelineExecutionSummaries {
+				trigger := ""
+				if s.Trigger != nil {
+					trigger = s.Trigger.TriggerType
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, epoch(s.StartTime), trigger, s.StatusSummary)
 			}
 			return tw.Flush()
 		},
@@ -478,7 +348,8 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := c.execution(cmd.Context(), args[0], id)
+			api := c.api()
+			e, err := api.GetExecution(cmd.Context(), args[0], id)
 			if err != nil {
 				return err
 			}
@@ -486,24 +357,19 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			path := "/v1/pipelines/" + pathEsc(args[0]) + "/executions/" + pathEsc(id) + "/actions/" + pathEsc(run.ID) + "/logs"
 			if follow {
-				resp, err := c.send(cmd.Context(), "GET", path+"?follow=true", nil)
+				log, err := api.FollowLog(cmd.Context(), args[0], id, run.ID, 0)
 				if err != nil {
 					return err
 				}
-				defer resp.Body.Close()
-				_, err = io.Copy(cmd.OutOrStdout(), resp.Body)
+				defer log.Close()
+				_, err = io.Copy(cmd.OutOrStdout(), log)
 				return err
 			}
 			offset := int64(0)
 			for {
-				var page struct {
-					Content    string `json:"content"`
-					NextOffset int64  `json:"nextOffset"`
-					Complete   bool   `json:"complete"`
-				}
-				if err := c.do(cmd.Context(), "GET", path+"?offset="+strconv.FormatInt(offset, 10), nil, &page); err != nil {
+				page, err := api.LogPage(cmd.Context(), args[0], id, run.ID, offset, 0)
+				if err != nil {
 					return err
 				}
 				io.WriteString(cmd.OutOrStdout(), page.Content)
@@ -565,8 +431,8 @@ func newApprovalCmd(verb string) *cobra.Command {
 			if stage == "" || action == "" {
 				return usageError{fmt.Errorf("--stage and --action are required")}
 			}
-			body := map[string]string{"stage": stage, "action": action, "status": status, "summary": summary}
-			if err := c.do(cmd.Context(), "POST", "/v1/pipelines/"+pathEsc(args[0])+"/approvals", body, nil); err != nil {
+			body := rest.RESTApproval{Stage: stage, Action: action, Status: status, Summary: summary}
+			if _, err := c.api().PutApproval(cmd.Context(), args[0], body); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s › %s\n", strings.ToLower(status), stage, action)

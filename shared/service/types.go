@@ -23,12 +23,14 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(float64(tt.UnixMilli())/1000, 'f', -1, 64)), nil
 }
 
-// UnmarshalJSON reads epoch seconds (a number) or an RFC 3339 string.
+// UnmarshalJSON reads epoch seconds (a number) or an RFC 3339 string. A
+// number is read to the nearest microsecond: a float64 of epoch seconds
+// holds no finer time, and truncating it would turn 1700000000.004 into
+// 1700000000.003999, so that what MarshalJSON wrote would not read back.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	var f float64
 	if err := json.Unmarshal(b, &f); err == nil {
-		sec, frac := math.Modf(f)
-		*t = Timestamp(time.Unix(int64(sec), int64(frac*1e9)).UTC())
+		*t = Timestamp(time.UnixMicro(int64(math.Round(f * 1e6))).UTC())
 		return nil
 	}
 	var s string

@@ -21,17 +21,6 @@ import (
 // (limit: 64 KiB by default, at most 1 MiB), and with ?follow=true streams
 // the log as plain text from offset while it grows, until the run ends.
 
-// RESTLogPage is a page of an action run's log. NextOffset counts bytes of
-// the log file; Content holds them as text (a page never ends inside a
-// character; bytes that are not UTF-8 read as U+FFFD).
-type RESTLogPage struct {
-	Content    string `json:"content"`
-	NextOffset int64  `json:"nextOffset"`
-	// Complete is true when the run has ended and the page reaches the end
-	// of its log.
-	Complete bool `json:"complete"`
-}
-
 func (h *Handler) actionLogs(w http.ResponseWriter, r *http.Request) {
 	name, id, runID := r.PathValue("name"), r.PathValue("id"), r.PathValue("runId")
 	q := r.URL.Query()

@@ -573,7 +573,7 @@ func restExpectError(t *testing.T, env *restEnv, method, path string, body any, 
 	if ct := hdr.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type %q", method, path, ct)
 	}
-	var e restErrorBody
+	var e RESTError
 	if err := json.Unmarshal(data, &e); err != nil {
 		t.Fatalf("%s %s: not a JSON error: %s", method, path, data)
 	}

@@ -1,0 +1,127 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// Executions, action executions and approvals of a pipeline.
+
+func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var body RESTStartExecution
+	if err := restDecodeBody(w, r, &body, true); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(body.ClientRequestToken) > 128 {
+		h.fail(w, r, restInvalid("clientRequestToken", "must be at most 128 characters"))
+		return
+	}
+	e, err := h.svc.StartExecution(r.Context(), service.StartInput{PipelineName: name, Variables: body.Variables, ClientRequestToken: body.ClientRequestToken})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := e.ID
+	w.Header().Set("Location", "/v1/pipelines/"+url.PathEscape(name)+"/executions/"+url.PathEscape(id))
+	restWriteJSON(w, http.StatusCreated, RESTExecutionID{PipelineExecutionID: id})
+}
+
+func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	status, n, err := restListQuery(q, restExecutionStatuses)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.ListExecutions(r.Context(), r.PathValue("name"), status, n, q.Get("nextToken"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getExecution(w http.ResponseWriter, r *http.Request) {
+	e, err := h.svc.Execution(r.Context(), r.PathValue("name"), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, e)
+}
+
+func (h *Handler) stopExecution(w http.ResponseWriter, r *http.Request) {
+	var body RESTStopExecution
+	if err := restDecodeBody(w, r, &body, true); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(body.Reason) > 200 {
+		h.fail(w, r, restInvalid("reason", "must be at most 200 characters"))
+		return
+	}
+	id := r.PathValue("id")
+	if err := h.svc.StopExecution(r.Context(), r.PathValue("name"), id, body.Abandon, body.Reason); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusAccepted, RESTExecutionID{PipelineExecutionID: id})
+}
+
+func (h *Handler) listActionExecutions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	status, n, err := restListQuery(q, restActionStatuses)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := service.ActionExecutionFilter{PipelineExecutionID: q.Get("executionId"), Stage: q.Get("stage"), Action: q.Get("action"), Status: status}
+	out, err := h.svc.ListActionExecutions(r.Context(), r.PathValue("name"), f, n, q.Get("nextToken"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) putApproval(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name := r.PathValue("name")
+	var body RESTApproval
+	if err := restDecodeBody(w, r, &body, false); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var problems []errs.Problem
+	if body.Stage == "" {
+		problems = append(problems, errs.Problem{Path: "stage", Message: "is required"})
+	}
+	if body.Action == "" {
+		problems = append(problems, errs.Problem{Path: "action", Message: "is required"})
+	}
+	if body.Status != "Approved" && body.Status != "Rejected" {
+		problems = append(problems, errs.Problem{Path: "status", Message: fmt.Sprintf("must be Approved or Rejected, got %q", body.Status)})
+	}
+	if len(body.Summary) > 512 {
+		problems = append(problems, errs.Problem{Path: "summary", Message: "must be at most 512 characters"})
+	}
+	if len(problems) > 0 {
+		h.fail(w, r, errs.Invalid("invalid approval", problems))
+		return
+	}
+	at, err := h.svc.PutApprovalResult(ctx, service.ApprovalInput{
+		PipelineName: name, Stage: body.Stage, Action: body.Action, Token: body.Token, ExecutionID: body.ExecutionID,
+		Status: body.Status, Summary: body.Summary,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, RESTApprovalResult{ApprovedAt: service.TimestampOf(at)})
+}

@@ -1,0 +1,88 @@
+package rest
+
+import (
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// The REST door's own bodies: what it reads and answers besides the
+// service's CodePipeline shapes (service.GetPipelineOutput,
+// service.ListPipelinesOutput, service.GetPipelineStateOutput, ...) and the
+// whole execution record (engine.Execution). Clients decode the same types
+// (shared/api/rest/restclient).
+
+// RESTUserHeader names the caller, recorded for instance as an approval's
+// approver; without it the caller is "anonymous".
+const RESTUserHeader = "X-Stageflow-User"
+
+// RESTError is the body of every error answer (status 400 and above).
+type RESTError struct {
+	Error RESTErrorDetail `json:"error"`
+}
+
+// RESTErrorDetail is an error: the exception name as Code (for instance
+// PipelineNotFoundException), a sentence, and for a rejected document or
+// body the problems found, each at a JSON path.
+type RESTErrorDetail struct {
+	Code     string         `json:"code"`
+	Message  string         `json:"message"`
+	Problems []errs.Problem `json:"problems,omitempty"`
+}
+
+// RESTStartExecution is the body of POST /v1/pipelines/{name}/executions
+// (optional: an empty body starts with the pipeline's defaults).
+// ClientRequestToken makes the start idempotent: a second start with the
+// same token returns the same execution.
+type RESTStartExecution struct {
+	Variables          map[string]string `json:"variables,omitempty"`
+	ClientRequestToken string            `json:"clientRequestToken,omitempty"`
+}
+
+// RESTExecutionID names an execution: the answer of a start (201) and of a
+// stop (202).
+type RESTExecutionID struct {
+	PipelineExecutionID string `json:"pipelineExecutionId"`
+}
+
+// RESTStopExecution is the body of POST .../executions/{id}/stop (optional).
+// Abandon ends running actions instead of letting them finish.
+type RESTStopExecution struct {
+	Abandon bool   `json:"abandon,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// RESTApproval is the body of POST /v1/pipelines/{name}/approvals; Status is
+// "Approved" or "Rejected".
+// Token may be left out when the approval is waiting in the execution named
+// by ExecutionID, or (without ExecutionID) in exactly one execution.
+type RESTApproval struct {
+	ExecutionID string `json:"executionId,omitempty"`
+	Stage       string `json:"stage"`
+	Action      string `json:"action"`
+	Token       string `json:"token,omitempty"`
+	Status      string `json:"status"`
+	Summary     string `json:"summary,omitempty"`
+}
+
+// RESTApprovalResult answers an approval.
+type RESTApprovalResult struct {
+	ApprovedAt *service.Timestamp `json:"approvedAt,omitempty"`
+}
+
+// RESTTags is the body of GET and PUT /v1/pipelines/{name}/tags.
+type RESTTags struct {
+	Tags []pipeline.Tag `json:"tags"`
+}
+
+// RESTLogPage is a page of an action run's log, the answer of
+// GET .../actions/{runId}/logs without follow. NextOffset counts bytes of
+// the log file; Content holds them as text (a page never ends inside a
+// character; bytes that are not UTF-8 read as U+FFFD).
+type RESTLogPage struct {
+	Content    string `json:"content"`
+	NextOffset int64  `json:"nextOffset"`
+	// Complete is true when the run has ended and the page reaches the end
+	// of its log.
+	Complete bool `json:"complete"`
+}
