@@ -20,6 +20,9 @@ func suggest(k string, names []string) string {
 	lk := []rune(strings.ToLower(k))
 	for _, n := range names {
 		ln := []rune(strings.ToLower(n))
+		if len(lk) > len(ln)+2 || len(ln) > len(lk)+2 {
+			continue // at least 3 edits apart (and k may be very long)
+		}
 		if d := distance(lk, ln); d < bestD && 2*d < len(ln) {
 			best, bestD = n, d
 		}

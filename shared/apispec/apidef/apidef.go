@@ -102,9 +102,17 @@ func ForTest(t testing.TB) *Definition {
 
 type candidate struct{ path, version string }
 
+// EnvDir names an environment variable that, when set, is the botocore
+// package directory to read instead of searching for one.
+const EnvDir = "STAGEFLOW_BOTOCORE"
+
 // candidates lists the definitions found next to a botocore package whose
-// version can be read: the one python3 imports, then the usual places.
+// version can be read: the one python3 imports, then the usual places (or
+// only the directory $STAGEFLOW_BOTOCORE names).
 func candidates() []candidate {
+	if d := os.Getenv(EnvDir); d != "" {
+		return found([]string{d})
+	}
 	var dirs []string
 	if out, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output(); err == nil {
 		dirs = append(dirs, strings.TrimSpace(string(out)))
@@ -120,6 +128,11 @@ func candidates() []candidate {
 		m, _ := filepath.Glob(g)
 		dirs = append(dirs, m...)
 	}
+	return found(dirs)
+}
+
+// found lists the definitions of the botocore package directories.
+func found(dirs []string) []candidate {
 	var out []candidate
 	seen := map[string]bool{}
 	for _, d := range dirs {
