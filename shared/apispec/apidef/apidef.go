@@ -26,6 +26,12 @@ import (
 // pipelines: triggers, variables, stage conditions, Commands actions).
 const MinBotocore = "1.43"
 
+// howToGet says how to get the right definition.
+const howToGet = "the fidelity tests need the definition of botocore " + MinBotocore + " or newer, which the AWS CLI v1 bundles " +
+	"(the machine image's aws-cli 1.45 under pyenv, or pip install awscli); make python3 import that botocore, " +
+	"or set " + EnvDir + " to its package directory. Debian's python3-botocore (1.29) is far older and lacks the V2 shapes " +
+	"(triggers, variables, stage conditions, Commands actions)"
+
 // File is the definition's path under a botocore package directory.
 const File = "data/codepipeline/2015-07-09/service-2.json"
 
@@ -62,9 +68,7 @@ func Load() (*Definition, error) { return load() }
 var load = sync.OnceValues(func() (*Definition, error) {
 	found := candidates()
 	if len(found) == 0 {
-		return nil, fmt.Errorf("botocore's CodePipeline API definition (%s.gz) was not found: "+
-			"install the AWS CLI v1, which bundles botocore %s or newer, so that python3 imports its botocore "+
-			"(Debian's python3-botocore is far older and lacks the V2 shapes)", File, MinBotocore)
+		return nil, fmt.Errorf("botocore's CodePipeline API definition (%s.gz) was not found: %s", File, howToGet)
 	}
 	best := found[0]
 	for _, c := range found[1:] {
@@ -73,9 +77,8 @@ var load = sync.OnceValues(func() (*Definition, error) {
 		}
 	}
 	if newer(MinBotocore, best.version) {
-		return nil, fmt.Errorf("the newest CodePipeline API definition found, %s, is botocore %s; the fidelity test needs botocore %s or newer: "+
-			"install the AWS CLI v1, which bundles it (Debian's python3-botocore is far older and lacks the V2 shapes)",
-			best.path, best.version, MinBotocore)
+		return nil, fmt.Errorf("the newest CodePipeline API definition found, %s, is botocore %s, older than %s: %s",
+			best.path, best.version, MinBotocore, howToGet)
 	}
 	if cli := awsCLIBotocore(); cli != "" && newer(cli, best.version) {
 		return nil, fmt.Errorf("the AWS CLI here ships botocore %s, but the newest CodePipeline API definition found is botocore %s (%s): "+
