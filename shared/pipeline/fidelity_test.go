@@ -213,3 +213,19 @@ func TestOptionalityMatchesAPIDefinition(t *testing.T) {
 		}
 	}
 }
+
+// TestConstantsAreTableValues checks the model's named values against the
+// enumerations of the table.
+func TestConstantsAreTableValues(t *testing.T) {
+	for shape, values := range map[string][]string{
+		"ActionCategory": {CategorySource, CategoryBuild, CategoryDeploy, CategoryTest, CategoryInvoke, CategoryApproval, CategoryCompute},
+		"ActionOwner":    {OwnerAWS, OwnerThirdParty, OwnerCustom},
+		"ExecutionMode":  {ModeQueued, ModeSuperseded, ModeParallel},
+		"PipelineType":   {TypeV1, TypeV2},
+		"Result":         {ResultRollback, ResultFail, ResultRetry, ResultSkip},
+	} {
+		if got := apispec.MustLookup(shape).Enum; !slices.Equal(got, values) {
+			t.Errorf("%s: the table has %v, the model's constants are %v", shape, got, values)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func Load(data []byte) (*Document, error) {
 // parse is Parse with the paths relative to the document.
 func parse(data []byte) (*Document, strictjson.Problems) {
 	if len(data) > MaxDocumentBytes {
-		return nil, strictjson.Problems{{Problem: errs.Problem{Message: fmt.Sprintf("document is %d bytes; the limit is %d", len(data), MaxDocumentBytes)}}}
+		return nil, strictjson.Problems{{Class: strictjson.Constraint, Problem: errs.Problem{Message: fmt.Sprintf("document is %d bytes; the limit is %d", len(data), MaxDocumentBytes)}}}
 	}
 	tree, problems := strictjson.Parse(data)
 	if tree == nil {

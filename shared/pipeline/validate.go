@@ -16,7 +16,7 @@ import (
 // every problem found, each with its JSON path (relative to the pipeline,
 // e.g. "stages[1].actions[0].runOrder") and a plain sentence. Lengths,
 // patterns and enumerations are those of the CodePipeline API definition
-// (see Shapes); counts are CodePipeline's quotas.
+// (shared/apispec); counts are CodePipeline's quotas.
 //
 // Stageflow deliberately differs from AWS CodePipeline in these ways:
 //
@@ -236,7 +236,7 @@ func (v *validator) add(path, format string, args ...any) {
 	v.problems = append(v.problems, errs.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// str checks a string's length and pattern (or enumeration).
+// str checks a string against its shape: length and pattern, or enumeration.
 func (v *validator) str(path, s string, sh *apispec.Shape) {
 	v.problem(path, sh.CheckString(s))
 }
@@ -264,25 +264,13 @@ func (v *validator) optional(path, s string, sh *apispec.Shape) {
 	}
 }
 
-// oneOf checks a value against an enumeration.
-func (v *validator) oneOf(path, s string, sh *apispec.Shape) {
-	v.str(path, s, sh)
-}
-
 // requiredOneOf checks an enumerated value that must be present.
 func (v *validator) requiredOneOf(path, s string, sh *apispec.Shape) {
 	if s == "" {
 		v.add(path, "is required (one of %s)", strings.Join(sh.Enum, ", "))
 		return
 	}
-	v.oneOf(path, s, sh)
-}
-
-// optionalOneOf checks an enumerated value when it is given.
-func (v *validator) optionalOneOf(path, s string, sh *apispec.Shape) {
-	if s != "" {
-		v.oneOf(path, s, sh)
-	}
+	v.str(path, s, sh)
 }
 
 // count checks the number of entries of a list or map that is given.
@@ -303,8 +291,8 @@ func (v *validator) number(path string, n *int, sh *apispec.Shape) {
 func (v *validator) pipeline(p *Pipeline) {
 	v.required("name", p.Name, shPipelineName)
 	v.number("version", p.Version, shPipelineVers)
-	v.optionalOneOf("executionMode", p.ExecutionMode, shExecutionMode)
-	v.optionalOneOf("pipelineType", p.PipelineType, shPipelineType)
+	v.optional("executionMode", p.ExecutionMode, shExecutionMode)
+	v.optional("pipelineType", p.PipelineType, shPipelineType)
 
 	if p.ArtifactStore != nil && p.ArtifactStores != nil {
 		v.add("artifactStores", "cannot be given together with artifactStore; use one or the other")
@@ -399,7 +387,7 @@ func (v *validator) triggers(triggers []Trigger) {
 				v.count(fpath+".events", len(f.Events), shPREvents)
 			}
 			for k, e := range f.Events {
-				v.oneOf(index(fpath+".events", k), e, shPREvent)
+				v.str(index(fpath+".events", k), e, shPREvent)
 			}
 			v.filter(fpath+".branches", f.Branches, shBranchPatterns, shBranchPat)
 			v.filter(fpath+".filePaths", f.FilePaths, shFilePathPattern, shFilePathPat)
@@ -462,9 +450,9 @@ func (v *validator) stages(stages []Stage) {
 			v.conditions(path+".onSuccess.conditions", s.OnSuccess.Conditions, true, position{i, math.MaxInt})
 		}
 		if f := s.OnFailure; f != nil {
-			v.optionalOneOf(path+".onFailure.result", f.Result, shResult)
+			v.optional(path+".onFailure.result", f.Result, shResult)
 			if f.RetryConfiguration != nil {
-				v.optionalOneOf(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
+				v.optional(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
 			}
 			v.conditions(path+".onFailure.conditions", f.Conditions, false, position{i, math.MaxInt})
 		}
@@ -560,7 +548,7 @@ func (v *validator) action(stage, j int, a *Action) {
 		epath := index(path+".environmentVariables", k)
 		v.required(epath+".name", e.Name, shEnvName)
 		v.required(epath+".value", e.Value, shEnvValue)
-		v.optionalOneOf(epath+".type", e.Type, shEnvType)
+		v.optional(epath+".type", e.Type, shEnvType)
 		v.refs(epath+".value", e.Value, at, "action")
 	}
 }
@@ -658,7 +646,7 @@ func (v *validator) conditions(path string, conds []Condition, required bool, at
 	v.count(path, len(conds), shConditions)
 	for i, c := range conds {
 		cpath := index(path, i)
-		v.optionalOneOf(cpath+".result", c.Result, shResult)
+		v.optional(cpath+".result", c.Result, shResult)
 		if c.Rules != nil {
 			v.count(cpath+".rules", len(c.Rules), shRules)
 		}
@@ -673,7 +661,7 @@ func (v *validator) rule(path string, r *Rule, at position) {
 	t := r.RuleTypeID
 	tpath := path + ".ruleTypeId"
 	v.requiredOneOf(tpath+".category", t.Category, shRuleCategory)
-	v.optionalOneOf(tpath+".owner", t.Owner, shRuleOwner)
+	v.optional(tpath+".owner", t.Owner, shRuleOwner)
 	v.required(tpath+".provider", t.Provider, shRuleProvider)
 	v.optional(tpath+".version", t.Version, shVersion)
 	if r.Configuration != nil {
