@@ -51,7 +51,7 @@ test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 
 system-deps: ## install the system tools tests use (jq), if missing
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
-	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped"
+	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped, and the API fidelity tests (which read the definition its botocore ships) will fail"
 
 lint: deps $(TOOLS)/staticcheck ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

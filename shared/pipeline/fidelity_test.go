@@ -1,138 +1,29 @@
 package pipeline
 
 import (
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/stageflow/stageflow/shared/apispec"
+	"github.com/stageflow/stageflow/shared/apispec/apidef"
+	"github.com/stageflow/stageflow/shared/strictjson"
 )
 
-// The fidelity test checks the validator's tables against botocore's copy of
-// the CodePipeline API definition, when botocore is installed.
-
-const apiDefinition = "data/codepipeline/2015-07-09/service-2.json"
-
-type apiShape struct {
-	Type     string                            `json:"type"`
-	Min      *int                              `json:"min"`
-	Max      *int                              `json:"max"`
-	Pattern  string                            `json:"pattern"`
-	Enum     []string                          `json:"enum"`
-	Members  map[string]struct{ Shape string } `json:"members"`
-	Member   *struct{ Shape string }           `json:"member"`
-	Key      *struct{ Shape string }           `json:"key"`
-	Value    *struct{ Shape string }           `json:"value"`
-	Required []string                          `json:"required"`
-}
-
-var apiDefinitionPath = sync.OnceValue(findAPIDefinition)
-
-// findAPIDefinition locates botocore's service-2.json(.gz) for CodePipeline.
-func findAPIDefinition() string {
-	var dirs []string
-	if out, err := exec.Command("python3", "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output(); err == nil {
-		dirs = append(dirs, strings.TrimSpace(string(out)))
-	}
-	for _, g := range []string{
-		"/root/.pyenv/versions/*/lib/python*/site-packages/botocore",
-		"/usr/lib/python3*/site-packages/botocore",
-		"/usr/lib/python3/dist-packages/botocore",
-		"/usr/local/lib/python3*/site-packages/botocore",
-		"/usr/local/lib/python3*/dist-packages/botocore",
-	} {
-		m, _ := filepath.Glob(g)
-		dirs = append(dirs, m...)
-	}
-	for _, d := range dirs {
-		for _, name := range []string{apiDefinition + ".gz", apiDefinition} {
-			p := filepath.Join(d, name)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	return ""
-}
-
-func loadAPIShapes(t *testing.T) map[string]apiShape {
-	t.Helper()
-	path := apiDefinitionPath()
-	if path == "" {
-		t.Skip("botocore's CodePipeline API definition is not installed (pip install botocore)")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = gz
-	}
-	var def struct {
-		Shapes map[string]apiShape `json:"shapes"`
-	}
-	if err := json.NewDecoder(r).Decode(&def); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	t.Logf("API definition: %s", path)
-	return def.Shapes
-}
-
-func TestShapesMatchAPIDefinition(t *testing.T) {
-	api := loadAPIShapes(t)
-	for _, s := range Shapes() {
-		a, ok := api[s.Name]
-		if !ok {
-			t.Errorf("%s: not in the API definition", s.Name)
-			continue
-		}
-		deref := func(p *int) int {
-			if p == nil {
-				return 0
-			}
-			return *p
-		}
-		if a.Type != s.Type {
-			t.Errorf("%s: type %s, API says %s", s.Name, s.Type, a.Type)
-		}
-		if deref(a.Min) != s.Min || deref(a.Max) != s.Max {
-			t.Errorf("%s: bounds %d..%d, API says %d..%d", s.Name, s.Min, s.Max, deref(a.Min), deref(a.Max))
-		}
-		if a.Pattern != s.Pattern {
-			t.Errorf("%s: pattern %q, API says %q", s.Name, s.Pattern, a.Pattern)
-		}
-		if !reflect.DeepEqual(a.Enum, nilIfEmpty(s.Enum)) {
-			t.Errorf("%s: enum %v, API says %v", s.Name, s.Enum, a.Enum)
-		}
-	}
-}
-
-func nilIfEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
-}
+// The fidelity tests check the validator's use of the shapes of
+// shared/apispec (whose own test compares the table with the definition),
+// and the model's json tags, against the CodePipeline API definition that
+// the AWS CLI ships; they fail when it is missing or too old.
 
 // TestShapesAreTheOnesUsed checks that the shapes the validator applies to a
 // field are the shapes the API definition gives that field.
 func TestShapesAreTheOnesUsed(t *testing.T) {
-	api := loadAPIShapes(t)
+	api := apidef.ForTest(t).Shapes
 	// "Structure.member" → shape, "List[]" → element shape, "Map{}"/"Map[]" → key/value shape.
-	uses := map[string]*shape{
+	uses := map[string]*apispec.Shape{
 		"PipelineDeclaration.name":                 shPipelineName,
 		"PipelineDeclaration.version":              shPipelineVers,
 		"PipelineDeclaration.executionMode":        shExecutionMode,
@@ -232,7 +123,7 @@ func TestShapesAreTheOnesUsed(t *testing.T) {
 			t.Errorf("%s: the validator applies %s, the API definition says %q", ref, sh.Name, got)
 		}
 	}
-	for name := range shapes {
+	for name := range usedShapes {
 		if !used[name] {
 			t.Errorf("shape %s is defined but not mapped to a field in this test", name)
 		}
@@ -275,11 +166,11 @@ var apiStructures = map[reflect.Type]string{
 // definition (a minimum length, an enumeration or a pattern excludes it),
 // so "" is an error rather than a value that omitempty would drop.
 func TestOptionalityMatchesAPIDefinition(t *testing.T) {
-	api := loadAPIShapes(t)
+	api := apidef.ForTest(t).Shapes
 	seen := map[reflect.Type]bool{}
 	var walk func(t reflect.Type)
 	walk = func(typ reflect.Type) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice && typ != rawMessageType || typ.Kind() == reflect.Map {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice && typ != reflect.TypeOf(json.RawMessage{}) || typ.Kind() == reflect.Map {
 			typ = typ.Elem()
 		}
 		if typ.Kind() != reflect.Struct || seen[typ] {
@@ -292,17 +183,17 @@ func TestOptionalityMatchesAPIDefinition(t *testing.T) {
 			return
 		}
 		structure := api[name]
-		fields := jsonFields(typ)
-		for member, f := range fields.byName {
+		for _, f := range strictjson.Members(typ) {
+			member := f.Name
 			m, ok := structure.Members[member]
 			if !ok {
 				t.Errorf("%s.%s: not a member of %s in the API definition", typ.Name(), member, name)
 				continue
 			}
-			if !f.optional && !slices.Contains(structure.Required, member) {
+			if !f.OmitEmpty && !slices.Contains(structure.Required, member) {
 				t.Errorf("%s.%s: always marshalled, but %s does not require it", typ.Name(), member, name)
 			}
-			if f.optional && f.typ.Kind() == reflect.String {
+			if f.OmitEmpty && f.Type.Kind() == reflect.String {
 				sh := api[m.Shape]
 				excluded := sh.Min != nil && *sh.Min >= 1 || len(sh.Enum) > 0 ||
 					sh.Pattern != "" && !regexp.MustCompile(`^(?:`+sh.Pattern+`)$`).MatchString("")
@@ -310,7 +201,7 @@ func TestOptionalityMatchesAPIDefinition(t *testing.T) {
 					t.Errorf("%s.%s: optional string, but its API shape %s allows \"\"", typ.Name(), member, m.Shape)
 				}
 			}
-			walk(f.typ)
+			walk(f.Type)
 		}
 	}
 	walk(reflect.TypeOf(Pipeline{}))
@@ -319,6 +210,22 @@ func TestOptionalityMatchesAPIDefinition(t *testing.T) {
 	for typ := range apiStructures {
 		if !seen[typ] {
 			t.Errorf("%s: not reachable from the model", typ)
+		}
+	}
+}
+
+// TestConstantsAreTableValues checks the model's named values against the
+// enumerations of the table.
+func TestConstantsAreTableValues(t *testing.T) {
+	for shape, values := range map[string][]string{
+		"ActionCategory": {CategorySource, CategoryBuild, CategoryDeploy, CategoryTest, CategoryInvoke, CategoryApproval, CategoryCompute},
+		"ActionOwner":    {OwnerAWS, OwnerThirdParty, OwnerCustom},
+		"ExecutionMode":  {ModeQueued, ModeSuperseded, ModeParallel},
+		"PipelineType":   {TypeV1, TypeV2},
+		"Result":         {ResultRollback, ResultFail, ResultRetry, ResultSkip},
+	} {
+		if got := apispec.MustLookup(shape).Enum; !slices.Equal(got, values) {
+			t.Errorf("%s: the table has %v, the model's constants are %v", shape, got, values)
 		}
 	}
 }

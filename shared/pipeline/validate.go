@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/errs"
 )
 
@@ -18,7 +16,7 @@ import (
 // every problem found, each with its JSON path (relative to the pipeline,
 // e.g. "stages[1].actions[0].runOrder") and a plain sentence. Lengths,
 // patterns and enumerations are those of the CodePipeline API definition
-// (see Shapes); counts are CodePipeline's quotas.
+// (shared/apispec); counts are CodePipeline's quotas.
 //
 // Stageflow deliberately differs from AWS CodePipeline in these ways:
 //
@@ -76,146 +74,80 @@ const (
 )
 
 // ---------------------------------------------------------------------------
-// Shapes of the API definition
+// Shapes of the API definition (shared/apispec)
 
-// Shape is one shape of the CodePipeline API definition (botocore's
-// service-2.json) that validation enforces, with the constraints the
-// definition gives it.
-type Shape struct {
-	Name string // shape name in the API definition, e.g. "ActionName"
-	Type string // "string", "integer", "list" or "map"
-	// Min and Max bound a string's length (in characters), a list's or
-	// map's number of entries, or an integer's value. Max 0 means no upper
-	// bound.
-	Min, Max int
-	Pattern  string   // regular expression as the definition spells it; "" if none
-	Enum     []string // allowed values of an enumeration; nil if none
+// usedShapes are the names of the shapes the validator applies; the
+// fidelity test maps each to the fields it applies to.
+var usedShapes = map[string]bool{}
+
+func shape(name string) *apispec.Shape {
+	usedShapes[name] = true
+	return apispec.MustLookup(name)
 }
-
-type shape struct {
-	Shape
-	what string         // what Pattern allows, as the end of a sentence
-	re   *regexp.Regexp // Pattern anchored at both ends
-}
-
-var shapes = map[string]*shape{}
-
-func define(s Shape, what string) *shape {
-	sh := &shape{Shape: s, what: what}
-	if s.Pattern != "" {
-		sh.re = regexp.MustCompile(`^(?:` + s.Pattern + `)$`)
-	}
-	if _, dup := shapes[s.Name]; dup {
-		panic("pipeline: shape defined twice: " + s.Name)
-	}
-	shapes[s.Name] = sh
-	return sh
-}
-
-func str(name string, min, max int, pattern, what string) *shape {
-	return define(Shape{Name: name, Type: "string", Min: min, Max: max, Pattern: pattern}, what)
-}
-
-func list(name string, min, max int) *shape {
-	return define(Shape{Name: name, Type: "list", Min: min, Max: max}, "")
-}
-
-func integer(name string, min, max int) *shape {
-	return define(Shape{Name: name, Type: "integer", Min: min, Max: max}, "")
-}
-
-func enum(name string, values ...string) *shape {
-	return define(Shape{Name: name, Type: "string", Enum: values}, "")
-}
-
-// Shapes returns the API shapes validation enforces, sorted by name. The
-// result is a copy.
-func Shapes() []Shape {
-	out := make([]Shape, 0, len(shapes))
-	for _, s := range shapes {
-		c := s.Shape
-		c.Enum = append([]string(nil), s.Enum...)
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-const (
-	patName      = `[A-Za-z0-9.@\-_]+`
-	patNameWhat  = "may only contain letters, digits and . @ _ -"
-	patToken     = `[0-9A-Za-z_-]+`
-	patTokenWhat = "may only contain letters, digits, _ and -"
-	patLine      = `.*`
-	patLineWhat  = "must not contain line breaks"
-)
 
 var (
-	shPipelineName = str("PipelineName", 1, 100, patName, patNameWhat)
-	shStageName    = str("StageName", 1, 100, patName, patNameWhat)
-	shActionName   = str("ActionName", 1, 100, patName, patNameWhat)
-	shRuleName     = str("RuleName", 1, 100, patName, patNameWhat)
-	shArtifactName = str("ArtifactName", 1, 100, `[a-zA-Z0-9_\-]+`, patTokenWhat)
-	shNamespace    = str("ActionNamespace", 1, 100, `[A-Za-z0-9@\-_]+`, "may only contain letters, digits and @ _ -")
-	shVarName      = str("PipelineVariableName", 1, 128, `[A-Za-z0-9@\-_]+`, "may only contain letters, digits and @ _ -")
-	shVarValue     = str("PipelineVariableValue", 1, 1000, patLine, patLineWhat)
-	shVarDesc      = str("PipelineVariableDescription", 0, 200, patLine, patLineWhat)
-	shEnvName      = str("EnvironmentVariableName", 1, 128, `[A-Za-z0-9_]+`, "may only contain letters, digits and _")
-	shEnvValue     = str("EnvironmentVariableValue", 1, 2000, patLine, patLineWhat)
-	shProvider     = str("ActionProvider", 1, 35, patToken, patTokenWhat)
-	shRuleProvider = str("RuleProvider", 1, 35, patToken, patTokenWhat)
-	shVersion      = str("Version", 1, 9, patToken, patTokenWhat)
-	shRegion       = str("AWSRegionName", 4, 30, "", "")
-	shCommand      = str("Command", 1, 1000, "", "")
-	shOutputVar    = str("OutputVariable", 1, 128, "", "")
-	shFilePath     = str("FilePath", 1, 128, "", "")
-	shConfigKey    = str("ActionConfigurationKey", 1, 50, "", "")
-	shConfigValue  = str("ActionConfigurationValue", 1, 1000, "", "")
-	shRuleCfgKey   = str("RuleConfigurationKey", 1, 50, "", "")
-	shRuleCfgValue = str("RuleConfigurationValue", 1, 10000, "", "")
-	shTagPattern   = str("GitTagNamePattern", 1, 255, "", "")
-	shBranchPat    = str("GitBranchNamePattern", 1, 255, patLine, patLineWhat)
-	shFilePathPat  = str("GitFilePathPattern", 1, 255, patLine, patLineWhat)
-	shTagKey       = str("TagKey", 1, 128, "", "")
-	shTagValue     = str("TagValue", 0, 256, "", "")
-	shKeyID        = str("EncryptionKeyId", 1, 400, "", "")
-	shBlockerName  = str("BlockerName", 1, 100, "", "")
-
-	shCommands        = list("CommandList", 1, 50)
-	shOutputVars      = list("OutputVariableList", 1, 15)
-	shFiles           = list("FilePathList", 1, 10)
-	shEnvVars         = list("EnvironmentVariableList", 1, 10)
-	shConditions      = list("ConditionList", 1, 1)
-	shRules           = list("RuleDeclarationList", 1, 5)
-	shVariables       = list("PipelineVariableDeclarationList", 0, 50)
-	shTriggers        = list("PipelineTriggerDeclarationList", 0, 50)
-	shPushFilters     = list("GitPushFilterList", 1, 3)
-	shPRFilters       = list("GitPullRequestFilterList", 1, 3)
-	shTagPatterns     = list("GitTagPatternList", 1, 8)
-	shBranchPatterns  = list("GitBranchPatternList", 1, 8)
-	shFilePathPattern = list("GitFilePathPatternList", 1, 8)
-	shPREvents        = list("GitPullRequestEventTypeList", 1, 3)
-	shRuleConfig      = define(Shape{Name: "RuleConfigurationMap", Type: "map", Min: 0, Max: 200}, "")
-
-	shRunOrder     = integer("ActionRunOrder", 1, 999)
-	shTimeout      = integer("ActionTimeout", 5, 86400)
-	shRuleTimeout  = integer("RuleTimeout", 5, 86400)
-	shPipelineVers = integer("PipelineVersion", 1, 0)
-
-	shCategory      = enum("ActionCategory", CategorySource, CategoryBuild, CategoryDeploy, CategoryTest, CategoryInvoke, CategoryApproval, CategoryCompute)
-	shOwner         = enum("ActionOwner", OwnerAWS, OwnerThirdParty, OwnerCustom)
-	shExecutionMode = enum("ExecutionMode", ModeQueued, ModeSuperseded, ModeParallel)
-	shPipelineType  = enum("PipelineType", TypeV1, TypeV2)
-	shResult        = enum("Result", ResultRollback, ResultFail, ResultRetry, ResultSkip)
-	shRetryMode     = enum("StageRetryMode", "FAILED_ACTIONS", "ALL_ACTIONS")
-	shPREvent       = enum("GitPullRequestEventType", "OPEN", "UPDATED", "CLOSED")
-	shProviderType  = enum("PipelineTriggerProviderType", "CodeStarSourceConnection")
-	shStoreType     = enum("ArtifactStoreType", "S3")
-	shKeyType       = enum("EncryptionKeyType", "KMS")
-	shEnvType       = enum("EnvironmentVariableType", "PLAINTEXT", "SECRETS_MANAGER")
-	shRuleCategory  = enum("RuleCategory", "Rule")
-	shRuleOwner     = enum("RuleOwner", "AWS")
-	shBlockerType   = enum("BlockerType", "Schedule")
+	shPipelineName    = shape("PipelineName")
+	shStageName       = shape("StageName")
+	shActionName      = shape("ActionName")
+	shRuleName        = shape("RuleName")
+	shArtifactName    = shape("ArtifactName")
+	shNamespace       = shape("ActionNamespace")
+	shVarName         = shape("PipelineVariableName")
+	shVarValue        = shape("PipelineVariableValue")
+	shVarDesc         = shape("PipelineVariableDescription")
+	shEnvName         = shape("EnvironmentVariableName")
+	shEnvValue        = shape("EnvironmentVariableValue")
+	shProvider        = shape("ActionProvider")
+	shRuleProvider    = shape("RuleProvider")
+	shVersion         = shape("Version")
+	shRegion          = shape("AWSRegionName")
+	shCommand         = shape("Command")
+	shOutputVar       = shape("OutputVariable")
+	shFilePath        = shape("FilePath")
+	shConfigKey       = shape("ActionConfigurationKey")
+	shConfigValue     = shape("ActionConfigurationValue")
+	shRuleCfgKey      = shape("RuleConfigurationKey")
+	shRuleCfgValue    = shape("RuleConfigurationValue")
+	shTagPattern      = shape("GitTagNamePattern")
+	shBranchPat       = shape("GitBranchNamePattern")
+	shFilePathPat     = shape("GitFilePathPattern")
+	shTagKey          = shape("TagKey")
+	shTagValue        = shape("TagValue")
+	shKeyID           = shape("EncryptionKeyId")
+	shBlockerName     = shape("BlockerName")
+	shCommands        = shape("CommandList")
+	shOutputVars      = shape("OutputVariableList")
+	shFiles           = shape("FilePathList")
+	shEnvVars         = shape("EnvironmentVariableList")
+	shConditions      = shape("ConditionList")
+	shRules           = shape("RuleDeclarationList")
+	shVariables       = shape("PipelineVariableDeclarationList")
+	shTriggers        = shape("PipelineTriggerDeclarationList")
+	shPushFilters     = shape("GitPushFilterList")
+	shPRFilters       = shape("GitPullRequestFilterList")
+	shTagPatterns     = shape("GitTagPatternList")
+	shBranchPatterns  = shape("GitBranchPatternList")
+	shFilePathPattern = shape("GitFilePathPatternList")
+	shPREvents        = shape("GitPullRequestEventTypeList")
+	shRuleConfig      = shape("RuleConfigurationMap")
+	shRunOrder        = shape("ActionRunOrder")
+	shTimeout         = shape("ActionTimeout")
+	shRuleTimeout     = shape("RuleTimeout")
+	shPipelineVers    = shape("PipelineVersion")
+	shCategory        = shape("ActionCategory")
+	shOwner           = shape("ActionOwner")
+	shExecutionMode   = shape("ExecutionMode")
+	shPipelineType    = shape("PipelineType")
+	shResult          = shape("Result")
+	shRetryMode       = shape("StageRetryMode")
+	shPREvent         = shape("GitPullRequestEventType")
+	shProviderType    = shape("PipelineTriggerProviderType")
+	shStoreType       = shape("ArtifactStoreType")
+	shKeyType         = shape("EncryptionKeyType")
+	shEnvType         = shape("EnvironmentVariableType")
+	shRuleCategory    = shape("RuleCategory")
+	shRuleOwner       = shape("RuleOwner")
+	shBlockerType     = shape("BlockerType")
 )
 
 // ---------------------------------------------------------------------------
@@ -304,23 +236,20 @@ func (v *validator) add(path, format string, args ...any) {
 	v.problems = append(v.problems, errs.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// str checks a string's length and pattern.
-func (v *validator) str(path, s string, sh *shape) {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case n < sh.Min || sh.Max > 0 && n > sh.Max:
-		if sh.Min == 0 {
-			v.add(path, "must be at most %d characters long, got %d", sh.Max, n)
-		} else {
-			v.add(path, "must be %d..%d characters long, got %d", sh.Min, sh.Max, n)
-		}
-	case sh.re != nil && !sh.re.MatchString(s):
-		v.add(path, "%q %s", truncate(s, 60), sh.what)
+// str checks a string against its shape: length and pattern, or enumeration.
+func (v *validator) str(path, s string, sh *apispec.Shape) {
+	v.problem(path, sh.CheckString(s))
+}
+
+// problem records a problem when msg is not "".
+func (v *validator) problem(path, msg string) {
+	if msg != "" {
+		v.problems = append(v.problems, errs.Problem{Path: path, Message: msg})
 	}
 }
 
 // required checks a string that must be present and not empty.
-func (v *validator) required(path, s string, sh *shape) {
+func (v *validator) required(path, s string, sh *apispec.Shape) {
 	if s == "" {
 		v.add(path, "is required")
 		return
@@ -329,70 +258,30 @@ func (v *validator) required(path, s string, sh *shape) {
 }
 
 // optional checks a string when it is given (not empty).
-func (v *validator) optional(path, s string, sh *shape) {
+func (v *validator) optional(path, s string, sh *apispec.Shape) {
 	if s != "" {
 		v.str(path, s, sh)
 	}
 }
 
-// oneOf checks a value against an enumeration.
-func (v *validator) oneOf(path, s string, sh *shape) {
-	for _, e := range sh.Enum {
-		if s == e {
-			return
-		}
-	}
-	v.add(path, "must be one of %s, got %q", strings.Join(sh.Enum, ", "), truncate(s, 40))
-}
-
 // requiredOneOf checks an enumerated value that must be present.
-func (v *validator) requiredOneOf(path, s string, sh *shape) {
+func (v *validator) requiredOneOf(path, s string, sh *apispec.Shape) {
 	if s == "" {
 		v.add(path, "is required (one of %s)", strings.Join(sh.Enum, ", "))
 		return
 	}
-	v.oneOf(path, s, sh)
-}
-
-// optionalOneOf checks an enumerated value when it is given.
-func (v *validator) optionalOneOf(path, s string, sh *shape) {
-	if s != "" {
-		v.oneOf(path, s, sh)
-	}
+	v.str(path, s, sh)
 }
 
 // count checks the number of entries of a list or map that is given.
-func (v *validator) count(path string, n int, sh *shape) {
-	if n >= sh.Min && (sh.Max == 0 || n <= sh.Max) {
-		return
-	}
-	switch {
-	case sh.Min == sh.Max:
-		v.add(path, "must have exactly %d %s, got %d", sh.Min, entries(sh.Min), n)
-	case sh.Min == 0:
-		v.add(path, "must have at most %d entries, got %d", sh.Max, n)
-	default:
-		v.add(path, "must have %d..%d entries, got %d", sh.Min, sh.Max, n)
-	}
-}
-
-func entries(n int) string {
-	if n == 1 {
-		return "entry"
-	}
-	return "entries"
+func (v *validator) count(path string, n int, sh *apispec.Shape) {
+	v.problem(path, sh.CheckCount(n))
 }
 
 // number checks an optional integer.
-func (v *validator) number(path string, n *int, sh *shape) {
-	if n == nil {
-		return
-	}
-	switch {
-	case sh.Max == 0 && *n < sh.Min:
-		v.add(path, "must be at least %d, got %d", sh.Min, *n)
-	case sh.Max > 0 && (*n < sh.Min || *n > sh.Max):
-		v.add(path, "must be %d..%d, got %d", sh.Min, sh.Max, *n)
+func (v *validator) number(path string, n *int, sh *apispec.Shape) {
+	if n != nil {
+		v.problem(path, sh.CheckInt(int64(*n)))
 	}
 }
 
@@ -402,8 +291,8 @@ func (v *validator) number(path string, n *int, sh *shape) {
 func (v *validator) pipeline(p *Pipeline) {
 	v.required("name", p.Name, shPipelineName)
 	v.number("version", p.Version, shPipelineVers)
-	v.optionalOneOf("executionMode", p.ExecutionMode, shExecutionMode)
-	v.optionalOneOf("pipelineType", p.PipelineType, shPipelineType)
+	v.optional("executionMode", p.ExecutionMode, shExecutionMode)
+	v.optional("pipelineType", p.PipelineType, shPipelineType)
 
 	if p.ArtifactStore != nil && p.ArtifactStores != nil {
 		v.add("artifactStores", "cannot be given together with artifactStore; use one or the other")
@@ -465,66 +354,6 @@ func (v *validator) pipelineVariables(vars []VariableDeclaration) {
 	}
 }
 
-func (v *validator) triggers(triggers []Trigger) {
-	if triggers == nil {
-		return
-	}
-	v.count("triggers", len(triggers), shTriggers)
-	for i, t := range triggers {
-		path := index("triggers", i)
-		v.requiredOneOf(path+".providerType", t.ProviderType, shProviderType)
-		g := t.GitConfiguration
-		gpath := path + ".gitConfiguration"
-		if g.SourceActionName == "" {
-			v.add(gpath+".sourceActionName", "is required")
-		} else if !v.actions[g.SourceActionName] {
-			v.add(gpath+".sourceActionName", "no action of the pipeline is named %q", g.SourceActionName)
-		}
-		if g.Push != nil {
-			v.count(gpath+".push", len(g.Push), shPushFilters)
-		}
-		for j, f := range g.Push {
-			fpath := index(gpath+".push", j)
-			v.filter(fpath+".tags", f.Tags, shTagPatterns, shTagPattern)
-			v.filter(fpath+".branches", f.Branches, shBranchPatterns, shBranchPat)
-			v.filter(fpath+".filePaths", f.FilePaths, shFilePathPattern, shFilePathPat)
-		}
-		if g.PullRequest != nil {
-			v.count(gpath+".pullRequest", len(g.PullRequest), shPRFilters)
-		}
-		for j, f := range g.PullRequest {
-			fpath := index(gpath+".pullRequest", j)
-			if f.Events != nil {
-				v.count(fpath+".events", len(f.Events), shPREvents)
-			}
-			for k, e := range f.Events {
-				v.oneOf(index(fpath+".events", k), e, shPREvent)
-			}
-			v.filter(fpath+".branches", f.Branches, shBranchPatterns, shBranchPat)
-			v.filter(fpath+".filePaths", f.FilePaths, shFilePathPattern, shFilePathPat)
-		}
-	}
-}
-
-func (v *validator) filter(path string, f *FilterCriteria, listShape, itemShape *shape) {
-	if f == nil {
-		return
-	}
-	for _, part := range []struct {
-		name     string
-		patterns []string
-	}{{"includes", f.Includes}, {"excludes", f.Excludes}} {
-		if part.patterns == nil {
-			continue
-		}
-		ppath := path + "." + part.name
-		v.count(ppath, len(part.patterns), listShape)
-		for i, pat := range part.patterns {
-			v.str(index(ppath, i), pat, itemShape)
-		}
-	}
-}
-
 // ---------------------------------------------------------------------------
 // Stages and actions
 
@@ -561,9 +390,9 @@ func (v *validator) stages(stages []Stage) {
 			v.conditions(path+".onSuccess.conditions", s.OnSuccess.Conditions, true, position{i, math.MaxInt})
 		}
 		if f := s.OnFailure; f != nil {
-			v.optionalOneOf(path+".onFailure.result", f.Result, shResult)
+			v.optional(path+".onFailure.result", f.Result, shResult)
 			if f.RetryConfiguration != nil {
-				v.optionalOneOf(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
+				v.optional(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
 			}
 			v.conditions(path+".onFailure.conditions", f.Conditions, false, position{i, math.MaxInt})
 		}
@@ -659,16 +488,16 @@ func (v *validator) action(stage, j int, a *Action) {
 		epath := index(path+".environmentVariables", k)
 		v.required(epath+".name", e.Name, shEnvName)
 		v.required(epath+".value", e.Value, shEnvValue)
-		v.optionalOneOf(epath+".type", e.Type, shEnvType)
+		v.optional(epath+".type", e.Type, shEnvType)
 		v.refs(epath+".value", e.Value, at, "action")
 	}
 }
 
 // configuration checks a configuration map and the references in its values.
-func (v *validator) configuration(path string, cfg map[string]string, keyShape, valueShape *shape, at position, consumer string) {
+func (v *validator) configuration(path string, cfg map[string]string, keyShape, valueShape *apispec.Shape, at position, consumer string) {
 	for _, key := range slices.Sorted(maps.Keys(cfg)) {
-		if n := utf8.RuneCountInString(key); n < keyShape.Min || n > keyShape.Max {
-			v.add(path, "key %q must be %d..%d characters long, got %d", truncate(key, 60), keyShape.Min, keyShape.Max, n)
+		if msg := keyShape.CheckKey(key); msg != "" {
+			v.add(path, "%s", msg)
 			continue
 		}
 		kpath := path + "." + key
@@ -742,47 +571,4 @@ func (v *validator) refs(path, s string, at position, consumer string) {
 			}
 		}
 	}
-}
-
-// ---------------------------------------------------------------------------
-// Stage conditions and rules
-
-func (v *validator) conditions(path string, conds []Condition, required bool, at position) {
-	if conds == nil {
-		if required {
-			v.add(path, "is required")
-		}
-		return
-	}
-	v.count(path, len(conds), shConditions)
-	for i, c := range conds {
-		cpath := index(path, i)
-		v.optionalOneOf(cpath+".result", c.Result, shResult)
-		if c.Rules != nil {
-			v.count(cpath+".rules", len(c.Rules), shRules)
-		}
-		for k := range c.Rules {
-			v.rule(index(cpath+".rules", k), &c.Rules[k], at)
-		}
-	}
-}
-
-func (v *validator) rule(path string, r *Rule, at position) {
-	v.required(path+".name", r.Name, shRuleName)
-	t := r.RuleTypeID
-	tpath := path + ".ruleTypeId"
-	v.requiredOneOf(tpath+".category", t.Category, shRuleCategory)
-	v.optionalOneOf(tpath+".owner", t.Owner, shRuleOwner)
-	v.required(tpath+".provider", t.Provider, shRuleProvider)
-	v.optional(tpath+".version", t.Version, shVersion)
-	if r.Configuration != nil {
-		v.count(path+".configuration", len(r.Configuration), shRuleConfig)
-	}
-	v.configuration(path+".configuration", r.Configuration, shRuleCfgKey, shRuleCfgValue, at, "rule")
-	v.commands(path+".commands", r.Commands, at, "rule")
-	for k, in := range r.InputArtifacts {
-		v.input(index(path+".inputArtifacts", k), in.Name, at, "rule")
-	}
-	v.optional(path+".region", r.Region, shRegion)
-	v.number(path+".timeoutInMinutes", r.TimeoutInMinutes, shRuleTimeout)
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"github.com/stageflow/stageflow/shared/apispec"
 	"strings"
 )
 
@@ -97,14 +98,14 @@ func scanRefs(s string) (refs []Ref, bad []string) {
 		body := start + 2
 		closing := strings.IndexByte(s[body:], '}')
 		if closing < 0 {
-			bad = append(bad, fmt.Sprintf("%q is not closed with \"}\"", truncate(s[start:], 40)))
+			bad = append(bad, fmt.Sprintf("%q is not closed with \"}\"", apispec.Truncate(s[start:], 40)))
 			return refs, bad
 		}
 		end := body + closing + 1
 		inner := s[body : end-1]
 		ns, name, ok := strings.Cut(inner, ".")
 		if !ok || ns == "" || name == "" {
-			bad = append(bad, fmt.Sprintf("%q is not a variable reference of the form #{namespace.variable}", truncate(s[start:end], 60)))
+			bad = append(bad, fmt.Sprintf("%q is not a variable reference of the form #{namespace.variable}", apispec.Truncate(s[start:end], 60)))
 		} else {
 			refs = append(refs, Ref{Namespace: ns, Name: name, Start: start, End: end})
 		}
