@@ -18,21 +18,33 @@ import (
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
-// Job is one action run handed to a provider.
+// Job is one action run handed to a provider. The runner makes a new Job for
+// every call of Provider.Run; the provider may keep it while Run runs, and
+// must not use WorkDir or Log once Run has returned.
 type Job struct {
 	PipelineName string
 	ExecutionID  string
 	// Run holds the resolved inputs: configuration, commands, environment
-	// variables, input and output artifact locations, timeout, token.
+	// variables, input and output artifact locations, timeout, token. It is
+	// a copy: changing it changes nothing in the execution.
 	Run engine.ActionRun
 	// Action is the declaration as written (output variable names, output
 	// artifact files, environment variable types).
 	Action pipeline.Action
-	// WorkDir is a fresh, empty directory for this run.
+	// WorkDir is a directory of this run's own (<data-dir>/work/<execution>/
+	// <run>), created before Run is called and empty unless a provider wrote
+	// there. The provider may write anything inside it; nothing else uses
+	// it, and the runner leaves it in place when the run ends.
 	WorkDir string
-	// Log receives the action's output.
+	// Log is the run's log file (<data-dir>/logs/<execution>/<run>.log),
+	// which the API serves and `stageflow logs` shows. The provider writes
+	// the action's output to it while Run runs; the runner closes it when
+	// Run returns, so a provider must not hand it to anything that outlives
+	// the call.
 	Log io.Writer
-	// Artifacts reads and writes artifacts at the run's locations.
+	// Artifacts reads and writes artifacts. A provider downloads the run's
+	// inputs from the locations in Run.InputArtifacts and uploads its
+	// outputs to those in Run.OutputArtifacts, and touches no other key.
 	Artifacts Artifacts
 }
 
@@ -46,15 +58,65 @@ type Artifacts interface {
 }
 
 // Provider runs jobs of one action type.
+//
+// Who calls Run, and when: the local runner (shared/runner), once per action
+// run that the engine starts, each call in a goroutine of its own. Before the
+// call the runner creates the run's log file (Job.Log) and work directory
+// (Job.WorkDir); an existing log file is how a later Resume knows that the run
+// was handed to its provider. When Run returns a result, the runner records it
+// with engine.Complete, which advances the execution.
+//
+// Concurrency: one Provider value serves every run of its action types, and
+// Run is called concurrently — for the actions of one wave and for any number
+// of executions at once. A provider must be safe for concurrent use and keep
+// the state of a run in its Job, its WorkDir or its store, never in fields of
+// its own that another run could see.
+//
+// The context: ctx is canceled when the run is abandoned (a stop with
+// abandon), when the runner shuts down and its Close deadline passes, and
+// once Run has returned. A provider stops its work promptly on cancellation
+// (kills its processes) and returns a failed result; the runner records any
+// result that is not Succeeded from a canceled run as CodeInterrupted, and
+// ignores a result for a run the engine has already ended (abandoned). The
+// runner sets no timeout: a provider enforces the run's TimeoutInMinutes
+// itself (failing with engine.CodeTimedOut) or hands it to its store (a
+// custom job's deadline).
+//
+// The result: a non-nil *engine.Result means the job ran to its end inside
+// Run (Commands, CodeBuild). The runner fills in what the provider left
+// empty: the log location, and an error message for a failure. A nil result
+// means the result arrives later through the run's completion token
+// (Job.Run.Token), reported with Runner.Complete — by PutApprovalResult for
+// an approval, by a job worker's PutJobSuccessResult or PutJobFailureResult
+// for a custom job. Such a provider records what the token needs (in the
+// store, where a restart finds it) and returns nil at once: the runner's
+// Close waits for every Run call to return.
+//
+// Failures: a failure of the action — bad configuration, a failing command,
+// a missing artifact, a timeout — is a Result with status Failed, an
+// ErrorCode (engine.CodeConfigurationError, engine.CodeJobFailed,
+// engine.CodeTimedOut, …) and an ErrorMessage, with the details in Job.Log.
+// Run never panics; the runner turns a panic into a failed result only as a
+// last resort.
+//
+// After a restart, Runner.Resume looks at every run the store still has
+// InProgress: a run never handed to its provider (no log file) is started
+// now, with a new call of Run; a handed-over run whose provider is Resumable
+// is left waiting for its token — Run is not called again, so a resumable
+// provider must need nothing of the process that started the run (an
+// approval's token, a queued job, are in the store); a handed-over run of a
+// provider that is not Resumable is failed with engine.CodeInterrupted.
 type Provider interface {
 	// Run performs the job. It returns the result when the job ran to its
 	// end here, or nil when the result will arrive through the job's
 	// completion token. A failure of the action is a result with status
 	// Failed, never a panic.
 	Run(ctx context.Context, job *Job) *engine.Result
-	// Resumable reports whether a run left InProgress when the process
-	// stopped can go on after a restart (it waits on a token that is still
-	// valid) rather than being failed as interrupted.
+	// Resumable reports whether a run handed to this provider and left
+	// InProgress when the process stopped goes on after a restart (it waits
+	// on a token that is still valid, and Run is not called again) rather
+	// than being failed as interrupted. It is a property of the provider,
+	// not of one run, and must not change.
 	Resumable() bool
 }
 

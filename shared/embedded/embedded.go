@@ -17,6 +17,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/actions/approval"
+	"github.com/stageflow/stageflow/shared/actions/codebuild"
 	"github.com/stageflow/stageflow/shared/actions/commands"
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/artifacts"
@@ -122,9 +123,8 @@ func Open(opt Options) (*System, error) {
 // a message that it needs AWS.
 func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions.Registry {
 	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
-	cmds := &commands.Provider{}
-	reg.Register(pipeline.OwnerAWS, "Commands", cmds)
-	reg.Register(pipeline.OwnerAWS, "CodeBuild", cmds)
+	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{})
+	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{})
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})

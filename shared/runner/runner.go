@@ -200,6 +200,14 @@ func (r *Runner) dropWaiter(executionID string, ch chan *engine.Execution) {
 	}
 }
 
+// Closing reports whether Close has been called: from then on no action run
+// is handed to a provider.
+func (r *Runner) Closing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 // Close stops dispatching and waits for the running actions to end, up to
 // ctx's deadline; then it cancels those still running (their runs end as
 // interrupted) and waits for their goroutines. Action runs that become due

@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/stageflow/stageflow/shared/actions/actiontest"
 	"github.com/stageflow/stageflow/shared/actions/approval"
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/artifacts"
@@ -49,6 +49,8 @@ type system struct {
 	arts   *artifacts.Store
 	// svc starts executions, as it does for every door.
 	svc *service.Service
+	// scripted serves actiontest.Type and actiontest.ResumableType.
+	scripted *actiontest.Scripted
 }
 
 func testEnv() engine.Env {
@@ -77,6 +79,7 @@ func newSystem(t *testing.T, dir string) *system {
 	env := testEnv()
 	arts := &artifacts.Store{Root: filepath.Join(dir, "artifacts"), Bucket: bucket}
 	reg := embedded.Providers(st, env.Now, embedded.Options{})
+	scripted := actiontest.Register(reg)
 	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: dir})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
@@ -86,7 +89,7 @@ func newSystem(t *testing.T, dir string) *system {
 		}
 	})
 	svc := service.New(service.Config{Store: st, Driver: r, Now: env.Now, NewID: env.NewID})
-	return &system{dir: dir, store: st, runner: r, arts: arts, svc: svc}
+	return &system{dir: dir, store: st, runner: r, arts: arts, svc: svc, scripted: scripted}
 }
 
 // ---------------------------------------------------------------------------
@@ -150,13 +153,11 @@ func namespace(ns string, vars ...string) opt {
 	}
 }
 
-// gated makes a Commands action wait for its gate (see newGate): the
-// pipeline variable GATE names the FIFO.
-func gated(then ...string) opt {
-	return func(a *pipeline.Action) {
-		a.Commands = append([]string{`read line < "$GATE"`}, then...)
-		a.EnvironmentVariables = append(a.EnvironmentVariables, pipeline.EnvironmentVariable{Name: "GATE", Value: "#{variables.GATE}"})
-	}
+// scripted declares an action of the scripted test provider with
+// configuration kv (see actiontest): the runner's tests use it where the
+// action's behaviour is not what they are about.
+func scripted(name string, runOrder int, kv ...string) pipeline.Action {
+	return actiontest.Action(name, runOrder, kv...)
 }
 
 // declaration loads a pipeline from its JSON, as every door does.
@@ -167,9 +168,7 @@ func declaration(t *testing.T, name string, stages ...pipeline.Stage) pipeline.P
 		Name:         name,
 		PipelineType: pipeline.TypeV2,
 		Variables: []pipeline.VariableDeclaration{
-			{Name: "GATE", DefaultValue: def("none")},
 			{Name: "TARGET", DefaultValue: def("staging")},
-			{Name: "COUNT", DefaultValue: def("none")},
 		},
 		Stages: stages,
 	}
@@ -306,31 +305,6 @@ func readLog(t *testing.T, r *engine.ActionRun) string {
 	return string(b)
 }
 
-// newGate makes a FIFO a gated action blocks on until release.
-func newGate(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "gate")
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// release opens the gate once the action is reading it.
-func release(t *testing.T, gate string) {
-	t.Helper()
-	var f *os.File
-	eventually(t, "a reader on the gate", func() bool {
-		var err error
-		f, err = os.OpenFile(gate, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-		return err == nil
-	})
-	defer f.Close()
-	if _, err := f.WriteString("go\n"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func wantStatus(t *testing.T, what string, got, want engine.Status) {
 	t.Helper()
 	if got != want {
@@ -360,10 +334,8 @@ type runCase struct {
 	name   string
 	stages []pipeline.Stage
 	vars   map[string]string
-	// gate, when set, creates a FIFO passed as the GATE variable.
-	gate bool
 	// during interacts with the running execution.
-	during func(t *testing.T, s *system, e *engine.Execution, gate string)
+	during func(t *testing.T, s *system, e *engine.Execution)
 	want   engine.Status
 	check  func(t *testing.T, s *system, e *engine.Execution)
 }
@@ -441,16 +413,15 @@ func TestExecutions(t *testing.T) {
 		},
 		{
 			name: "a failed action fails its stage and the execution; its sibling still ends",
-			gate: true,
 			stages: []pipeline.Stage{
 				stage("Prepare", action("Setup", commandsType, 1, run("echo ready"))),
 				stage("Test",
 					action("Breaks", commandsType, 1, run("echo testing", "exit 3")),
-					action("Sibling", commandsType, 1, gated("echo sibling done")),
+					scripted("Sibling", 1, actiontest.ConfigGate, "sibling"),
 					action("Later", commandsType, 2, run("echo never"))),
 				stage("Deploy", action("Deploy", commandsType, 1, run("echo never"))),
 			},
-			during: func(t *testing.T, s *system, e *engine.Execution, gate string) {
+			during: func(t *testing.T, s *system, e *engine.Execution) {
 				s.waitFor(t, e.ID, "Breaks to fail while Sibling runs", func(e *engine.Execution) bool {
 					r, ok := e.LatestRun("Test", "Breaks")
 					return ok && r.Status == engine.Failed
@@ -458,7 +429,7 @@ func TestExecutions(t *testing.T) {
 				now := s.get(t, e.ID)
 				wantStatus(t, "execution while Sibling runs", now.Status, engine.InProgress)
 				wantStatus(t, "Sibling", latest(t, now, "Test", "Sibling").Status, engine.InProgress)
-				release(t, gate)
+				s.scripted.Release("sibling")
 			},
 			want: engine.Failed,
 			check: func(t *testing.T, s *system, e *engine.Execution) {
@@ -529,7 +500,7 @@ func TestExecutions(t *testing.T) {
 					env("RESULT", "#{ToolVars.result}"), run(`echo "tool said $RESULT"`))),
 			},
 			vars: map[string]string{"TARGET": "prod"},
-			during: func(t *testing.T, s *system, e *engine.Execution, _ string) {
+			during: func(t *testing.T, s *system, e *engine.Execution) {
 				var jobs []*store.Job
 				eventually(t, "a job for the custom action", func() bool {
 					var err error
@@ -581,7 +552,7 @@ func TestExecutions(t *testing.T) {
 				stage("Build", action("Long", commandsType, 1, run("echo starting", "sleep 30", "echo never"))),
 				stage("Deploy", action("Deploy", commandsType, 1, run("echo never"))),
 			},
-			during: func(t *testing.T, s *system, e *engine.Execution, _ string) {
+			during: func(t *testing.T, s *system, e *engine.Execution) {
 				s.waitRunning(t, e.ID, "Build", "Long", "sleep 30")
 				if err := s.runner.Stop(t.Context(), e.ID, true, "changed my mind"); err != nil {
 					t.Fatal(err)
@@ -616,15 +587,14 @@ func TestExecutions(t *testing.T) {
 		},
 		{
 			name: "stop and wait lets the running action end",
-			gate: true,
 			stages: []pipeline.Stage{
 				stage("Build",
-					action("Long", commandsType, 1, gated("echo finished")),
+					scripted("Long", 1, actiontest.ConfigGate, "long", actiontest.ConfigSummary, "finished"),
 					action("Next", commandsType, 2, run("echo never"))),
 				stage("Deploy", action("Deploy", commandsType, 1, run("echo never"))),
 			},
-			during: func(t *testing.T, s *system, e *engine.Execution, gate string) {
-				s.waitRunning(t, e.ID, "Build", "Long", "read line")
+			during: func(t *testing.T, s *system, e *engine.Execution) {
+				s.scripted.WaitStarted(t, 1, patience)
 				if err := s.runner.Stop(t.Context(), e.ID, false, ""); err != nil {
 					t.Fatal(err)
 				}
@@ -632,14 +602,14 @@ func TestExecutions(t *testing.T) {
 				wantStatus(t, "execution after stop", now.Status, engine.Stopping)
 				wantStatus(t, "stage Build after stop", now.Stages[0].Status, engine.Stopping)
 				wantStatus(t, "Long after stop", latest(t, now, "Build", "Long").Status, engine.InProgress)
-				release(t, gate)
+				s.scripted.Release("long")
 			},
 			want: engine.Stopped,
 			check: func(t *testing.T, s *system, e *engine.Execution) {
 				r := latest(t, e, "Build", "Long")
 				wantStatus(t, "Long", r.Status, engine.Succeeded)
-				if log := readLog(t, r); !strings.Contains(log, "finished") {
-					t.Errorf("Long did not run to its end:\n%s", log)
+				if r.Summary != "finished" {
+					t.Errorf("Long did not run to its end: summary %q", r.Summary)
 				}
 				if e.StatusSummary != "stopped" {
 					t.Errorf("summary %q", e.StatusSummary)
@@ -677,14 +647,9 @@ func TestExecutions(t *testing.T) {
 			for k, v := range tc.vars {
 				vars[k] = v
 			}
-			gate := ""
-			if tc.gate {
-				gate = newGate(t)
-				vars["GATE"] = gate
-			}
 			e := s.start(t, p.Name, vars, "")
 			if tc.during != nil {
-				tc.during(t, s, e, gate)
+				tc.during(t, s, e)
 			}
 			final := s.wait(t, e.ID)
 			if final.Status != tc.want {
@@ -701,8 +666,8 @@ func TestExecutions(t *testing.T) {
 }
 
 // approve waits for the approval to be handed over, then decides it.
-func approve(decision, summary string) func(t *testing.T, s *system, e *engine.Execution, _ string) {
-	return func(t *testing.T, s *system, e *engine.Execution, _ string) {
+func approve(decision, summary string) func(t *testing.T, s *system, e *engine.Execution) {
+	return func(t *testing.T, s *system, e *engine.Execution) {
 		now := s.waitFor(t, e.ID, "the approval to wait", func(e *engine.Execution) bool {
 			r, ok := e.LatestRun("Release", "Approve")
 			return ok && fileExists(r.LogLocation)
@@ -735,35 +700,27 @@ func TestStartIdempotent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newSystem(t, "")
-			p := declaration(t, "P", stage("Build", action("Count", commandsType, 1,
-				env("COUNT", "#{variables.COUNT}"), gated(`echo run >> "$COUNT"`))))
+			p := declaration(t, "P", stage("Build", scripted("Count", 1, actiontest.ConfigGate, "count")))
 			createPipeline(t, s.store, p)
-			gate := newGate(t)
-			count := filepath.Join(t.TempDir(), "count")
-			vars := map[string]string{"GATE": gate, "COUNT": count}
 
-			first := s.start(t, p.Name, vars, "token-1")
+			first := s.start(t, p.Name, nil, "token-1")
 			if !tc.whileRunning {
-				release(t, gate)
+				s.scripted.Release("count")
 				s.wait(t, first.ID)
 			}
-			again := s.start(t, p.Name, vars, "token-1")
+			again := s.start(t, p.Name, nil, "token-1")
 			if again.ID != first.ID {
 				t.Fatalf("second start with the same token made execution %s, not %s", again.ID, first.ID)
 			}
 			if tc.whileRunning {
-				release(t, gate)
+				s.scripted.Release("count")
 			}
 			final := s.wait(t, first.ID)
 			wantStatus(t, "execution", final.Status, engine.Succeeded)
 			if len(final.Actions) != 1 {
 				t.Errorf("%d action runs, want 1", len(final.Actions))
 			}
-			b, err := os.ReadFile(count)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := strings.Count(string(b), "run\n"); n != 1 {
+			if n := s.scripted.StartedFor("Build", "Count"); n != 1 {
 				t.Errorf("the action ran %d times, want once", n)
 			}
 			list, _, err := s.store.ListExecutions(t.Context(), store.ExecutionFilter{PipelineName: p.Name}, store.Page{})
@@ -775,11 +732,10 @@ func TestStartIdempotent(t *testing.T) {
 			}
 
 			// Another token starts another execution.
-			other := s.start(t, p.Name, vars, "token-2")
+			other := s.start(t, p.Name, nil, "token-2")
 			if other.ID == first.ID {
 				t.Fatal("a new token returned the old execution")
 			}
-			release(t, gate)
 			wantStatus(t, "second execution", s.wait(t, other.ID).Status, engine.Succeeded)
 		})
 	}
@@ -897,6 +853,55 @@ func TestResume(t *testing.T) {
 			want: engine.Succeeded,
 		},
 		{
+			name: "a resumable run handed over is not run again; it waits for its token",
+			stages: []pipeline.Stage{
+				stage("Build", action("Waits", actiontest.ResumableType, 1, config(actiontest.ConfigResult, actiontest.Wait))),
+			},
+			handed: []string{"Waits"},
+			afterResume: func(t *testing.T, s *system, e *engine.Execution) {
+				if n := len(s.scripted.Started()); n != 0 {
+					t.Errorf("Resume called the provider %d times for a resumable run", n)
+				}
+				r := latest(t, e, "Build", "Waits")
+				wantStatus(t, "Waits after resume", r.Status, engine.InProgress)
+				if err := s.runner.Complete(t.Context(), e.ID, r.ID, engine.Result{Status: engine.Succeeded, Summary: "by token"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: engine.Succeeded,
+		},
+		{
+			name: "a non-resumable run handed over is failed as interrupted, not run again",
+			stages: []pipeline.Stage{
+				stage("Build", scripted("Scripted", 1)),
+			},
+			handed: []string{"Scripted"},
+			want:   engine.Failed,
+			check: func(t *testing.T, s *system, e *engine.Execution) {
+				if r := latest(t, e, "Build", "Scripted"); r.ErrorCode != engine.CodeInterrupted {
+					t.Errorf("Scripted: %s %q", r.ErrorCode, r.ErrorMessage)
+				}
+				if n := len(s.scripted.Started()); n != 0 {
+					t.Errorf("Resume called the provider %d times for an interrupted run", n)
+				}
+			},
+		},
+		{
+			name: "a scripted run never handed over is started once",
+			stages: []pipeline.Stage{
+				stage("Build", scripted("Fresh", 1, actiontest.ConfigOutputVariables, "v=1")),
+			},
+			want: engine.Succeeded,
+			check: func(t *testing.T, s *system, e *engine.Execution) {
+				if n := s.scripted.StartedFor("Build", "Fresh"); n != 1 {
+					t.Errorf("Fresh started %d times, want once", n)
+				}
+				if v := latest(t, e, "Build", "Fresh").OutputVariables["v"]; v != "1" {
+					t.Errorf("Fresh's output variable v = %q", v)
+				}
+			},
+		},
+		{
 			name: "a run never handed to its provider is started",
 			stages: []pipeline.Stage{
 				stage("Build", action("Build", commandsType, 1, run("echo resumed build"))),
@@ -963,12 +968,11 @@ func TestCloseWaitsForRunningActions(t *testing.T) {
 	dir := t.TempDir()
 	s := newSystem(t, dir)
 	p := declaration(t, "P",
-		stage("Build", action("Gated", commandsType, 1, gated("echo gated done"))),
-		stage("Deploy", action("After", commandsType, 1, run("echo after the restart"))))
+		stage("Build", scripted("Gated", 1, actiontest.ConfigGate, "gated")),
+		stage("Deploy", scripted("After", 1)))
 	createPipeline(t, s.store, p)
-	gate := newGate(t)
-	e := s.start(t, p.Name, map[string]string{"GATE": gate}, "")
-	s.waitRunning(t, e.ID, "Build", "Gated", "read line")
+	e := s.start(t, p.Name, nil, "")
+	s.scripted.WaitStarted(t, 1, patience)
 
 	closed := make(chan error, 1)
 	go func() {
@@ -976,12 +980,17 @@ func TestCloseWaitsForRunningActions(t *testing.T) {
 		defer cancel()
 		closed <- s.runner.Close(ctx)
 	}()
+	for deadline := time.Now().Add(patience); !s.runner.Closing(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Close never began")
+		}
+	}
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned (%v) while an action was running", err)
 	default:
 	}
-	release(t, gate)
+	s.scripted.Release("gated")
 	select {
 	case err := <-closed:
 		if err != nil {
@@ -995,7 +1004,7 @@ func TestCloseWaitsForRunningActions(t *testing.T) {
 	wantStatus(t, "Gated", latest(t, now, "Build", "Gated").Status, engine.Succeeded)
 	wantStatus(t, "execution after Close", now.Status, engine.InProgress)
 	after := latest(t, now, "Deploy", "After")
-	if after.Status != engine.InProgress || fileExists(after.LogLocation) {
+	if after.Status != engine.InProgress || fileExists(after.LogLocation) || s.scripted.StartedFor("Deploy", "After") != 0 {
 		t.Fatalf("the next action was handed to a provider while closing: %s, log %q", after.Status, after.LogLocation)
 	}
 
@@ -1009,19 +1018,20 @@ func TestCloseWaitsForRunningActions(t *testing.T) {
 	}
 	final := s2.wait(t, e.ID)
 	wantStatus(t, "execution after resume", final.Status, engine.Succeeded)
-	if log := readLog(t, latest(t, s2.get(t, e.ID), "Deploy", "After")); !strings.Contains(log, "after the restart") {
-		t.Errorf("After's log:\n%s", log)
+	if n := s2.scripted.StartedFor("Deploy", "After"); n != 1 {
+		t.Errorf("After was started %d times after the restart, want once", n)
 	}
 }
 
-// TestCloseDeadline: when the deadline passes, Close kills the running
-// builds and their runs end as interrupted.
+// TestCloseDeadline: when the deadline passes, Close cancels the contexts of
+// the running actions and their runs end as interrupted (that a build is
+// killed on cancellation is the commands provider's test).
 func TestCloseDeadline(t *testing.T) {
 	s := newSystem(t, "")
-	p := declaration(t, "P", stage("Build", action("Long", commandsType, 1, run("sleep 30"))))
+	p := declaration(t, "P", stage("Build", scripted("Long", 1, actiontest.ConfigGate, "never")))
 	createPipeline(t, s.store, p)
 	e := s.start(t, p.Name, nil, "")
-	s.waitRunning(t, e.ID, "Build", "Long", "sleep 30")
+	s.scripted.WaitStarted(t, 1, patience)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
@@ -1042,10 +1052,9 @@ func TestCloseDeadline(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	s := newSystem(t, "")
-	p := declaration(t, "P", stage("Build", action("Gated", commandsType, 1, gated())))
+	p := declaration(t, "P", stage("Build", scripted("Gated", 1, actiontest.ConfigGate, "gated")))
 	createPipeline(t, s.store, p)
-	gate := newGate(t)
-	e := s.start(t, p.Name, map[string]string{"GATE": gate}, "")
+	e := s.start(t, p.Name, nil, "")
 
 	// Giving up a wait is an error of its context.
 	ctx, cancel := context.WithCancel(t.Context())
@@ -1066,7 +1075,7 @@ func TestWait(t *testing.T) {
 			results <- e
 		}()
 	}
-	release(t, gate)
+	s.scripted.Release("gated")
 	for range 3 {
 		if got := <-results; got == nil || got.Status != engine.Succeeded {
 			t.Errorf("a waiter got %+v", got)
