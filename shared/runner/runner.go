@@ -239,13 +239,6 @@ func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error 
 	return nil
 }
 
-// step advances an execution in the background context of the runner.
-func (r *Runner) step(id string, ev engine.Event) {
-	if err := r.stepErr(r.ctx, id, ev); err != nil {
-		r.log.Error("advancing execution", "execution", id, "err", err)
-	}
-}
-
 // after publishes a saved state and dispatches its wave.
 func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 	if r.OnChange != nil {
