@@ -7,10 +7,14 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -133,9 +137,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.Write([]byte(`{"__type":"AccessDeniedException","message":"this Stageflow server only answers requests for loopback host names (localhost, 127.0.0.1, [::1])"}`))
 		return
 	}
+	if why := crossSite(r); why != "" {
+		door = "guard"
+		reqlog.Add(ctx, slog.String("refused", why))
+		w.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusForbidden)
+		body, _ := json.Marshal(map[string]string{"__type": "AccessDeniedException", "message": why})
+		rw.Write(body)
+		return
+	}
 	switch {
 	case r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/"):
 		door = "rest"
+		if changes(r) && !isJSON(r.Header.Get("Content-Type")) {
+			reqlog.Add(ctx, slog.String("refused", "content type"))
+			w.Header().Set("Content-Type", "application/json")
+			rw.WriteHeader(http.StatusUnsupportedMediaType)
+			rw.Write([]byte(`{"error":{"code":"UnsupportedMediaTypeException","message":"requests that change something must be sent with Content-Type: application/json"}}`))
+			return
+		}
 		r.Body = http.MaxBytesReader(rw, r.Body, MaxRequestBytes)
 		h.rest.ServeHTTP(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
@@ -193,6 +213,41 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// crossSite explains why a request that a web page of another origin made
+// is refused, or returns "". Browsers name the page's origin in Origin (on
+// every request that may change something) and, in Sec-Fetch-Site, how it
+// relates to this server; tools like the AWS CLI send neither. No answer
+// carries CORS headers, so no other origin may read one either.
+func crossSite(r *http.Request) string {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return "cross-site requests are refused (Sec-Fetch-Site: cross-site)"
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return ""
+	}
+	u, err := url.Parse(origin)
+	if err != nil || origin == "null" || !strings.EqualFold(u.Host, r.Host) {
+		return fmt.Sprintf("requests from another origin (%.100s) are refused", origin)
+	}
+	return ""
+}
+
+// changes reports whether a REST request is one a web page could send
+// without a preflight and that changes something: a POST or a PUT (the
+// routes' other methods, DELETE, need a preflight no answer grants).
+func changes(r *http.Request) bool {
+	return r.Method == http.MethodPost || r.Method == http.MethodPut
+}
+
+// isJSON reports whether a Content-Type is application/json. Browsers send
+// a page's simple requests (no preflight) as text/plain, form encodings or
+// with no body type at all, never as JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
 
 // loopbackHost reports whether a Host header names this machine's loopback.
 func loopbackHost(host string) bool {

@@ -144,7 +144,9 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 	if err != nil {
 		return nil, err
 	}
-	if rd != nil {
+	if rd != nil || method != http.MethodGet {
+		// The server refuses changes sent as anything else (cross-site
+		// request forgery), with or without a body.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.User != "" {
