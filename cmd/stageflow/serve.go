@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +31,8 @@ const defaultAddr = "127.0.0.1:8480"
 func newServeCmd() *cobra.Command {
 	var (
 		addr, dataDir, region, account, logFormat string
-		examples                                  string
+		examples, tlsCert, tlsKey                 string
+		insecureHTTP                              bool
 		startExamples                             []string
 		shutdownGrace                             time.Duration
 	)
@@ -48,6 +50,7 @@ and lets running actions finish up to --shutdown-grace.`,
 			return serve(cmd, serveOptions{
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
+				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP,
 			})
 		},
 	}
@@ -59,12 +62,17 @@ and lets running actions finish up to --shutdown-grace.`,
 	f.StringVar(&logFormat, "log-format", "text", "request log format: text or json")
 	f.StringVar(&examples, "load", "", "a folder of pipeline documents (*.json) to create or update at start")
 	f.StringSliceVar(&startExamples, "start", nil, "pipelines to start once the server is up (after --load)")
+	f.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); required, with --tls-key, on a non-loopback --addr")
+	f.StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
+	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (unsafe: anyone on the network can run commands here)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
 	return cmd
 }
 
 type serveOptions struct {
 	addr, dataDir, region, account, logFormat, examples string
+	tlsCert, tlsKey                                     string
+	insecureHTTP                                        bool
 	start                                               []string
 	grace                                               time.Duration
 }
@@ -84,9 +92,24 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	defer stop()
 	ctx = service.LocalCaller(ctx, "stageflow serve")
 
+	if (opt.tlsCert == "") != (opt.tlsKey == "") {
+		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	useTLS := opt.tlsCert != ""
+	if useTLS {
+		if _, err := tls.LoadX509KeyPair(opt.tlsCert, opt.tlsKey); err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", opt.addr)
 	if err != nil {
 		return err
+	}
+	loopback := isLoopback(ln.Addr())
+	if !loopback && !useTLS && !opt.insecureHTTP {
+		ln.Close()
+		return usageError{fmt.Errorf("--addr %s is not a loopback address: serve it over HTTPS (--tls-cert, --tls-key), "+
+			"or accept plain HTTP that anyone on the network can use to run commands here with --insecure-http", opt.addr)}
 	}
 	creds := s3door.NewCredentials()
 	sys, err := embedded.Open(embedded.Options{
@@ -99,7 +122,7 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	}
 	h, err := api.NewHandler(api.Config{
 		Service: sys.Service, Artifacts: sys.Artifacts, ArtifactCredentials: creds, Logger: logger,
-		LoopbackOnly: isLoopback(ln.Addr()),
+		LoopbackOnly: loopback,
 	})
 	if err != nil {
 		ln.Close()
@@ -109,8 +132,16 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	srv := api.NewServer(h)
 	svc := sys.Service
 
-	endpoint := "http://" + ln.Addr().String()
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	endpoint := scheme + "://" + ln.Addr().String()
 	logger.Info("Stageflow is listening", "endpoint", endpoint, "dataDir", opt.dataDir)
+	if !loopback && !useTLS {
+		logger.Warn("INSECURE: plain HTTP on a non-loopback address (--insecure-http): anyone who can reach " + ln.Addr().String() +
+			" can read and change pipelines and run commands on this machine, and nothing is encrypted")
+	}
 	logger.Warn("authentication is not enabled yet: this server trusts every local caller; it only answers requests for loopback host names when bound to loopback")
 	n, err := sys.Runner.Resume(ctx)
 	if err != nil {
@@ -119,7 +150,13 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		logger.Info("resumed executions left in progress", "count", n)
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if useTLS {
+			serveErr <- srv.ServeTLS(ln, opt.tlsCert, opt.tlsKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
 
 	if err := loadAndStart(ctx, sys, opt, endpoint, cmd); err != nil {
 		logger.Error("loading examples", "err", err)
