@@ -34,6 +34,10 @@ const MaxRequestBytes = 1 << 20
 // Timeouts of the server NewServer makes. Streams (server-sent events, log
 // following) are not bound by WriteTimeout: they clear their own deadline.
 const (
+	// BodyTimeout is how long a REST or CodePipeline request body may take
+	// to arrive (Config.BodyTimeout overrides it); ReadTimeout bounds the
+	// S3 door's uploads.
+	BodyTimeout       = 30 * time.Second
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 5 * time.Minute // artifact uploads through the S3 door
 	WriteTimeout      = 5 * time.Minute
@@ -52,6 +56,8 @@ type Config struct {
 	// API runs commands, and DNS rebinding must not let a web page reach a
 	// server bound to loopback.
 	LoopbackOnly bool
+	// BodyTimeout overrides the package's BodyTimeout (tests).
+	BodyTimeout time.Duration
 }
 
 // Handler is the HTTP surface.
@@ -59,6 +65,7 @@ type Handler struct {
 	rest, codepipeline, s3 http.Handler
 	bucket                 string
 	loopbackOnly           bool
+	bodyTimeout            time.Duration
 	log                    *slog.Logger
 	closeStreams           func()
 }
@@ -77,8 +84,12 @@ func NewHandler(cfg Config) (*Handler, error) {
 		rest:         restDoor,
 		codepipeline: cpdoor.NewHandler(cfg.Service),
 		loopbackOnly: cfg.LoopbackOnly,
+		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,
 		closeStreams: restDoor.CloseStreams,
+	}
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = BodyTimeout
 	}
 	if cfg.Artifacts != nil {
 		s3h, err := s3door.NewHandler(cfg.Artifacts, cfg.ArtifactCredentials)
@@ -156,15 +167,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.Write([]byte(`{"error":{"code":"UnsupportedMediaTypeException","message":"requests that change something must be sent with Content-Type: application/json"}}`))
 			return
 		}
-		r.Body = http.MaxBytesReader(rw, r.Body, MaxRequestBytes)
+		h.limitBody(rw, r)
 		h.rest.ServeHTTP(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)
 	default:
-		r.Body = http.MaxBytesReader(rw, r.Body, MaxRequestBytes)
+		h.limitBody(rw, r)
 		h.codepipeline.ServeHTTP(rw, r)
 	}
+}
+
+// limitBody bounds a REST or CodePipeline request body in size and in the
+// time it may take to arrive, so that a client announcing more than it sends
+// cannot hold a connection.
+func (h *Handler) limitBody(w *statusWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyTimeout))
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 }
 
 func (h *Handler) logRequest(r *http.Request, rw *statusWriter, door string, entry *reqlog.Entry, start time.Time) {
