@@ -686,6 +686,37 @@ func approve(decision, summary string) func(t *testing.T, s *system, e *engine.E
 }
 
 // ---------------------------------------------------------------------------
+// Continue.
+
+// TestContinueDispatchesNothingTwice: Continue on an execution whose action
+// is running advances it without handing the action to its provider again;
+// on one that has ended it changes nothing.
+func TestContinueDispatchesNothingTwice(t *testing.T) {
+	s := newSystem(t, "")
+	p := declaration(t, "P", stage("Build", scripted("Gated", 1, actiontest.ConfigGate, "continue")), stage("Next", scripted("After", 1)))
+	createPipeline(t, s.store, p)
+	e := s.start(t, p.Name, nil, "")
+	s.scripted.WaitStarted(t, 1, patience)
+	for range 3 {
+		if err := s.runner.Continue(t.Context(), e.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.scripted.StartedFor("Build", "Gated"); n != 1 {
+		t.Fatalf("the running action was started %d times", n)
+	}
+	s.scripted.Release("continue")
+	final := s.wait(t, e.ID)
+	wantStatus(t, "execution", final.Status, engine.Succeeded)
+	if err := s.runner.Continue(t.Context(), e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := s.get(t, e.ID); again.Status != engine.Succeeded || s.scripted.StartedFor("Next", "After") != 1 {
+		t.Fatalf("Continue after the end: %s, After started %d times", again.Status, s.scripted.StartedFor("Next", "After"))
+	}
+}
+
+// ---------------------------------------------------------------------------
 // Idempotent start.
 
 func TestStartIdempotent(t *testing.T) {
