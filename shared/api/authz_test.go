@@ -67,7 +67,7 @@ var cpRequests = map[string]struct {
 	"GetPipelineExecution":   {`{"pipelineName":"p","pipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
 	"ListPipelineExecutions": {`{"pipelineName":"p"}`, arnPrefix + "p"},
 	"ListActionExecutions":   {`{"pipelineName":"p"}`, arnPrefix + "p"},
-	"PutApprovalResult":      {`{"pipelineName":"p","stageName":"S","actionName":"A","token":"t","result":{"summary":"","status":"Approved"}}`, arnPrefix + "p/S/A"},
+	"PutApprovalResult":      {`{"pipelineName":"p","stageName":"S","actionName":"A","token":"` + someUUID + `","result":{"summary":"","status":"Approved"}}`, arnPrefix + "p/S/A"},
 	"CreateCustomActionType": {`{"category":"Build","provider":"Tool","version":"1","inputArtifactDetails":{"minimumCount":0,"maximumCount":1},"outputArtifactDetails":{"minimumCount":0,"maximumCount":1}}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"DeleteCustomActionType": {`{"category":"Build","provider":"Tool","version":"1"}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"ListActionTypes":        {`{}`, "*"},

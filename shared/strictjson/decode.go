@@ -19,10 +19,14 @@
 //	TagKeys   []string          `json:"tagKeys" api:"shape=TagKeyList"`          // elements: the list's member shape
 //	Variables map[string]string `json:"outputVariables" api:"shape=OutputVariablesMap"` // keys and values too
 //	Pipeline  json.RawMessage   `json:"pipeline" api:"required,object"`          // any JSON object
+//	Vars      map[string]string `json:"variables" api:"shape=PipelineVariableList,key=PipelineVariableName,value=PipelineVariableValue"`
 //
 // required: the member must be present (and, unless NullAsAbsent, not null);
-// shape=Name: the value must satisfy apispec.MustLookup(Name); object: a
-// json.RawMessage must hold an object. An unknown shape name panics on first
+// shape=Name: the value must satisfy apispec.MustLookup(Name) (for a list or
+// map, its number of entries); key=Name and value=Name (maps only): every key
+// and every value must satisfy that shape, when the map's own shape names
+// none (a door's map standing for a list of name/value structures); object:
+// a json.RawMessage must hold an object. An unknown shape name panics on first
 // use of the type.
 //
 // See shared/apispec's package comment for a door's whole use.

@@ -39,6 +39,7 @@ type input struct {
 	Pipeline  json.RawMessage   `json:"pipeline" api:"object"`
 	Anything  any               `json:"anything"`
 	Execution string            `json:"pipelineExecutionId" api:"shape=PipelineExecutionId"`
+	Variables map[string]string `json:"variables" api:"shape=PipelineVariableList,key=PipelineVariableName,value=PipelineVariableValue"`
 }
 
 // want is a problem as "class path: message".
@@ -144,6 +145,14 @@ func TestDecodeProblems(t *testing.T) {
 				"constraint queryParam: must have at most 1 entries, got 2",
 				`constraint queryParam.a: "x y" may only contain letters, digits, _ and -`,
 			}},
+		{name: "key and value shapes of a map", doc: `{` + base + `, "variables": {"OK": "1", "no way": "2", "LONG": "` + strings.Repeat("v", 1001) + `", "EMPTY": ""}}`,
+			want: []string{
+				"constraint variables.EMPTY: must be 1..1000 characters long, got 0",
+				"constraint variables.LONG: must be 1..1000 characters long, got 1001",
+				`constraint variables: key "no way" may only contain letters, digits and @ _ -`,
+			}},
+		{name: "a map's count from a list shape", doc: `{` + base + `, "variables": {}}`,
+			want: []string{"constraint variables: must have 1..50 entries, got 0"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,8 +251,13 @@ type badOption struct {
 	X string `json:"x" api:"requried"`
 }
 
+// badKey names a key shape for a field that is not a map.
+type badKey struct {
+	Name string `json:"name" api:"key=TagKey"`
+}
+
 func TestBadTagsPanic(t *testing.T) {
-	for _, v := range []any{&badShape{}, &badOption{}} {
+	for _, v := range []any{&badShape{}, &badOption{}, &badKey{}} {
 		func() {
 			defer func() {
 				if recover() == nil {

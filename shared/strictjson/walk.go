@@ -27,6 +27,9 @@ func (w *walker) add(class Class, path, format string, args ...any) {
 type constraint struct {
 	shape  *apispec.Shape
 	object bool // a json.RawMessage must hold an object
+	// key and value name the shapes of a map's keys and values when the
+	// map's own shape does not (key=Name, value=Name).
+	key, value *apispec.Shape
 }
 
 var rawMessageType = reflect.TypeOf(json.RawMessage{})
@@ -80,6 +83,12 @@ func (w *walker) value(v any, t reflect.Type, path string, c constraint) {
 		w.check(path, c.shape, len(obj))
 		key := element(c.shape, func(s *apispec.Shape) string { return s.Key }).shape
 		elem := element(c.shape, func(s *apispec.Shape) string { return s.Value })
+		if c.key != nil {
+			key = c.key
+		}
+		if c.value != nil {
+			elem = constraint{shape: c.value}
+		}
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if key != nil {
 				if msg := key.CheckKey(k); msg != "" {
@@ -263,9 +272,21 @@ func parseTag(t reflect.Type, f reflect.StructField) (required bool, c constrain
 			required = true
 		case "object":
 			c.object = true
-		case "shape":
-			if c.shape = apispec.Lookup(v); c.shape == nil {
+		case "shape", "key", "value":
+			s := apispec.Lookup(v)
+			if s == nil {
 				panic(fmt.Sprintf("strictjson: %s.%s: api tag names shape %q, which shared/apispec does not have", t, f.Name, v))
+			}
+			if (k == "key" || k == "value") && f.Type.Kind() != reflect.Map {
+				panic(fmt.Sprintf("strictjson: %s.%s: api tag option %s= applies to maps only", t, f.Name, k))
+			}
+			switch k {
+			case "shape":
+				c.shape = s
+			case "key":
+				c.key = s
+			default:
+				c.value = s
 			}
 		default:
 			panic(fmt.Sprintf("strictjson: %s.%s: unknown api tag option %q", t, f.Name, part))

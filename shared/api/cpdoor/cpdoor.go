@@ -27,11 +27,14 @@ package cpdoor
 //     wrong JSON type for its member (e.g. "maxResults": "ten"): 400
 //     SerializationException naming the member, as AWS answers type errors
 //     in this protocol;
-//   - a member the input shape does not have (names are case-sensitive), an
-//     absent required member, or a value breaking the API definition's
-//     length, range, pattern or enumeration constraints: 400
-//     ValidationException naming every such member ("N validation errors
-//     detected: ..."). A null counts as absent.
+//   - a member the input shape does not have (names are case-sensitive; the
+//     message offers the nearest name), a member given twice, an absent
+//     required member, or a value breaking the API definition's length,
+//     range, pattern or enumeration constraints: 400 ValidationException
+//     naming every such member ("N validation errors detected: ..."). A null
+//     counts as absent. The words are shared/strictjson's and
+//     shared/apispec's, the same as the REST door's and the pipeline
+//     loader's.
 //
 // The pipeline member of CreatePipeline and UpdatePipeline goes through the
 // pipeline package's strict loader: its problems come back together, with
@@ -51,6 +54,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -59,6 +63,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api/apierr"
 	"github.com/stageflow/stageflow/shared/api/reqlog"
+	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -86,18 +91,22 @@ type cpCall struct {
 	body []byte
 }
 
-// cpOperation runs one operation; a nil output is written as {}.
-type cpOperation func(ctx context.Context, c *cpCall) (any, error)
+// cpOperation is one operation: the type of its decoded input, and run,
+// which decodes the body and runs it; a nil output is written as {}.
+type cpOperation struct {
+	input reflect.Type
+	run   func(ctx context.Context, c *cpCall) (any, error)
+}
 
 // cpOp adapts an operation on a decoded input to a cpOperation.
 func cpOp[T any](fn func(ctx context.Context, c *cpCall, in *T) (any, error)) cpOperation {
-	return func(ctx context.Context, c *cpCall) (any, error) {
+	return cpOperation{input: reflect.TypeFor[T](), run: func(ctx context.Context, c *cpCall) (any, error) {
 		in, err := cpDecode[T](c.body)
 		if err != nil {
 			return nil, err
 		}
 		return fn(ctx, c, in)
-	}
+	}}
 }
 
 // cpOperations are the operations Stageflow implements.
@@ -213,7 +222,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := w
 	requestID := uuid.NewString()
 	rw.Header().Set("X-Amzn-Requestid", requestID)
-	operation := cpTruncate(strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix), 100)
+	operation := apispec.Truncate(strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix), 100)
 	reqlog.Add(ctx, slog.String("operation", operation))
 	exception := ""
 	defer func() {
@@ -271,7 +280,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	if !ok {
 		return nil, cpUnknownOperation(http.StatusBadRequest, "X-Amz-Target %q is not an operation of AWS CodePipeline (2015-07-09); targets start with %s", target, TargetPrefix)
 	}
-	run, ok := cpOperations[name]
+	op, ok := cpOperations[name]
 	if !ok {
 		if why, known := cpUnsupported[name]; known {
 			return nil, errs.New(errs.Unsupported, "Stageflow does not implement the CodePipeline operation %s: %s", name, why)
@@ -298,7 +307,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	if key != service.Anonymous {
 		caller.AccessKeyID = key
 	}
-	return run(service.WithCaller(r.Context(), caller), &cpCall{svc: h.svc, body: body})
+	return op.run(service.WithCaller(r.Context(), caller), &cpCall{svc: h.svc, body: body})
 }
 
 // cpMarshal encodes v without escaping <, > and & (commands and messages

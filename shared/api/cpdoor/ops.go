@@ -4,18 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
-// ---- shapes of the inputs (with the API definition's constraints) ----
+// ---- shapes of the inputs (their api tags name the API definition's shapes) ----
 
 type cpTag struct {
-	Key   string `json:"key" cp:"required,min=1,max=128"`
-	Value string `json:"value" cp:"required,max=256"`
+	Key   string `json:"key" api:"required,shape=TagKey"`
+	Value string `json:"value" api:"required,shape=TagValue"`
 }
 
 func cpToTags(in []cpTag) []pipeline.Tag {
@@ -30,17 +29,17 @@ func cpToTags(in []cpTag) []pipeline.Tag {
 }
 
 type cpActionTypeID struct {
-	Category string `json:"category" cp:"required,enum=Source|Build|Deploy|Test|Invoke|Approval|Compute"`
-	Owner    string `json:"owner" cp:"required,enum=AWS|ThirdParty|Custom"`
-	Provider string `json:"provider" cp:"required,min=1,max=35,pattern=provider"`
-	Version  string `json:"version" cp:"required,min=1,max=9,pattern=provider"`
+	Category string `json:"category" api:"required,shape=ActionCategory"`
+	Owner    string `json:"owner" api:"required,shape=ActionOwner"`
+	Provider string `json:"provider" api:"required,shape=ActionProvider"`
+	Version  string `json:"version" api:"required,shape=Version"`
 }
 
 // ---- pipelines ----
 
 type cpCreatePipelineInput struct {
-	Pipeline json.RawMessage `json:"pipeline" cp:"required,object"`
-	Tags     []cpTag         `json:"tags"`
+	Pipeline json.RawMessage `json:"pipeline" api:"required,object"`
+	Tags     []cpTag         `json:"tags" api:"shape=TagList"`
 }
 
 type cpCreatePipelineOutput struct {
@@ -83,8 +82,8 @@ func cpCreatePipeline(ctx context.Context, c *cpCall, in *cpCreatePipelineInput)
 }
 
 type cpGetPipelineInput struct {
-	Name    string `json:"name" cp:"required,min=1,max=100,pattern=name"`
-	Version *int   `json:"version" cp:"min=1"`
+	Name    string `json:"name" api:"required,shape=PipelineName"`
+	Version *int   `json:"version" api:"shape=PipelineVersion"`
 }
 
 func cpGetPipeline(ctx context.Context, c *cpCall, in *cpGetPipelineInput) (any, error) {
@@ -96,7 +95,7 @@ func cpGetPipeline(ctx context.Context, c *cpCall, in *cpGetPipelineInput) (any,
 }
 
 type cpUpdatePipelineInput struct {
-	Pipeline json.RawMessage `json:"pipeline" cp:"required,object"`
+	Pipeline json.RawMessage `json:"pipeline" api:"required,object"`
 }
 
 type cpUpdatePipelineOutput struct {
@@ -116,7 +115,7 @@ func cpUpdatePipeline(ctx context.Context, c *cpCall, in *cpUpdatePipelineInput)
 }
 
 type cpPipelineNameInput struct {
-	Name string `json:"name" cp:"required,min=1,max=100,pattern=name"`
+	Name string `json:"name" api:"required,shape=PipelineName"`
 }
 
 func cpDeletePipeline(ctx context.Context, c *cpCall, in *cpPipelineNameInput) (any, error) {
@@ -125,8 +124,8 @@ func cpDeletePipeline(ctx context.Context, c *cpCall, in *cpPipelineNameInput) (
 }
 
 type cpListPipelinesInput struct {
-	NextToken  string `json:"nextToken" cp:"min=1,max=2048"`
-	MaxResults *int   `json:"maxResults" cp:"min=1,max=1000"`
+	NextToken  string `json:"nextToken" api:"shape=NextToken"`
+	MaxResults *int   `json:"maxResults" api:"shape=MaxPipelines"`
 }
 
 func cpListPipelines(ctx context.Context, c *cpCall, in *cpListPipelinesInput) (any, error) {
@@ -140,21 +139,21 @@ func cpGetPipelineState(ctx context.Context, c *cpCall, in *cpPipelineNameInput)
 // ---- executions ----
 
 type cpPipelineVariable struct {
-	Name  string `json:"name" cp:"required,min=1,max=128,pattern=variable"`
-	Value string `json:"value" cp:"required,min=1,max=1000"`
+	Name  string `json:"name" api:"required,shape=PipelineVariableName"`
+	Value string `json:"value" api:"required,shape=PipelineVariableValue"`
 }
 
 type cpSourceRevisionOverride struct {
-	ActionName    string `json:"actionName" cp:"required,min=1,max=100,pattern=name"`
-	RevisionType  string `json:"revisionType" cp:"required,enum=COMMIT_ID|IMAGE_DIGEST|S3_OBJECT_VERSION_ID|S3_OBJECT_KEY"`
-	RevisionValue string `json:"revisionValue" cp:"required,min=1,max=1500"`
+	ActionName    string `json:"actionName" api:"required,shape=ActionName"`
+	RevisionType  string `json:"revisionType" api:"required,shape=SourceRevisionType"`
+	RevisionValue string `json:"revisionValue" api:"required,shape=Revision"`
 }
 
 type cpStartPipelineExecutionInput struct {
-	Name               string                     `json:"name" cp:"required,min=1,max=100,pattern=name"`
-	Variables          []cpPipelineVariable       `json:"variables" cp:"min=1,max=50"`
-	ClientRequestToken string                     `json:"clientRequestToken" cp:"min=1,max=128,pattern=token"`
-	SourceRevisions    []cpSourceRevisionOverride `json:"sourceRevisions" cp:"max=50"`
+	Name               string                     `json:"name" api:"required,shape=PipelineName"`
+	Variables          []cpPipelineVariable       `json:"variables" api:"shape=PipelineVariableList"`
+	ClientRequestToken string                     `json:"clientRequestToken" api:"shape=ClientRequestToken"`
+	SourceRevisions    []cpSourceRevisionOverride `json:"sourceRevisions" api:"shape=SourceRevisionOverrideList"`
 }
 
 type cpPipelineExecutionIDOutput struct {
@@ -183,10 +182,10 @@ func cpStartPipelineExecution(ctx context.Context, c *cpCall, in *cpStartPipelin
 }
 
 type cpStopPipelineExecutionInput struct {
-	PipelineName        string `json:"pipelineName" cp:"required,min=1,max=100,pattern=name"`
-	PipelineExecutionID string `json:"pipelineExecutionId" cp:"required,min=1"`
+	PipelineName        string `json:"pipelineName" api:"required,shape=PipelineName"`
+	PipelineExecutionID string `json:"pipelineExecutionId" api:"required,shape=PipelineExecutionId"`
 	Abandon             bool   `json:"abandon"`
-	Reason              string `json:"reason" cp:"max=200"`
+	Reason              string `json:"reason" api:"shape=StopPipelineExecutionReason"`
 }
 
 func cpStopPipelineExecution(ctx context.Context, c *cpCall, in *cpStopPipelineExecutionInput) (any, error) {
@@ -197,8 +196,8 @@ func cpStopPipelineExecution(ctx context.Context, c *cpCall, in *cpStopPipelineE
 }
 
 type cpExecutionInput struct {
-	PipelineName        string `json:"pipelineName" cp:"required,min=1,max=100,pattern=name"`
-	PipelineExecutionID string `json:"pipelineExecutionId" cp:"required,min=1"`
+	PipelineName        string `json:"pipelineName" api:"required,shape=PipelineName"`
+	PipelineExecutionID string `json:"pipelineExecutionId" api:"required,shape=PipelineExecutionId"`
 }
 
 type cpGetPipelineExecutionOutput struct {
@@ -214,7 +213,7 @@ func cpGetPipelineExecution(ctx context.Context, c *cpCall, in *cpExecutionInput
 }
 
 type cpStageNameFilter struct {
-	StageName string `json:"stageName" cp:"min=1,max=100,pattern=name"`
+	StageName string `json:"stageName" api:"shape=StageName"`
 }
 
 type cpPipelineExecutionFilter struct {
@@ -222,10 +221,10 @@ type cpPipelineExecutionFilter struct {
 }
 
 type cpListPipelineExecutionsInput struct {
-	PipelineName string                     `json:"pipelineName" cp:"required,min=1,max=100,pattern=name"`
-	MaxResults   *int                       `json:"maxResults" cp:"min=1,max=100"`
+	PipelineName string                     `json:"pipelineName" api:"required,shape=PipelineName"`
+	MaxResults   *int                       `json:"maxResults" api:"shape=MaxResults"`
 	Filter       *cpPipelineExecutionFilter `json:"filter"`
-	NextToken    string                     `json:"nextToken" cp:"min=1,max=2048"`
+	NextToken    string                     `json:"nextToken" api:"shape=NextToken"`
 }
 
 func cpListPipelineExecutions(ctx context.Context, c *cpCall, in *cpListPipelineExecutionsInput) (any, error) {
@@ -236,20 +235,20 @@ func cpListPipelineExecutions(ctx context.Context, c *cpCall, in *cpListPipeline
 }
 
 type cpLatestInPipelineExecutionFilter struct {
-	PipelineExecutionID string `json:"pipelineExecutionId" cp:"required,min=1"`
-	StartTimeRange      string `json:"startTimeRange" cp:"required,enum=Latest|All"`
+	PipelineExecutionID string `json:"pipelineExecutionId" api:"required,shape=PipelineExecutionId"`
+	StartTimeRange      string `json:"startTimeRange" api:"required,shape=StartTimeRange"`
 }
 
 type cpActionExecutionFilterInput struct {
-	PipelineExecutionID       string                             `json:"pipelineExecutionId" cp:"min=1"`
+	PipelineExecutionID       string                             `json:"pipelineExecutionId" api:"shape=PipelineExecutionId"`
 	LatestInPipelineExecution *cpLatestInPipelineExecutionFilter `json:"latestInPipelineExecution"`
 }
 
 type cpListActionExecutionsInput struct {
-	PipelineName string                        `json:"pipelineName" cp:"required,min=1,max=100,pattern=name"`
+	PipelineName string                        `json:"pipelineName" api:"required,shape=PipelineName"`
 	Filter       *cpActionExecutionFilterInput `json:"filter"`
-	MaxResults   *int                          `json:"maxResults" cp:"min=1,max=100"`
-	NextToken    string                        `json:"nextToken" cp:"min=1,max=2048"`
+	MaxResults   *int                          `json:"maxResults" api:"shape=MaxResults"`
+	NextToken    string                        `json:"nextToken" api:"shape=NextToken"`
 }
 
 func cpListActionExecutions(ctx context.Context, c *cpCall, in *cpListActionExecutionsInput) (any, error) {
@@ -266,16 +265,16 @@ func cpListActionExecutions(ctx context.Context, c *cpCall, in *cpListActionExec
 // ---- approvals ----
 
 type cpApprovalResult struct {
-	Summary string `json:"summary" cp:"required,max=512"`
-	Status  string `json:"status" cp:"required,enum=Approved|Rejected"`
+	Summary string `json:"summary" api:"required,shape=ApprovalSummary"`
+	Status  string `json:"status" api:"required,shape=ApprovalStatus"`
 }
 
 type cpPutApprovalResultInput struct {
-	PipelineName string            `json:"pipelineName" cp:"required,min=1,max=100,pattern=name"`
-	StageName    string            `json:"stageName" cp:"required,min=1,max=100,pattern=name"`
-	ActionName   string            `json:"actionName" cp:"required,min=1,max=100,pattern=name"`
-	Result       *cpApprovalResult `json:"result" cp:"required"`
-	Token        string            `json:"token" cp:"required,min=1"`
+	PipelineName string            `json:"pipelineName" api:"required,shape=PipelineName"`
+	StageName    string            `json:"stageName" api:"required,shape=StageName"`
+	ActionName   string            `json:"actionName" api:"required,shape=ActionName"`
+	Result       *cpApprovalResult `json:"result" api:"required"`
+	Token        string            `json:"token" api:"required,shape=ApprovalToken"`
 }
 
 type cpPutApprovalResultOutput struct {
@@ -293,8 +292,8 @@ func cpPutApprovalResult(ctx context.Context, c *cpCall, in *cpPutApprovalResult
 // ---- custom action types ----
 
 type cpArtifactDetails struct {
-	MinimumCount *int `json:"minimumCount" cp:"required,min=0,max=5"`
-	MaximumCount *int `json:"maximumCount" cp:"required,min=0,max=5"`
+	MinimumCount *int `json:"minimumCount" api:"required,shape=MinimumArtifactCount"`
+	MaximumCount *int `json:"maximumCount" api:"required,shape=MaximumArtifactCount"`
 }
 
 func (d *cpArtifactDetails) toDetails() service.ArtifactDetails {
@@ -302,31 +301,31 @@ func (d *cpArtifactDetails) toDetails() service.ArtifactDetails {
 }
 
 type cpActionTypeSettings struct {
-	ThirdPartyConfigurationURL string `json:"thirdPartyConfigurationUrl" cp:"min=1,max=2048"`
-	EntityURLTemplate          string `json:"entityUrlTemplate" cp:"min=1,max=2048"`
-	ExecutionURLTemplate       string `json:"executionUrlTemplate" cp:"min=1,max=2048"`
-	RevisionURLTemplate        string `json:"revisionUrlTemplate" cp:"min=1,max=2048"`
+	ThirdPartyConfigurationURL string `json:"thirdPartyConfigurationUrl" api:"shape=Url"`
+	EntityURLTemplate          string `json:"entityUrlTemplate" api:"shape=UrlTemplate"`
+	ExecutionURLTemplate       string `json:"executionUrlTemplate" api:"shape=UrlTemplate"`
+	RevisionURLTemplate        string `json:"revisionUrlTemplate" api:"shape=UrlTemplate"`
 }
 
 type cpActionConfigurationProperty struct {
-	Name        string `json:"name" cp:"required,min=1,max=50"`
-	Required    *bool  `json:"required" cp:"required"`
-	Key         *bool  `json:"key" cp:"required"`
-	Secret      *bool  `json:"secret" cp:"required"`
+	Name        string `json:"name" api:"required,shape=ActionConfigurationKey"`
+	Required    *bool  `json:"required" api:"required"`
+	Key         *bool  `json:"key" api:"required"`
+	Secret      *bool  `json:"secret" api:"required"`
 	Queryable   bool   `json:"queryable"`
-	Description string `json:"description" cp:"min=1,max=160"`
-	Type        string `json:"type" cp:"enum=String|Number|Boolean"`
+	Description string `json:"description" api:"shape=Description"`
+	Type        string `json:"type" api:"shape=ActionConfigurationPropertyType"`
 }
 
 type cpCreateCustomActionTypeInput struct {
-	Category                string                          `json:"category" cp:"required,enum=Source|Build|Deploy|Test|Invoke|Approval|Compute"`
-	Provider                string                          `json:"provider" cp:"required,min=1,max=35,pattern=provider"`
-	Version                 string                          `json:"version" cp:"required,min=1,max=9,pattern=provider"`
+	Category                string                          `json:"category" api:"required,shape=ActionCategory"`
+	Provider                string                          `json:"provider" api:"required,shape=ActionProvider"`
+	Version                 string                          `json:"version" api:"required,shape=Version"`
 	Settings                *cpActionTypeSettings           `json:"settings"`
-	ConfigurationProperties []cpActionConfigurationProperty `json:"configurationProperties" cp:"max=10"`
-	InputArtifactDetails    *cpArtifactDetails              `json:"inputArtifactDetails" cp:"required"`
-	OutputArtifactDetails   *cpArtifactDetails              `json:"outputArtifactDetails" cp:"required"`
-	Tags                    []cpTag                         `json:"tags"`
+	ConfigurationProperties []cpActionConfigurationProperty `json:"configurationProperties" api:"shape=ActionConfigurationPropertyList"`
+	InputArtifactDetails    *cpArtifactDetails              `json:"inputArtifactDetails" api:"required"`
+	OutputArtifactDetails   *cpArtifactDetails              `json:"outputArtifactDetails" api:"required"`
+	Tags                    []cpTag                         `json:"tags" api:"shape=TagList"`
 }
 
 type cpCreateCustomActionTypeOutput struct {
@@ -358,9 +357,9 @@ func cpCreateCustomActionType(ctx context.Context, c *cpCall, in *cpCreateCustom
 }
 
 type cpDeleteCustomActionTypeInput struct {
-	Category string `json:"category" cp:"required,enum=Source|Build|Deploy|Test|Invoke|Approval|Compute"`
-	Provider string `json:"provider" cp:"required,min=1,max=35,pattern=provider"`
-	Version  string `json:"version" cp:"required,min=1,max=9,pattern=provider"`
+	Category string `json:"category" api:"required,shape=ActionCategory"`
+	Provider string `json:"provider" api:"required,shape=ActionProvider"`
+	Version  string `json:"version" api:"required,shape=Version"`
 }
 
 func cpDeleteCustomActionType(ctx context.Context, c *cpCall, in *cpDeleteCustomActionTypeInput) (any, error) {
@@ -368,9 +367,9 @@ func cpDeleteCustomActionType(ctx context.Context, c *cpCall, in *cpDeleteCustom
 }
 
 type cpListActionTypesInput struct {
-	ActionOwnerFilter string `json:"actionOwnerFilter" cp:"enum=AWS|ThirdParty|Custom"`
-	NextToken         string `json:"nextToken" cp:"min=1,max=2048"`
-	RegionFilter      string `json:"regionFilter" cp:"min=4,max=30"`
+	ActionOwnerFilter string `json:"actionOwnerFilter" api:"shape=ActionOwner"`
+	NextToken         string `json:"nextToken" api:"shape=NextToken"`
+	RegionFilter      string `json:"regionFilter" api:"shape=AWSRegionName"`
 }
 
 type cpListActionTypesOutput struct {
@@ -394,9 +393,9 @@ func cpListActionTypes(ctx context.Context, c *cpCall, in *cpListActionTypesInpu
 // ---- jobs ----
 
 type cpPollForJobsInput struct {
-	ActionTypeID *cpActionTypeID   `json:"actionTypeId" cp:"required"`
-	MaxBatchSize *int              `json:"maxBatchSize" cp:"min=1"`
-	QueryParam   map[string]string `json:"queryParam" cp:"max=1"`
+	ActionTypeID *cpActionTypeID   `json:"actionTypeId" api:"required"`
+	MaxBatchSize *int              `json:"maxBatchSize" api:"shape=MaxBatchSize"`
+	QueryParam   map[string]string `json:"queryParam" api:"shape=QueryParamMap"`
 }
 
 type cpPollForJobsOutput struct {
@@ -416,8 +415,8 @@ func cpPollForJobs(ctx context.Context, c *cpCall, in *cpPollForJobsInput) (any,
 }
 
 type cpAcknowledgeJobInput struct {
-	JobID string `json:"jobId" cp:"required,min=1"`
-	Nonce string `json:"nonce" cp:"required,min=1,max=50"`
+	JobID string `json:"jobId" api:"required,shape=JobId"`
+	Nonce string `json:"nonce" api:"required,shape=Nonce"`
 }
 
 type cpAcknowledgeJobOutput struct {
@@ -433,7 +432,7 @@ func cpAcknowledgeJob(ctx context.Context, c *cpCall, in *cpAcknowledgeJobInput)
 }
 
 type cpJobIDInput struct {
-	JobID string `json:"jobId" cp:"required,min=1"`
+	JobID string `json:"jobId" api:"required,shape=JobId"`
 }
 
 type cpGetJobDetailsOutput struct {
@@ -449,24 +448,24 @@ func cpGetJobDetails(ctx context.Context, c *cpCall, in *cpJobIDInput) (any, err
 }
 
 type cpCurrentRevision struct {
-	Revision         string          `json:"revision" cp:"required,min=1,max=1500"`
-	ChangeIdentifier string          `json:"changeIdentifier" cp:"required,min=1,max=100"`
+	Revision         string          `json:"revision" api:"required,shape=Revision"`
+	ChangeIdentifier string          `json:"changeIdentifier" api:"required,shape=RevisionChangeIdentifier"`
 	Created          json.RawMessage `json:"created"`
-	RevisionSummary  string          `json:"revisionSummary" cp:"min=1,max=2048"`
+	RevisionSummary  string          `json:"revisionSummary" api:"shape=RevisionSummary"`
 }
 
 type cpExecutionDetails struct {
-	Summary             string `json:"summary" cp:"min=1,max=2048"`
-	ExternalExecutionID string `json:"externalExecutionId" cp:"min=1,max=1500"`
-	PercentComplete     *int   `json:"percentComplete" cp:"min=0,max=100"`
+	Summary             string `json:"summary" api:"shape=ExecutionSummary"`
+	ExternalExecutionID string `json:"externalExecutionId" api:"shape=ExecutionId"`
+	PercentComplete     *int   `json:"percentComplete" api:"shape=Percentage"`
 }
 
 type cpPutJobSuccessResultInput struct {
-	JobID             string              `json:"jobId" cp:"required,min=1"`
+	JobID             string              `json:"jobId" api:"required,shape=JobId"`
 	CurrentRevision   *cpCurrentRevision  `json:"currentRevision"`
-	ContinuationToken string              `json:"continuationToken" cp:"min=1,max=2048"`
+	ContinuationToken string              `json:"continuationToken" api:"shape=ContinuationToken"`
 	ExecutionDetails  *cpExecutionDetails `json:"executionDetails"`
-	OutputVariables   map[string]string   `json:"outputVariables" cp:"keypattern=variable"`
+	OutputVariables   map[string]string   `json:"outputVariables" api:"shape=OutputVariablesMap"`
 }
 
 func cpPutJobSuccessResult(ctx context.Context, c *cpCall, in *cpPutJobSuccessResultInput) (any, error) {
@@ -483,14 +482,14 @@ func cpPutJobSuccessResult(ctx context.Context, c *cpCall, in *cpPutJobSuccessRe
 }
 
 type cpFailureDetails struct {
-	Type                string `json:"type" cp:"required,enum=JobFailed|ConfigurationError|PermissionError|RevisionOutOfSync|RevisionUnavailable|SystemUnavailable"`
-	Message             string `json:"message" cp:"required,min=1,max=5000"`
-	ExternalExecutionID string `json:"externalExecutionId" cp:"min=1,max=1500"`
+	Type                string `json:"type" api:"required,shape=FailureType"`
+	Message             string `json:"message" api:"required,shape=Message"`
+	ExternalExecutionID string `json:"externalExecutionId" api:"shape=ExecutionId"`
 }
 
 type cpPutJobFailureResultInput struct {
-	JobID          string            `json:"jobId" cp:"required,min=1"`
-	FailureDetails *cpFailureDetails `json:"failureDetails" cp:"required"`
+	JobID          string            `json:"jobId" api:"required,shape=JobId"`
+	FailureDetails *cpFailureDetails `json:"failureDetails" api:"required"`
 }
 
 func cpPutJobFailureResult(ctx context.Context, c *cpCall, in *cpPutJobFailureResultInput) (any, error) {
@@ -501,8 +500,8 @@ func cpPutJobFailureResult(ctx context.Context, c *cpCall, in *cpPutJobFailureRe
 // ---- tags ----
 
 type cpTagResourceInput struct {
-	ResourceArn string  `json:"resourceArn" cp:"required,pattern=arn"`
-	Tags        []cpTag `json:"tags" cp:"required"`
+	ResourceArn string  `json:"resourceArn" api:"required,shape=ResourceArn"`
+	Tags        []cpTag `json:"tags" api:"required,shape=TagList"`
 }
 
 func cpTagResource(ctx context.Context, c *cpCall, in *cpTagResourceInput) (any, error) {
@@ -510,23 +509,18 @@ func cpTagResource(ctx context.Context, c *cpCall, in *cpTagResourceInput) (any,
 }
 
 type cpUntagResourceInput struct {
-	ResourceArn string   `json:"resourceArn" cp:"required,pattern=arn"`
-	TagKeys     []string `json:"tagKeys" cp:"required"`
+	ResourceArn string   `json:"resourceArn" api:"required,shape=ResourceArn"`
+	TagKeys     []string `json:"tagKeys" api:"required,shape=TagKeyList"`
 }
 
 func cpUntagResource(ctx context.Context, c *cpCall, in *cpUntagResourceInput) (any, error) {
-	for i, k := range in.TagKeys {
-		if n := utf8.RuneCountInString(k); n < 1 || n > 128 {
-			return nil, cpInvalidMember(fmt.Sprintf("tagKeys[%d]", i), "Member must have length between 1 and 128")
-		}
-	}
 	return nil, c.svc.UntagResource(ctx, in.ResourceArn, in.TagKeys)
 }
 
 type cpListTagsForResourceInput struct {
-	ResourceArn string `json:"resourceArn" cp:"required,pattern=arn"`
-	NextToken   string `json:"nextToken" cp:"min=1,max=2048"`
-	MaxResults  *int   `json:"maxResults" cp:"min=1,max=100"`
+	ResourceArn string `json:"resourceArn" api:"required,shape=ResourceArn"`
+	NextToken   string `json:"nextToken" api:"shape=NextToken"`
+	MaxResults  *int   `json:"maxResults" api:"shape=MaxResults"`
 }
 
 type cpListTagsForResourceOutput struct {

@@ -1,11 +1,9 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 
-	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -16,10 +14,6 @@ func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
 	var body RESTStartExecution
 	if err := restDecodeBody(w, r, &body, true); err != nil {
 		h.fail(w, r, err)
-		return
-	}
-	if len(body.ClientRequestToken) > 128 {
-		h.fail(w, r, restInvalid("clientRequestToken", "must be at most 128 characters"))
 		return
 	}
 	e, err := h.svc.StartExecution(r.Context(), service.StartInput{PipelineName: name, Variables: body.Variables, ClientRequestToken: body.ClientRequestToken})
@@ -62,10 +56,6 @@ func (h *Handler) stopExecution(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if len(body.Reason) > 200 {
-		h.fail(w, r, restInvalid("reason", "must be at most 200 characters"))
-		return
-	}
 	id := r.PathValue("id")
 	if err := h.svc.StopExecution(r.Context(), r.PathValue("name"), id, body.Abandon, body.Reason); err != nil {
 		h.fail(w, r, err)
@@ -96,23 +86,6 @@ func (h *Handler) putApproval(w http.ResponseWriter, r *http.Request) {
 	var body RESTApproval
 	if err := restDecodeBody(w, r, &body, false); err != nil {
 		h.fail(w, r, err)
-		return
-	}
-	var problems []errs.Problem
-	if body.Stage == "" {
-		problems = append(problems, errs.Problem{Path: "stage", Message: "is required"})
-	}
-	if body.Action == "" {
-		problems = append(problems, errs.Problem{Path: "action", Message: "is required"})
-	}
-	if body.Status != "Approved" && body.Status != "Rejected" {
-		problems = append(problems, errs.Problem{Path: "status", Message: fmt.Sprintf("must be Approved or Rejected, got %q", body.Status)})
-	}
-	if len(body.Summary) > 512 {
-		problems = append(problems, errs.Problem{Path: "summary", Message: "must be at most 512 characters"})
-	}
-	if len(problems) > 0 {
-		h.fail(w, r, errs.Invalid("invalid approval", problems))
 		return
 	}
 	at, err := h.svc.PutApprovalResult(ctx, service.ApprovalInput{

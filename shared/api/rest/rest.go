@@ -34,7 +34,13 @@ import (
 //	DELETE /v1/pipelines/{name}/tags?key=..&key=..
 //
 // Errors are {"error": {"code", "message", "problems"}} (RESTError) with
-// the status and exception name of Describe(err, true).
+// the status and exception name of Describe(err, true). A body is read by
+// shared/strictjson against the CodePipeline API's constraints (the
+// shapes of shared/apispec its type's `api` tags name, the CodePipeline
+// door's): every problem of a body (malformed JSON with its line and column,
+// unknown, repeated or null members, wrong types, absent required members,
+// broken constraints) comes back in one 400 ValidationException, each at its
+// JSON path, in the same words as the CodePipeline door's.
 
 // Limits of the REST door.
 const (

@@ -241,6 +241,9 @@ func (env *restEnv) sseFinal(events []restSSEEvent) *engine.Execution {
 	return e
 }
 
+// restUnknownUUID is a well-formed ID that names nothing.
+const restUnknownUUID = "0b4a9c8e-1f1e-4c43-9d55-3f1c2b7a6e01"
+
 const restCommands = `{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}`
 
 func restCommandsPipeline(name string, commands ...string) string {
@@ -499,7 +502,7 @@ func TestRESTLifecycle(t *testing.T) {
 		t.Fatalf("state shows no waiting approval: %+v", state)
 	}
 	restExpectError(t, env, "POST", "/v1/pipelines/rest-approve/approvals",
-		RESTApproval{Stage: "Approve", Action: "Gate", Token: "not-the-token", Status: "Approved"}, 409, "InvalidApprovalTokenException", "")
+		RESTApproval{Stage: "Approve", Action: "Gate", Token: restUnknownUUID, Status: "Approved"}, 409, "InvalidApprovalTokenException", "")
 	var approved RESTApprovalResult
 	env.ok("POST", "/v1/pipelines/rest-approve/approvals",
 		RESTApproval{Stage: "Approve", Action: "Gate", Status: "Approved", Summary: "looks good"}, 200, &approved, RESTUserHeader, "alice")
@@ -623,13 +626,22 @@ func TestRESTBadInput(t *testing.T) {
 		{"malformed start", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {`, nil, 400, "ValidationException", "~malformed JSON"},
 		{"malformed approval", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve",}`, nil, 400, "ValidationException", "~line 1, column 21"},
 		{"trailing data", "POST", "/v1/pipelines/rest-ok/executions", `{} {}`, nil, 400, "ValidationException", "~unexpected data"},
-		{"array body", "POST", "/v1/pipelines/rest-ok/executions", `[]`, nil, 400, "ValidationException", "~must be a JSON object"},
+		{"array body", "POST", "/v1/pipelines/rest-ok/executions", `[]`, nil, 400, "ValidationException", "~invalid request body: must be an object, got an array"},
+		{"repeated key", "POST", exec + "/stop", `{"abandon": true, "abandon": false}`, nil, 400, "ValidationException", "abandon"},
+		{"null member", "POST", exec + "/stop", `{"reason": null}`, nil, 400, "ValidationException", "~reason: must not be null"},
+		{"did you mean", "POST", "/v1/pipelines/rest-ok/executions", `{"Variables": {}}`, nil, 400, "ValidationException", `~Variables: unknown field "Variables" (did you mean "variables"?)`},
 		{"unknown field in start", "POST", "/v1/pipelines/rest-ok/executions", `{"variabls": {}}`, nil, 400, "ValidationException", "variabls"},
 		{"unknown field in stop", "POST", exec + "/stop", `{"abandon": true, "why": "x"}`, nil, 400, "ValidationException", "why"},
 		{"unknown field in pipeline", "POST", "/v1/pipelines", strings.Replace(valid, `"pipelineType"`, `"pipelineTipe": "V2", "pipelineType"`, 1), nil, 400, "InvalidStructureException", "pipelineTipe"},
 		{"wrong type in stop", "POST", exec + "/stop", `{"abandon": "yes"}`, nil, 400, "ValidationException", "abandon"},
-		{"wrong type in variables", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {"GREETING": 5}}`, nil, 400, "ValidationException", "variables"},
-		{"wrong type in tags", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": 5}]}`, nil, 400, "ValidationException", "tags.key"},
+		{"wrong type in variables", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {"GREETING": 5}}`, nil, 400, "ValidationException", "variables.GREETING"},
+		{"wrong type in tags", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": 5}]}`, nil, 400, "ValidationException", "tags[0].key"},
+		{"tag without value", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": "k"}]}`, nil, 400, "ValidationException", "tags[0].value"},
+		{"long tag value", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": "k", "value": "` + strings.Repeat("v", 257) + `"}]}`, nil, 400, "ValidationException", "~tags[0].value: must be at most 256 characters long, got 257"},
+		{"long client request token", "POST", "/v1/pipelines/rest-ok/executions", `{"clientRequestToken": "` + strings.Repeat("t", 129) + `"}`, nil, 400, "ValidationException", "~clientRequestToken: must be 1..128 characters long, got 129"},
+		{"long stop reason", "POST", exec + "/stop", `{"reason": "` + strings.Repeat("r", 201) + `"}`, nil, 400, "ValidationException", "~reason: must be at most 200 characters long, got 201"},
+		{"long variable value", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {"GREETING": "` + strings.Repeat("v", 1001) + `"}}`, nil, 400, "ValidationException", "~variables.GREETING: must be 1..1000 characters long, got 1001"},
+		{"bad variable name", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {"NO WAY": "x"}}`, nil, 400, "ValidationException", `~variables: key "NO WAY" may only contain letters, digits and @ _ -`},
 		{"wrong type in pipeline", "POST", "/v1/pipelines", strings.Replace(valid, `"name": "rest-ok"`, `"name": 5`, 1), nil, 400, "InvalidStructureException", "name"},
 		{"undeclared variable", "POST", "/v1/pipelines/rest-ok/executions", `{"variables": {"NOPE": "x"}}`, nil, 400, "ValidationException", "variables.NOPE"},
 		{"unknown pipeline", "GET", "/v1/pipelines/nope", nil, nil, 404, "PipelineNotFoundException", ""},
@@ -645,13 +657,17 @@ func TestRESTBadInput(t *testing.T) {
 		{"invalid structure", "POST", "/v1/pipelines", `{"name": "bad", "stages": [{"name": "Only", "actions": []}]}`, nil, 400, "InvalidStructureException", "stages[0].actions"},
 		{"name mismatch", "PUT", "/v1/pipelines/rest-bad", valid, nil, 400, "ValidationException", "name"},
 		{"tags in an update", "PUT", "/v1/pipelines/rest-bad", restApprovalPipeline("rest-bad"), nil, 400, "ValidationException", "tags"},
-		{"bad approval token", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "token": "nope", "status": "Approved"}`, nil, 409, "InvalidApprovalTokenException", ""},
+		{"bad approval token", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "token": "` + restUnknownUUID + `", "status": "Approved"}`, nil, 409, "InvalidApprovalTokenException", ""},
+		{"malformed approval token", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "token": "nope", "status": "Approved"}`, nil, 400, "ValidationException", "token"},
+		{"malformed approval execution", "POST", "/v1/pipelines/rest-bad/approvals", `{"executionId": "exec-1", "stage": "Approve", "action": "Gate", "status": "Approved"}`, nil, 400, "ValidationException", "executionId"},
+		{"long approval summary", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "status": "Approved", "summary": "` + strings.Repeat("s", 513) + `"}`, nil, 400, "ValidationException", "~summary: must be at most 512 characters long, got 513"},
 		{"no approval waiting", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "status": "Approved"}`, nil, 409, "InvalidApprovalTokenException", ""},
-		{"approval status", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "token": "x", "status": "Maybe"}`, nil, 400, "ValidationException", "status"},
-		{"approval of no stage", "POST", "/v1/pipelines/rest-bad/approvals", `{"action": "Gate", "status": "Approved"}`, nil, 400, "ValidationException", "stage"},
+		{"approval status", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Gate", "status": "Maybe"}`, nil, 400, "ValidationException", `~status: must be one of Approved, Rejected, got "Maybe"`},
+		{"approval of no stage", "POST", "/v1/pipelines/rest-bad/approvals", `{"action": "Gate", "status": "Approved"}`, nil, 400, "ValidationException", "~stage: is required"},
+		{"approval of an empty stage", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "", "action": "Gate", "status": "Approved"}`, nil, 400, "ValidationException", "~stage: must be 1..100 characters long, got 0"},
 		{"approval unknown stage", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Nope", "action": "Gate", "status": "Approved"}`, nil, 404, "StageNotFoundException", ""},
 		{"approval unknown action", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "Approve", "action": "Nope", "status": "Approved"}`, nil, 404, "ActionNotFoundException", ""},
-		{"approval of a build", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "After", "action": "Say", "token": "x", "status": "Approved"}`, nil, 400, "ValidationException", "action"},
+		{"approval of a build", "POST", "/v1/pipelines/rest-bad/approvals", `{"stage": "After", "action": "Say", "token": "` + restUnknownUUID + `", "status": "Approved"}`, nil, 400, "ValidationException", "action"},
 		{"approval without body", "POST", "/v1/pipelines/rest-bad/approvals", nil, nil, 400, "ValidationException", "~empty"},
 		{"long user", "POST", "/v1/pipelines/rest-ok/executions", nil, []string{RESTUserHeader, strings.Repeat("u", 200)}, 400, "ValidationException", "~" + RESTUserHeader},
 		{"oversize start", "POST", "/v1/pipelines/rest-ok/executions", big, nil, 413, "RequestEntityTooLargeException", ""},
@@ -675,7 +691,8 @@ func TestRESTBadInput(t *testing.T) {
 		{"bad log limit", "GET", exec + "/actions/" + run.ID + "/logs?limit=0", nil, nil, 400, "ValidationException", "limit"},
 		{"bad follow", "GET", exec + "/actions/" + run.ID + "/logs?follow=maybe", nil, nil, 400, "ValidationException", "follow"},
 		{"untag without keys", "DELETE", "/v1/pipelines/rest-ok/tags", nil, nil, 400, "ValidationException", "key"},
-		{"empty tag key", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": "", "value": "x"}]}`, nil, 400, "ValidationException", "tags[0].key"},
+		{"empty tag key", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": [{"key": "", "value": "x"}]}`, nil, 400, "ValidationException", "~tags[0].key: must be 1..128 characters long, got 0"},
+		{"no tags", "PUT", "/v1/pipelines/rest-ok/tags", `{"tags": []}`, nil, 400, "ValidationException", "tags"},
 		{"stop an ended execution", "POST", exec + "/stop", `{}`, nil, 409, "PipelineExecutionNotStoppableException", ""},
 	}
 	for _, c := range cases {

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/stageflow/stageflow/shared/errs"
@@ -21,29 +20,19 @@ func (h *Handler) listTags(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) tagPipeline(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	var body RESTTags
+	var body restTagsInput
 	if err := restDecodeBody(w, r, &body, false); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var problems []errs.Problem
+	// The API allows an empty list; a PUT without tags is taken for a
+	// mistake here.
 	if len(body.Tags) == 0 {
-		problems = append(problems, errs.Problem{Path: "tags", Message: "must list at least one tag"})
-	}
-	for i, t := range body.Tags {
-		if t.Key == "" || len(t.Key) > 128 {
-			problems = append(problems, errs.Problem{Path: fmt.Sprintf("tags[%d].key", i), Message: "must be 1 to 128 characters"})
-		}
-		if len(t.Value) > 256 {
-			problems = append(problems, errs.Problem{Path: fmt.Sprintf("tags[%d].value", i), Message: "must be at most 256 characters"})
-		}
-	}
-	if len(problems) > 0 {
-		h.fail(w, r, errs.Invalid("invalid tags", problems))
+		h.fail(w, r, restInvalid("tags", "must list at least one tag"))
 		return
 	}
 	arn := h.svc.PipelineArn(name)
-	if err := h.svc.TagResource(r.Context(), arn, body.Tags); err != nil {
+	if err := h.svc.TagResource(r.Context(), arn, body.tags()); err != nil {
 		h.fail(w, r, restPipelineNotFound(err, name))
 		return
 	}

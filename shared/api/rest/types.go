@@ -11,6 +11,11 @@ import (
 // service.ListPipelinesOutput, service.GetPipelineStateOutput, ...) and the
 // whole execution record (engine.Execution). Clients decode the same types
 // (shared/api/rest/restclient).
+//
+// The `api` tags of the bodies the door reads name the shapes of
+// shared/apispec, the one table of the CodePipeline API's constraints, so
+// that both doors refuse the same values with the same words
+// (shared/strictjson decodes them).
 
 // RESTUserHeader names the caller, recorded for instance as an approval's
 // approver; without it the caller is "anonymous".
@@ -35,8 +40,8 @@ type RESTErrorDetail struct {
 // ClientRequestToken makes the start idempotent: a second start with the
 // same token returns the same execution.
 type RESTStartExecution struct {
-	Variables          map[string]string `json:"variables,omitempty"`
-	ClientRequestToken string            `json:"clientRequestToken,omitempty"`
+	Variables          map[string]string `json:"variables,omitempty" api:"shape=PipelineVariableList,key=PipelineVariableName,value=PipelineVariableValue"`
+	ClientRequestToken string            `json:"clientRequestToken,omitempty" api:"shape=ClientRequestToken"`
 }
 
 // RESTExecutionID names an execution: the answer of a start (201) and of a
@@ -49,7 +54,7 @@ type RESTExecutionID struct {
 // Abandon ends running actions instead of letting them finish.
 type RESTStopExecution struct {
 	Abandon bool   `json:"abandon,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	Reason  string `json:"reason,omitempty" api:"shape=StopPipelineExecutionReason"`
 }
 
 // RESTApproval is the body of POST /v1/pipelines/{name}/approvals; Status is
@@ -57,12 +62,12 @@ type RESTStopExecution struct {
 // Token may be left out when the approval is waiting in the execution named
 // by ExecutionID, or (without ExecutionID) in exactly one execution.
 type RESTApproval struct {
-	ExecutionID string `json:"executionId,omitempty"`
-	Stage       string `json:"stage"`
-	Action      string `json:"action"`
-	Token       string `json:"token,omitempty"`
-	Status      string `json:"status"`
-	Summary     string `json:"summary,omitempty"`
+	ExecutionID string `json:"executionId,omitempty" api:"shape=PipelineExecutionId"`
+	Stage       string `json:"stage" api:"required,shape=StageName"`
+	Action      string `json:"action" api:"required,shape=ActionName"`
+	Token       string `json:"token,omitempty" api:"shape=ApprovalToken"`
+	Status      string `json:"status" api:"required,shape=ApprovalStatus"`
+	Summary     string `json:"summary,omitempty" api:"shape=ApprovalSummary"`
 }
 
 // RESTApprovalResult answers an approval.
@@ -73,6 +78,25 @@ type RESTApprovalResult struct {
 // RESTTags is the body of GET and PUT /v1/pipelines/{name}/tags.
 type RESTTags struct {
 	Tags []pipeline.Tag `json:"tags"`
+}
+
+// restTagsInput is RESTTags as PUT reads it, with the API's constraints on
+// the tags (pipeline.Tag carries none).
+type restTagsInput struct {
+	Tags []restTag `json:"tags" api:"required,shape=TagList"`
+}
+
+type restTag struct {
+	Key   string `json:"key" api:"required,shape=TagKey"`
+	Value string `json:"value" api:"required,shape=TagValue"`
+}
+
+func (in restTagsInput) tags() []pipeline.Tag {
+	out := make([]pipeline.Tag, len(in.Tags))
+	for i, t := range in.Tags {
+		out[i] = pipeline.Tag(t)
+	}
+	return out
 }
 
 // RESTLogPage is a page of an action run's log, the answer of

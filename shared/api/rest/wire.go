@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +16,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/strictjson"
 )
 
 // The wire helpers of the REST door: error bodies, JSON answers, request
@@ -96,95 +96,27 @@ func restReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return data, nil
 }
 
-// restDecodeBody reads a JSON object into dst strictly: unknown fields,
-// values of the wrong type and trailing data are errors naming the field.
-// An empty body is an empty object when optional.
+// restDecodeBody reads a JSON object into dst with shared/strictjson:
+// malformed JSON (with its line and column), trailing data, repeated keys,
+// unknown fields (with a "did you mean"), nulls, values of the wrong type,
+// absent required members and values breaking the API's constraints (the
+// shapes dst's `api` tags name) make one ValidationException listing every
+// problem at its path. An empty body is an empty object when optional.
 func restDecodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
 	data, err := restReadBody(w, r)
 	if err != nil {
 		return err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		if optional {
-			return nil
+		if !optional {
+			return errs.New(errs.Validation, "the request body is empty; a JSON object is expected")
 		}
-		return errs.New(errs.Validation, "the request body is empty; a JSON object is expected")
+		data = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return restJSONError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		line, col := restLineCol(data, int(dec.InputOffset()))
-		return errs.New(errs.Validation, "malformed JSON: unexpected data after the JSON object at line %d, column %d", line, col)
+	if problems := strictjson.Decode(data, dst, strictjson.Options{}); len(problems) > 0 {
+		return errs.Invalid("invalid request body", problems.Errs())
 	}
 	return nil
-}
-
-func restJSONError(data []byte, err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		line, col := restLineCol(data, int(syn.Offset)-1)
-		return errs.New(errs.Validation, "malformed JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(syn.Error(), "json: "))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errs.New(errs.Validation, "malformed JSON: the body ends too early")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return errs.New(errs.Validation, "the request body must be a JSON object, not %s", restArticle(typ.Value))
-		}
-		return errs.Invalid("invalid request body", []errs.Problem{{Path: typ.Field,
-			Message: fmt.Sprintf("expected %s, got %s", restTypeName(typ.Type), restArticle(typ.Value))}})
-	}
-	msg := err.Error()
-	if i := strings.Index(msg, "unknown field "); i >= 0 {
-		if name, qerr := strconv.Unquote(msg[i+len("unknown field "):]); qerr == nil {
-			return errs.Invalid("invalid request body", []errs.Problem{{Path: name, Message: "unknown field"}})
-		}
-	}
-	return errs.New(errs.Validation, "invalid request body: %s", strings.TrimPrefix(msg, "json: "))
-}
-
-func restTypeName(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return t.String()
-}
-
-func restArticle(jsonKind string) string {
-	switch {
-	case jsonKind == "array", jsonKind == "object":
-		return "an " + jsonKind
-	case jsonKind == "bool":
-		return "a boolean"
-	case strings.HasPrefix(jsonKind, "number"):
-		return "a number"
-	case jsonKind == "":
-		return "a value of another type"
-	}
-	return "a " + jsonKind
-}
-
-func restLineCol(data []byte, offset int) (line, col int) {
-	offset = max(0, min(offset, len(data)))
-	before := data[:offset]
-	start := bytes.LastIndexByte(before, '\n') + 1
-	return 1 + bytes.Count(before, []byte("\n")), 1 + utf8.RuneCount(before[start:])
 }
 
 // restQueryInt reads an optional integer query parameter in [lo, hi]; 0

@@ -324,6 +324,10 @@ func TestExecutions(t *testing.T) {
 			return err
 		}},
 		{name: "approve with a wrong token", wantStatus: 409, wantCode: "InvalidApprovalTokenException", call: func(t *testing.T) error {
+			_, err := c.PutApproval(ctx, "gated", rest.RESTApproval{Stage: "Approve", Action: "Gate", Token: "0b4a9c8e-1f1e-4c43-9d55-3f1c2b7a6e01", Status: "Approved"})
+			return err
+		}},
+		{name: "approve with a malformed token", wantStatus: 400, wantCode: "ValidationException", call: func(t *testing.T) error {
 			_, err := c.PutApproval(ctx, "gated", rest.RESTApproval{Stage: "Approve", Action: "Gate", Token: "wrong", Status: "Approved"})
 			return err
 		}},
