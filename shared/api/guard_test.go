@@ -29,6 +29,8 @@ func TestCrossSiteRequestsAreRefused(t *testing.T) {
 		{"an opaque origin", "POST", "/v1/pipelines", doc, map[string]string{"Content-Type": "application/json", "Origin": "null"}, 403},
 		{"a cross-site fetch", "GET", "/v1/pipelines", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
 		{"the CodePipeline door from another origin", "POST", "/", `{}`, map[string]string{"Content-Type": cpdoor.ContentType, "X-Amz-Target": cpdoor.TargetPrefix + "ListPipelines", "Origin": "https://evil.example"}, 403},
+		{"the CodePipeline door without a content type (a no-cors fetch)", "POST", "/", `{}`, map[string]string{"X-Amz-Target": cpdoor.TargetPrefix + "ListPipelines"}, 400},
+		{"the CodePipeline door as text/plain", "POST", "/", `{}`, map[string]string{"Content-Type": "text/plain", "X-Amz-Target": cpdoor.TargetPrefix + "ListPipelines"}, 400},
 		{"a preflight", "OPTIONS", "/v1/pipelines", "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, 403},
 		{"JSON from the server's own origin", "POST", "/v1/pipelines", doc, map[string]string{"Content-Type": "application/json", "Origin": own}, 201},
 		{"a same-origin read", "GET", "/v1/pipelines", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": own}, 200},

@@ -21,7 +21,7 @@ package cpdoor
 //   - a method other than POST: 405 UnknownOperationException (Allow: POST);
 //     a path other than /: 404 UnknownOperationException (always JSON);
 //   - a Content-Type other than application/x-amz-json-1.1 or
-//     application/json (a missing one is accepted): 400 SerializationException;
+//     application/json, or none: 400 SerializationException;
 //   - a body over 1 MiB: 413 RequestEntityTooLargeException;
 //   - a body that is not JSON, not one JSON object, or holds a value of the
 //     wrong JSON type for its member (e.g. "maxResults": "ten"): 400
@@ -287,11 +287,14 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, cpUnknownOperation(http.StatusBadRequest, "CodePipeline has no operation %q", name)
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != ContentType && mt != "application/json") {
-			return nil, cpSerializationError("Content-Type %q is not accepted; send %s (or application/json)", ct, ContentType)
-		}
+	// A web page can send text/plain, form encodings or no body type
+	// without a preflight, never these: requiring one keeps other origins out.
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, cpSerializationError("the Content-Type header is missing; send %s", ContentType)
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != ContentType && mt != "application/json") {
+		return nil, cpSerializationError("Content-Type %q is not accepted; send %s (or application/json)", ct, ContentType)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	if err != nil {
