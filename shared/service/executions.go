@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 
+	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
@@ -29,6 +31,9 @@ type StartInput struct {
 // `stageflow run` and `serve --start`.
 func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Execution, error) {
 	if err := s.authorize(ctx, OpStartPipelineExecution, s.PipelineArn(in.PipelineName)); err != nil {
+		return nil, err
+	}
+	if err := checkStartInput(in); err != nil {
 		return nil, err
 	}
 	p, err := s.store.GetPipeline(ctx, in.PipelineName, 0)
@@ -57,6 +62,35 @@ func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Ex
 		}
 	}
 	return stored, nil
+}
+
+// checkStartInput applies the API's constraints to what every caller of
+// StartExecution gives — the doors check them on the wire already; this
+// holds `stageflow run --var` and `serve --start` to the same rules.
+func checkStartInput(in StartInput) error {
+	var problems []errs.Problem
+	if in.ClientRequestToken != "" {
+		if msg := apispec.MustLookup("ClientRequestToken").CheckString(in.ClientRequestToken); msg != "" {
+			problems = append(problems, errs.Problem{Path: "clientRequestToken", Message: msg})
+		}
+	}
+	if n := len(in.Variables); n > 0 {
+		if msg := apispec.MustLookup("PipelineVariableList").CheckCount(n); msg != "" {
+			problems = append(problems, errs.Problem{Path: "variables", Message: msg})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Variables)) {
+		if msg := apispec.MustLookup("PipelineVariableName").CheckString(k); msg != "" {
+			problems = append(problems, errs.Problem{Path: "variables", Message: fmt.Sprintf("name %q: %s", apispec.Truncate(k, 60), msg)})
+		}
+		if msg := apispec.MustLookup("PipelineVariableValue").CheckString(in.Variables[k]); msg != "" {
+			problems = append(problems, errs.Problem{Path: "variables." + k, Message: msg})
+		}
+	}
+	if len(problems) > 0 {
+		return errs.Invalid("invalid start", problems)
+	}
+	return nil
 }
 
 // execution loads an execution of the named pipeline.

@@ -1,0 +1,53 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// TestStartChecksTheAPIsRules: a local caller (stageflow run --var) is held
+// to the same limits as the doors.
+func TestStartChecksTheAPIsRules(t *testing.T) {
+	srv := apitest.NewServer(t)
+	ctx := service.LocalCaller(t.Context(), "test")
+	def := "d"
+	p := pipeline.Pipeline{Name: "vars", Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
+		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
+			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
+	if _, err := srv.Service.CreatePipeline(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   service.StartInput
+		path string // "" when the start is fine
+	}{
+		{"a value of 1000 characters", service.StartInput{Variables: map[string]string{"V": strings.Repeat("x", 1000)}}, ""},
+		{"a value of 1001 characters", service.StartInput{Variables: map[string]string{"V": strings.Repeat("x", 1001)}}, "variables.V"},
+		{"a line break in a value", service.StartInput{Variables: map[string]string{"V": "a\nb"}}, "variables.V"},
+		{"a token of 129 characters", service.StartInput{ClientRequestToken: strings.Repeat("a", 129)}, "clientRequestToken"},
+		{"a token with a space", service.StartInput{ClientRequestToken: "a b"}, "clientRequestToken"},
+		{"a name with a space", service.StartInput{Variables: map[string]string{"N O": "x"}}, "variables"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.PipelineName = "vars"
+			_, err := srv.Service.StartExecution(ctx, tt.in)
+			if tt.path == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e, ok := errs.As(err)
+			if !ok || e.Code != errs.Validation || len(e.Problems) == 0 || e.Problems[0].Path != tt.path {
+				t.Fatalf("error %v, want a Validation problem at %s", err, tt.path)
+			}
+		})
+	}
+}
