@@ -514,7 +514,11 @@ func (v *validator) commands(path string, cmds []string, at position, consumer s
 	for k, c := range cmds {
 		cpath := index(path, k)
 		v.str(cpath, c, shCommand)
-		v.refs(cpath, c, at, consumer)
+		if v.refs(cpath, c, at, consumer) {
+			for _, err := range checkCommand(c) {
+				v.add(cpath, "%s", err)
+			}
+		}
 	}
 }
 
@@ -539,8 +543,9 @@ func (v *validator) input(path, name string, at position, consumer string) {
 	v.add(path, "%s", msg)
 }
 
-// refs checks the variable references in a string.
-func (v *validator) refs(path, s string, at position, consumer string) {
+// refs checks the variable references in a string and reports whether it
+// holds any.
+func (v *validator) refs(path, s string, at position, consumer string) bool {
 	refs, bad := scanRefs(s)
 	for _, b := range bad {
 		v.add(path, "%s", b)
@@ -571,4 +576,5 @@ func (v *validator) refs(path, s string, at position, consumer string) {
 			}
 		}
 	}
+	return len(refs) > 0
 }
