@@ -51,9 +51,9 @@ func locate(m Masked, lang syntax.LangVariant) ([]place, error) {
 	if err != nil {
 		var perr syntax.ParseError
 		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("a command with variable references must be valid shell: %s", perr.Text)
+			return nil, fmt.Errorf("a command with variable references must be valid shell: %s", m.Unmask(perr.Text))
 		}
-		return nil, fmt.Errorf("a command with variable references must be valid shell: %v", err)
+		return nil, fmt.Errorf("a command with variable references must be valid shell: %s", m.Unmask(err.Error()))
 	}
 	places := make([]place, len(m.Refs))
 	for i := range m.Refs {
@@ -143,25 +143,16 @@ func checkAncestors(ancestors []syntax.Node) error {
 }
 
 // wordKind is the quoting of a literal part of word w, whose ancestors are
-// given: unquoted, unless the word is part of a parameter expansion other
-// than its default, alternative or replacement words.
+// given (heredocs are refused by checkAncestors): unquoted, unless the word
+// is part of a parameter expansion other than its default, alternative or
+// replacement words.
 func wordKind(w *syntax.Word, ancestors []syntax.Node) (kind, error) {
 	if len(ancestors) == 0 {
 		return unquoted, nil
 	}
-	switch p := ancestors[len(ancestors)-1].(type) {
-	case *syntax.Redirect:
-		if p.Hdoc == w {
-			return 0, refusal("in a heredoc body")
-		}
-		if p.Op == syntax.Hdoc || p.Op == syntax.DashHdoc {
-			return 0, refusal("in a heredoc delimiter")
-		}
-	case *syntax.ParamExp:
-		if (p.Exp != nil && p.Exp.Word == w) || (p.Repl != nil && (p.Repl.Orig == w || p.Repl.With == w)) {
-			return unquoted, nil
-		}
-		return 0, refusal("in a parameter expansion's index or slice")
+	p, ok := ancestors[len(ancestors)-1].(*syntax.ParamExp)
+	if !ok || (p.Exp != nil && p.Exp.Word == w) || (p.Repl != nil && (p.Repl.Orig == w || p.Repl.With == w)) {
+		return unquoted, nil
 	}
-	return unquoted, nil
+	return 0, refusal("in a parameter expansion's index or slice")
 }
