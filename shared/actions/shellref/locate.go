@@ -102,6 +102,15 @@ func classify(file *syntax.File, start, end int) (kind, error) {
 	case *syntax.Comment:
 		return 0, refusal("in a comment")
 	case *syntax.SglQuoted:
+	quoting:
+		for i := len(ancestors) - 1; i >= 0; i-- {
+			switch ancestors[i].(type) {
+			case *syntax.CmdSubst, *syntax.ProcSubst:
+				break quoting // a new quoting context
+			case *syntax.DblQuoted:
+				return 0, refusal("in single quotes inside double quotes")
+			}
+		}
 		if n.Dollar {
 			return dollarQuoted, nil
 		}

@@ -51,6 +51,7 @@ func TestRefusals(t *testing.T) {
 		{"for variable", "for #{variables.A} in 1; do true; done", "in a name"},
 		{"arithmetic", "echo $(( #{variables.A} ))", "in arithmetic"},
 		{"backquotes", "echo `echo #{variables.A}`", "command substitution"},
+		{"single quotes in a double-quoted expansion", `echo "${X:-'#{variables.A}'}"`, "inside double quotes"},
 		{"backslash", `echo \#{variables.A}`, "after a backslash"},
 		{"does not parse", `echo "#{variables.A}`, "must be valid shell"},
 	}
