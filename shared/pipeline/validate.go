@@ -44,6 +44,10 @@ import (
 //     #{variables.x} a declared pipeline variable, and #{codepipeline.x}
 //     can only be PipelineExecutionId. Action namespaces "codepipeline" and
 //     "variables" are reserved.
+//   - A reference in a command where its value cannot stand as data (a
+//     heredoc body, a comment, …) is refused by the checks registered with
+//     RegisterCommandCheck (shared/actions/shellref): Stageflow never pastes
+//     a value into shell text, where CodePipeline substitutes it.
 func Validate(p *Pipeline) []errs.Problem {
 	v := newValidator(p)
 	v.pipeline(p)
