@@ -249,8 +249,18 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 		run.LogLocation = env.LogLocation(e.ID, run.ID)
 	}
 	var problems []string
+	record := func(ns, name string) (string, bool) {
+		v, ok := e.lookup(ns, name)
+		if ok {
+			if run.References == nil {
+				run.References = map[string]string{}
+			}
+			run.References[ns+"."+name] = v
+		}
+		return v, ok
+	}
 	resolve := func(where, s string) string {
-		out, err := pipeline.Substitute(s, e.lookup)
+		out, err := pipeline.Substitute(s, record)
 		if err != nil {
 			problems = append(problems, where+": "+err.Error())
 		}
@@ -263,7 +273,8 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 		}
 	}
 	for i, c := range a.Commands {
-		run.Commands = append(run.Commands, resolve(fmt.Sprintf("commands[%d]", i), c))
+		resolve(fmt.Sprintf("commands[%d]", i), c) // records the values; the command stays as written
+		run.Commands = append(run.Commands, c)
 	}
 	if a.EnvironmentVariables != nil {
 		run.EnvironmentVariables = make(map[string]string, len(a.EnvironmentVariables))

@@ -118,10 +118,17 @@ type ActionRun struct {
 	// Token is the completion token of the action's job: the job ID for
 	// custom actions, the approval token for approvals.
 	Token string `json:"token"`
-	// Resolved inputs: configuration and commands with every variable
-	// reference substituted, environment variables resolved.
+	// Resolved inputs: configuration with every variable reference
+	// substituted, environment variables resolved. Commands are kept as
+	// written, references included: the engine knows no shell, so it never
+	// pastes a value into shell text. References holds the value of every
+	// reference of the commands, configuration and environment variables,
+	// by "namespace.name", as resolved when the run started; a provider
+	// that runs commands gives them to the shell as data (see
+	// shared/actions/shellref).
 	Configuration        map[string]string `json:"configuration,omitempty"`
 	Commands             []string          `json:"commands,omitempty"`
+	References           map[string]string `json:"references,omitempty"`
 	EnvironmentVariables map[string]string `json:"environmentVariables,omitempty"`
 	InputArtifacts       []ArtifactRef     `json:"inputArtifacts,omitempty"`
 	OutputArtifacts      []ArtifactRef     `json:"outputArtifacts,omitempty"`

@@ -44,6 +44,10 @@ import (
 //     #{variables.x} a declared pipeline variable, and #{codepipeline.x}
 //     can only be PipelineExecutionId. Action namespaces "codepipeline" and
 //     "variables" are reserved.
+//   - A reference in a command where its value cannot stand as data (a
+//     heredoc body, a comment, …) is refused by the checks registered with
+//     RegisterCommandCheck (shared/actions/shellref): Stageflow never pastes
+//     a value into shell text, where CodePipeline substitutes it.
 func Validate(p *Pipeline) []errs.Problem {
 	v := newValidator(p)
 	v.pipeline(p)
@@ -514,7 +518,11 @@ func (v *validator) commands(path string, cmds []string, at position, consumer s
 	for k, c := range cmds {
 		cpath := index(path, k)
 		v.str(cpath, c, shCommand)
-		v.refs(cpath, c, at, consumer)
+		if v.refs(cpath, c, at, consumer) {
+			for _, err := range checkCommand(c) {
+				v.add(cpath, "%s", err)
+			}
+		}
 	}
 }
 
@@ -539,8 +547,9 @@ func (v *validator) input(path, name string, at position, consumer string) {
 	v.add(path, "%s", msg)
 }
 
-// refs checks the variable references in a string.
-func (v *validator) refs(path, s string, at position, consumer string) {
+// refs checks the variable references in a string and reports whether it
+// holds any.
+func (v *validator) refs(path, s string, at position, consumer string) bool {
 	refs, bad := scanRefs(s)
 	for _, b := range bad {
 		v.add(path, "%s", b)
@@ -571,4 +580,5 @@ func (v *validator) refs(path, s string, at position, consumer string) {
 			}
 		}
 	}
+	return len(refs) > 0
 }

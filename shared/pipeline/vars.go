@@ -3,8 +3,10 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"github.com/stageflow/stageflow/shared/apispec"
 	"strings"
+	"sync"
+
+	"github.com/stageflow/stageflow/shared/apispec"
 )
 
 // Variable references have the form #{namespace.name}. Three kinds of
@@ -111,4 +113,38 @@ func scanRefs(s string) (refs []Ref, bad []string) {
 		}
 		i = end
 	}
+}
+
+// commandChecks are called by Validate on every command that holds a
+// variable reference (see RegisterCommandCheck).
+var (
+	commandChecksMu sync.RWMutex
+	commandChecks   []func(command string) error
+)
+
+// RegisterCommandCheck adds a check that Validate applies to every command
+// (of a Commands action or rule) holding a variable reference; an error is
+// reported at the command's path. The model knows nothing of shells: the
+// package that turns references into shell data (shared/actions/shellref)
+// registers the check that refuses references standing where no data can
+// (a heredoc body, a comment, …), so that such a pipeline is refused when it
+// is loaded rather than when it runs.
+func RegisterCommandCheck(check func(command string) error) {
+	commandChecksMu.Lock()
+	defer commandChecksMu.Unlock()
+	commandChecks = append(commandChecks, check)
+}
+
+// checkCommand applies the registered command checks to a command with
+// references.
+func checkCommand(command string) []error {
+	commandChecksMu.RLock()
+	defer commandChecksMu.RUnlock()
+	var out []error
+	for _, check := range commandChecks {
+		if err := check(command); err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }

@@ -48,7 +48,16 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 
 func prepare(job *actions.Job, src hostbuild.Sources) (*hostbuild.Build, error) {
 	cfg := job.Run.Configuration
-	spec, err := loadBuildspec(cfg[ConfigBuildspecOverride], src.Primary)
+	var spec *buildspec.Spec
+	var refEnv []string
+	var err error
+	// An inline buildspec is read as written, not with the values pasted
+	// in by the engine's resolution (see inlineOverride).
+	if raw := job.Action.Configuration[ConfigBuildspecOverride]; inlineBuildspec(raw) {
+		spec, refEnv, err = inlineOverride(raw, job.Run.References)
+	} else {
+		spec, err = loadBuildspec(cfg[ConfigBuildspecOverride], src.Primary)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +65,7 @@ func prepare(job *actions.Job, src hostbuild.Sources) (*hostbuild.Build, error) 
 	if err != nil {
 		return nil, err
 	}
+	env = append(env, refEnv...)
 	artifact := func(i int, name string) (buildspec.ArtifactSpec, error) {
 		if i == 0 && spec.Artifacts.HasPrimary() {
 			return spec.Artifacts.ArtifactSpec, nil
@@ -70,34 +80,27 @@ func prepare(job *actions.Job, src hostbuild.Sources) (*hostbuild.Build, error) 
 	return &hostbuild.Build{Spec: spec, Env: env, Artifact: artifact}, nil
 }
 
-// loadBuildspec reads the buildspec: BuildspecOverride as inline YAML or as
-// a path in the source, else buildspec.yml there.
+// loadBuildspec reads the buildspec file: the path BuildspecOverride names
+// in the source (references there are only text of the path), else
+// buildspec.yml there. The file itself is read as it is.
 func loadBuildspec(override, srcDir string) (*buildspec.Spec, error) {
-	var data []byte
-	where := ""
-	switch {
-	case inlineBuildspec(override):
-		data, where = []byte(override), ConfigBuildspecOverride
-	default:
-		rel := override
-		if rel == "" {
-			rel = "buildspec.yml"
-		}
-		if !filepath.IsLocal(rel) {
-			return nil, hostbuild.ConfigErrorf("buildspec path %q must stay inside the source", rel)
-		}
-		b, err := os.ReadFile(filepath.Join(srcDir, rel))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, hostbuild.ConfigErrorf("no buildspec: the primary source has no %s (set BuildspecOverride to inline YAML or another path)", rel)
-		}
-		if err != nil {
-			return nil, err
-		}
-		data, where = b, rel
+	rel := override
+	if rel == "" {
+		rel = "buildspec.yml"
+	}
+	if !filepath.IsLocal(rel) {
+		return nil, hostbuild.ConfigErrorf("buildspec path %q must stay inside the source", rel)
+	}
+	data, err := os.ReadFile(filepath.Join(srcDir, rel))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, hostbuild.ConfigErrorf("no buildspec: the primary source has no %s (set BuildspecOverride to inline YAML or another path)", rel)
+	}
+	if err != nil {
+		return nil, err
 	}
 	spec, err := buildspec.Parse(data)
 	if err != nil {
-		return nil, hostbuild.ConfigErrorf("%s: %v", where, err)
+		return nil, hostbuild.ConfigErrorf("%s: %v", rel, err)
 	}
 	return spec, nil
 }

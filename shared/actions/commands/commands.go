@@ -4,7 +4,8 @@
 // `environmentVariables` are set; the variables named in `outputVariables`
 // are exported as the action's output variables; each output artifact is
 // made of its `files` patterns, relative to the primary source directory
-// (the first input artifact).
+// (the first input artifact). Variable references in the commands reach the
+// shell as data, never as shell text (see package shellref).
 package commands
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/actions/buildspec"
 	"github.com/stageflow/stageflow/shared/actions/hostbuild"
+	"github.com/stageflow/stageflow/shared/actions/shellref"
 	"github.com/stageflow/stageflow/shared/engine"
 )
 
@@ -35,11 +37,23 @@ func prepare(job *actions.Job) (*hostbuild.Build, error) {
 	if len(run.Commands) == 0 {
 		return nil, hostbuild.ConfigErrorf("the Commands action has no commands")
 	}
-	spec := buildspec.FromCommands(run.Commands)
+	// The commands are as written: their references become environment
+	// variables, read in place as data (the build runs on /bin/sh).
+	rw := shellref.NewRewriter("", run.References)
+	cmds := make([]string, len(run.Commands))
+	for i, c := range run.Commands {
+		out, err := rw.Rewrite(c)
+		if err != nil {
+			return nil, hostbuild.ConfigErrorf("commands[%d]: %v", i, err)
+		}
+		cmds[i] = out
+	}
+	spec := buildspec.FromCommands(cmds)
 	env := []string{}
 	for _, k := range slices.Sorted(maps.Keys(run.EnvironmentVariables)) {
 		env = append(env, k+"="+run.EnvironmentVariables[k])
 	}
+	env = append(env, rw.Env()...)
 	for _, ev := range job.Action.EnvironmentVariables {
 		if ev.Type != "" && ev.Type != "PLAINTEXT" {
 			return nil, hostbuild.ConfigErrorf("environment variable %s has type %s, which needs AWS; only PLAINTEXT runs locally", ev.Name, ev.Type)
