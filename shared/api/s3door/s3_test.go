@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -32,6 +33,35 @@ import (
 )
 
 const testBucket = "stageflow-artifacts"
+
+// Credentials are an access key ID with its secret and session token.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// newTestCredentials returns random credentials.
+func newTestCredentials() Credentials {
+	return Credentials{
+		AccessKeyID:     "SFIA" + cryptorand.Text()[:16],
+		SecretAccessKey: cryptorand.Text() + cryptorand.Text(),
+		SessionToken:    cryptorand.Text() + cryptorand.Text(),
+	}
+}
+
+// staticKeys grants each of its credentials what its Allow allows.
+type staticKeys map[Credentials]func(op Op, bucket, key string) bool
+
+func (k staticKeys) Lookup(_ context.Context, id string) (Grant, bool) {
+	for c, allow := range k {
+		if c.AccessKeyID == id {
+			return Grant{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Allow: allow}, true
+		}
+	}
+	return Grant{}, false
+}
+
+// fullAccess allows everything.
+func fullAccess(Op, string, string) bool { return true }
 
 // env is a handler serving a fresh artifact store through a test server.
 type env struct {
@@ -61,8 +91,8 @@ func (e *env) sawMode(pattern string) bool {
 func newEnv(t *testing.T, useTLS bool) *env {
 	t.Helper()
 	store := &artifacts.Store{Root: filepath.Join(t.TempDir(), "artifacts"), Bucket: testBucket}
-	creds := NewCredentials()
-	h, err := NewHandler(store, creds)
+	creds := newTestCredentials()
+	h, err := NewHandler(store, staticKeys{creds: fullAccess})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,37 +181,23 @@ func errorCode(err error) (string, int) {
 	return code, status
 }
 
-func TestNewCredentials(t *testing.T) {
-	a, b := NewCredentials(), NewCredentials()
-	if !regexp.MustCompile(`^SFIA[A-Z0-9]{16}$`).MatchString(a.AccessKeyID) {
-		t.Errorf("access key ID %q", a.AccessKeyID)
-	}
-	if len(a.SecretAccessKey) != 40 || a.SessionToken == "" {
-		t.Errorf("secret %q token %q", a.SecretAccessKey, a.SessionToken)
-	}
-	if a.AccessKeyID == b.AccessKeyID || a.SecretAccessKey == b.SecretAccessKey || a.SessionToken == b.SessionToken {
-		t.Error("two credentials are alike")
-	}
-}
-
 func TestNewHandlerErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := NewCredentials()
+	good := staticKeys{newTestCredentials(): fullAccess}
 	tests := []struct {
 		name  string
 		store *artifacts.Store
-		creds Credentials
+		keys  Keys
 	}{
 		{"nil store", nil, good},
 		{"no root", &artifacts.Store{}, good},
-		{"no key", &artifacts.Store{Root: dir}, Credentials{SecretAccessKey: "s"}},
-		{"no secret", &artifacts.Store{Root: dir}, Credentials{AccessKeyID: "k"}},
+		{"no keys", &artifacts.Store{Root: dir}, nil},
 		{"bad bucket", &artifacts.Store{Root: dir, Bucket: "a/b"}, good},
 		{"v1 bucket", &artifacts.Store{Root: filepath.Join(dir, "v1")}, good},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewHandler(tt.store, tt.creds); err == nil {
+			if _, err := NewHandler(tt.store, tt.keys); err == nil {
 				t.Error("no error")
 			}
 		})
