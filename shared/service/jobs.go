@@ -71,10 +71,10 @@ func (s *Service) jobData(j *store.Job) (JobData, error) {
 			Action:      ActionContext{Name: d.Action, ActionExecutionID: j.ActionRunID},
 			PipelineArn: s.PipelineArn(j.PipelineName), PipelineExecutionID: j.ExecutionID,
 		},
-		InputArtifacts:  arts(d.InputArtifacts),
-		OutputArtifacts: arts(d.OutputArtifacts),
+		InputArtifacts:      arts(d.InputArtifacts),
+		OutputArtifacts:     arts(d.OutputArtifacts),
 		ArtifactCredentials: s.jobCredentials(j),
-		ContinuationToken: j.ContinuationToken,
+		ContinuationToken:   j.ContinuationToken,
 	}, nil
 }
 

@@ -2,12 +2,42 @@ package s3door
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+// Credentials are an access key ID with its secret and session token.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// newTestCredentials returns random credentials.
+func newTestCredentials() Credentials {
+	return Credentials{
+		AccessKeyID:     "SFIA" + cryptorand.Text()[:16],
+		SecretAccessKey: cryptorand.Text() + cryptorand.Text(),
+		SessionToken:    cryptorand.Text() + cryptorand.Text(),
+	}
+}
+
+// staticKeys grants each of its credentials what its Allow allows.
+type staticKeys map[Credentials]func(op Op, bucket, key string) bool
+
+func (k staticKeys) Lookup(_ context.Context, id string) (Grant, bool) {
+	for c, allow := range k {
+		if c.AccessKeyID == id {
+			return Grant{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Allow: allow}, true
+		}
+	}
+	return Grant{}, false
+}
+
+// fullAccess allows everything.
+func fullAccess(Op, string, string) bool { return true }
 
 // TestGrants sends every kind of request signed with a key that may read
 // in/A.zip and write out/B.zip of the test bucket, and nothing else.

@@ -57,7 +57,7 @@ type handler struct {
 // NewHandler returns an http.Handler serving store's folder as the S3 bucket
 // of the store's bucket name (store.Bucket, or the base name of store.Root),
 // path-style: /<bucket>/<key> is the file store.Root/<key>. Requests must be
-// signed (AWS Signature Version 4) with the secret keys looks up for their
+// signed (AWS Signature Version 4) with the secret keys returns for their
 // access key ID, and may do only what that key's Grant allows (see
 // access.go); others get S3 XML errors with status 403. The folder is
 // created if missing.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -33,35 +32,6 @@ import (
 )
 
 const testBucket = "stageflow-artifacts"
-
-// Credentials are an access key ID with its secret and session token.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
-
-// newTestCredentials returns random credentials.
-func newTestCredentials() Credentials {
-	return Credentials{
-		AccessKeyID:     "SFIA" + cryptorand.Text()[:16],
-		SecretAccessKey: cryptorand.Text() + cryptorand.Text(),
-		SessionToken:    cryptorand.Text() + cryptorand.Text(),
-	}
-}
-
-// staticKeys grants each of its credentials what its Allow allows.
-type staticKeys map[Credentials]func(op Op, bucket, key string) bool
-
-func (k staticKeys) Lookup(_ context.Context, id string) (Grant, bool) {
-	for c, allow := range k {
-		if c.AccessKeyID == id {
-			return Grant{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Allow: allow}, true
-		}
-	}
-	return Grant{}, false
-}
-
-// fullAccess allows everything.
-func fullAccess(Op, string, string) bool { return true }
 
 // env is a handler serving a fresh artifact store through a test server.
 type env struct {
