@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stageflow/stageflow/shared/api"
-	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -111,17 +110,15 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		return usageError{fmt.Errorf("--addr %s is not a loopback address: serve it over HTTPS (--tls-cert, --tls-key), "+
 			"or accept plain HTTP that anyone on the network can use to run commands here with --insecure-http", opt.addr)}
 	}
-	creds := s3door.NewCredentials()
 	sys, err := embedded.Open(embedded.Options{
 		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account,
-		Artifacts: service.ArtifactAccess{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken},
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	h, err := api.NewHandler(api.Config{
-		Service: sys.Service, Artifacts: sys.Artifacts, ArtifactCredentials: creds, Logger: logger,
+		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger,
 		LoopbackOnly: loopback,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,11 +48,11 @@ const (
 // Config configures the HTTP surface.
 type Config struct {
 	Service *service.Service
-	// Artifacts and ArtifactCredentials serve the artifact bucket over S3;
-	// with no Artifacts there is no S3 door.
-	Artifacts           *artifacts.Store
-	ArtifactCredentials s3door.Credentials
-	Logger              *slog.Logger
+	// Artifacts is the artifact bucket the S3 door serves to job workers,
+	// who sign with their job's artifact credentials (the service's
+	// LookupArtifactKey); with no Artifacts there is no S3 door.
+	Artifacts *artifacts.Store
+	Logger    *slog.Logger
 	// LoopbackOnly refuses requests whose Host is not a loopback name: the
 	// API runs commands, and DNS rebinding must not let a web page reach a
 	// server bound to loopback.
@@ -92,13 +93,38 @@ func NewHandler(cfg Config) (*Handler, error) {
 		h.bodyTimeout = BodyTimeout
 	}
 	if cfg.Artifacts != nil {
-		s3h, err := s3door.NewHandler(cfg.Artifacts, cfg.ArtifactCredentials)
+		s3h, err := s3door.NewHandler(cfg.Artifacts, jobKeys{cfg.Service})
 		if err != nil {
 			return nil, err
 		}
 		h.s3, h.bucket = s3h, cfg.Artifacts.Bucket
 	}
 	return h, nil
+}
+
+// jobKeys are the S3 door's keys: the artifact credentials of the jobs the
+// service has handed to workers. A job's key reads the job's input objects
+// and writes or deletes its output objects; it lists nothing and manages
+// nothing.
+type jobKeys struct{ svc *service.Service }
+
+func (k jobKeys) Lookup(ctx context.Context, accessKeyID string) (s3door.Grant, bool) {
+	g, ok := k.svc.LookupArtifactKey(ctx, accessKeyID)
+	if !ok {
+		return s3door.Grant{}, false
+	}
+	return s3door.Grant{
+		SecretAccessKey: g.SecretAccessKey, SessionToken: g.SessionToken,
+		Allow: func(op s3door.Op, bucket, key string) bool {
+			switch op {
+			case s3door.ReadObject:
+				return g.CanRead(bucket, key)
+			case s3door.WriteObject, s3door.DeleteObject:
+				return g.CanWrite(bucket, key)
+			}
+			return false
+		},
+	}, true
 }
 
 // CloseStreams ends every open event stream and followed log;

@@ -52,9 +52,6 @@ type Options struct {
 	// Region and Account are named in ARNs (defaults: DefaultRegion,
 	// DefaultAccount).
 	Region, Account string
-	// Artifacts is what job workers are handed to reach the artifact
-	// store (the S3 door's credentials).
-	Artifacts service.ArtifactAccess
 	// Authorize is the service's authorization hook (nil: allow all).
 	Authorize service.Authorizer
 	// Now is the clock (nil: the wall clock, in UTC).
@@ -78,7 +75,9 @@ type System struct {
 	Events  *service.Events
 }
 
-// Open opens (creating if needed) the data directory and assembles the system.
+// Open opens (creating if needed) the data directory and assembles the
+// system. The service derives each job's artifact credentials from the data
+// directory's artifact key (ArtifactKeyFile).
 func Open(opt Options) (*System, error) {
 	if err := os.MkdirAll(opt.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
@@ -89,6 +88,11 @@ func Open(opt Options) (*System, error) {
 			"stop the other one (a `stageflow serve`?), or give this one its own --data-dir", opt.DataDir, err)
 	}
 	if err != nil {
+		return nil, err
+	}
+	artifactKey, err := LoadArtifactKey(opt.DataDir)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	now := opt.Now
@@ -111,7 +115,7 @@ func Open(opt Options) (*System, error) {
 	}
 	svc := service.New(service.Config{
 		Store: st, Driver: r, Now: now, NewID: uuid.NewString, Region: opt.Region, Account: opt.Account,
-		Artifacts: opt.Artifacts, Authorize: opt.Authorize, Events: events,
+		ArtifactKey: artifactKey, Authorize: opt.Authorize, Events: events,
 	})
 	return &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events}, nil
 }

@@ -71,12 +71,10 @@ func (s *Service) jobData(j *store.Job) (JobData, error) {
 			Action:      ActionContext{Name: d.Action, ActionExecutionID: j.ActionRunID},
 			PipelineArn: s.PipelineArn(j.PipelineName), PipelineExecutionID: j.ExecutionID,
 		},
-		InputArtifacts:  arts(d.InputArtifacts),
-		OutputArtifacts: arts(d.OutputArtifacts),
-		ArtifactCredentials: &AWSSessionCredentials{
-			AccessKeyID: s.artifacts.AccessKeyID, SecretAccessKey: s.artifacts.SecretAccessKey, SessionToken: s.artifacts.SessionToken,
-		},
-		ContinuationToken: j.ContinuationToken,
+		InputArtifacts:      arts(d.InputArtifacts),
+		OutputArtifacts:     arts(d.OutputArtifacts),
+		ArtifactCredentials: s.jobCredentials(j),
+		ContinuationToken:   j.ContinuationToken,
 	}, nil
 }
 
@@ -154,7 +152,7 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSucc
 			}
 			j.Status = store.JobQueued
 			j.ContinuationToken = in.ContinuationToken
-			j.Nonce = newNonce()
+			j.Nonce = custom.NewNonce()
 			return
 		}
 		j.Status = store.JobSucceeded

@@ -13,8 +13,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,11 +38,6 @@ type Driver interface {
 	Continue(ctx context.Context, executionID string) error
 }
 
-// ArtifactAccess tells job workers how to reach the artifact store.
-type ArtifactAccess struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
-
 // Config assembles a Service.
 type Config struct {
 	Store  Store
@@ -54,8 +47,9 @@ type Config struct {
 	NewID func() string
 	// Region and Account make ARNs (arn:aws:codepipeline:<region>:<account>:<name>).
 	Region, Account string
-	// Artifacts is handed to job workers as artifactCredentials.
-	Artifacts ArtifactAccess
+	// ArtifactKey (ArtifactKeySize random bytes) derives each job's
+	// artifactCredentials (artifactkeys.go); nil: jobs carry none.
+	ArtifactKey []byte
 	// Authorize is asked before every operation; nil allows everything.
 	Authorize Authorizer
 	// Events, when set, is where the stream operations (WatchExecution)
@@ -65,22 +59,22 @@ type Config struct {
 
 // Service implements every operation once for every door.
 type Service struct {
-	store     Store
-	driver    Driver
-	now       func() time.Time
-	newID     func() string
-	region    string
-	account   string
-	artifacts ArtifactAccess
-	authz     Authorizer
-	events    *Events
+	store       Store
+	driver      Driver
+	now         func() time.Time
+	newID       func() string
+	region      string
+	account     string
+	artifactKey []byte
+	authz       Authorizer
+	events      *Events
 }
 
 // New makes a Service.
 func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
-		region: cfg.Region, account: cfg.Account, artifacts: cfg.Artifacts, authz: cfg.Authorize, events: cfg.Events,
+		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, authz: cfg.Authorize, events: cfg.Events,
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }
@@ -100,9 +94,3 @@ func (s *Service) Account() string { return s.account }
 
 // Events is the change hub the service was given (nil when none).
 func (s *Service) Events() *Events { return s.events }
-
-func newNonce() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}

@@ -6,6 +6,8 @@ package custom
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"time"
 
@@ -60,7 +62,7 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	}
 	j := &store.Job{
 		ID:           job.Run.Token,
-		Nonce:        job.Run.ID,
+		Nonce:        NewNonce(),
 		ActionTypeID: job.Run.Type,
 		ExecutionID:  job.ExecutionID,
 		ActionRunID:  job.Run.ID,
@@ -76,6 +78,17 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	}
 	job.Log.Write([]byte("queued job " + j.ID + " for workers of " + j.ActionTypeID.String() + "\n"))
 	return nil
+}
+
+// NewNonce returns a job's nonce: 144 random bits from crypto/rand, 24
+// URL-safe base64 characters (AcknowledgeJob takes nonces of at most 50).
+// Only the worker handed the job learns it: it is not the action execution
+// ID or any other ID ListActionExecutions and the like show, and it is
+// drawn anew each time the job goes back to the queue.
+func NewNonce() string {
+	b := make([]byte, 18)
+	rand.Read(b) // never fails (crypto/rand panics instead)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Resumable is true: the queued job survives restarts.

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/stageflow/stageflow/shared/api"
-	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -32,13 +31,6 @@ import (
 const (
 	Region  = embedded.DefaultRegion
 	Account = embedded.DefaultAccount
-)
-
-// The artifact credentials the test server's S3 door accepts and hands to
-// job workers.
-const (
-	ArtifactAccessKeyID     = "STAGEFLOWTESTARTIFACTS"
-	ArtifactSecretAccessKey = "stageflow-test-artifact-secret"
 )
 
 // CloseTimeout is how long cleanup lets running actions finish before the
@@ -93,7 +85,6 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	dir := t.TempDir()
 	o := embedded.Options{
 		DataDir: dir, Logger: logger, Region: Region, Account: Account,
-		Artifacts: service.ArtifactAccess{AccessKeyID: ArtifactAccessKeyID, SecretAccessKey: ArtifactSecretAccessKey},
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -105,7 +96,6 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}
 	h, err := api.NewHandler(api.Config{
 		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true,
-		ArtifactCredentials: s3door.Credentials{AccessKeyID: ArtifactAccessKeyID, SecretAccessKey: ArtifactSecretAccessKey},
 	})
 	if err != nil {
 		t.Fatalf("apitest: building the HTTP surface: %v", err)

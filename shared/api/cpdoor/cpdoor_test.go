@@ -309,8 +309,13 @@ func TestSDKCustomActionWorkerFlow(t *testing.T) {
 		aws.ToString(loc.S3Location.BucketName) == "" || aws.ToString(loc.S3Location.ObjectKey) == "" {
 		t.Fatalf("job input artifact location = %+v", loc)
 	}
-	if c := data.ArtifactCredentials; c == nil || aws.ToString(c.AccessKeyId) != apitest.ArtifactAccessKeyID || aws.ToString(c.SecretAccessKey) == "" {
+	if c := data.ArtifactCredentials; c == nil || !strings.HasPrefix(aws.ToString(c.AccessKeyId), service.JobKeyPrefix) ||
+		aws.ToString(c.SecretAccessKey) == "" || aws.ToString(c.SessionToken) == "" {
 		t.Errorf("job artifact credentials = %+v", c)
+	}
+	// The nonce is no ID others can read.
+	if n := aws.ToString(job.Nonce); len(n) < 22 || n == aws.ToString(data.PipelineContext.Action.ActionExecutionId) || n == aws.ToString(job.Id) {
+		t.Errorf("job nonce %q (action execution %s, job %s)", n, aws.ToString(data.PipelineContext.Action.ActionExecutionId), aws.ToString(job.Id))
 	}
 	// The location names a real artifact: the zip the Commands action made.
 	f, size, err := srv.System.Artifacts.Open(ctx, artifacts.Location{Bucket: *loc.S3Location.BucketName, Key: *loc.S3Location.ObjectKey})
@@ -517,11 +522,16 @@ func TestSDKJobContinuation(t *testing.T) {
 	if got := aws.ToString(second.Data.ContinuationToken); got != "step-2" {
 		t.Errorf("the continued job carries continuation token %q, want step-2", got)
 	}
-	// The first nonce is spent.
-	_, err = cp.AcknowledgeJob(ctx, &codepipeline.AcknowledgeJobInput{JobId: second.Id, Nonce: first.Nonce})
-	if aws.ToString(first.Nonce) != aws.ToString(second.Nonce) {
-		wantAPIError(t, err, "InvalidNonceException")
+	// The first nonce is spent, and so are the first round's artifact
+	// credentials.
+	if aws.ToString(first.Nonce) == aws.ToString(second.Nonce) {
+		t.Errorf("the continued job kept its nonce %q", aws.ToString(first.Nonce))
 	}
+	if a, b := first.Data.ArtifactCredentials, second.Data.ArtifactCredentials; aws.ToString(a.SecretAccessKey) == aws.ToString(b.SecretAccessKey) {
+		t.Error("the continued job kept its artifact secret")
+	}
+	_, err = cp.AcknowledgeJob(ctx, &codepipeline.AcknowledgeJobInput{JobId: second.Id, Nonce: first.Nonce})
+	wantAPIError(t, err, "InvalidNonceException")
 	acknowledge(t, ctx, cp, second)
 	if _, err := cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId: second.Id, OutputVariables: map[string]string{"STEPS": "2"},

@@ -31,10 +31,12 @@ type signature struct {
 	amzDate string    // X-Amz-Date as sent
 	scope   string    // <date>/<region>/s3/aws4_request
 	region  string
+	secret  string // the key's secret access key
 }
 
 // authenticate checks that r carries a valid AWS Signature Version 4
-// Authorization header made with h.creds. It verifies the signature by
+// Authorization header made with a key h.keys knows, and returns the key's
+// grant. It verifies the signature by
 // signing a copy of the request, made of the headers the client signed, with
 // the SDK's signer at the request's X-Amz-Date and the payload hash the
 // client declared in X-Amz-Content-Sha256 (a SHA-256, UNSIGNED-PAYLOAD or a
@@ -42,17 +44,17 @@ type signature struct {
 // comparing the signatures.
 //
 // Presigned URLs (query-string authentication) are not accepted.
-func (h *handler) authenticate(r *http.Request) (*signature, *apiError) {
+func (h *handler) authenticate(r *http.Request) (*signature, Grant, *apiError) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		if q := r.URL.Query(); q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") {
-			return nil, &apiError{http.StatusForbidden, "AccessDenied", "Presigned URLs are not supported; sign requests with an Authorization header"}
+			return nil, Grant{}, &apiError{http.StatusForbidden, "AccessDenied", "Presigned URLs are not supported; sign requests with an Authorization header"}
 		}
-		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: anonymous requests are not allowed"}
+		return nil, Grant{}, &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: anonymous requests are not allowed"}
 	}
 	fields, ok := strings.CutPrefix(auth, sigV4Algorithm+" ")
 	if !ok {
-		return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigV4Algorithm + "."}
+		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigV4Algorithm + "."}
 	}
 	var credential, signedHeaders, sig string
 	for _, f := range strings.Split(fields, ",") {
@@ -66,8 +68,8 @@ func (h *handler) authenticate(r *http.Request) (*signature, *apiError) {
 			sig = value
 		}
 	}
-	malformed := func(msg string) (*signature, *apiError) {
-		return nil, &apiError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed; " + msg}
+	malformed := func(msg string) (*signature, Grant, *apiError) {
+		return nil, Grant{}, &apiError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed; " + msg}
 	}
 	if credential == "" || signedHeaders == "" || sig == "" {
 		return malformed("it needs Credential, SignedHeaders and Signature.")
@@ -77,38 +79,43 @@ func (h *handler) authenticate(r *http.Request) (*signature, *apiError) {
 		return malformed("the Credential is not <key id>/<date>/<region>/<service>/aws4_request.")
 	}
 	keyID, date, region, service, terminal := scope[0], scope[1], scope[2], scope[3], scope[4]
-	if !constantEqual(keyID, h.creds.AccessKeyID) {
-		return nil, &apiError{http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."}
-	}
 	if service != "s3" || terminal != "aws4_request" || region == "" {
 		return malformed("the credential scope must be <date>/<region>/s3/aws4_request.")
 	}
-	if h.creds.SessionToken != "" && !constantEqual(r.Header.Get("X-Amz-Security-Token"), h.creds.SessionToken) {
-		return nil, &apiError{http.StatusForbidden, "InvalidToken", "The provided token is malformed or otherwise invalid."}
+	// Access key IDs are not secrets (they travel in the clear in every
+	// request); the lookup need not be constant-time. Secrets and tokens
+	// are compared in constant time.
+	grant, ok := h.keys.Lookup(r.Context(), keyID)
+	if !ok || grant.SecretAccessKey == "" {
+		return nil, Grant{}, &apiError{http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."}
+	}
+	if grant.SessionToken != "" && !constantEqual(r.Header.Get("X-Amz-Security-Token"), grant.SessionToken) {
+		return nil, Grant{}, &apiError{http.StatusForbidden, "InvalidToken", "The provided token is malformed or otherwise invalid."}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil {
-		return nil, &apiError{http.StatusForbidden, "AccessDenied", "AWS authentication requires a valid X-Amz-Date header"}
+		return nil, Grant{}, &apiError{http.StatusForbidden, "AccessDenied", "AWS authentication requires a valid X-Amz-Date header"}
 	}
 	if date != t.Format(scopeDateFmt) {
 		return malformed("the credential date does not match X-Amz-Date.")
 	}
 	if skew := h.now().Sub(t); skew > maxClockSkew || skew < -maxClockSkew {
-		return nil, &apiError{http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."}
+		return nil, Grant{}, &apiError{http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."}
 	}
 	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
 	if payloadHash == "" {
-		return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
+		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
 	}
 	names := strings.Split(signedHeaders, ";")
 	if !slices.Contains(names, "host") || !slices.Contains(names, "x-amz-date") {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The signed headers must include host and x-amz-date."}
+		return nil, Grant{}, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The signed headers must include host and x-amz-date."}
 	}
 
-	want, wantHeaders, err := h.resign(r, names, payloadHash, region, t)
+	creds := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: grant.SecretAccessKey, SessionToken: grant.SessionToken}
+	want, wantHeaders, err := resign(r, creds, names, payloadHash, region, t)
 	if err != nil || wantHeaders != signedHeaders || !constantEqual(want, sig) {
-		return nil, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
+		return nil, Grant{}, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 	}
 	return &signature{
 		seed:    sig,
@@ -116,13 +123,14 @@ func (h *handler) authenticate(r *http.Request) (*signature, *apiError) {
 		amzDate: amzDate,
 		scope:   date + "/" + region + "/s3/aws4_request",
 		region:  region,
-	}, nil
+		secret:  grant.SecretAccessKey,
+	}, grant, nil
 }
 
-// resign signs a copy of r holding only the headers named in signed, as a
-// client would have signed r, and returns the signature and the signed
+// resign signs a copy of r holding only the headers named in signed with
+// creds, as a client would have signed r, and returns the signature and the signed
 // header list.
-func (h *handler) resign(r *http.Request, signed []string, payloadHash, region string, t time.Time) (sig, signedHeaders string, err error) {
+func resign(r *http.Request, creds aws.Credentials, signed []string, payloadHash, region string, t time.Time) (sig, signedHeaders string, err error) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -151,11 +159,6 @@ func (h *handler) resign(r *http.Request, signed []string, payloadHash, region s
 				c.Header[key] = append([]string(nil), v...)
 			}
 		}
-	}
-	creds := aws.Credentials{
-		AccessKeyID:     h.creds.AccessKeyID,
-		SecretAccessKey: h.creds.SecretAccessKey,
-		SessionToken:    h.creds.SessionToken,
 	}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	if err := signer.SignHTTP(context.Background(), creds, c, payloadHash, "s3", region, t); err != nil {

@@ -191,7 +191,7 @@ func (h *handler) decodeChunked(r *http.Request, sig *signature, st *payloadStat
 	if c.signed {
 		c.sig = sig
 		c.prev = sig.seed
-		c.key = signingKey(h.creds.SecretAccessKey, sig.time.Format(scopeDateFmt), sig.region, "s3")
+		c.key = signingKey(sig.secret, sig.time.Format(scopeDateFmt), sig.region, "s3")
 	}
 	for _, name := range strings.Split(r.Header.Get("X-Amz-Trailer"), ",") {
 		name = strings.ToLower(strings.TrimSpace(name))

@@ -12,8 +12,11 @@
 // this package that keeps the objects in the folder (see backend.go).
 //
 // Every request must be signed with AWS Signature Version 4 in the
-// Authorization header using the handler's Credentials; the signature is
-// verified by re-signing the request with the secret key (see auth.go).
+// Authorization header with a key the handler's Keys know; the signature is
+// verified by re-signing the request with the key's secret (see auth.go),
+// and the request must be one the key's Grant allows: a job worker's key
+// reads its job's input objects and writes its output objects, nothing else
+// (see access.go).
 // Request bodies are checked against the payload hash the client signed and
 // against any x-amz-checksum-* value it sent, and aws-chunked bodies
 // (streaming uploads, with or without chunk signatures and trailing
@@ -22,8 +25,6 @@
 package s3door
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -39,34 +40,6 @@ import (
 	"github.com/stageflow/stageflow/shared/artifacts"
 )
 
-// Credentials are the AWS credentials requests to the endpoint must be signed
-// with. They are what a job's artifactCredentials hand to the worker.
-type Credentials struct {
-	AccessKeyID     string
-	SecretAccessKey string
-	// SessionToken, when set, must be sent by every request in the
-	// X-Amz-Security-Token header (and signed, as the AWS SDKs do).
-	SessionToken string
-}
-
-// NewCredentials returns random credentials: an access key ID "SFIA"
-// followed by 16 upper-case letters and digits, a 40-character secret access
-// key and a 64-character session token, all from crypto/rand.
-func NewCredentials() Credentials {
-	return Credentials{
-		// rand.Text is 26 characters of [A-Z2-7], 5 random bits each.
-		AccessKeyID:     "SFIA" + rand.Text()[:16],
-		SecretAccessKey: randomBase64(30), // 40 characters
-		SessionToken:    randomBase64(48), // 64 characters
-	}
-}
-
-func randomBase64(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails (crypto/rand panics instead)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // maxClockSkew is how far a request's X-Amz-Date may be from the server's
 // clock, as on AWS.
 const maxClockSkew = 15 * time.Minute
@@ -75,7 +48,7 @@ const maxClockSkew = 15 * time.Minute
 // them to gofakes3.
 type handler struct {
 	bucket  string
-	creds   Credentials
+	keys    Keys
 	now     func() time.Time
 	backend *backend
 	s3      http.Handler
@@ -84,8 +57,10 @@ type handler struct {
 // NewHandler returns an http.Handler serving store's folder as the S3 bucket
 // of the store's bucket name (store.Bucket, or the base name of store.Root),
 // path-style: /<bucket>/<key> is the file store.Root/<key>. Requests must be
-// signed with creds (AWS Signature Version 4); others get S3 XML errors with
-// status 403. The folder is created if missing.
+// signed (AWS Signature Version 4) with the secret keys returns for their
+// access key ID, and may do only what that key's Grant allows (see
+// access.go); others get S3 XML errors with status 403. The folder is
+// created if missing.
 //
 // Supported: GetObject (with ranges), HeadObject, PutObject (plain,
 // aws-chunked, signed-chunk and trailing-checksum uploads), CopyObject,
@@ -94,12 +69,12 @@ type handler struct {
 // temporary folder. Keys must be relative slash paths whose segments are
 // non-empty and not "." or ".." (the keys artifacts.Store accepts); other
 // keys are rejected, so no request can reach a file outside the folder.
-func NewHandler(store *artifacts.Store, creds Credentials) (http.Handler, error) {
+func NewHandler(store *artifacts.Store, keys Keys) (http.Handler, error) {
 	if store == nil || store.Root == "" {
 		return nil, errors.New("s3: artifact store has no root folder")
 	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return nil, errors.New("s3: credentials need an access key ID and a secret access key")
+	if keys == nil {
+		return nil, errors.New("s3: no access keys to verify requests with")
 	}
 	bucket := store.Bucket
 	if bucket == "" {
@@ -124,7 +99,7 @@ func NewHandler(store *artifacts.Store, creds Credentials) (http.Handler, error)
 	)
 	return &handler{
 		bucket:  bucket,
-		creds:   creds,
+		keys:    keys,
 		now:     time.Now,
 		backend: b,
 		s3:      fake.Server(),
@@ -168,7 +143,7 @@ func IsS3Request(r *http.Request, bucket string) bool {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := r.Body
-	sig, aerr := h.authenticate(r)
+	sig, grant, aerr := h.authenticate(r)
 	if aerr != nil {
 		writeError(w, r, aerr)
 		drain(r, body)
@@ -182,6 +157,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && bucketOnly(r.URL.Path) && !r.URL.Query().Has("delete") {
 		// Browser-form uploads (POST policy) are not supported.
 		writeError(w, r, &apiError{http.StatusNotImplemented, "NotImplemented", "POST object uploads are not supported; use PutObject"})
+		drain(r, body)
+		return
+	}
+	if aerr := h.authorize(r, grant); aerr != nil {
+		writeError(w, r, aerr)
 		drain(r, body)
 		return
 	}

@@ -61,8 +61,8 @@ func (e *env) sawMode(pattern string) bool {
 func newEnv(t *testing.T, useTLS bool) *env {
 	t.Helper()
 	store := &artifacts.Store{Root: filepath.Join(t.TempDir(), "artifacts"), Bucket: testBucket}
-	creds := NewCredentials()
-	h, err := NewHandler(store, creds)
+	creds := newTestCredentials()
+	h, err := NewHandler(store, staticKeys{creds: fullAccess})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,37 +151,23 @@ func errorCode(err error) (string, int) {
 	return code, status
 }
 
-func TestNewCredentials(t *testing.T) {
-	a, b := NewCredentials(), NewCredentials()
-	if !regexp.MustCompile(`^SFIA[A-Z0-9]{16}$`).MatchString(a.AccessKeyID) {
-		t.Errorf("access key ID %q", a.AccessKeyID)
-	}
-	if len(a.SecretAccessKey) != 40 || a.SessionToken == "" {
-		t.Errorf("secret %q token %q", a.SecretAccessKey, a.SessionToken)
-	}
-	if a.AccessKeyID == b.AccessKeyID || a.SecretAccessKey == b.SecretAccessKey || a.SessionToken == b.SessionToken {
-		t.Error("two credentials are alike")
-	}
-}
-
 func TestNewHandlerErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := NewCredentials()
+	good := staticKeys{newTestCredentials(): fullAccess}
 	tests := []struct {
 		name  string
 		store *artifacts.Store
-		creds Credentials
+		keys  Keys
 	}{
 		{"nil store", nil, good},
 		{"no root", &artifacts.Store{}, good},
-		{"no key", &artifacts.Store{Root: dir}, Credentials{SecretAccessKey: "s"}},
-		{"no secret", &artifacts.Store{Root: dir}, Credentials{AccessKeyID: "k"}},
+		{"no keys", &artifacts.Store{Root: dir}, nil},
 		{"bad bucket", &artifacts.Store{Root: dir, Bucket: "a/b"}, good},
 		{"v1 bucket", &artifacts.Store{Root: filepath.Join(dir, "v1")}, good},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewHandler(tt.store, tt.creds); err == nil {
+			if _, err := NewHandler(tt.store, tt.keys); err == nil {
 				t.Error("no error")
 			}
 		})
