@@ -80,6 +80,27 @@ func TestCLI(t *testing.T) {
 			stdout: []string{"-: line 2, column "},
 		},
 		{
+			name:   "unknown AWS provider",
+			args:   []string{"validate", "-"},
+			stdin:  `{"name": "p", "stages": [{"name": "S", "actions": [{"name": "A", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Command", "version": "1"}, "commands": ["true"]}]}]}`,
+			code:   1,
+			stdout: []string{`-: stages[0].actions[0].actionTypeId.provider: unknown provider "Command" for owner AWS (did you mean "Commands"?)` + "\n"},
+		},
+		{
+			name:   "Commands action without commands",
+			args:   []string{"validate", "-"},
+			stdin:  `{"name": "p", "stages": [{"name": "S", "actions": [{"name": "A", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}}]}]}`,
+			code:   1,
+			stdout: []string{"-: stages[0].actions[0].commands: a Commands action needs at least one command\n"},
+		},
+		{
+			name:   "CodeBuild configuration key typo",
+			args:   []string{"validate", "-"},
+			stdin:  `{"name": "p", "stages": [{"name": "S", "actions": [{"name": "A", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}, "configuration": {"BuildSpecOverride": "x.yml"}}]}]}`,
+			code:   1,
+			stdout: []string{`-: stages[0].actions[0].configuration.BuildSpecOverride: unknown configuration key "BuildSpecOverride" of a CodeBuild action (did you mean "BuildspecOverride"?)`},
+		},
+		{
 			name: "json output",
 			args: []string{"validate", "--output", "json", valid, five, missing},
 			code: 1,
