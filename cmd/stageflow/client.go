@@ -253,7 +253,7 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout())) {
+			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout()) && useColor()) {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {
@@ -274,7 +274,9 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 	out := cmd.OutOrStdout()
 	prog := newProgress(out, isTerminal(out), false)
 	api := c.api()
-	events, err := api.Events(cmd.Context(), name, id)
+	ctx, stop, interrupted := interruptible(cmd.Context())
+	defer stop()
+	events, err := api.Events(ctx, name, id)
 	if err != nil {
 		return err
 	}
@@ -288,6 +290,12 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 		last = e
 		prog.update(last)
 	}
+	if interrupted() {
+		if last != nil {
+			prog.finish(last)
+		}
+		return exitInterrupted // the execution goes on on the server
+	}
 	if last == nil {
 		return fmt.Errorf("the server sent no state of execution %s", id)
 	}
@@ -299,7 +307,7 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 	}
 	prog.finish(last)
 	if last.Status != engine.Succeeded {
-		fmt.Fprintf(out, "\nexecution %s %s: %s\n", last.ID, strings.ToLower(string(last.Status)), last.StatusSummary)
+		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, outcome(last))
 		return exitError{1}
 	}
 	fmt.Fprintf(out, "\nexecution %s succeeded\n", last.ID)
@@ -442,6 +450,6 @@ func newApprovalCmd(verb string) *cobra.Command {
 	addEndpointFlag(cmd, c)
 	cmd.Flags().StringVar(&stage, "stage", "", "the approval's stage")
 	cmd.Flags().StringVar(&action, "action", "", "the approval action")
-	cmd.Flags().StringVar(&summary, "summary", verb+"d from the command line", "a note kept with the decision")
+	cmd.Flags().StringVar(&summary, "summary", strings.ToLower(status)+" from the command line", "a note kept with the decision")
 	return cmd
 }
