@@ -24,9 +24,7 @@ import (
 
 func init() {
 	subcommands = append(subcommands, newPipelineCmd, newStartCmd, newStopCmd, newStatusCmd,
-		newExecutionsCmd, newLogsCmd,
-		func() *cobra.Command { return newApprovalCmd("approve") },
-		func() *cobra.Command { return newApprovalCmd("reject") })
+		newExecutionsCmd, newLogsCmd)
 }
 
 func defaultEndpoint() string {
@@ -420,36 +418,4 @@ func pickRun(e *engine.Execution, spec string) (*engine.ActionRun, error) {
 		return nil, fmt.Errorf("execution %s has no run of action %q", e.ID, spec)
 	}
 	return found, nil
-}
-
-// ---- approve, reject ----
-
-func newApprovalCmd(verb string) *cobra.Command {
-	c := &client{}
-	var stage, action, summary string
-	status := "Approved"
-	if verb == "reject" {
-		status = "Rejected"
-	}
-	cmd := &cobra.Command{
-		Use:   verb + " PIPELINE --stage STAGE --action ACTION",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a waiting manual approval",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if stage == "" || action == "" {
-				return usageError{fmt.Errorf("--stage and --action are required")}
-			}
-			body := rest.RESTApproval{Stage: stage, Action: action, Status: status, Summary: summary}
-			if _, err := c.api().PutApproval(cmd.Context(), args[0], body); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s › %s\n", strings.ToLower(status), stage, action)
-			return nil
-		},
-	}
-	addEndpointFlag(cmd, c)
-	cmd.Flags().StringVar(&stage, "stage", "", "the approval's stage")
-	cmd.Flags().StringVar(&action, "action", "", "the approval action")
-	cmd.Flags().StringVar(&summary, "summary", strings.ToLower(status)+" from the command line", "a note kept with the decision")
-	return cmd
 }
