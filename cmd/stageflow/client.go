@@ -24,9 +24,7 @@ import (
 
 func init() {
 	subcommands = append(subcommands, newPipelineCmd, newStartCmd, newStopCmd, newStatusCmd,
-		newExecutionsCmd, newLogsCmd,
-		func() *cobra.Command { return newApprovalCmd("approve") },
-		func() *cobra.Command { return newApprovalCmd("reject") })
+		newExecutionsCmd, newLogsCmd)
 }
 
 func defaultEndpoint() string {
@@ -114,27 +112,38 @@ func newPipelineCmd() *cobra.Command {
 		},
 	}
 	get.Flags().IntVar(&version, "version", 0, "the version to show (default: the latest)")
+	var listOutput string
 	list := &cobra.Command{
 		Use: "list", Short: "List pipelines", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tTYPE\tMODE\tUPDATED")
+			asJSON, err := jsonOutput(listOutput)
+			if err != nil {
+				return err
+			}
+			all := []service.PipelineSummary{}
 			api, token := c.api(), ""
 			for {
 				out, err := api.ListPipelines(cmd.Context(), 0, token)
 				if err != nil {
 					return err
 				}
-				for _, p := range out.Pipelines {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", p.Name, p.Version, p.PipelineType, p.ExecutionMode, epoch(p.Updated))
-				}
+				all = append(all, out.Pipelines...)
 				if token = out.NextToken; token == "" {
 					break
 				}
 			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), all)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tTYPE\tMODE\tUPDATED")
+			for _, p := range all {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", p.Name, p.Version, p.PipelineType, p.ExecutionMode, epoch(p.Updated))
+			}
 			return tw.Flush()
 		},
 	}
+	addOutputFlag(list, &listOutput)
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a pipeline (its executions stay readable)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -170,24 +179,34 @@ func newStartCmd() *cobra.Command {
 	var vars []string
 	var token string
 	var watch bool
+	var output string
 	cmd := &cobra.Command{
 		Use: "start PIPELINE", Short: "Start an execution of a pipeline", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			overrides, err := parseVars(vars)
 			if err != nil {
-				return usageError{err}
+				return err
+			}
+			asJSON, err := jsonOutput(output)
+			if err != nil {
+				return err
 			}
 			id, err := c.api().StartExecution(cmd.Context(), args[0], rest.RESTStartExecution{Variables: overrides, ClientRequestToken: token})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), id)
-			if watch {
-				return c.watch(cmd, args[0], id)
+			if asJSON {
+				err = printJSON(cmd.OutOrStdout(), map[string]string{"pipelineExecutionId": id})
+			} else {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), id)
 			}
-			return nil
+			if err == nil && watch {
+				return c.watch(cmd, args[0], id, asJSON)
+			}
+			return err
 		},
 	}
+	addOutputFlag(cmd, &output)
 	addEndpointFlag(cmd, c)
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&token, "client-request-token", "", "idempotency token: a second start with the same token returns the same execution")
@@ -239,21 +258,29 @@ func (c *client) executionID(ctx context.Context, args []string) (string, error)
 func newStatusCmd() *cobra.Command {
 	c := &client{}
 	var watch bool
+	var output string
 	cmd := &cobra.Command{
 		Use: "status PIPELINE [EXECUTION]", Short: "Show an execution's stage/action tree (default: the latest)", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := jsonOutput(output)
+			if err != nil {
+				return err
+			}
 			id, err := c.executionID(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
 			if watch {
-				return c.watch(cmd, args[0], id)
+				return c.watch(cmd, args[0], id, asJSON)
 			}
 			e, err := c.api().GetExecution(cmd.Context(), args[0], id)
 			if err != nil {
 				return err
 			}
-			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout())) {
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), e)
+			}
+			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout()) && useColor()) {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {
@@ -264,17 +291,20 @@ func newStatusCmd() *cobra.Command {
 	}
 	addEndpointFlag(cmd, c)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the execution live until it ends")
+	addOutputFlag(cmd, &output)
 	return cmd
 }
 
 // watch follows an execution's server-sent events until it ends, drawing
-// the tree live on a terminal or printing events in a pipe. It exits 1 when
-// the execution does not succeed.
-func (c *client) watch(cmd *cobra.Command, name, id string) error {
+// the tree live on a terminal or printing events in a pipe (JSON lines with
+// asJSON). It exits 1 when the execution does not succeed.
+func (c *client) watch(cmd *cobra.Command, name, id string, asJSON bool) error {
 	out := cmd.OutOrStdout()
-	prog := newProgress(out, isTerminal(out), false)
+	prog := newProgress(out, isTerminal(out), asJSON)
 	api := c.api()
-	events, err := api.Events(cmd.Context(), name, id)
+	ctx, stop, interrupted := interruptible(cmd.Context())
+	defer stop()
+	events, err := api.Events(ctx, name, id)
 	if err != nil {
 		return err
 	}
@@ -288,6 +318,12 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 		last = e
 		prog.update(last)
 	}
+	if interrupted() {
+		if last != nil {
+			prog.finish(last)
+		}
+		return exitInterrupted // the execution goes on on the server
+	}
 	if last == nil {
 		return fmt.Errorf("the server sent no state of execution %s", id)
 	}
@@ -298,8 +334,14 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 		}
 	}
 	prog.finish(last)
+	switch {
+	case asJSON && last.Status != engine.Succeeded:
+		return exitError{1}
+	case asJSON:
+		return nil
+	}
 	if last.Status != engine.Succeeded {
-		fmt.Fprintf(out, "\nexecution %s %s: %s\n", last.ID, strings.ToLower(string(last.Status)), last.StatusSummary)
+		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, outcome(last))
 		return exitError{1}
 	}
 	fmt.Fprintf(out, "\nexecution %s succeeded\n", last.ID)
@@ -309,12 +351,20 @@ func (c *client) watch(cmd *cobra.Command, name, id string) error {
 func newExecutionsCmd() *cobra.Command {
 	c := &client{}
 	var max int
+	var output string
 	cmd := &cobra.Command{
 		Use: "executions PIPELINE", Short: "List a pipeline's executions, newest first", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := jsonOutput(output)
+			if err != nil {
+				return err
+			}
 			out, err := c.api().ListExecutions(cmd.Context(), args[0], "", max, "")
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), append([]service.PipelineExecutionSummary{}, out.PipelineExecutionSummaries...))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "EXECUTION\tSTATUS\tSTARTED\tTRIGGER\tSUMMARY")
@@ -330,6 +380,7 @@ func newExecutionsCmd() *cobra.Command {
 	}
 	addEndpointFlag(cmd, c)
 	cmd.Flags().IntVar(&max, "max", 20, "how many to list")
+	addOutputFlag(cmd, &output)
 	return cmd
 }
 
@@ -412,36 +463,4 @@ func pickRun(e *engine.Execution, spec string) (*engine.ActionRun, error) {
 		return nil, fmt.Errorf("execution %s has no run of action %q", e.ID, spec)
 	}
 	return found, nil
-}
-
-// ---- approve, reject ----
-
-func newApprovalCmd(verb string) *cobra.Command {
-	c := &client{}
-	var stage, action, summary string
-	status := "Approved"
-	if verb == "reject" {
-		status = "Rejected"
-	}
-	cmd := &cobra.Command{
-		Use:   verb + " PIPELINE --stage STAGE --action ACTION",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a waiting manual approval",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if stage == "" || action == "" {
-				return usageError{fmt.Errorf("--stage and --action are required")}
-			}
-			body := rest.RESTApproval{Stage: stage, Action: action, Status: status, Summary: summary}
-			if _, err := c.api().PutApproval(cmd.Context(), args[0], body); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s › %s\n", strings.ToLower(status), stage, action)
-			return nil
-		},
-	}
-	addEndpointFlag(cmd, c)
-	cmd.Flags().StringVar(&stage, "stage", "", "the approval's stage")
-	cmd.Flags().StringVar(&action, "action", "", "the approval action")
-	cmd.Flags().StringVar(&summary, "summary", verb+"d from the command line", "a note kept with the decision")
-	return cmd
 }

@@ -37,9 +37,14 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
+	noColor = false
+	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "no colour in the output (also when NO_COLOR is set)")
 	for _, newCmd := range subcommands {
 		root.AddCommand(newCmd())
 	}
+	markUsageErrors(root)
 	return root
 }
 
@@ -61,7 +66,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "stageflow:", err)
 	var usage usageError
-	if errors.As(err, &usage) {
+	if errors.As(err, &usage) || isCobraUsage(err) {
 		return 2
 	}
 	return 1

@@ -169,7 +169,7 @@ func (p *progress) redraw() {
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
 	}
-	lines := renderTree(p.last, p.now(), spinner[p.frame%len(spinner)], true)
+	lines := renderTree(p.last, p.now(), spinner[p.frame%len(spinner)], useColor())
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteByte('\n')

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/service"
@@ -48,16 +46,17 @@ without a terminal and without --approve it fails at once.`,
 			if err != nil {
 				return err
 			}
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output must be text or json, not %q", output)
+			asJSON, err := jsonOutput(output)
+			if err != nil {
+				return err
 			}
-			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: output == "json"})
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON})
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "progress format: text or json")
+	addOutputFlag(cmd, &output)
 	return cmd
 }
 
@@ -66,7 +65,7 @@ func parseVars(kvs []string) (map[string]string, error) {
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--var %q: want NAME=VALUE", kv)
+			return nil, usageError{fmt.Errorf("--var %q: want NAME=VALUE", kv)}
 		}
 		out[k] = v
 	}
@@ -86,7 +85,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop, interrupted := interruptible(cmd.Context())
 	defer stop()
 
 	stdinTTY := isTerminal(cmd.InOrStdin())
@@ -141,6 +140,12 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		return err
 	}
 	prog.finish(final)
+	if interrupted() {
+		if !opt.json {
+			fmt.Fprintf(out, "\nexecution %s interrupted: %s\n", final.ID, strings.ToLower(string(final.Status)))
+		}
+		return exitInterrupted
+	}
 	if final.Status == engine.Succeeded {
 		if !opt.json {
 			fmt.Fprintf(out, "\nexecution %s succeeded in %s\n", final.ID, formatDuration(final.EndTime.Sub(final.StartTime)))
@@ -148,7 +153,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		return nil
 	}
 	if !opt.json {
-		fmt.Fprintf(out, "\nexecution %s %s: %s\n", final.ID, strings.ToLower(string(final.Status)), final.StatusSummary)
+		fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, outcome(final))
 		showFailedLogs(out, final)
 	}
 	return exitError{1}

@@ -102,9 +102,11 @@ func TestRunRejects(t *testing.T) {
 	}{
 		{"approval without terminal or --approve", []string{"run", "--data-dir", dir, "../../examples/build-test-deploy.json"}, 1, "there is no terminal to ask on"},
 		{"invalid pipeline", []string{"run", "--data-dir", dir, bad}, 1, "bogus"},
-		{"bad --var", []string{"run", "--data-dir", dir, "--var", "novalue", "../../examples/hello.json"}, 1, "want NAME=VALUE"},
+		{"bad --var", []string{"run", "--data-dir", dir, "--var", "novalue", "../../examples/hello.json"}, 2, "want NAME=VALUE"},
 		{"undeclared variable", []string{"run", "--data-dir", dir, "--var", "NOPE=1", "../../examples/hello.json"}, 1, "variables.NOPE"},
-		{"bad output", []string{"run", "--data-dir", dir, "-o", "yaml", "../../examples/hello.json"}, 1, "--output must be text or json"},
+		{"bad output", []string{"run", "--data-dir", dir, "-o", "yaml", "../../examples/hello.json"}, 2, `--output must be "text" or "json"`},
+		{"no file", []string{"run", "--data-dir", dir}, 2, "accepts 1 arg(s), received 0"},
+		{"two files", []string{"run", "--data-dir", dir, "a.json", "b.json"}, 2, "accepts 1 arg(s), received 2"},
 		{"missing file", []string{"run", "--data-dir", dir, filepath.Join(dir, "none.json")}, 1, "no such file"},
 	}
 	for _, tt := range tests {

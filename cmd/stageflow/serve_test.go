@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -212,9 +214,16 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"status", "hello"}, 0, []string{"✓ SayHello", "Succeeded"}},
 		{[]string{"executions", "hello"}, 0, []string{"Succeeded", "StartPipelineExecution"}},
 		{[]string{"logs", "hello", "--action", "Hello/SayHello"}, 0, []string{"Hello from Stageflow, execution"}},
+		{[]string{"pipeline", "list", "-o", "json"}, 0, []string{`"name": "hello"`, `"name": "build-test-deploy"`}},
+		{[]string{"status", "hello", "--output", "json"}, 0, []string{`"pipelineName": "hello"`, `"status": "Succeeded"`}},
+		{[]string{"executions", "hello", "-o", "json"}, 0, []string{`"pipelineExecutionId": `, `"status": "Succeeded"`}},
+		{[]string{"start", "hello", "-o", "json", "--watch"}, 0, []string{`"pipelineExecutionId": `, `"action":"SayHello","status":"Succeeded"`}},
+		{[]string{"executions", "hello", "-o", "yaml"}, 2, []string{`--output must be "text" or "json", got "yaml"`}},
 		{[]string{"start", "build-test-deploy"}, 0, nil},
 		{[]string{"start", "nope"}, 1, []string{"PipelineNotFoundException"}},
-		{[]string{"approve", "build-test-deploy"}, 2, []string{"--stage and --action are required"}},
+		{[]string{"approve", "build-test-deploy", "--stage", "Relase"}, 1, []string{`pipeline build-test-deploy has no stage "Relase" (did you mean "Release"?)`}},
+		{[]string{"reject", "build-test-deploy", "--stage", "Release", "--action", "ApproveReleas"}, 1, []string{`stage Release has no action "ApproveReleas" (did you mean "ApproveRelease"?)`}},
+		{[]string{"approve", "build-test-deploy", "--action", "Deploi"}, 1, []string{`pipeline build-test-deploy has no action "Deploi" (did you mean "Deploy"?)`}},
 		{[]string{"pipeline", "delete", "hello"}, 0, []string{"deleted pipeline hello"}},
 		{[]string{"status", "hello"}, 1, []string{"PipelineNotFoundException"}},
 	}
@@ -241,10 +250,47 @@ func TestClientCommands(t *testing.T) {
 		r, ok := e.LatestRun("Release", "ApproveRelease")
 		return ok && r.Status == engine.InProgress
 	})
-	if code, out := cli("approve", "build-test-deploy", "--stage", "Release", "--action", "ApproveRelease"); code != 0 {
-		t.Fatalf("approve: %d %s", code, out)
+	if code, out := cli("approve", "build-test-deploy"); code != 0 || !strings.Contains(out, "approved Release › ApproveRelease") {
+		t.Fatalf("approve with the pipeline alone: %d %s", code, out)
 	}
 	if code, out := cli("status", "build-test-deploy", id, "--watch"); code != 0 || !strings.Contains(out, "Release › Deploy") {
 		t.Fatalf("status --watch: %d\n%s", code, out)
+	}
+}
+
+// With several approvals waiting, approve names them and wants one; with
+// --action it takes that one.
+func TestApproveAmongSeveral(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	cli := func(args ...string) (int, string) {
+		t.Helper()
+		var out bytes.Buffer
+		code := run(append(args, "--endpoint", s.endpoint), strings.NewReader(""), &out, &out)
+		return code, out.String()
+	}
+	file := filepath.Join(t.TempDir(), "two.json")
+	manual := `"actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}`
+	os.WriteFile(file, []byte(`{"name": "two", "stages": [{"name": "Gate", "actions": [{"name": "Left", `+manual+`}, {"name": "Right", `+manual+`}]}]}`), 0o644)
+	if code, out := cli("pipeline", "create", file); code != 0 {
+		t.Fatalf("create: %d %s", code, out)
+	}
+	if code, out := cli("approve", "two"); code != 1 || !strings.Contains(out, "no manual approval of pipeline two is waiting") {
+		t.Fatalf("approve before any execution: %d %s", code, out)
+	}
+	code, id := cli("start", "two")
+	if code != 0 {
+		t.Fatalf("start: %d %s", code, id)
+	}
+	id = strings.TrimSpace(id)
+	s.waitExecution(t, "two", id, "both approvals to wait", func(e *engine.Execution) bool {
+		l, lok := e.LatestRun("Gate", "Left")
+		r, rok := e.LatestRun("Gate", "Right")
+		return lok && rok && l.Status == engine.InProgress && r.Status == engine.InProgress
+	})
+	if code, out := cli("approve", "two"); code != 2 || !strings.Contains(out, "2 manual approvals of pipeline two are waiting; say which:\n  --stage Gate --action Left\n  --stage Gate --action Right") {
+		t.Fatalf("approve with two waiting: %d %s", code, out)
+	}
+	if code, out := cli("reject", "two", "--action", "Right"); code != 0 || !strings.Contains(out, "rejected Gate › Right") {
+		t.Fatalf("reject --action Right: %d %s", code, out)
 	}
 }

@@ -44,8 +44,9 @@ be read, 2 on a wrong command line.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return usageError{fmt.Errorf(`--output must be "text" or "json", got %q`, output)}
+			asJSON, err := jsonOutput(output)
+			if err != nil {
+				return err
 			}
 			reports := make([]fileReport, len(args))
 			ok := true
@@ -53,8 +54,7 @@ be read, 2 on a wrong command line.`,
 				reports[i] = validateFile(file, cmd.InOrStdin())
 				ok = ok && reports[i].Valid
 			}
-			var err error
-			if output == "json" {
+			if asJSON {
 				err = writeJSONReports(cmd.OutOrStdout(), reports)
 			} else {
 				err = writeTextReports(cmd.OutOrStdout(), cmd.ErrOrStderr(), reports)
@@ -68,7 +68,7 @@ be read, 2 on a wrong command line.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", `output format: "text" or "json"`)
+	addOutputFlag(cmd, &output)
 	return cmd
 }
 

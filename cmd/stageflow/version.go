@@ -20,10 +20,15 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the Stageflow version and the Go version it was built with",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "stageflow %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), versionString())
 			return err
 		},
 	}
+}
+
+// versionString is what `stageflow version` and `stageflow --version` print.
+func versionString() string {
+	return fmt.Sprintf("stageflow %s (%s %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // noArgs rejects positional arguments as a usage error.

@@ -442,6 +442,7 @@ func (v *validator) action(stage, j int, a *Action) {
 	v.requiredOneOf(tpath+".owner", t.Owner, shOwner)
 	v.required(tpath+".provider", t.Provider, shProvider)
 	v.required(tpath+".version", t.Version, shVersion)
+	v.actionType(path, a)
 	v.number(path+".runOrder", a.RunOrder, shRunOrder)
 	v.number(path+".timeoutInMinutes", a.TimeoutInMinutes, shTimeout)
 	v.optional(path+".region", a.Region, shRegion)

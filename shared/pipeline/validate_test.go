@@ -422,7 +422,18 @@ func TestActionRules(t *testing.T) {
 		{name: "owner bad", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Owner = "Me" }, path: pp + ".actionTypeId.owner", msg: "must be one of AWS, ThirdParty, Custom"},
 		{name: "owner Custom", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Owner = "Custom" }},
 		{name: "provider missing", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = "" }, path: pp + ".actionTypeId.provider", msg: "is required"},
-		{name: "provider 35", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = rep("p", 35) }},
+		{name: "provider 35", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Owner = "Custom"; pkg(p).ActionTypeID.Provider = rep("p", 35) }},
+		{name: "provider unknown for AWS", mutate: func(p *Pipeline) { compile(p).ActionTypeID.Provider = "Command" }, path: cp + ".actionTypeId.provider", msg: `unknown provider "Command" for owner AWS (did you mean "Commands"?)`},
+		{name: "provider unknown, nothing near", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = "Jenkins" }, path: pp + ".actionTypeId.provider", msg: `unknown provider "Jenkins" for owner AWS`},
+		{name: "provider of AWS that runs only deployed", mutate: func(p *Pipeline) {
+			pkg(p).ActionTypeID.Provider = "CloudFormation"
+			pkg(p).Configuration = map[string]string{"StackName": "s"}
+		}},
+		{name: "provider Custom not checked", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Owner = "Custom"; pkg(p).ActionTypeID.Provider = "Command" }},
+		{name: "Commands without commands", mutate: func(p *Pipeline) { compile(p).Commands = nil }, path: cp + ".commands", msg: "a Commands action needs at least one command"},
+		{name: "CodeBuild config key typo", mutate: func(p *Pipeline) { pkg(p).Configuration["ProjectNmae"] = "x" }, path: pp + ".configuration.ProjectNmae", msg: `unknown configuration key "ProjectNmae" of a CodeBuild action (did you mean "ProjectName"?)`},
+		{name: "CodeBuild config key case", mutate: func(p *Pipeline) { pkg(p).Configuration["primarysource"] = "Src" }, path: pp + ".configuration.primarysource", msg: `(did you mean "PrimarySource"?)`},
+		{name: "Commands config key", mutate: func(p *Pipeline) { compile(p).Configuration = map[string]string{"Command": "x"} }, path: cp + ".configuration.Command", msg: `unknown configuration key "Command" of a Commands action`},
 		{name: "provider 36", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = rep("p", 36) }, path: pp + ".actionTypeId.provider", msg: "must be 1..35 characters long, got 36"},
 		{name: "provider pattern", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = "Code.Build" }, path: pp + ".actionTypeId.provider", msg: "may only contain letters, digits, _ and -"},
 		{name: "version missing", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Version = "" }, path: pp + ".actionTypeId.version", msg: "is required"},
@@ -450,7 +461,7 @@ func TestActionRules(t *testing.T) {
 		{name: "namespace reserved codepipeline", mutate: func(p *Pipeline) { pkg(p).Namespace = "codepipeline" }, path: pp + ".namespace", msg: `namespace "codepipeline" is reserved`},
 		{name: "namespace equals artifact", mutate: func(p *Pipeline) { pkg(p).Namespace = "Src" }, path: pp + ".namespace", msg: "namespaces and artifact names must differ"},
 
-		{name: "config key 50", mutate: func(p *Pipeline) { pkg(p).Configuration[rep("k", 50)] = "v" }},
+		{name: "config key 50", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Owner = "Custom"; pkg(p).Configuration[rep("k", 50)] = "v" }},
 		{name: "config key empty", mutate: func(p *Pipeline) { pkg(p).Configuration[""] = "v" }, path: pp + ".configuration", msg: `key "" must be 1..50 characters long, got 0`},
 		{name: "config key 51", mutate: func(p *Pipeline) { pkg(p).Configuration[rep("k", 51)] = "v" }, path: pp + ".configuration", msg: "must be 1..50 characters long, got 51"},
 		{name: "config value empty", mutate: func(p *Pipeline) { pkg(p).Configuration["ProjectName"] = "" }, path: pp + ".configuration.ProjectName", msg: "must be 1..1000 characters long, got 0"},

@@ -59,3 +59,7 @@ func distance(a, b []rune) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// Suggest is suggest for other packages: " (did you mean "X"?)" naming the
+// known name closest to k, or "" when none is near enough.
+func Suggest(k string, names []string) string { return suggest(k, names) }
