@@ -433,7 +433,6 @@ func TestActionRules(t *testing.T) {
 		{name: "Commands without commands", mutate: func(p *Pipeline) { compile(p).Commands = nil }, path: cp + ".commands", msg: "a Commands action needs at least one command"},
 		{name: "CodeBuild config key typo", mutate: func(p *Pipeline) { pkg(p).Configuration["ProjectNmae"] = "x" }, path: pp + ".configuration.ProjectNmae", msg: `unknown configuration key "ProjectNmae" of a CodeBuild action (did you mean "ProjectName"?)`},
 		{name: "CodeBuild config key case", mutate: func(p *Pipeline) { pkg(p).Configuration["primarysource"] = "Src" }, path: pp + ".configuration.primarysource", msg: `(did you mean "PrimarySource"?)`},
-		{name: "Commands config key", mutate: func(p *Pipeline) { compile(p).Configuration = map[string]string{"Command": "x"} }, path: cp + ".configuration.Command", msg: `unknown configuration key "Command" of a Commands action`},
 		{name: "provider 36", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = rep("p", 36) }, path: pp + ".actionTypeId.provider", msg: "must be 1..35 characters long, got 36"},
 		{name: "provider pattern", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Provider = "Code.Build" }, path: pp + ".actionTypeId.provider", msg: "may only contain letters, digits, _ and -"},
 		{name: "version missing", mutate: func(p *Pipeline) { pkg(p).ActionTypeID.Version = "" }, path: pp + ".actionTypeId.version", msg: "is required"},

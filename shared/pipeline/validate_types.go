@@ -30,10 +30,10 @@ var awsProviders = []string{
 }
 
 // configKeys are the configuration keys of the actions Stageflow runs
-// itself. Commands actions take their work from the commands field and have
-// no configuration keys.
+// itself and checks. Commands actions take their work from the commands
+// field; their configuration is passed through unchecked, since CodePipeline
+// may add compute settings there that mean nothing locally.
 var configKeys = map[string][]string{
-	ProviderCommands:  {},
 	ProviderCodeBuild: {"ProjectName", "PrimarySource", "BatchEnabled", "CombineArtifacts", "EnvironmentVariables", "BuildspecOverride"},
 }
 
