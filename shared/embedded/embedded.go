@@ -20,6 +20,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/codebuild"
 	"github.com/stageflow/stageflow/shared/actions/commands"
 	"github.com/stageflow/stageflow/shared/actions/custom"
+	"github.com/stageflow/stageflow/shared/actions/hostbuild"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
@@ -56,6 +57,9 @@ type Options struct {
 	Authorize service.Authorizer
 	// Now is the clock (nil: the wall clock, in UTC).
 	Now func() time.Time
+	// PassEnv names variables of this process's environment that Commands
+	// and CodeBuild actions get on top of their base environment.
+	PassEnv []string
 }
 
 // The region and account named in ARNs unless configured.
@@ -127,8 +131,9 @@ func Open(opt Options) (*System, error) {
 // a message that it needs AWS.
 func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions.Registry {
 	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
-	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{})
-	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{})
+	host := hostbuild.Host{PassEnv: opt.PassEnv}
+	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{Host: host})
+	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})

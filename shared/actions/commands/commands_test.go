@@ -42,6 +42,7 @@ func crafted(entries ...string) []byte {
 }
 
 func TestProviderRun(t *testing.T) {
+	t.Setenv("STAGEFLOW_TEST_SECRET", "s3cr3t")
 	actiontest.RunCases(t, func() actions.Provider { return &Provider{} }, []actiontest.Case{
 		{
 			Name: "commands: output variables, one of them exported",
@@ -83,6 +84,26 @@ func TestProviderRun(t *testing.T) {
 			Want: engine.Failed,
 			Code: engine.CodeConfigurationError,
 			Msg:  []string{"TOKEN", "SECRETS_MANAGER", "PLAINTEXT"},
+		},
+		{
+			Name: "commands: the server's environment stays out, the base and declared variables come in",
+			Action: actiontest.With(commandsAction("env > env.txt", "ls / > /dev/null", `echo "tmp=$TMPDIR"`), func(a *pipeline.Action) {
+				a.EnvironmentVariables = []pipeline.EnvironmentVariable{{Name: "DECLARED", Value: "yes"}}
+			}),
+			Want: engine.Succeeded,
+			Check: func(t *testing.T, h *actiontest.Harness, res *engine.Result, log string) {
+				envTxt := readFound(t, h, "env.txt")
+				for _, bad := range []string{"STAGEFLOW_TEST_SECRET", "s3cr3t"} {
+					if strings.Contains(envTxt, bad) {
+						t.Errorf("the action's env shows %q:\n%s", bad, envTxt)
+					}
+				}
+				for _, want := range []string{"DECLARED=yes\n", "PATH=", "HOME=", "TMPDIR=" + h.WorkDir} {
+					if !strings.Contains(envTxt, want) {
+						t.Errorf("the action's env lacks %q:\n%s", want, envTxt)
+					}
+				}
+			},
 		},
 		{
 			Name:   "commands: no commands",
@@ -276,4 +297,19 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 		<-tick.C
 	}
+}
+
+// readFound reads the one file of that name under the harness's work
+// directory.
+func readFound(t *testing.T, h *actiontest.Harness, name string) string {
+	t.Helper()
+	found := actiontest.FindFiles(t, h.WorkDir, name)
+	if len(found) != 1 {
+		t.Fatalf("want one %s under the work directory, found %v", name, found)
+	}
+	b, err := os.ReadFile(found[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -53,10 +53,15 @@ type Build struct {
 // Host runs builds on this machine.
 type Host struct {
 	// Env, if set, adds "NAME=value" entries to the environment of every
-	// build. Builds always start from this process's environment; Env comes
-	// on top of it and of the buildspec's env.variables, and the action's
-	// own environment variables come on top of Env.
+	// build. Builds start from the base environment of package buildspec
+	// (PATH, HOME, the locale, TMPDIR in the run's work directory, ...),
+	// never from this whole process's environment; Env comes on top of it
+	// and of the buildspec's env.variables, and the action's own
+	// environment variables come on top of Env.
 	Env []string
+	// PassEnv names variables of this process's environment that every
+	// build gets too, when they are set (`stageflow serve --pass-env`).
+	PassEnv []string
 	// TimeoutUnit is the length of one minute of timeoutInMinutes (and of
 	// DefaultTimeout); zero means time.Minute. Tests shorten it, since an
 	// action cannot declare less than a minute.
@@ -113,6 +118,7 @@ func (h Host) run(ctx context.Context, job *actions.Job, primary string, prepare
 	}
 	br, err := buildspec.Execute(ctx, buildspec.Run{
 		Spec: b.Spec, WorkDir: src.Primary, Secondary: src.Dirs, Env: append(append([]string{}, h.Env...), b.Env...),
+		PassEnv: h.PassEnv, TempDir: filepath.Join(job.WorkDir, "tmp"),
 		Log: job.Log, Timeout: h.Timeout(run.TimeoutInMinutes),
 	})
 	if err != nil && br == nil {
