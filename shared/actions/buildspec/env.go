@@ -51,9 +51,9 @@ func baseEnv(workDir, tmpDir, shell string, pass []string) [][2]string {
 }
 
 // environ builds the build's environment (see Run.Env for precedence);
-// tmpDir is the build's TMPDIR and secretEnv the resolved secret
-// variables, which come last but for the variables Stageflow sets.
-func (r *Run) environ(workDir, tmpDir, shell string, secretEnv [][2]string) ([]string, error) {
+// tmpDir is the build's TMPDIR. The buildspec's resolved secrets come
+// after env.variables, the action's after Env.
+func (r *Run) environ(workDir, tmpDir, shell string, secrets *resolved) ([]string, error) {
 	var order []string
 	vals := map[string]string{}
 	set := func(k, v string) {
@@ -73,6 +73,9 @@ func (r *Run) environ(workDir, tmpDir, shell string, secretEnv [][2]string) ([]s
 	for _, k := range slices.Sorted(maps.Keys(r.Spec.Env.Variables)) {
 		set(k, r.Spec.Env.Variables[k])
 	}
+	for _, kv := range secrets.spec {
+		set(kv[0], kv[1])
+	}
 	for _, kv := range r.Env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || strings.ContainsRune(kv, 0) {
@@ -80,7 +83,7 @@ func (r *Run) environ(workDir, tmpDir, shell string, secretEnv [][2]string) ([]s
 		}
 		set(k, v)
 	}
-	for _, kv := range secretEnv {
+	for _, kv := range secrets.action {
 		set(kv[0], kv[1])
 	}
 	set("CODEBUILD_SRC_DIR", workDir)

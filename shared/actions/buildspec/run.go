@@ -47,6 +47,13 @@ type Run struct {
 	// PassEnv names variables of this process's environment that builds
 	// get too, when they are set.
 	PassEnv []string
+	// Secrets resolves env.secrets-manager, env.parameter-store and
+	// SecretEnv; nil refuses builds that use them. Every resolved value is
+	// masked (***) in Log.
+	Secrets Secrets
+	// SecretEnv are the action's variables whose values are secret
+	// references; they rank with Env, after it.
+	SecretEnv []SecretVar
 	// TempDir is the build's TMPDIR, created if missing; "" makes one that
 	// is removed when the build ends.
 	TempDir string
@@ -111,7 +118,7 @@ const waitForOutput = 3 * time.Second
 // in the background are killed when the build ends.
 //
 // The error is for problems setting up the build (bad spec, missing
-// directory, shell not found, parameter-store or secrets-manager in use); a
+// directory, shell not found, a secret that cannot be resolved); a
 // failed build is a Result with Succeeded false. When ctx is canceled the
 // build is killed and Execute returns its Result together with ctx's error.
 func Execute(ctx context.Context, r Run) (*Result, error) {
@@ -122,12 +129,6 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if len(s.Env.ParameterStore) > 0 {
-		return nil, errs.New(errs.Unsupported, "env.parameter-store: reading AWS Systems Manager Parameter Store needs AWS, which Stageflow does not use; pass the values as environment variables of the action instead")
-	}
-	if len(s.Env.SecretsManager) > 0 {
-		return nil, errs.New(errs.Unsupported, "env.secrets-manager: reading AWS Secrets Manager needs AWS, which Stageflow does not use; pass the values as environment variables of the action instead")
-	}
 	shell, precheck, err := findShell(s.Env.Shell)
 	if err != nil {
 		return nil, err
@@ -136,10 +137,16 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	secrets, err := r.resolveSecrets()
+	if err != nil {
+		return nil, err
+	}
 	logw := r.Log
 	if logw == nil {
 		logw = io.Discard
 	}
+	logw, flush := maskLog(logw, secrets.values)
+	defer flush()
 
 	tmp, err := os.MkdirTemp("", "stageflow-build-")
 	if err != nil {
@@ -153,7 +160,7 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("buildspec: the build's TMPDIR: %w", err)
 	}
-	env, err := r.environ(workDir, tmpDir, shell, nil)
+	env, err := r.environ(workDir, tmpDir, shell, secrets)
 	if err != nil {
 		return nil, err
 	}

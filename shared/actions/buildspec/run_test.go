@@ -502,8 +502,10 @@ func TestExecuteSetupErrors(t *testing.T) {
 		want string
 	}{
 		{"no spec", Run{WorkDir: t.TempDir()}, errs.Validation, "no buildspec"},
-		{"parameter store", Run{Spec: withParam, WorkDir: t.TempDir()}, errs.Unsupported, "env.parameter-store: reading AWS Systems Manager Parameter Store needs AWS"},
-		{"secrets manager", Run{Spec: withSecret, WorkDir: t.TempDir()}, errs.Unsupported, "env.secrets-manager"},
+		{"parameter store without a store", Run{Spec: withParam, WorkDir: t.TempDir()}, errs.Unsupported, "env.parameter-store.P: no secret store"},
+		{"secrets manager without a store", Run{Spec: withSecret, WorkDir: t.TempDir()}, errs.Unsupported, "env.secrets-manager.S: no secret store"},
+		{"missing secret", Run{Spec: withSecret, WorkDir: t.TempDir(), Secrets: fakeSecrets{}}, errs.Validation, `env.secrets-manager.S: secret "arn" is not stored`},
+		{"missing action secret", Run{Spec: ok, WorkDir: t.TempDir(), Secrets: fakeSecrets{}, SecretEnv: []SecretVar{{Name: "T", Type: TypeParameterStore, Ref: "/p"}}}, errs.Validation, `environment variable T: secret "/p" is not stored`},
 		{"bad exported name", Run{Spec: badName, WorkDir: t.TempDir()}, errs.Validation, "env.exported-variables[0]"},
 		{"missing work dir", Run{Spec: ok, WorkDir: filepath.Join(t.TempDir(), "nope")}, errs.Validation, "is not a directory"},
 		{"bad env entry", Run{Spec: ok, WorkDir: t.TempDir(), Env: []string{"NOEQUALS"}}, errs.Validation, "not NAME=value"},
