@@ -25,6 +25,7 @@ import (
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/secrets"
 	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
@@ -125,13 +126,14 @@ func Open(opt Options) (*System, error) {
 }
 
 // Providers is the action registry of the embedded system: Commands and
-// CodeBuild on the host shell, manual approvals (decided by opt.Decide when
+// CodeBuild on the host shell (secrets from the data directory's secret
+// store, package secrets), manual approvals (decided by opt.Decide when
 // set), custom actions as jobs in jobs' queue (failed at once with
 // opt.OneShot, where no worker can poll), and every other type failing with
 // a message that it needs AWS.
 func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions.Registry {
 	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
-	host := hostbuild.Host{PassEnv: opt.PassEnv}
+	host := hostbuild.Host{PassEnv: opt.PassEnv, Secrets: secrets.Open(opt.DataDir)}
 	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
