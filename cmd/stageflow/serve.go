@@ -32,7 +32,7 @@ func newServeCmd() *cobra.Command {
 		addr, dataDir, region, account, logFormat string
 		examples, tlsCert, tlsKey                 string
 		insecureHTTP                              bool
-		startExamples                             []string
+		startExamples, passEnv                    []string
 		shutdownGrace                             time.Duration
 	)
 	cmd := &cobra.Command{
@@ -49,7 +49,7 @@ and lets running actions finish up to --shutdown-grace.`,
 			return serve(cmd, serveOptions{
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
-				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP,
+				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv,
 			})
 		},
 	}
@@ -64,6 +64,7 @@ and lets running actions finish up to --shutdown-grace.`,
 	f.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); required, with --tls-key, on a non-loopback --addr")
 	f.StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (unsafe: anyone on the network can run commands here)")
+	f.StringSliceVar(&passEnv, "pass-env", nil, "variables of the server's environment that actions get too (actions get only a base environment otherwise)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
 	return cmd
 }
@@ -72,7 +73,7 @@ type serveOptions struct {
 	addr, dataDir, region, account, logFormat, examples string
 	tlsCert, tlsKey                                     string
 	insecureHTTP                                        bool
-	start                                               []string
+	start, passEnv                                      []string
 	grace                                               time.Duration
 }
 
@@ -111,7 +112,7 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 			"or accept plain HTTP that anyone on the network can use to run commands here with --insecure-http", opt.addr)}
 	}
 	sys, err := embedded.Open(embedded.Options{
-		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account,
+		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account, PassEnv: opt.passEnv,
 	})
 	if err != nil {
 		ln.Close()

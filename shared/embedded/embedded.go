@@ -20,10 +20,12 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/codebuild"
 	"github.com/stageflow/stageflow/shared/actions/commands"
 	"github.com/stageflow/stageflow/shared/actions/custom"
+	"github.com/stageflow/stageflow/shared/actions/hostbuild"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/secrets"
 	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
@@ -56,6 +58,9 @@ type Options struct {
 	Authorize service.Authorizer
 	// Now is the clock (nil: the wall clock, in UTC).
 	Now func() time.Time
+	// PassEnv names variables of this process's environment that Commands
+	// and CodeBuild actions get on top of their base environment.
+	PassEnv []string
 }
 
 // The region and account named in ARNs unless configured.
@@ -121,14 +126,16 @@ func Open(opt Options) (*System, error) {
 }
 
 // Providers is the action registry of the embedded system: Commands and
-// CodeBuild on the host shell, manual approvals (decided by opt.Decide when
+// CodeBuild on the host shell (secrets from the data directory's secret
+// store, package secrets), manual approvals (decided by opt.Decide when
 // set), custom actions as jobs in jobs' queue (failed at once with
 // opt.OneShot, where no worker can poll), and every other type failing with
 // a message that it needs AWS.
 func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions.Registry {
 	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return actions.Unsupported{} })
-	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{})
-	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{})
+	host := hostbuild.Host{PassEnv: opt.PassEnv, Secrets: secrets.Open(opt.DataDir)}
+	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{Host: host})
+	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})

@@ -5,11 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,10 +38,25 @@ type Run struct {
 	// a project's or a start-build's variables do in CodeBuild.
 	//
 	// The build's environment is, from lowest to highest precedence: the
-	// environment of this process, env.variables, Env, and the variables set
-	// here (CODEBUILD_SRC_DIR, CODEBUILD_SRC_DIR_<name>,
+	// base environment (see baseEnv: PATH, HOME, TMPDIR, the locale, ...,
+	// and the variables PassEnv names, never the rest of this process's
+	// environment), env.variables, Env, and the variables set here
+	// (CODEBUILD_SRC_DIR, CODEBUILD_SRC_DIR_<name>,
 	// CODEBUILD_BUILD_SUCCEEDING, PWD).
 	Env []string
+	// PassEnv names variables of this process's environment that builds
+	// get too, when they are set.
+	PassEnv []string
+	// Secrets resolves env.secrets-manager, env.parameter-store and
+	// SecretEnv; nil refuses builds that use them. Every resolved value is
+	// masked (***) in Log.
+	Secrets Secrets
+	// SecretEnv are the action's variables whose values are secret
+	// references; they rank with Env, after it.
+	SecretEnv []SecretVar
+	// TempDir is the build's TMPDIR, created if missing; "" makes one that
+	// is removed when the build ends.
+	TempDir string
 	// Log receives the build's standard output and standard error, plus
 	// "[Container] ..." lines marking phases and commands. Nil discards.
 	Log io.Writer
@@ -105,7 +118,7 @@ const waitForOutput = 3 * time.Second
 // in the background are killed when the build ends.
 //
 // The error is for problems setting up the build (bad spec, missing
-// directory, shell not found, parameter-store or secrets-manager in use); a
+// directory, shell not found, a secret that cannot be resolved); a
 // failed build is a Result with Succeeded false. When ctx is canceled the
 // build is killed and Execute returns its Result together with ctx's error.
 func Execute(ctx context.Context, r Run) (*Result, error) {
@@ -116,12 +129,6 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if len(s.Env.ParameterStore) > 0 {
-		return nil, errs.New(errs.Unsupported, "env.parameter-store: reading AWS Systems Manager Parameter Store needs AWS, which Stageflow does not use; pass the values as environment variables of the action instead")
-	}
-	if len(s.Env.SecretsManager) > 0 {
-		return nil, errs.New(errs.Unsupported, "env.secrets-manager: reading AWS Secrets Manager needs AWS, which Stageflow does not use; pass the values as environment variables of the action instead")
-	}
 	shell, precheck, err := findShell(s.Env.Shell)
 	if err != nil {
 		return nil, err
@@ -130,7 +137,7 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := r.environ(workDir, shell)
+	secrets, err := r.resolveSecrets()
 	if err != nil {
 		return nil, err
 	}
@@ -138,12 +145,25 @@ func Execute(ctx context.Context, r Run) (*Result, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	logw, flush := maskLog(logw, secrets.values)
+	defer flush()
 
 	tmp, err := os.MkdirTemp("", "stageflow-build-")
 	if err != nil {
 		return nil, fmt.Errorf("buildspec: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	tmpDir := r.TempDir
+	if tmpDir == "" {
+		tmpDir = filepath.Join(tmp, "tmp")
+	}
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return nil, fmt.Errorf("buildspec: the build's TMPDIR: %w", err)
+	}
+	env, err := r.environ(workDir, tmpDir, shell, secrets)
+	if err != nil {
+		return nil, err
+	}
 	script := filepath.Join(tmp, "driver.sh")
 	if err := os.WriteFile(script, []byte(driverScript(s, precheck)), 0o600); err != nil {
 		return nil, fmt.Errorf("buildspec: %w", err)
@@ -306,52 +326,6 @@ func existingDir(dir, what string) (string, error) {
 		return "", errs.New(errs.Validation, "buildspec: %s %s is not a directory", what, dir)
 	}
 	return abs, nil
-}
-
-// environ builds the build's environment (see Run.Env for precedence).
-func (r *Run) environ(workDir, shell string) ([]string, error) {
-	var order []string
-	vals := map[string]string{}
-	set := func(k, v string) {
-		if _, ok := vals[k]; !ok {
-			order = append(order, k)
-		}
-		vals[k] = v
-	}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			set(k, v)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(r.Spec.Env.Variables)) {
-		set(k, r.Spec.Env.Variables[k])
-	}
-	for _, kv := range r.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || strings.ContainsRune(kv, 0) {
-			return nil, errs.New(errs.Validation, "buildspec: environment entry %q is not NAME=value", kv)
-		}
-		set(k, v)
-	}
-	set("CODEBUILD_SRC_DIR", workDir)
-	for _, name := range slices.Sorted(maps.Keys(r.Secondary)) {
-		if name == "" || strings.ContainsAny(name, "=\x00") {
-			return nil, errs.New(errs.Validation, "buildspec: secondary source name %q cannot name an environment variable", name)
-		}
-		dir, err := existingDir(r.Secondary[name], "secondary source "+name)
-		if err != nil {
-			return nil, err
-		}
-		set("CODEBUILD_SRC_DIR_"+name, dir)
-	}
-	set("CODEBUILD_BUILD_SUCCEEDING", "1")
-	set("PWD", workDir)
-	set(shellVar, shell)
-	env := make([]string, 0, len(order))
-	for _, k := range order {
-		env = append(env, k+"="+vals[k])
-	}
-	return env, nil
 }
 
 // shellVar passes the shell's path to the driver, which unsets it.

@@ -304,39 +304,6 @@ func TestExecuteLogMarkers(t *testing.T) {
 	}
 }
 
-func TestExecuteEnvironment(t *testing.T) {
-	t.Setenv("SF_TEST_HOST", "host")
-	t.Setenv("SF_TEST_HOST_OVERRIDDEN", "host")
-	secA, secB := t.TempDir(), t.TempDir()
-	spec := `version: 0.2
-env:
-  variables:
-    FROM_SPEC: spec
-    OVERRIDDEN: spec
-    SF_TEST_HOST_OVERRIDDEN: spec
-phases:
-  build:
-    commands:
-      - printf '%s\n' "$FROM_SPEC" "$OVERRIDDEN" "$FROM_CONFIG" "$SF_TEST_HOST" "$SF_TEST_HOST_OVERRIDDEN" > env.txt
-      - printf '%s\n' "$CODEBUILD_SRC_DIR" "$CODEBUILD_SRC_DIR_SourceB" "$CODEBUILD_SRC_DIR_other" "$PWD" > dirs.txt
-`
-	dir := t.TempDir()
-	res, log, _ := build(t, spec, Run{
-		WorkDir:   dir,
-		Env:       []string{"OVERRIDDEN=config", "FROM_CONFIG=config=with=equals"},
-		Secondary: map[string]string{"SourceB": secA, "other": secB},
-	})
-	if !res.Succeeded {
-		t.Fatalf("build failed: %s\n%s", res.Reason, log)
-	}
-	if got, want := read(t, dir, "env.txt"), "spec\nconfig\nconfig=with=equals\nhost\nspec"; got != want {
-		t.Errorf("env\n got %q\nwant %q", got, want)
-	}
-	if got, want := read(t, dir, "dirs.txt"), strings.Join([]string{dir, secA, secB, dir}, "\n"); got != want {
-		t.Errorf("dirs\n got %q\nwant %q", got, want)
-	}
-}
-
 func TestExecuteExportedVariables(t *testing.T) {
 	spec := `version: 0.2
 env:
@@ -448,8 +415,10 @@ func TestExecuteSetupErrors(t *testing.T) {
 		want string
 	}{
 		{"no spec", Run{WorkDir: t.TempDir()}, errs.Validation, "no buildspec"},
-		{"parameter store", Run{Spec: withParam, WorkDir: t.TempDir()}, errs.Unsupported, "env.parameter-store: reading AWS Systems Manager Parameter Store needs AWS"},
-		{"secrets manager", Run{Spec: withSecret, WorkDir: t.TempDir()}, errs.Unsupported, "env.secrets-manager"},
+		{"parameter store without a store", Run{Spec: withParam, WorkDir: t.TempDir()}, errs.Unsupported, "env.parameter-store.P: no secret store"},
+		{"secrets manager without a store", Run{Spec: withSecret, WorkDir: t.TempDir()}, errs.Unsupported, "env.secrets-manager.S: no secret store"},
+		{"missing secret", Run{Spec: withSecret, WorkDir: t.TempDir(), Secrets: fakeSecrets{}}, errs.Validation, `env.secrets-manager.S: secret "arn" is not stored`},
+		{"missing action secret", Run{Spec: ok, WorkDir: t.TempDir(), Secrets: fakeSecrets{}, SecretEnv: []SecretVar{{Name: "T", Type: TypeParameterStore, Ref: "/p"}}}, errs.Validation, `environment variable T: secret "/p" is not stored`},
 		{"bad exported name", Run{Spec: badName, WorkDir: t.TempDir()}, errs.Validation, "env.exported-variables[0]"},
 		{"missing work dir", Run{Spec: ok, WorkDir: filepath.Join(t.TempDir(), "nope")}, errs.Validation, "is not a directory"},
 		{"bad env entry", Run{Spec: ok, WorkDir: t.TempDir(), Env: []string{"NOEQUALS"}}, errs.Validation, "not NAME=value"},

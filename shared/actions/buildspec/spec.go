@@ -73,8 +73,8 @@ type Env struct {
 	// ExportedVariables name the variables whose final values the build
 	// reports (Result.Exported).
 	ExportedVariables []string
-	// ParameterStore and SecretsManager are kept so that Execute can refuse
-	// them clearly: resolving them needs AWS.
+	// ParameterStore (VAR: parameter name) and SecretsManager (VAR:
+	// name[:json-key]) are resolved by Run.Secrets when the build starts.
 	ParameterStore map[string]string
 	SecretsManager map[string]string
 }

@@ -2,8 +2,9 @@
 // on this machine, on the host shell (see package hostbuild): the buildspec
 // is the BuildspecOverride configuration (inline YAML, or a path inside the
 // primary source) or buildspec.yml of the primary source; the
-// EnvironmentVariables configuration (a JSON list of {name, value, type},
-// PLAINTEXT only here) is set; env.exported-variables become output
+// EnvironmentVariables configuration (a JSON list of {name, value, type};
+// SECRETS_MANAGER and PARAMETER_STORE values resolve from the local secret
+// store, see hostbuild.Host.Secrets) is set; env.exported-variables become output
 // variables; the first output artifact is the buildspec's primary artifact
 // and the others are its secondary-artifacts by identifier. The first input
 // artifact, or the one PrimarySource names, is the primary source.
@@ -13,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -61,7 +63,7 @@ func prepare(job *actions.Job, src hostbuild.Sources) (*hostbuild.Build, error) 
 	if err != nil {
 		return nil, err
 	}
-	env, err := environment(cfg[ConfigEnvironmentVariables])
+	env, secretEnv, err := environment(cfg[ConfigEnvironmentVariables])
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +79,7 @@ func prepare(job *actions.Job, src hostbuild.Sources) (*hostbuild.Build, error) 
 		}
 		return buildspec.ArtifactSpec{}, hostbuild.ConfigErrorf("output artifact %q: the buildspec has no artifacts for it (the first output artifact takes artifacts.files, the others secondary-artifacts.%s)", name, name)
 	}
-	return &hostbuild.Build{Spec: spec, Env: env, Artifact: artifact}, nil
+	return &hostbuild.Build{Spec: spec, Env: env, SecretEnv: secretEnv, Artifact: artifact}, nil
 }
 
 // loadBuildspec reads the buildspec file: the path BuildspecOverride names
@@ -116,10 +118,12 @@ func inlineBuildspec(override string) bool {
 	return strings.Contains(override, "\n") || inlineRE.MatchString(strings.TrimSpace(override))
 }
 
-// environment decodes the EnvironmentVariables configuration.
-func environment(cfg string) ([]string, error) {
+// environment decodes the EnvironmentVariables configuration: the
+// PLAINTEXT variables as NAME=value, the SECRETS_MANAGER and
+// PARAMETER_STORE ones as secret references.
+func environment(cfg string) ([]string, []buildspec.SecretVar, error) {
 	if cfg == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var vars []struct {
 		Name  string `json:"name"`
@@ -127,17 +131,23 @@ func environment(cfg string) ([]string, error) {
 		Type  string `json:"type"`
 	}
 	if err := json.Unmarshal([]byte(cfg), &vars); err != nil {
-		return nil, hostbuild.ConfigErrorf("configuration.EnvironmentVariables must be a JSON list of {\"name\", \"value\", \"type\"}: %v", err)
+		return nil, nil, hostbuild.ConfigErrorf("configuration.EnvironmentVariables must be a JSON list of {\"name\", \"value\", \"type\"}: %v", err)
 	}
 	var out []string
+	var secrets []buildspec.SecretVar
 	for i, v := range vars {
 		if v.Name == "" {
-			return nil, hostbuild.ConfigErrorf("configuration.EnvironmentVariables[%d]: name is required", i)
+			return nil, nil, hostbuild.ConfigErrorf("configuration.EnvironmentVariables[%d]: name is required", i)
 		}
-		if v.Type != "" && v.Type != "PLAINTEXT" {
-			return nil, hostbuild.ConfigErrorf("configuration.EnvironmentVariables[%d] (%s) has type %s, which needs AWS; only PLAINTEXT runs locally", i, v.Name, v.Type)
+		sv, err := hostbuild.SecretVar(fmt.Sprintf("configuration.EnvironmentVariables[%d]", i), v.Name, v.Value, v.Type)
+		if err != nil {
+			return nil, nil, err
+		}
+		if sv != nil {
+			secrets = append(secrets, *sv)
+			continue
 		}
 		out = append(out, v.Name+"="+v.Value)
 	}
-	return out, nil
+	return out, secrets, nil
 }

@@ -6,8 +6,10 @@ import (
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/actions/actiontest"
+	"github.com/stageflow/stageflow/shared/actions/hostbuild"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/secrets"
 )
 
 var codeBuildType = pipeline.ActionTypeID{Category: pipeline.CategoryBuild, Owner: pipeline.OwnerAWS, Provider: "CodeBuild", Version: "1"}
@@ -122,16 +124,6 @@ func TestProviderRun(t *testing.T) {
 			Check: actiontest.NoFile("pwned", "a variable's value was executed"),
 		},
 		{
-			Name: "codebuild: EnvironmentVariables configuration, SECRETS_MANAGER",
-			Action: codeBuildAction(map[string]string{
-				ConfigEnvironmentVariables: `[{"name":"TOKEN","value":"prod/token","type":"SECRETS_MANAGER"}]`,
-				ConfigBuildspecOverride:    spec(nil, "true"),
-			}),
-			Want: engine.Failed,
-			Code: engine.CodeConfigurationError,
-			Msg:  []string{"EnvironmentVariables[0]", "TOKEN", "SECRETS_MANAGER", "only PLAINTEXT"},
-		},
-		{
 			Name: "codebuild: EnvironmentVariables configuration, malformed JSON",
 			Action: codeBuildAction(map[string]string{
 				ConfigEnvironmentVariables: `[{"name":"X","value":"1"`,
@@ -150,15 +142,6 @@ func TestProviderRun(t *testing.T) {
 			Want: engine.Failed,
 			Code: engine.CodeConfigurationError,
 			Msg:  []string{"EnvironmentVariables[0]", "name is required"},
-		},
-		{
-			Name: "codebuild: buildspec using secrets-manager",
-			Action: codeBuildAction(map[string]string{
-				ConfigBuildspecOverride: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: prod/token\nphases:\n  build:\n    commands: [true]\n",
-			}),
-			Want: engine.Failed,
-			Code: engine.CodeConfigurationError,
-			Msg:  []string{"secrets-manager"},
 		},
 		{
 			Name: "codebuild: two output artifacts: artifacts.files, then secondary-artifacts by identifier",
@@ -235,4 +218,84 @@ func TestInlineBuildspec(t *testing.T) {
 			t.Errorf("inlineBuildspec(%q) = %v, want %v", tc.override, got, tc.inline)
 		}
 	}
+}
+
+func TestProviderSecrets(t *testing.T) {
+	store := secrets.Open(t.TempDir())
+	for name, value := range map[string]string{"prod/token": "tok-s3cr3t", "db": `{"password":"pw-s3cr3t"}`, "/param/x": "param-s3cr3t"} {
+		if err := store.Put(name, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	masked := func(want ...string) func(t *testing.T, h *actiontest.Harness, res *engine.Result, log string) {
+		return func(t *testing.T, _ *actiontest.Harness, _ *engine.Result, log string) {
+			for _, w := range want {
+				if !strings.Contains(log, w) {
+					t.Errorf("log lacks %q:\n%s", w, log)
+				}
+			}
+			if strings.Contains(log, "s3cr3t") {
+				t.Errorf("log shows a secret value:\n%s", log)
+			}
+		}
+	}
+	withStore := &Provider{Host: hostbuild.Host{Secrets: store}}
+	actiontest.RunCases(t, func() actions.Provider { return withStore }, []actiontest.Case{
+		{
+			Name: "EnvironmentVariables of types SECRETS_MANAGER and PARAMETER_STORE",
+			Action: codeBuildAction(map[string]string{
+				ConfigEnvironmentVariables: `[{"name":"TOKEN","value":"prod/token","type":"SECRETS_MANAGER"},{"name":"P","value":"/param/x","type":"PARAMETER_STORE"},{"name":"PLAIN","value":"plain"}]`,
+				ConfigBuildspecOverride:    spec(nil, `test "$TOKEN|$P|$PLAIN" = "tok-s3cr3t|param-s3cr3t|plain"`, `echo "token $TOKEN param $P"`),
+			}),
+			Want:  engine.Succeeded,
+			Check: masked("token *** param ***"),
+		},
+		{
+			Name: "buildspec secrets-manager with a JSON key, parameter-store",
+			Action: codeBuildAction(map[string]string{
+				ConfigBuildspecOverride: "version: 0.2\nenv:\n  secrets-manager:\n    PASS: db:password\n  parameter-store:\n    P: /param/x\nphases:\n  build:\n    commands:\n      - test \"$PASS\" = pw-s3cr3t\n      - echo \"pass $PASS, p $P\"\n",
+			}),
+			Want:  engine.Succeeded,
+			Check: masked("pass ***, p ***"),
+		},
+		{
+			Name: "a missing secret fails with its name",
+			Action: codeBuildAction(map[string]string{
+				ConfigEnvironmentVariables: `[{"name":"TOKEN","value":"prod/missing","type":"SECRETS_MANAGER"}]`,
+				ConfigBuildspecOverride:    spec(nil, "true"),
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeConfigurationError,
+			Msg:  []string{"TOKEN", `secret "prod/missing"`, "stageflow secret put"},
+		},
+		{
+			Name: "a missing buildspec secret fails with its name",
+			Action: codeBuildAction(map[string]string{
+				ConfigBuildspecOverride: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: nope\nphases:\n  build:\n    commands: [true]\n",
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeConfigurationError,
+			Msg:  []string{"env.secrets-manager.TOKEN", `secret "nope"`},
+		},
+		{
+			Name: "an unknown type",
+			Action: codeBuildAction(map[string]string{
+				ConfigEnvironmentVariables: `[{"name":"X","value":"v","type":"VAULT"}]`,
+				ConfigBuildspecOverride:    spec(nil, "true"),
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeConfigurationError,
+			Msg:  []string{"EnvironmentVariables[0]", "X", "VAULT", "SECRETS_MANAGER"},
+		},
+		{
+			Name:     "no secret store",
+			Provider: &Provider{},
+			Action: codeBuildAction(map[string]string{
+				ConfigBuildspecOverride: "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: prod/token\nphases:\n  build:\n    commands: [true]\n",
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeConfigurationError,
+			Msg:  []string{"env.secrets-manager.TOKEN", "no secret store"},
+		},
+	})
 }

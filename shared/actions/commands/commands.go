@@ -49,16 +49,27 @@ func prepare(job *actions.Job) (*hostbuild.Build, error) {
 		cmds[i] = out
 	}
 	spec := buildspec.FromCommands(cmds)
-	env := []string{}
-	for _, k := range slices.Sorted(maps.Keys(run.EnvironmentVariables)) {
-		env = append(env, k+"="+run.EnvironmentVariables[k])
-	}
-	env = append(env, rw.Env()...)
+	// Secret variables hold a reference (resolved like any value), read
+	// from the secret store when the build starts.
+	secret := map[string]bool{}
+	var secretEnv []buildspec.SecretVar
 	for _, ev := range job.Action.EnvironmentVariables {
-		if ev.Type != "" && ev.Type != "PLAINTEXT" {
-			return nil, hostbuild.ConfigErrorf("environment variable %s has type %s, which needs AWS; only PLAINTEXT runs locally", ev.Name, ev.Type)
+		sv, err := hostbuild.SecretVar("environment variable", ev.Name, run.EnvironmentVariables[ev.Name], ev.Type)
+		if err != nil {
+			return nil, err
+		}
+		if sv != nil {
+			secret[ev.Name] = true
+			secretEnv = append(secretEnv, *sv)
 		}
 	}
+	env := []string{}
+	for _, k := range slices.Sorted(maps.Keys(run.EnvironmentVariables)) {
+		if !secret[k] {
+			env = append(env, k+"="+run.EnvironmentVariables[k])
+		}
+	}
+	env = append(env, rw.Env()...)
 	spec.Env.ExportedVariables = append([]string(nil), job.Action.OutputVariables...)
 	artifact := func(_ int, name string) (buildspec.ArtifactSpec, error) {
 		files := outputFiles(job, name)
@@ -67,7 +78,7 @@ func prepare(job *actions.Job) (*hostbuild.Build, error) {
 		}
 		return buildspec.ArtifactSpec{Files: files}, nil
 	}
-	return &hostbuild.Build{Spec: spec, Env: env, Artifact: artifact}, nil
+	return &hostbuild.Build{Spec: spec, Env: env, SecretEnv: secretEnv, Artifact: artifact}, nil
 }
 
 func outputFiles(job *actions.Job, name string) []string {

@@ -16,6 +16,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/hostbuild"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/secrets"
 )
 
 var commandsType = pipeline.ActionTypeID{Category: pipeline.CategoryCompute, Owner: pipeline.OwnerAWS, Provider: "Commands", Version: "1"}
@@ -42,6 +43,7 @@ func crafted(entries ...string) []byte {
 }
 
 func TestProviderRun(t *testing.T) {
+	t.Setenv("STAGEFLOW_TEST_SECRET", "s3cr3t")
 	actiontest.RunCases(t, func() actions.Provider { return &Provider{} }, []actiontest.Case{
 		{
 			Name: "commands: output variables, one of them exported",
@@ -76,13 +78,55 @@ func TestProviderRun(t *testing.T) {
 			Check: actiontest.NoFile("pwned", "a variable's value was executed"),
 		},
 		{
-			Name: "commands: SECRETS_MANAGER environment variable",
+			Name: "commands: SECRETS_MANAGER environment variable without a secret store",
 			Action: actiontest.With(commandsAction("true"), func(a *pipeline.Action) {
 				a.EnvironmentVariables = []pipeline.EnvironmentVariable{{Name: "TOKEN", Value: "prod/token", Type: "SECRETS_MANAGER"}}
 			}),
 			Want: engine.Failed,
 			Code: engine.CodeConfigurationError,
-			Msg:  []string{"TOKEN", "SECRETS_MANAGER", "PLAINTEXT"},
+			Msg:  []string{"TOKEN", "prod/token", "no secret store"},
+		},
+		{
+			Name:     "commands: SECRETS_MANAGER environment variable from the secret store, masked in the log",
+			Provider: &Provider{Host: hostbuild.Host{Secrets: secretStore(t, "prod/token", "tok-s3cr3t")}},
+			Action: actiontest.With(commandsAction(`test "$TOKEN" = tok-s3cr3t`, `echo "token $TOKEN"`), func(a *pipeline.Action) {
+				a.EnvironmentVariables = []pipeline.EnvironmentVariable{{Name: "TOKEN", Value: "prod/token", Type: "SECRETS_MANAGER"}}
+			}),
+			Want: engine.Succeeded,
+			Check: func(t *testing.T, _ *actiontest.Harness, _ *engine.Result, log string) {
+				if !strings.Contains(log, "token ***") || strings.Contains(log, "s3cr3t") {
+					t.Errorf("log does not mask the secret:\n%s", log)
+				}
+			},
+		},
+		{
+			Name: "commands: an unknown environment variable type",
+			Action: actiontest.With(commandsAction("true"), func(a *pipeline.Action) {
+				a.EnvironmentVariables = []pipeline.EnvironmentVariable{{Name: "TOKEN", Value: "v", Type: "VAULT"}}
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeConfigurationError,
+			Msg:  []string{"TOKEN", "VAULT", "PLAINTEXT"},
+		},
+		{
+			Name: "commands: the server's environment stays out, the base and declared variables come in",
+			Action: actiontest.With(commandsAction("env > env.txt", "ls / > /dev/null", `echo "tmp=$TMPDIR"`), func(a *pipeline.Action) {
+				a.EnvironmentVariables = []pipeline.EnvironmentVariable{{Name: "DECLARED", Value: "yes"}}
+			}),
+			Want: engine.Succeeded,
+			Check: func(t *testing.T, h *actiontest.Harness, res *engine.Result, log string) {
+				envTxt := readFound(t, h, "env.txt")
+				for _, bad := range []string{"STAGEFLOW_TEST_SECRET", "s3cr3t"} {
+					if strings.Contains(envTxt, bad) {
+						t.Errorf("the action's env shows %q:\n%s", bad, envTxt)
+					}
+				}
+				for _, want := range []string{"DECLARED=yes\n", "PATH=", "HOME=", "TMPDIR=" + h.WorkDir} {
+					if !strings.Contains(envTxt, want) {
+						t.Errorf("the action's env lacks %q:\n%s", want, envTxt)
+					}
+				}
+			},
 		},
 		{
 			Name:   "commands: no commands",
@@ -276,4 +320,29 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 		<-tick.C
 	}
+}
+
+// readFound reads the one file of that name under the harness's work
+// directory.
+func readFound(t *testing.T, h *actiontest.Harness, name string) string {
+	t.Helper()
+	found := actiontest.FindFiles(t, h.WorkDir, name)
+	if len(found) != 1 {
+		t.Fatalf("want one %s under the work directory, found %v", name, found)
+	}
+	b, err := os.ReadFile(found[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// secretStore makes a secret store holding one secret.
+func secretStore(t *testing.T, name, value string) *secrets.Store {
+	t.Helper()
+	s := secrets.Open(t.TempDir())
+	if err := s.Put(name, value); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

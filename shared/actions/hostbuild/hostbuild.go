@@ -45,6 +45,10 @@ type Build struct {
 	// Env holds the action's own "NAME=value" variables, which come on top
 	// of Host.Env and the buildspec's env.variables.
 	Env []string
+	// SecretEnv are the action's variables whose values are secret
+	// references (SECRETS_MANAGER, PARAMETER_STORE), resolved from
+	// Host.Secrets; they rank with Env.
+	SecretEnv []buildspec.SecretVar
 	// Artifact returns what makes the i-th output artifact (named name) of
 	// the run; its error is a configuration error.
 	Artifact func(i int, name string) (buildspec.ArtifactSpec, error)
@@ -53,10 +57,19 @@ type Build struct {
 // Host runs builds on this machine.
 type Host struct {
 	// Env, if set, adds "NAME=value" entries to the environment of every
-	// build. Builds always start from this process's environment; Env comes
-	// on top of it and of the buildspec's env.variables, and the action's
-	// own environment variables come on top of Env.
+	// build. Builds start from the base environment of package buildspec
+	// (PATH, HOME, the locale, TMPDIR in the run's work directory, ...),
+	// never from this whole process's environment; Env comes on top of it
+	// and of the buildspec's env.variables, and the action's own
+	// environment variables come on top of Env.
 	Env []string
+	// PassEnv names variables of this process's environment that every
+	// build gets too, when they are set (`stageflow serve --pass-env`).
+	PassEnv []string
+	// Secrets resolves the secrets builds use (the buildspec's
+	// secrets-manager and parameter-store, Build.SecretEnv); their values
+	// are masked in the job's log. Nil fails builds that use any.
+	Secrets buildspec.Secrets
 	// TimeoutUnit is the length of one minute of timeoutInMinutes (and of
 	// DefaultTimeout); zero means time.Minute. Tests shorten it, since an
 	// action cannot declare less than a minute.
@@ -113,6 +126,7 @@ func (h Host) run(ctx context.Context, job *actions.Job, primary string, prepare
 	}
 	br, err := buildspec.Execute(ctx, buildspec.Run{
 		Spec: b.Spec, WorkDir: src.Primary, Secondary: src.Dirs, Env: append(append([]string{}, h.Env...), b.Env...),
+		PassEnv: h.PassEnv, TempDir: filepath.Join(job.WorkDir, "tmp"), Secrets: h.Secrets, SecretEnv: b.SecretEnv,
 		Log: job.Log, Timeout: h.Timeout(run.TimeoutInMinutes),
 	})
 	if err != nil && br == nil {
@@ -200,4 +214,18 @@ func upload(ctx context.Context, job *actions.Job, srcDir string, out engine.Art
 	}
 	fmt.Fprintf(job.Log, "[Stageflow] output artifact %s: %d files, %d bytes zipped\n", out.Name, len(files), buf.Len())
 	return job.Artifacts.Upload(ctx, out.Bucket, out.Key, &buf)
+}
+
+// SecretVar reads an action's environment variable of type typ: nil for
+// PLAINTEXT (or no type), the secret reference for SECRETS_MANAGER and
+// PARAMETER_STORE, and a configuration error naming where (and the
+// variable) for any other type.
+func SecretVar(where, name, value, typ string) (*buildspec.SecretVar, error) {
+	switch typ {
+	case "", "PLAINTEXT":
+		return nil, nil
+	case buildspec.TypeSecretsManager, buildspec.TypeParameterStore:
+		return &buildspec.SecretVar{Name: name, Type: typ, Ref: value}, nil
+	}
+	return nil, ConfigErrorf("%s (%s) has type %s; use PLAINTEXT, SECRETS_MANAGER or PARAMETER_STORE", where, name, typ)
 }
