@@ -28,7 +28,7 @@ func TestSecretCommands(t *testing.T) {
 		{name: "delete", args: []string{"delete", "db"}, stdout: "deleted secret db\n"},
 		{name: "delete again", args: []string{"delete", "db"}, code: 1, stderr: `secret "db": no such secret`},
 		{name: "list after delete", args: []string{"list"}, stdout: "prod/token\n"},
-		{name: "put without a name", args: []string{"put"}, code: 1, stderr: "accepts 1 arg"},
+		{name: "put without a name (a usage error)", args: []string{"put"}, code: 2, stderr: "accepts 1 arg"},
 	}
 	for _, st := range steps {
 		var stdout, stderr bytes.Buffer
