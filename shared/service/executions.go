@@ -56,10 +56,18 @@ func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Ex
 	if err != nil {
 		return nil, err
 	}
-	if created {
-		if err := s.driver.Begin(ctx, stored.ID); err != nil {
-			return nil, err
+	if !created {
+		// The token names one request: the same parameters again are the
+		// same execution; different ones are refused, not silently answered
+		// with the first execution.
+		if !maps.Equal(stored.Variables, e.Variables) {
+			return nil, errs.Invalid("invalid start", []errs.Problem{{Path: "clientRequestToken", Message: fmt.Sprintf(
+				"client request token %q was used by execution %s with other parameters (variables)", in.ClientRequestToken, stored.ID)}})
 		}
+		return stored, nil
+	}
+	if err := s.driver.Begin(ctx, stored.ID); err != nil {
+		return nil, err
 	}
 	return stored, nil
 }

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,6 +48,50 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 			e, ok := errs.As(err)
 			if !ok || e.Code != errs.Validation || len(e.Problems) == 0 || e.Problems[0].Path != tt.path {
 				t.Fatalf("error %v, want a Validation problem at %s", err, tt.path)
+			}
+		})
+	}
+}
+
+// TestClientRequestTokenNamesOneRequest: the same token with the same
+// request is the same execution; with other variables it is a Validation
+// error naming the token.
+func TestClientRequestTokenNamesOneRequest(t *testing.T) {
+	srv := apitest.NewServer(t)
+	ctx := service.LocalCaller(t.Context(), "test")
+	def := "d"
+	p := pipeline.Pipeline{Name: "tokens", Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
+		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
+			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
+	if _, err := srv.Service.CreatePipeline(ctx, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1",
+		Variables: map[string]string{"V": "one"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		invalid bool
+	}{
+		{"the same variables", map[string]string{"V": "one"}, false},
+		{"another value", map[string]string{"V": "two"}, true},
+		{"no variables (the default)", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1", Variables: tt.vars})
+			if !tt.invalid {
+				if err != nil || got.ID != first.ID {
+					t.Fatalf("got %v, %v; want execution %s", got, err, first.ID)
+				}
+				return
+			}
+			e, ok := errs.As(err)
+			if !ok || e.Code != errs.Validation || !strings.Contains(err.Error()+fmt.Sprint(e.Problems), "tok-1") {
+				t.Fatalf("error %v, want a Validation error naming the token", err)
 			}
 		})
 	}
