@@ -147,6 +147,10 @@ type Store interface {
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	UpdateExecution(ctx context.Context, e *engine.Execution) error
 	ListExecutions(ctx context.Context, f ExecutionFilter, page Page) ([]ExecutionSummary, string, error)
+	// ExecutionByRunToken returns the execution holding the action run
+	// whose completion token (engine.ActionRun.Token) is token, however old
+	// the execution (NotFound when no stored run has it).
+	ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error)
 	// ListActiveExecutions returns the IDs of every execution whose status
 	// is InProgress or Stopping (for a driver that resumes after restart).
 	ListActiveExecutions(ctx context.Context) ([]string, error)
