@@ -107,17 +107,26 @@ func TestOldExecutionsStayReachable(t *testing.T) {
 // waitingRun waits until the execution's run of stage/action is in progress.
 func waitingRun(t *testing.T, srv *apitest.Server, id, stage, action string) *engine.ActionRun {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var run *engine.ActionRun
+	eventually(t, stage+"/"+action+" of "+id+" waiting", func() bool {
 		e, err := srv.System.Store.GetExecution(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, ok := e.LatestRun(stage, action); ok && r.Status == engine.InProgress {
-			return r
-		}
+		r, ok := e.LatestRun(stage, action)
+		run = r
+		return ok && r.Status == engine.InProgress
+	})
+	return run
+}
+
+// eventually waits up to 10 seconds for done to hold.
+func eventually(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s/%s of %s never waited", stage, action, id)
+			t.Fatalf("never: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -16,13 +16,7 @@ import (
 func TestStartChecksTheAPIsRules(t *testing.T) {
 	srv := apitest.NewServer(t)
 	ctx := service.LocalCaller(t.Context(), "test")
-	def := "d"
-	p := pipeline.Pipeline{Name: "vars", Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
-		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
-			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
-	if _, err := srv.Service.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createVarsPipeline(t, srv, "vars")
 	tests := []struct {
 		name string
 		in   service.StartInput
@@ -59,13 +53,7 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 func TestClientRequestTokenNamesOneRequest(t *testing.T) {
 	srv := apitest.NewServer(t)
 	ctx := service.LocalCaller(t.Context(), "test")
-	def := "d"
-	p := pipeline.Pipeline{Name: "tokens", Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
-		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
-			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
-	if _, err := srv.Service.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createVarsPipeline(t, srv, "tokens")
 	first, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1",
 		Variables: map[string]string{"V": "one"}})
 	if err != nil {
@@ -94,5 +82,18 @@ func TestClientRequestTokenNamesOneRequest(t *testing.T) {
 				t.Fatalf("error %v, want a Validation error naming the token", err)
 			}
 		})
+	}
+}
+
+// createVarsPipeline creates a pipeline with a variable V (default "d") and
+// one manual approval.
+func createVarsPipeline(t *testing.T, srv *apitest.Server, name string) {
+	t.Helper()
+	def := "d"
+	p := pipeline.Pipeline{Name: name, Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
+		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
+			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
+	if _, err := srv.Service.CreatePipeline(service.LocalCaller(t.Context(), "test"), p, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/errs"
@@ -68,20 +67,10 @@ func TestAbandonedJobsLeaveTheQueue(t *testing.T) {
 // waitForJobID waits until the execution's job is queued and returns its ID.
 func waitForJobID(t *testing.T, srv *apitest.Server, executionID string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		e, err := srv.System.Store.GetExecution(t.Context(), executionID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r, ok := e.LatestRun("S", "Work"); ok {
-			if _, err := srv.System.Store.GetJob(t.Context(), r.Token); err == nil {
-				return r.Token
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no job was queued")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	token := waitingRun(t, srv, executionID, "S", "Work").Token
+	eventually(t, "job "+token+" queued", func() bool {
+		_, err := srv.System.Store.GetJob(t.Context(), token)
+		return err == nil
+	})
+	return token
 }
