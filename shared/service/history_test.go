@@ -18,10 +18,9 @@ func TestOldExecutionsStayReachable(t *testing.T) {
 	srv := apitest.NewServer(t)
 	svc := srv.Service
 	ctx := service.LocalCaller(t.Context(), "test")
-	manual := pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}
 	p := pipeline.Pipeline{Name: "deep", PipelineType: pipeline.TypeV2, ExecutionMode: "PARALLEL", Stages: []pipeline.Stage{
-		{Name: "Gate", Actions: []pipeline.Action{{Name: "Approve", ActionTypeID: manual}}},
-		{Name: "Second", Actions: []pipeline.Action{{Name: "Again", ActionTypeID: manual}}},
+		{Name: "Gate", Actions: []pipeline.Action{{Name: "Approve", ActionTypeID: manualApproval}}},
+		{Name: "Second", Actions: []pipeline.Action{{Name: "Again", ActionTypeID: manualApproval}}},
 	}}
 	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
 		t.Fatal(err)
@@ -103,6 +102,9 @@ func TestOldExecutionsStayReachable(t *testing.T) {
 		})
 	}
 }
+
+// manualApproval is the action type of manual approvals.
+var manualApproval = pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}
 
 // waitingRun waits until the execution's run of stage/action is in progress.
 func waitingRun(t *testing.T, srv *apitest.Server, id, stage, action string) *engine.ActionRun {

@@ -91,8 +91,7 @@ func createVarsPipeline(t *testing.T, srv *apitest.Server, name string) {
 	t.Helper()
 	def := "d"
 	p := pipeline.Pipeline{Name: name, Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
-		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
-			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
+		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A", ActionTypeID: manualApproval}}}}}
 	if _, err := srv.Service.CreatePipeline(service.LocalCaller(t.Context(), "test"), p, nil); err != nil {
 		t.Fatal(err)
 	}
