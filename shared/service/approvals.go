@@ -9,6 +9,7 @@ import (
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // ApprovalInput decides a manual approval. Token may be left out (the REST
@@ -45,28 +46,28 @@ func (s *Service) PutApprovalResult(ctx context.Context, in ApprovalInput) (time
 			return time.Time{}, err
 		}
 	}
-	recent, err := s.recentExecutions(ctx, name)
-	if err != nil {
+	invalid := errs.Of(errs.InvalidState, errs.KindApprovalToken, "the approval token is not valid for action %q of stage %q", action, stage)
+	e, err := s.store.ExecutionByRunToken(ctx, token) // however old the execution
+	if errs.Is(err, errs.NotFound) {
+		return time.Time{}, invalid
+	} else if err != nil {
 		return time.Time{}, err
 	}
-	by := CallerFrom(ctx).Principal
-	for _, e := range recent {
-		r, ok := e.RunByToken(token)
-		if !ok || r.Stage != stage || r.Action != action || r.Type.Category != pipeline.CategoryApproval {
-			continue
-		}
-		if r.Status != engine.InProgress {
-			return time.Time{}, errs.Of(errs.InvalidState, errs.KindApprovalAlreadyCompleted, "the approval %q was already completed (%s)", action, r.Status)
-		}
-		if err := s.driver.Complete(ctx, e.ID, r.ID, approval.Result(in.Status, in.Summary, by)); err != nil {
-			if errs.Is(err, errs.InvalidState) {
-				return time.Time{}, errs.Of(errs.InvalidState, errs.KindApprovalAlreadyCompleted, "the approval %q was already completed", action)
-			}
-			return time.Time{}, err
-		}
-		return s.now().UTC(), nil
+	r, ok := e.RunByToken(token)
+	if e.PipelineName != name || !ok || r.Stage != stage || r.Action != action || r.Type.Category != pipeline.CategoryApproval {
+		return time.Time{}, invalid
 	}
-	return time.Time{}, errs.Of(errs.InvalidState, errs.KindApprovalToken, "the approval token is not valid for action %q of stage %q", action, stage)
+	if r.Status != engine.InProgress {
+		return time.Time{}, errs.Of(errs.InvalidState, errs.KindApprovalAlreadyCompleted, "the approval %q was already completed (%s)", action, r.Status)
+	}
+	by := CallerFrom(ctx).Principal
+	if err := s.driver.Complete(ctx, e.ID, r.ID, approval.Result(in.Status, in.Summary, by)); err != nil {
+		if errs.Is(err, errs.InvalidState) {
+			return time.Time{}, errs.Of(errs.InvalidState, errs.KindApprovalAlreadyCompleted, "the approval %q was already completed", action)
+		}
+		return time.Time{}, err
+	}
+	return s.now().UTC(), nil
 }
 
 // checkApprovalAction makes sure the named action of the latest version
@@ -93,18 +94,22 @@ func checkApprovalAction(p pipeline.Pipeline, stage, action string) error {
 }
 
 // waitingApprovalToken finds the token of the approval waiting at
-// stage/action: in the given execution, or else in the one recent execution
-// waiting there.
+// stage/action: in the given execution, or else in the one execution waiting
+// there.
 func (s *Service) waitingApprovalToken(ctx context.Context, name, executionID, stage, action string) (string, error) {
 	if executionID == "" {
-		recent, err := s.recentExecutions(ctx, name)
-		if err != nil {
-			return "", err
-		}
+		// An approval waits only in an execution in progress (or
+		// stopping, letting its running actions finish): those, however old.
 		var waiting []string
-		for _, e := range recent {
-			if r, ok := e.LatestRun(stage, action); ok && r.Status == engine.InProgress {
-				waiting = append(waiting, e.ID)
+		for _, status := range []engine.Status{engine.InProgress, engine.Stopping} {
+			err := s.eachExecution(ctx, store.ExecutionFilter{PipelineName: name, Status: status}, func(e *engine.Execution) bool {
+				if r, ok := e.LatestRun(stage, action); ok && r.Status == engine.InProgress {
+					waiting = append(waiting, e.ID)
+				}
+				return len(waiting) < 2 // two are enough to refuse
+			})
+			if err != nil {
+				return "", err
 			}
 		}
 		switch len(waiting) {
@@ -114,7 +119,7 @@ func (s *Service) waitingApprovalToken(ctx context.Context, name, executionID, s
 			executionID = waiting[0]
 		default:
 			return "", errs.Of(errs.InvalidState, errs.KindApprovalToken,
-				"%d executions wait at action %q of stage %q; give the token or the executionId", len(waiting), action, stage)
+				"more than one execution waits at action %q of stage %q; give the token or the executionId", action, stage)
 		}
 	}
 	e, err := s.execution(ctx, name, executionID)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -56,10 +55,18 @@ func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Ex
 	if err != nil {
 		return nil, err
 	}
-	if created {
-		if err := s.driver.Begin(ctx, stored.ID); err != nil {
-			return nil, err
+	if !created {
+		// The token names one request: the same parameters again are the
+		// same execution; different ones are refused, not silently answered
+		// with the first execution.
+		if !maps.Equal(stored.Variables, e.Variables) {
+			return nil, errs.Invalid("invalid start", []errs.Problem{{Path: "clientRequestToken", Message: fmt.Sprintf(
+				"client request token %q was used by execution %s with other parameters (variables)", in.ClientRequestToken, stored.ID)}})
 		}
+		return stored, nil
+	}
+	if err := s.driver.Begin(ctx, stored.ID); err != nil {
+		return nil, err
 	}
 	return stored, nil
 }
@@ -171,26 +178,6 @@ func (s *Service) ListExecutions(ctx context.Context, name string, status engine
 	return out, nil
 }
 
-// recentExecutionsScanned bounds how many recent executions GetPipelineState
-// and an unfiltered ListActionExecutions look at.
-const recentExecutionsScanned = 25
-
-func (s *Service) recentExecutions(ctx context.Context, name string) ([]*engine.Execution, error) {
-	rows, _, err := s.store.ListExecutions(ctx, store.ExecutionFilter{PipelineName: name}, store.Page{Limit: recentExecutionsScanned})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*engine.Execution, 0, len(rows))
-	for _, r := range rows {
-		e, err := s.store.GetExecution(ctx, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // GetPipelineState shows, for each stage of the latest version, the latest
 // execution that reached it and its actions' latest runs.
 func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipelineStateOutput, error) {
@@ -201,7 +188,16 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 	if err != nil {
 		return nil, pipelineNotFound(err, name)
 	}
-	recent, err := s.recentExecutions(ctx, name)
+	// The latest execution that reached each stage, however far back it is.
+	latestOf := map[string]*engine.Execution{}
+	err = s.eachExecution(ctx, store.ExecutionFilter{PipelineName: name}, func(e *engine.Execution) bool {
+		for _, st := range rec.Declaration.Stages {
+			if latestOf[st.Name] == nil && stageStatus(e, st.Name) != "" {
+				latestOf[st.Name] = e
+			}
+		}
+		return len(latestOf) < len(rec.Declaration.Stages)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -209,13 +205,7 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 		Created: ts(rec.Created), Updated: ts(rec.Updated)}
 	for _, st := range rec.Declaration.Stages {
 		ss := StageState{StageName: st.Name, InboundTransitionState: &TransitionState{Enabled: true}, ActionStates: []ActionState{}}
-		var latest *engine.Execution
-		for _, e := range recent { // newest first
-			if stageStatus(e, st.Name) != "" {
-				latest = e
-				break
-			}
-		}
+		latest := latestOf[st.Name]
 		if latest != nil {
 			ss.LatestExecution = &StageExecution{PipelineExecutionID: latest.ID, Status: string(stageStatus(latest, st.Name)), Type: "STANDARD"}
 		}
@@ -254,63 +244,6 @@ func actionExecution(r *engine.ActionRun) *ActionExecution {
 		ae.ErrorDetails = &ErrorDetails{Code: r.ErrorCode, Message: r.ErrorMessage}
 	}
 	return ae
-}
-
-// ActionExecutionFilter narrows ListActionExecutions.
-type ActionExecutionFilter struct {
-	PipelineExecutionID string
-	Stage, Action       string // REST filters
-	Status              engine.Status
-}
-
-// ListActionExecutions lists action executions, newest first.
-func (s *Service) ListActionExecutions(ctx context.Context, name string, f ActionExecutionFilter, maxResults int, nextToken string) (*ListActionExecutionsOutput, error) {
-	if err := s.authorize(ctx, OpListActionExecutions, s.PipelineArn(name)); err != nil {
-		return nil, err
-	}
-	var execs []*engine.Execution
-	if f.PipelineExecutionID != "" {
-		e, err := s.execution(ctx, name, f.PipelineExecutionID)
-		if err != nil {
-			return nil, err
-		}
-		execs = []*engine.Execution{e}
-	} else {
-		if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
-			return nil, pipelineNotFound(err, name)
-		}
-		var err error
-		if execs, err = s.recentExecutions(ctx, name); err != nil {
-			return nil, err
-		}
-	}
-	var all []ActionExecutionDetail
-	for _, e := range execs {
-		for i := len(e.Actions) - 1; i >= 0; i-- {
-			r := &e.Actions[i]
-			if (f.Stage != "" && r.Stage != f.Stage) || (f.Action != "" && r.Action != f.Action) || (f.Status != "" && r.Status != f.Status) {
-				continue
-			}
-			all = append(all, actionDetail(e, r))
-		}
-	}
-	start := 0
-	if nextToken != "" {
-		n, err := strconv.Atoi(nextToken)
-		if err != nil || n < 0 || n > len(all) {
-			return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
-		}
-		start = n
-	}
-	if maxResults <= 0 || maxResults > 100 {
-		maxResults = 100
-	}
-	end := min(start+maxResults, len(all))
-	out := &ListActionExecutionsOutput{ActionExecutionDetails: append([]ActionExecutionDetail{}, all[start:end]...)}
-	if end < len(all) {
-		out.NextToken = strconv.Itoa(end)
-	}
-	return out, nil
 }
 
 func actionDetail(e *engine.Execution, r *engine.ActionRun) ActionExecutionDetail {

@@ -23,19 +23,61 @@ func (s *Service) PollForJobs(ctx context.Context, typ pipeline.ActionTypeID, ma
 	if maxBatch <= 0 {
 		maxBatch = 1
 	}
-	jobs, err := s.store.PollJobs(ctx, typ, maxBatch, s.now().UTC())
-	if err != nil {
-		return nil, err
-	}
 	out := []Job{}
-	for _, j := range jobs {
-		data, err := s.jobData(j)
+	for len(out) < maxBatch {
+		jobs, err := s.store.PollJobs(ctx, typ, maxBatch-len(out), s.now().UTC())
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Job{ID: j.ID, Data: data, Nonce: j.Nonce, AccountID: s.account})
+		skipped := 0
+		for _, j := range jobs {
+			if ended, err := s.dropJobOfEndedRun(ctx, j); err != nil {
+				return nil, err
+			} else if ended != "" {
+				skipped++ // its run was stopped or abandoned: no worker gets it
+				continue
+			}
+			data, err := s.jobData(j)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Job{ID: j.ID, Data: data, Nonce: j.Nonce, AccountID: s.account})
+		}
+		if skipped == 0 {
+			break // the queue had no more, or gave all that was asked
+		}
 	}
 	return out, nil
+}
+
+// dropJobOfEndedRun marks Failed a job whose action run has ended without it
+// (the execution was stopped, abandoned or deleted), so that the job leaves
+// the queue and a worker's result is refused. It returns the run's status
+// ("" while the run is still going; NotFound when the execution is gone).
+func (s *Service) dropJobOfEndedRun(ctx context.Context, j *store.Job) (engine.Status, error) {
+	status := engine.Status("")
+	e, err := s.store.GetExecution(ctx, j.ExecutionID)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		status = "NotFound"
+	case err != nil:
+		return "", err
+	default:
+		if r, ok := e.Run(j.ActionRunID); !ok {
+			status = "NotFound"
+		} else if r.Status.Terminal() {
+			status = r.Status
+		}
+	}
+	if status == "" {
+		return "", nil
+	}
+	j.Status = store.JobFailed
+	j.Updated = s.now().UTC()
+	if err := s.store.UpdateJob(ctx, j); err != nil && !errs.Is(err, errs.Conflict) {
+		return "", err
+	}
+	return status, nil
 }
 
 func (s *Service) actionTypeExists(ctx context.Context, typ pipeline.ActionTypeID) bool {
@@ -189,6 +231,11 @@ func (s *Service) finishJob(ctx context.Context, id string, change func(*store.J
 		}
 		if j.Status != store.JobDispatched && j.Status != store.JobInProgress {
 			return nil, errs.Of(errs.InvalidState, errs.KindJobState, "job %q is %s; only a job a worker holds can be completed", id, j.Status)
+		}
+		if ended, err := s.dropJobOfEndedRun(ctx, j); err != nil {
+			return nil, err
+		} else if ended != "" {
+			return nil, errs.Of(errs.InvalidState, errs.KindJobState, "job %q belongs to an action execution that has ended (%s)", id, ended)
 		}
 		change(j)
 		j.Updated = s.now().UTC()

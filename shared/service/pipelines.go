@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/store"
@@ -65,11 +66,16 @@ func (s *Service) GetPipeline(ctx context.Context, name string, version int) (*G
 	return s.pipelineOutput(rec), nil
 }
 
-// DeletePipeline deletes every version of a pipeline and its tags. Deleting
-// a name that does not exist succeeds, as in CodePipeline; existed says
+// DeletePipeline deletes every version of a pipeline, its executions and its
+// tags: executions in progress are stopped (abandoned) first, and a pipeline
+// created later under the name starts with an empty history. Deleting a
+// name that does not exist succeeds, as in CodePipeline; existed says
 // whether there was one (the REST door answers 404 without).
 func (s *Service) DeletePipeline(ctx context.Context, name string) (existed bool, err error) {
 	if err := s.authorize(ctx, OpDeletePipeline, s.PipelineArn(name)); err != nil {
+		return false, err
+	}
+	if err := s.abandonAll(ctx, name); err != nil {
 		return false, err
 	}
 	if err := s.store.DeletePipeline(ctx, name); err != nil {
@@ -87,6 +93,29 @@ func (s *Service) DeletePipeline(ctx context.Context, name string) (existed bool
 		keys[i] = t.Key
 	}
 	return true, s.store.UntagResource(ctx, s.PipelineArn(name), keys)
+}
+
+// abandonAll stops every execution of the pipeline still going, abandoning
+// its running actions.
+func (s *Service) abandonAll(ctx context.Context, name string) error {
+	var going []string
+	for _, status := range []engine.Status{engine.InProgress, engine.Stopping} {
+		err := s.eachExecution(ctx, store.ExecutionFilter{PipelineName: name, Status: status}, func(e *engine.Execution) bool {
+			going = append(going, e.ID)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, id := range going {
+		// An execution that ended meanwhile (or was abandoned already) is fine.
+		err := s.driver.Stop(ctx, id, true, "the pipeline was deleted")
+		if e, ok := errs.As(err); err != nil && (!ok || e.Code != errs.InvalidState && e.Kind != errs.KindDuplicatedStop) {
+			return err
+		}
+	}
+	return nil
 }
 
 // ListPipelines lists pipelines by name, a page at a time.

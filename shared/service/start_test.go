@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,13 +16,7 @@ import (
 func TestStartChecksTheAPIsRules(t *testing.T) {
 	srv := apitest.NewServer(t)
 	ctx := service.LocalCaller(t.Context(), "test")
-	def := "d"
-	p := pipeline.Pipeline{Name: "vars", Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
-		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A",
-			ActionTypeID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}}}}}}
-	if _, err := srv.Service.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createVarsPipeline(t, srv, "vars")
 	tests := []struct {
 		name string
 		in   service.StartInput
@@ -49,5 +44,55 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 				t.Fatalf("error %v, want a Validation problem at %s", err, tt.path)
 			}
 		})
+	}
+}
+
+// TestClientRequestTokenNamesOneRequest: the same token with the same
+// request is the same execution; with other variables it is a Validation
+// error naming the token.
+func TestClientRequestTokenNamesOneRequest(t *testing.T) {
+	srv := apitest.NewServer(t)
+	ctx := service.LocalCaller(t.Context(), "test")
+	createVarsPipeline(t, srv, "tokens")
+	first, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1",
+		Variables: map[string]string{"V": "one"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		invalid bool
+	}{
+		{"the same variables", map[string]string{"V": "one"}, false},
+		{"another value", map[string]string{"V": "two"}, true},
+		{"no variables (the default)", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1", Variables: tt.vars})
+			if !tt.invalid {
+				if err != nil || got.ID != first.ID {
+					t.Fatalf("got %v, %v; want execution %s", got, err, first.ID)
+				}
+				return
+			}
+			e, ok := errs.As(err)
+			if !ok || e.Code != errs.Validation || !strings.Contains(err.Error()+fmt.Sprint(e.Problems), "tok-1") {
+				t.Fatalf("error %v, want a Validation error naming the token", err)
+			}
+		})
+	}
+}
+
+// createVarsPipeline creates a pipeline with a variable V (default "d") and
+// one manual approval.
+func createVarsPipeline(t *testing.T, srv *apitest.Server, name string) {
+	t.Helper()
+	def := "d"
+	p := pipeline.Pipeline{Name: name, Variables: []pipeline.VariableDeclaration{{Name: "V", DefaultValue: &def}},
+		Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{{Name: "A", ActionTypeID: manualApproval}}}}}
+	if _, err := srv.Service.CreatePipeline(service.LocalCaller(t.Context(), "test"), p, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -21,6 +21,7 @@ type Store interface {
 	CreateExecution(ctx context.Context, e *engine.Execution) (stored *engine.Execution, created bool, err error)
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	ListExecutions(ctx context.Context, f store.ExecutionFilter, page store.Page) ([]store.ExecutionSummary, string, error)
+	ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error)
 
 	GetJob(ctx context.Context, id string) (*store.Job, error)
 	PollJobs(ctx context.Context, typ pipeline.ActionTypeID, max int, now time.Time) ([]*store.Job, error)

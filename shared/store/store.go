@@ -121,8 +121,11 @@ type Store interface {
 	// Pipelines. CreatePipeline stores version 1 (Conflict if the name is
 	// taken); UpdatePipeline stores the next version and returns it
 	// (NotFound if the pipeline does not exist); GetPipeline with version 0
-	// returns the latest; DeletePipeline removes every version (executions
-	// stay readable). The store sets Version and mirrors it in the
+	// returns the latest; DeletePipeline removes every version and every
+	// execution of the pipeline, with their runs, run tokens, client request
+	// tokens and jobs, so that a pipeline created later under the name starts
+	// with an empty history (the caller stops the executions still going
+	// first). The store sets Version and mirrors it in the
 	// declaration; Created/Updated default to now; UpdatePipeline keeps
 	// version 1's Created and, when p.Tags is nil, the previous Tags.
 	CreatePipeline(ctx context.Context, p *Pipeline) error
@@ -147,6 +150,10 @@ type Store interface {
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	UpdateExecution(ctx context.Context, e *engine.Execution) error
 	ListExecutions(ctx context.Context, f ExecutionFilter, page Page) ([]ExecutionSummary, string, error)
+	// ExecutionByRunToken returns the execution holding the action run
+	// whose completion token (engine.ActionRun.Token) is token, however old
+	// the execution (NotFound when no stored run has it).
+	ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error)
 	// ListActiveExecutions returns the IDs of every execution whose status
 	// is InProgress or Stopping (for a driver that resumes after restart).
 	ListActiveExecutions(ctx context.Context) ([]string, error)

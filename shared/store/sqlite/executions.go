@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -63,6 +64,7 @@ WHERE id = ? AND version = ? AND pipeline_name = ? AND client_request_token = ? 
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
 	body = ?, moving = ?, version = version + 1
 WHERE id = ? AND version = ?`
+	qExecutionOfToken = `SELECT execution_id FROM run_tokens WHERE token = ?`
 	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
 
@@ -358,6 +360,23 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 		next = encodeToken("e", strconv.FormatInt(lastStart, 10), out[limit-1].ID)
 	}
 	return out, next, nil
+}
+
+// ExecutionByRunToken returns the execution holding the action run with the
+// given completion token.
+func (s *Store) ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error) {
+	ctx, err := short(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	switch err := s.db.QueryRowContext(ctx, qExecutionOfToken, token).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, errs.Of(errs.NotFound, errs.KindActionExecution, "no action execution has that token")
+	case err != nil:
+		return nil, fmt.Errorf("sqlite store: reading execution by run token: %w", err)
+	}
+	return s.GetExecution(ctx, id)
 }
 
 // ListActiveExecutions returns the IDs of the executions in progress or

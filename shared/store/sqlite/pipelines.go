@@ -222,14 +222,71 @@ func (s *Store) DeletePipeline(ctx context.Context, name string) error {
 		return err
 	}
 	defer s.unlock()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM pipelines WHERE name = ?`, name)
+	ctx, err := short(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+		return err
+	}
+	ids, err := s.deletePipeline(ctx, name)
+	for _, id := range ids {
+		s.cache.take(id) // forgets it
+	}
+	return err
+}
+
+// deletePipeline deletes the pipeline's versions and its executions with
+// everything kept of them, in one transaction, and returns the IDs of the
+// executions deleted.
+func (s *Store) deletePipeline(ctx context.Context, name string) (ids []string, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM executions WHERE pipeline_name = ?`, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM pipelines WHERE name = ?`, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %s not found", name)
+		return nil, errs.Of(errs.NotFound, errs.KindPipeline, "pipeline %s not found", name)
 	}
-	return nil
+	const ofPipeline = `(SELECT id FROM executions WHERE pipeline_name = ?1)`
+	for _, q := range []string{
+		`DELETE FROM execution_runs WHERE execution_id IN ` + ofPipeline,
+		`DELETE FROM run_tokens WHERE execution_id IN ` + ofPipeline,
+		`DELETE FROM jobs WHERE execution_id IN ` + ofPipeline,
+		// Snapshots are shared by content: those no other pipeline's
+		// execution uses.
+		`DELETE FROM pipeline_snapshots WHERE id IN (SELECT snapshot FROM executions WHERE pipeline_name = ?1)
+	AND id NOT IN (SELECT snapshot FROM executions WHERE pipeline_name <> ?1 AND snapshot IS NOT NULL)`,
+		`DELETE FROM executions WHERE pipeline_name = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, name); err != nil {
+			return nil, fmt.Errorf("sqlite store: deleting the executions of pipeline %s: %w", name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite store: deleting pipeline %s: %w", name, err)
+	}
+	return ids, nil
 }
 
 // nullText turns an absent JSON document into NULL.

@@ -736,3 +736,45 @@ func TestSnapshotsAreShared(t *testing.T) {
 		}
 	}
 }
+
+// Runs written by schema 5, in the body and in execution_runs, are found by
+// their token after the migration that indexes tokens.
+func TestMigrateRunTokensFromSchema5(t *testing.T) {
+	path := tempPath(t)
+	ctx := t.Context()
+	// Written by this build, then taken back to schema 5: its tables are
+	// those of schema 5, and migration 6 only adds.
+	old := openTest(t, path, options{})
+	if _, _, err := old.CreateExecution(ctx, storetest.RichExecution("exec-1", "alpha", time.Unix(0, 0), 3)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := old.GetExecution(ctx, "exec-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 { // enough ended runs to move out of the body
+		r := e.Actions[0]
+		r.ID, r.Token = fmt.Sprint("more-", i), fmt.Sprint("token-more-", i)
+		e.Actions = append(e.Actions, r)
+		if err := old.UpdateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var moved int
+	if err := old.db.QueryRowContext(ctx, `SELECT count(*) FROM execution_runs`).Scan(&moved); err != nil || moved == 0 {
+		t.Fatalf("%d chunks in execution_runs (%v): the test needs runs moved out", moved, err)
+	}
+	if _, err := old.db.ExecContext(ctx, `DROP TRIGGER executions_tokens_insert; DROP TRIGGER executions_tokens_update;
+DROP TRIGGER execution_runs_tokens; DROP TABLE run_tokens; PRAGMA user_version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s := openTest(t, path, options{})
+	for _, token := range []string{"token-exec-1-run-0", "token-more-0", "token-more-39"} {
+		got, err := s.ExecutionByRunToken(ctx, token)
+		if err != nil || got.ID != "exec-1" {
+			t.Fatalf("token %s: %v, %v; want exec-1", token, got, err)
+		}
+	}
+}

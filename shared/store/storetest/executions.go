@@ -169,6 +169,46 @@ var executionTests = []test{
 			createExecution(t, s, richExecution(id, "alpha", at(2*time.Hour)))
 		}
 	}},
+	{"ExecutionByRunToken", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		// Many executions, the oldest first; one with many runs, so that
+		// a store that keeps ended runs apart has to find those too.
+		for i := range 30 {
+			createExecution(t, s, richExecution(fmt.Sprint("exec-", i), "alpha", at(time.Duration(i)*time.Minute)))
+		}
+		createExecution(t, s, RichExecution("exec-long", "alpha", at(time.Hour), 60))
+		e, err := s.GetExecution(ctx, "exec-1")
+		must(t, err)
+		added := actionRun("exec-1-run-added", 4, at(2*time.Hour))
+		added.Status = engine.InProgress
+		e.Actions = append(e.Actions, added)
+		must(t, s.UpdateExecution(ctx, e))
+		long, err := s.GetExecution(ctx, "exec-long")
+		must(t, err)
+		for i := range 60 { // runs that end and leave the body, and one more
+			long.Actions = append(long.Actions, actionRun(fmt.Sprint("exec-long-more-", i), i%3, at(2*time.Hour)))
+			must(t, s.UpdateExecution(ctx, long))
+		}
+		tests := []struct{ token, execution string }{
+			{"token-exec-0-run-0", "exec-0"},
+			{"token-exec-1-run-2", "exec-1"},
+			{"token-exec-1-run-added", "exec-1"},
+			{"token-exec-29-run-1", "exec-29"},
+			{"token-exec-long-run-0", "exec-long"},
+			{"token-exec-long-run-59", "exec-long"},
+			{"token-exec-long-more-0", "exec-long"},
+			{"token-exec-long-more-59", "exec-long"},
+		}
+		for _, tt := range tests {
+			got, err := s.ExecutionByRunToken(ctx, tt.token)
+			must(t, err)
+			if r, ok := got.RunByToken(tt.token); got.ID != tt.execution || !ok || r.Token != tt.token {
+				t.Fatalf("token %s: execution %s (run found: %v), want %s", tt.token, got.ID, ok, tt.execution)
+			}
+		}
+		_, err = s.ExecutionByRunToken(ctx, "token-ghost")
+		wantCode(t, err, errs.NotFound, errs.KindActionExecution)
+	}},
 	{"GetUnknown", func(t *testing.T, s store.Store) {
 		_, err := s.GetExecution(t.Context(), "ghost")
 		wantCode(t, err, errs.NotFound, errs.KindPipelineExecution)

@@ -223,19 +223,46 @@ var pipelineTests = []test{
 			t.Fatalf("re-created pipeline has version %d", p.Version)
 		}
 	}},
-	{"DeleteKeepsExecutions", func(t *testing.T, s store.Store) {
+	{"DeleteRemovesExecutions", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		createPipeline(t, s, "alpha", "A")
-		e := richExecution("exec-1", "alpha", at(0))
-		_, _, err := s.CreateExecution(ctx, e)
-		must(t, err)
+		createPipeline(t, s, "bravo", "B")
+		for i, name := range []string{"alpha", "alpha", "bravo"} {
+			e := RichExecution(fmt.Sprint("exec-", i), name, at(time.Duration(i)*time.Minute), 40)
+			e.ClientRequestToken = "tok"
+			if name == "alpha" && i == 1 {
+				e.ClientRequestToken = "tok-2"
+			}
+			createExecution(t, s, e)
+			must(t, s.CreateJob(ctx, &store.Job{ID: "job-" + e.ID, ExecutionID: e.ID, PipelineName: name}))
+		}
 		must(t, s.DeletePipeline(ctx, "alpha"))
-		_, err = s.GetExecution(ctx, "exec-1")
-		must(t, err)
+		for _, id := range []string{"exec-0", "exec-1"} {
+			_, err := s.GetExecution(ctx, id)
+			wantCode(t, err, errs.NotFound, errs.KindPipelineExecution)
+			_, err = s.GetJob(ctx, "job-"+id)
+			wantCode(t, err, errs.NotFound, errs.KindJob)
+		}
+		_, err := s.ExecutionByRunToken(ctx, "token-exec-0-run-1")
+		wantCode(t, err, errs.NotFound, errs.KindActionExecution)
 		list, _, err := s.ListExecutions(ctx, store.ExecutionFilter{PipelineName: "alpha"}, store.Page{})
 		must(t, err)
-		if len(list) != 1 {
-			t.Fatalf("executions of a deleted pipeline: %d, want 1", len(list))
+		if len(list) != 0 {
+			t.Fatalf("executions of a deleted pipeline: %d, want none", len(list))
+		}
+		// The name starts afresh: its client request tokens are free again.
+		createPipeline(t, s, "alpha", "A")
+		again := richExecution("exec-3", "alpha", at(time.Hour))
+		again.ClientRequestToken = "tok"
+		createExecution(t, s, again)
+		// The other pipeline's executions are untouched.
+		other, err := s.GetExecution(ctx, "exec-2")
+		must(t, err)
+		want := RichExecution("exec-2", "bravo", at(2*time.Minute), 40)
+		want.ClientRequestToken, want.Version = "tok", 1
+		sameExecution(t, other, want)
+		if _, err := s.ExecutionByRunToken(ctx, "token-exec-2-run-39"); err != nil {
+			t.Fatal(err)
 		}
 	}},
 }

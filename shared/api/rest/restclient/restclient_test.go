@@ -250,7 +250,7 @@ func TestExecutions(t *testing.T) {
 			return err
 		}},
 		{name: "start with the same token", call: func(t *testing.T) error {
-			again, err := c.StartExecution(ctx, "say", rest.RESTStartExecution{ClientRequestToken: "once"})
+			again, err := c.StartExecution(ctx, "say", rest.RESTStartExecution{Variables: map[string]string{"GREETING": "hello"}, ClientRequestToken: "once"})
 			if err == nil && again != id {
 				t.Errorf("second start %s, want %s", again, id)
 			}
