@@ -122,7 +122,7 @@ type Store interface {
 	// taken); UpdatePipeline stores the next version and returns it
 	// (NotFound if the pipeline does not exist); GetPipeline with version 0
 	// returns the latest; DeletePipeline removes every version and every
-	// execution of the pipeline, with their runs, run tokens, client request
+	// execution of the pipeline, with their runs, client request
 	// tokens and jobs, so that a pipeline created later under the name starts
 	// with an empty history (the caller stops the executions still going
 	// first). The store sets Version and mirrors it in the
@@ -152,7 +152,9 @@ type Store interface {
 	ListExecutions(ctx context.Context, f ExecutionFilter, page Page) ([]ExecutionSummary, string, error)
 	// ExecutionByRunToken returns the execution holding the action run
 	// whose completion token (engine.ActionRun.Token) is token, however old
-	// the execution (NotFound when no stored run has it).
+	// the execution (NotFound when no stored run has it). It serves
+	// approvals, at human pace: a store may read every execution for it
+	// rather than make every write index tokens (SQLite does).
 	ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error)
 	// ListActiveExecutions returns the IDs of every execution whose status
 	// is InProgress or Stopping (for a driver that resumes after restart).

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -64,7 +63,12 @@ WHERE id = ? AND version = ? AND pipeline_name = ? AND client_request_token = ? 
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
 	body = ?, moving = ?, version = version + 1
 WHERE id = ? AND version = ?`
-	qExecutionOfToken = `SELECT execution_id FROM run_tokens WHERE token = ?`
+	// A run's token stands in the body while the run is there, and in an
+	// execution_runs chunk once it moved out. No index: only approvals are
+	// looked up by token, at human pace, while keeping an index of every
+	// run's token would cost each step a page write (tokens are random).
+	qExecutionsOfToken = `SELECT id FROM executions WHERE instr(body, ?1) > 0
+UNION SELECT execution_id FROM execution_runs WHERE instr(body, ?1) > 0`
 	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
 
@@ -363,20 +367,55 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 }
 
 // ExecutionByRunToken returns the execution holding the action run with the
-// given completion token.
+// given completion token. It reads every stored execution (see
+// qExecutionsOfToken): the operation is meant for approvals.
 func (s *Store) ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error) {
-	ctx, err := short(ctx)
+	notFound := errs.Of(errs.NotFound, errs.KindActionExecution, "no action execution has that token")
+	if token == "" {
+		return nil, notFound
+	}
+	needle, err := json.Marshal(token)
 	if err != nil {
 		return nil, err
 	}
-	var id string
-	switch err := s.db.QueryRowContext(ctx, qExecutionOfToken, token).Scan(&id); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, errs.Of(errs.NotFound, errs.KindActionExecution, "no action execution has that token")
-	case err != nil:
-		return nil, fmt.Errorf("sqlite store: reading execution by run token: %w", err)
+	ids, err := s.executionsOfToken(ctx, `"token":`+string(needle))
+	if err != nil {
+		return nil, err
 	}
-	return s.GetExecution(ctx, id)
+	for _, id := range ids {
+		e, err := s.GetExecution(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := e.RunByToken(token); ok {
+			return e, nil
+		}
+	}
+	return nil, notFound
+}
+
+func (s *Store) executionsOfToken(ctx context.Context, needle string) ([]string, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
+	rows, err := s.db.QueryContext(ctx, qExecutionsOfToken, needle)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: finding the execution of a run token: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // ListActiveExecutions returns the IDs of the executions in progress or

@@ -271,7 +271,6 @@ func (s *Store) deletePipeline(ctx context.Context, name string) (ids []string, 
 	const ofPipeline = `(SELECT id FROM executions WHERE pipeline_name = ?1)`
 	for _, q := range []string{
 		`DELETE FROM execution_runs WHERE execution_id IN ` + ofPipeline,
-		`DELETE FROM run_tokens WHERE execution_id IN ` + ofPipeline,
 		`DELETE FROM jobs WHERE execution_id IN ` + ofPipeline,
 		// Snapshots are shared by content: those no other pipeline's
 		// execution uses.

@@ -145,49 +145,6 @@ BEGIN
 	UPDATE executions SET moving = NULL WHERE id = NEW.id;
 END;
 `,
-	// 6: action runs by completion token (an approval is found by its token
-	// however old its execution). Triggers index the runs an execution's
-	// body gains (runs are only ever appended, so only an update that
-	// lengthens the list adds any) and those stored in execution_runs; rows
-	// written before are indexed here.
-	`
-CREATE TABLE run_tokens (
-	token        TEXT NOT NULL PRIMARY KEY,
-	execution_id TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
-
-CREATE INDEX run_tokens_by_execution ON run_tokens (execution_id);
-
-INSERT OR IGNORE INTO run_tokens (token, execution_id)
-	SELECT r.value ->> 'token', e.id FROM executions e, json_each(e.body, '$.actions') r
-	WHERE r.value ->> 'token' <> '';
-
-INSERT OR IGNORE INTO run_tokens (token, execution_id)
-	SELECT r.value -> 'run' ->> 'token', x.execution_id FROM execution_runs x, json_each('[' || x.body || ']') r
-	WHERE r.value -> 'run' ->> 'token' <> '';
-
-CREATE TRIGGER executions_tokens_insert AFTER INSERT ON executions
-BEGIN
-	INSERT OR IGNORE INTO run_tokens (token, execution_id)
-		SELECT r.value ->> 'token', NEW.id FROM json_each(NEW.body, '$.actions') r
-		WHERE r.value ->> 'token' <> '';
-END;
-
-CREATE TRIGGER executions_tokens_update AFTER UPDATE OF body ON executions
-WHEN json_array_length(NEW.body, '$.actions') > json_array_length(OLD.body, '$.actions')
-BEGIN
-	INSERT OR IGNORE INTO run_tokens (token, execution_id)
-		SELECT r.value ->> 'token', NEW.id FROM json_each(NEW.body, '$.actions') r
-		WHERE r.key >= json_array_length(OLD.body, '$.actions') AND r.value ->> 'token' <> '';
-END;
-
-CREATE TRIGGER execution_runs_tokens AFTER INSERT ON execution_runs
-BEGIN
-	INSERT OR IGNORE INTO run_tokens (token, execution_id)
-		SELECT r.value -> 'run' ->> 'token', NEW.execution_id FROM json_each('[' || NEW.body || ']') r
-		WHERE r.value -> 'run' ->> 'token' <> '';
-END;
-`,
 }
 
 // schemaVersion reads PRAGMA user_version.
