@@ -142,9 +142,10 @@ func validKey(key string) bool {
 // EscapeComponent makes s safe as one path component, one-to-one (distinct
 // inputs never share a result): bytes other than ASCII letters, digits, '-',
 // '_', '.' and '@' become %XX; a component made only of dots ("." or "..")
-// has every dot escaped; the empty string becomes "%". Names CodePipeline
-// allows (pipelines: [A-Za-z0-9.@_-], artifacts: [A-Za-z0-9_-]) stay as they
-// are, apart from all-dot names.
+// has every dot escaped; so has the first dot of a component starting
+// ".put-", the S3 door's temporary-file prefix; the empty string becomes
+// "%". Names CodePipeline allows (pipelines: [A-Za-z0-9.@_-], artifacts:
+// [A-Za-z0-9_-]) stay as they are, apart from those two kinds of names.
 func EscapeComponent(s string) string {
 	if s == "" {
 		return "%"
@@ -153,7 +154,12 @@ func EscapeComponent(s string) string {
 		return strings.Repeat("%2E", len(s))
 	}
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
+	start := 0
+	if strings.HasPrefix(s, ".put-") {
+		b.WriteString("%2E")
+		start = 1
+	}
+	for i := start; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',

@@ -100,3 +100,15 @@ func TestStoreOpenErrors(t *testing.T) {
 		t.Error("Put ignored a canceled context")
 	}
 }
+
+func TestEscapeComponent(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "%"}, {".", "%2E"}, {"..", "%2E%2E"}, {"...", "%2E%2E%2E"},
+		{"a..b", "a..b"}, {".hidden", ".hidden"}, {".put-x", "%2Eput-x"},
+		{"a/b", "a%2Fb"}, {"a%b", "a%25b"}, {"My-Pipe_1@x", "My-Pipe_1@x"},
+	} {
+		if got := EscapeComponent(tc.in); got != tc.want {
+			t.Errorf("EscapeComponent(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

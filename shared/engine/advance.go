@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
@@ -309,9 +310,13 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 	return run
 }
 
-// ArtifactKey is the object key of an output artifact of an execution.
+// ArtifactKey is the object key of an output artifact of an execution:
+// "<pipeline>/<executionId>/<artifact>.zip", each component escaped by
+// artifacts.EscapeComponent, so that pipelines named "." or ".." (which
+// CodePipeline's name pattern allows) get the keys "%2E/..." and
+// "%2E%2E/..." instead of keys no store accepts.
 func ArtifactKey(pipelineName, executionID, artifact string) string {
-	return pipelineName + "/" + executionID + "/" + artifact + ".zip"
+	return artifacts.EscapeComponent(pipelineName) + "/" + artifacts.EscapeComponent(executionID) + "/" + artifacts.EscapeComponent(artifact) + ".zip"
 }
 
 // lookup resolves a variable reference against the execution: the
