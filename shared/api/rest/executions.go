@@ -2,7 +2,6 @@ package rest
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -22,7 +21,7 @@ func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := e.ID
-	w.Header().Set("Location", "/v1/pipelines/"+url.PathEscape(name)+"/executions/"+url.PathEscape(id))
+	w.Header().Set("Location", "/v1/pipelines/"+EscapeSegment(name)+"/executions/"+EscapeSegment(id))
 	restWriteJSON(w, http.StatusCreated, RESTExecutionID{PipelineExecutionID: id})
 }
 

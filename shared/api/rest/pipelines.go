@@ -43,7 +43,7 @@ func (h *Handler) createPipeline(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/v1/pipelines/"+url.PathEscape(p.Name))
+	w.Header().Set("Location", "/v1/pipelines/"+EscapeSegment(p.Name))
 	restWriteJSON(w, http.StatusCreated, out)
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +111,19 @@ func NewHandler(svc *service.Service, logger *slog.Logger) *Handler {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
 	}
 	return h
+}
+
+// EscapeSegment escapes s as one URL path segment, as the door's URLs
+// carry pipeline names and IDs. url.PathEscape leaves dots alone, but a
+// segment "." or ".." would be removed by URL resolution and path cleaning,
+// so the dots of an all-dot segment (a pipeline named "." or "..", which
+// CodePipeline's name pattern allows) are sent as %2E: the door matches
+// routes on the unescaped path and does not clean encoded dots away.
+func EscapeSegment(s string) string {
+	if s != "" && strings.Trim(s, ".") == "" {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
 }
 
 // CloseStreams ends the open streams (server-sent events, followed logs)

@@ -73,14 +73,14 @@ func (e *Error) Error() string {
 }
 
 // pipelinePath is /v1/pipelines/{name}, then the further path segments,
-// each escaped.
+// each escaped by escapeSegment.
 func pipelinePath(name string, segments ...string) string {
 	var b strings.Builder
 	b.WriteString("/v1/pipelines/")
-	b.WriteString(url.PathEscape(name))
+	b.WriteString(rest.EscapeSegment(name))
 	for _, s := range segments {
 		b.WriteString("/")
-		b.WriteString(url.PathEscape(s))
+		b.WriteString(rest.EscapeSegment(s))
 	}
 	return b.String()
 }
