@@ -57,7 +57,8 @@ const (
 	KindResource                 Kind = "Resource"     // a resource named by ARN (tags)
 	KindTags                     Kind = "Tags"
 	KindArtifact                 Kind = "Artifact"
-	KindAccess                   Kind = "Access" // the caller's policy does not allow the operation
+	KindAccess                   Kind = "Access"          // the caller's policy does not allow the operation
+	KindOutputVariables          Kind = "OutputVariables" // an action's output variables together
 )
 
 // Kinds lists every kind, for tests that check each has a mapping.
@@ -65,7 +66,7 @@ func Kinds() []Kind {
 	return []Kind{KindNone, KindStructure, KindNextToken, KindNonce, KindPipeline, KindPipelineVersion,
 		KindPipelineExecution, KindStage, KindAction, KindActionType, KindActionExecution, KindJob, KindJobState,
 		KindApprovalToken, KindApprovalAlreadyCompleted, KindDuplicatedStop, KindNotStoppable, KindResource,
-		KindTags, KindArtifact, KindAccess}
+		KindTags, KindArtifact, KindAccess, KindOutputVariables}
 }
 
 // Problem is one finding about a document: a JSON path and a plain sentence.

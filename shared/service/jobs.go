@@ -185,6 +185,11 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSucc
 	if err := s.authorize(ctx, OpPutJobSuccessResult, AllResources); err != nil {
 		return err
 	}
+	// Too large a set of output variables fails the call and changes
+	// nothing: the worker still holds the job and may retry with less.
+	if err := checkOutputVariables(in.OutputVariables); err != nil {
+		return err
+	}
 	j, err := s.finishJob(ctx, id, func(j *store.Job) {
 		if in.ContinuationToken != "" {
 			// Another round of the same action: back to the queue with a

@@ -19,6 +19,9 @@ func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags 
 	if err := validatePipeline(&p); err != nil {
 		return nil, err
 	}
+	if err := checkTags(tags, nil); err != nil {
+		return nil, err
+	}
 	rec := &store.Pipeline{Name: p.Name, Declaration: p, Tags: tags}
 	if err := s.store.CreatePipeline(ctx, rec); err != nil {
 		if errs.Is(err, errs.Conflict) {

@@ -15,6 +15,13 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []pipeline.T
 	if err := s.checkArn(ctx, arn); err != nil {
 		return err
 	}
+	existing, err := s.store.ListTags(ctx, arn)
+	if err != nil {
+		return err
+	}
+	if err := checkTags(tags, existing); err != nil {
+		return err
+	}
 	return s.store.TagResource(ctx, arn, tags)
 }
 

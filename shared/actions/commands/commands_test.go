@@ -59,6 +59,27 @@ func TestProviderRun(t *testing.T) {
 			},
 		},
 		{
+			Name: "commands: output variables over the combined limit fail the action",
+			Action: actiontest.With(commandsAction("BIG=$(printf '%0122880d' 0)"), func(a *pipeline.Action) {
+				a.OutputVariables = []string{"BIG"}
+			}),
+			Want: engine.Failed,
+			Code: engine.CodeJobFailed,
+			Msg:  []string{"122883 characters", "at most 122880"},
+		},
+		{
+			Name: "commands: output variables at the combined limit",
+			Action: actiontest.With(commandsAction("BIG=$(printf '%0122877d' 0)"), func(a *pipeline.Action) {
+				a.OutputVariables = []string{"BIG"}
+			}),
+			Want: engine.Succeeded,
+			Check: func(t *testing.T, _ *actiontest.Harness, res *engine.Result, _ string) {
+				if n := len(res.OutputVariables["BIG"]); n != 122877 {
+					t.Errorf("BIG has %d characters, want 122877", n)
+				}
+			},
+		},
+		{
 			Name:   "commands: no output variables declared",
 			Action: commandsAction("export X=1"),
 			Want:   engine.Succeeded,

@@ -142,6 +142,10 @@ func (h Host) run(ctx context.Context, job *actions.Job, primary string, prepare
 		}
 		return &engine.Result{Status: engine.Failed, ErrorCode: code, ErrorMessage: br.Reason}, nil
 	}
+	if n := engine.OutputVariablesSize(br.Exported); n > engine.MaxOutputVariablesSize {
+		return &engine.Result{Status: engine.Failed, ErrorCode: engine.CodeJobFailed, ErrorMessage: fmt.Sprintf(
+			"the exported output variables total %d characters; an action's output variables may total at most %d", n, engine.MaxOutputVariablesSize)}, nil
+	}
 	for i, out := range run.OutputArtifacts {
 		as, err := b.Artifact(i, out.Name)
 		if err != nil {

@@ -69,8 +69,9 @@ var table = map[errs.Code]row{
 		errs.KindActionExecution:          "ConflictException",
 	}},
 	errs.LimitExceeded: {http.StatusBadRequest, http.StatusBadRequest, map[errs.Kind]string{
-		errs.KindNone: "LimitExceededException",
-		errs.KindTags: "TooManyTagsException",
+		errs.KindNone:            "LimitExceededException",
+		errs.KindTags:            "TooManyTagsException",
+		errs.KindOutputVariables: "OutputVariablesSizeExceededException",
 	}},
 	errs.Unauthorized: {http.StatusForbidden, http.StatusForbidden, map[errs.Kind]string{
 		errs.KindNone: "UnrecognizedClientException",

@@ -138,6 +138,9 @@ func TestDescribe(t *testing.T) {
 		{"internal domain error hides detail", errs.New(errs.Internal, "disk full at /secret"), CodePipeline, 500, "InternalFailure", true},
 		{"plain error hides detail", fs.ErrPermission, REST, 500, "InternalFailure", true},
 		{"access denied", errs.Of(errs.Forbidden, errs.KindAccess, "no"), CodePipeline, http.StatusForbidden, "AccessDeniedException", false},
+		{"too many tags", errs.Of(errs.LimitExceeded, errs.KindTags, "x"), CodePipeline, 400, "TooManyTagsException", false},
+		{"invalid tags", errs.Of(errs.Validation, errs.KindTags, "x"), CodePipeline, 400, "InvalidTagsException", false},
+		{"output variables too large", errs.Of(errs.LimitExceeded, errs.KindOutputVariables, "x"), CodePipeline, 400, "OutputVariablesSizeExceededException", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
