@@ -1,8 +1,9 @@
 // Package api builds Stageflow's whole HTTP surface in one place: the three
 // doors (REST under /v1, CodePipeline's JSON 1.1 protocol at POST /, the S3
 // endpoint of the artifact bucket), the loopback Host guard, one request log
-// line per request (refused ones and the S3 door's included), and the body
-// limits and timeouts. `stageflow serve`, the test helpers (apitest) and the
+// line per request (refused ones and the S3 door's included), the cross-site
+// guard, the time a request body may take and the server's timeouts (each
+// door bounds its bodies' size). `stageflow serve`, the test helpers (apitest) and the
 // deployed api function all call NewHandler; nothing else registers a route.
 package api
 
@@ -27,10 +28,6 @@ import (
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/service"
 )
-
-// MaxRequestBytes bounds the body of a REST or CodePipeline request (the S3
-// door takes artifacts of any size its store accepts).
-const MaxRequestBytes = 1 << 20
 
 // Timeouts of the server NewServer makes. Streams (server-sent events, log
 // following) are not bound by WriteTimeout: they clear their own deadline.
@@ -193,25 +190,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.Write([]byte(`{"error":{"code":"UnsupportedMediaTypeException","message":"requests that change something must be sent with Content-Type: application/json"}}`))
 			return
 		}
-		h.limitBody(rw, r)
+		h.bodyDeadline(rw, r)
 		h.rest.ServeHTTP(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)
 	default:
-		h.limitBody(rw, r)
+		h.bodyDeadline(rw, r)
 		h.codepipeline.ServeHTTP(rw, r)
 	}
 }
 
-// limitBody bounds a REST or CodePipeline request body in size and in the
-// time it may take to arrive, so that a client announcing more than it sends
-// cannot hold a connection.
-func (h *Handler) limitBody(w *statusWriter, r *http.Request) {
+// bodyDeadline bounds the time a REST or CodePipeline request body may take
+// to arrive, so that a client announcing more than it sends cannot hold a
+// connection (the doors bound its size themselves).
+func (h *Handler) bodyDeadline(w *statusWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyTimeout))
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
 }
 
 func (h *Handler) logRequest(r *http.Request, rw *statusWriter, door string, entry *reqlog.Entry, start time.Time) {

@@ -88,9 +88,8 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Region and Account are the ones named in ARNs.
-func (s *Service) Region() string  { return s.region }
-func (s *Service) Account() string { return s.account }
+// Region is the region named in ARNs.
+func (s *Service) Region() string { return s.region }
 
 // Events is the change hub the service was given (nil when none).
 func (s *Service) Events() *Events { return s.events }

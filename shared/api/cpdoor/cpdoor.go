@@ -52,11 +52,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -164,26 +165,12 @@ var cpUnsupported = map[string]string{
 	"UpdateActionType":                 "action type definitions are not supported; use CreateCustomActionType",
 }
 
-// CodePipelineOperations lists the operations the door implements, sorted.
-func Operations() []string {
-	names := make([]string, 0, len(cpOperations))
-	for k := range cpOperations {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+// Operations lists the operations the door implements, sorted.
+func Operations() []string { return slices.Sorted(maps.Keys(cpOperations)) }
 
-// CodePipelineUnsupportedOperations lists the operations of the API
-// definition the door answers with UnsupportedOperationException, sorted.
-func UnsupportedOperations() []string {
-	names := make([]string, 0, len(cpUnsupported))
-	for k := range cpUnsupported {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+// UnsupportedOperations lists the operations of the API definition the door
+// answers with UnsupportedOperationException, sorted.
+func UnsupportedOperations() []string { return slices.Sorted(maps.Keys(cpUnsupported)) }
 
 // cpProtocolError is an error of the protocol, not of an operation.
 type cpProtocolError struct {

@@ -56,18 +56,7 @@ func (h *handler) authenticate(r *http.Request) (*signature, Grant, *apiError) {
 	if !ok {
 		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigV4Algorithm + "."}
 	}
-	var credential, signedHeaders, sig string
-	for _, f := range strings.Split(fields, ",") {
-		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
-		switch name {
-		case "Credential":
-			credential = value
-		case "SignedHeaders":
-			signedHeaders = value
-		case "Signature":
-			sig = value
-		}
-	}
+	credential, signedHeaders, sig := authFields(fields)
 	malformed := func(msg string) (*signature, Grant, *apiError) {
 		return nil, Grant{}, &apiError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed; " + msg}
 	}
@@ -164,15 +153,7 @@ func resign(r *http.Request, creds aws.Credentials, signed []string, payloadHash
 	if err := signer.SignHTTP(context.Background(), creds, c, payloadHash, "s3", region, t); err != nil {
 		return "", "", err
 	}
-	for _, f := range strings.Split(strings.TrimPrefix(c.Header.Get("Authorization"), sigV4Algorithm+" "), ",") {
-		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
-		switch name {
-		case "SignedHeaders":
-			signedHeaders = value
-		case "Signature":
-			sig = value
-		}
-	}
+	_, signedHeaders, sig = authFields(strings.TrimPrefix(c.Header.Get("Authorization"), sigV4Algorithm+" "))
 	return sig, signedHeaders, nil
 }
 
@@ -210,4 +191,21 @@ func hmacSHA256(key []byte, data string) []byte {
 
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// authFields reads the Credential, SignedHeaders and Signature of an
+// Authorization header's fields (what follows the algorithm name).
+func authFields(fields string) (credential, signedHeaders, sig string) {
+	for _, f := range strings.Split(fields, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch name {
+		case "Credential":
+			credential = value
+		case "SignedHeaders":
+			signedHeaders = value
+		case "Signature":
+			sig = value
+		}
+	}
+	return credential, signedHeaders, sig
 }
