@@ -21,14 +21,7 @@ func TestSlowClientsAreCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(h)
-	srv.IdleTimeout = 300 * time.Millisecond
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	ln := serveTimed(t, h, func(srv *http.Server) { srv.IdleTimeout = 300 * time.Millisecond })
 
 	tests := []struct {
 		name    string
@@ -73,4 +66,19 @@ func TestSlowClientsAreCut(t *testing.T) {
 
 func isReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
+}
+
+// serveTimed serves h with api.NewServer, its timeouts changed by tune, on a
+// loopback port until the test ends; it returns the listener.
+func serveTimed(t *testing.T, h *api.Handler, tune func(*http.Server)) net.Listener {
+	t.Helper()
+	srv := api.NewServer(h)
+	tune(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln
 }

@@ -3,13 +3,11 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
@@ -21,14 +19,8 @@ import (
 // clear its write deadline.)
 func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	base := apitest.NewServer(t)
-	srv := api.NewServer(base.Handler)
-	srv.ReadTimeout, srv.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	const timeout = 200 * time.Millisecond
+	ln := serveTimed(t, base.Handler, func(srv *http.Server) { srv.ReadTimeout, srv.WriteTimeout = timeout, timeout })
 	url := "http://" + ln.Addr().String()
 
 	doc := `{"name":"gate","stages":[{"name":"S","actions":[{"name":"Approve","actionTypeId":{"category":"Approval","owner":"AWS","provider":"Manual","version":"1"}}]}]}`
@@ -51,7 +43,7 @@ func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	time.Sleep(3 * srv.ReadTimeout) // the point of the test: outlive both timeouts
+	time.Sleep(3 * timeout) // the point of the test: outlive both timeouts
 	if _, err := base.Service.PutApprovalResult(ctx, service.ApprovalInput{PipelineName: "gate", Stage: "S", Action: "Approve", Status: "Approved"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,7 @@ func TestDeletePipelineEndsItsHistory(t *testing.T) {
 	svc := srv.Service
 	ctx := service.LocalCaller(t.Context(), "test")
 	p := pipeline.Pipeline{Name: "gone", Stages: []pipeline.Stage{{Name: "Gate", Actions: []pipeline.Action{{Name: "Approve", ActionTypeID: manualApproval}}}}}
-	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createPipeline(t, svc, p)
 	old, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "gone", ClientRequestToken: "tok"})
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +37,7 @@ func TestDeletePipelineEndsItsHistory(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("deleting the pipeline did not stop its execution")
 	}
-	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createPipeline(t, svc, p)
 	again, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "gone", ClientRequestToken: "tok"})
 	if err != nil || again.ID == old.ID {
 		t.Fatalf("start with the old token: %v, %v; want a new execution", again, err)

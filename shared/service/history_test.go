@@ -22,9 +22,7 @@ func TestOldExecutionsStayReachable(t *testing.T) {
 		{Name: "Gate", Actions: []pipeline.Action{{Name: "Approve", ActionTypeID: manualApproval}}},
 		{Name: "Second", Actions: []pipeline.Action{{Name: "Again", ActionTypeID: manualApproval}}},
 	}}
-	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createPipeline(t, svc, p)
 	// The oldest execution goes past Gate; 30 newer ones wait there.
 	var ids []string
 	for i := range 31 {
@@ -131,5 +129,13 @@ func eventually(t *testing.T, what string, done func() bool) {
 			t.Fatalf("never: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// createPipeline stores a pipeline as a local caller.
+func createPipeline(t *testing.T, svc *service.Service, p pipeline.Pipeline) {
+	t.Helper()
+	if _, err := svc.CreatePipeline(service.LocalCaller(t.Context(), "test"), p, nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,9 +29,7 @@ func TestJobsTimeOut(t *testing.T) {
 	p := pipeline.Pipeline{Name: "slow", Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{
 		{Name: "Wait", ActionTypeID: typ, TimeoutInMinutes: &timeout},
 	}}}}
-	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createPipeline(t, svc, p)
 	started, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "slow"})
 	if err != nil {
 		t.Fatal(err)

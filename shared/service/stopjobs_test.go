@@ -23,9 +23,7 @@ func TestAbandonedJobsLeaveTheQueue(t *testing.T) {
 	p := pipeline.Pipeline{Name: "stopped", Stages: []pipeline.Stage{{Name: "S", Actions: []pipeline.Action{
 		{Name: "Work", ActionTypeID: typ},
 	}}}}
-	if _, err := svc.CreatePipeline(ctx, p, nil); err != nil {
-		t.Fatal(err)
-	}
+	createPipeline(t, svc, p)
 	tests := []struct {
 		name      string
 		pollFirst bool // a worker took the job before the stop
