@@ -72,7 +72,7 @@ func (s *Store) PutKey(ctx context.Context, key string, r io.Reader) (Location, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Location{}, errs.Wrap(errs.Internal, err, "store artifact %s: %v", key, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".put-*")
+	tmp, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return Location{}, errs.Wrap(errs.Internal, err, "store artifact %s: %v", key, err)
 	}
@@ -139,11 +139,16 @@ func validKey(key string) bool {
 	return true
 }
 
+// TempPrefix starts the names of the files this package and the S3 door
+// write before renaming them into place: no object key component may start
+// with it (EscapeComponent escapes one that would).
+const TempPrefix = ".put-"
+
 // EscapeComponent makes s safe as one path component, one-to-one (distinct
 // inputs never share a result): bytes other than ASCII letters, digits, '-',
 // '_', '.' and '@' become %XX; a component made only of dots ("." or "..")
 // has every dot escaped; so has the first dot of a component starting
-// ".put-", the S3 door's temporary-file prefix; the empty string becomes
+// TempPrefix (the temporary files' prefix); the empty string becomes
 // "%". Names CodePipeline allows (pipelines: [A-Za-z0-9.@_-], artifacts:
 // [A-Za-z0-9_-]) stay as they are, apart from those two kinds of names.
 func EscapeComponent(s string) string {
@@ -155,7 +160,7 @@ func EscapeComponent(s string) string {
 	}
 	var b strings.Builder
 	start := 0
-	if strings.HasPrefix(s, ".put-") {
+	if strings.HasPrefix(s, TempPrefix) {
 		b.WriteString("%2E")
 		start = 1
 	}

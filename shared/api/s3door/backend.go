@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/stageflow/stageflow/shared/artifacts"
 )
 
 // tempPrefix starts the names of the files artifacts.Store and this package
 // write before renaming them into place; listings leave them out.
-const tempPrefix = ".put-"
+const tempPrefix = artifacts.TempPrefix
 
 // backend is a gofakes3.Backend keeping the objects of one bucket as the
 // files of a folder: key K is the file <dir>/K. All file access goes through
