@@ -280,7 +280,8 @@ func newStatusCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), e)
 			}
-			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout()) && useColor()) {
+			out := cmd.OutOrStdout()
+			for _, l := range renderTree(e, treeOptions{now: time.Now(), spin: "…", color: isTerminal(out) && useColor(), width: terminalWidth(out)}) {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {

@@ -169,3 +169,79 @@ func TestRunTwiceKeepsVersions(t *testing.T) {
 		t.Fatalf("version 1: %+v, %v", v1, err)
 	}
 }
+
+// `run` shows what the actions print: every line, prefixed with its action,
+// before the final status line (the last one unterminated); --quiet shows
+// the events alone; --output json has one object per line with "log".
+func TestRunShowsActionOutput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.json")
+	os.WriteFile(file, []byte(`{"name": "talk", "stages": [{"name": "S", "actions": [
+		{"name": "Count", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+		 "commands": ["seq 1 3000", "printf 'no newline at the end'"]},
+		{"name": "Other", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+		 "commands": ["echo from the other one"]}]}]}`), 0o644)
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", "--data-dir", dir, file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	final := strings.Index(out, "\nexecution ")
+	if final < 0 || !strings.Contains(out[final:], "succeeded in") || !strings.Contains(out[final:], "(logs: "+filepath.Join(dir, "logs")) {
+		t.Fatalf("no final line naming the logs:\n%s", out)
+	}
+	next := 0
+	for _, l := range strings.Split(out[:final], "\n") {
+		if rest, ok := strings.CutPrefix(l, "[S/Count] "); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' && !strings.Contains(rest, " ") {
+			next++
+			if rest != fmt.Sprint(next) {
+				t.Fatalf("line %d of Count's output is %q", next, rest)
+			}
+		}
+	}
+	if next != 3000 {
+		t.Errorf("%d of the 3000 lines of Count's output before the final line", next)
+	}
+	for _, want := range []string{"[S/Count] no newline at the end", "[S/Other] from the other one\n"} {
+		if !strings.Contains(out[:final], want) {
+			t.Errorf("output lacks %q before the final line", want)
+		}
+	}
+	// An action's output comes before the event of its end.
+	if i, j := strings.Index(out, "[S/Other] from the other one"), strings.Index(out, "talk › S › Other"+strings.Repeat(" ", 24)+" Succeeded"); i < 0 || j < i {
+		t.Errorf("Other's output (at %d) is not before its Succeeded event (at %d):\n%s", i, j, out[max(0, len(out)-2000):])
+	}
+
+	stdout.Reset()
+	if code := run([]string{"run", "--data-dir", dir, "--quiet", file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("--quiet: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "[S/") || !strings.Contains(stdout.String(), "talk › S › Count") {
+		t.Errorf("--quiet shows more or less than the events:\n%s", stdout.String())
+	}
+
+	stdout.Reset()
+	if code := run([]string{"run", "--data-dir", dir, "-o", "json", file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("--output json: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	logs := 0
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev struct {
+			Stage, Action, RunID, Log string
+			Status                    string
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		if ev.Log != "" {
+			logs++
+			if ev.Stage != "S" || ev.RunID == "" || ev.Status != "" {
+				t.Errorf("log object %q", l)
+			}
+		}
+	}
+	if logs < 3002 {
+		t.Errorf("%d log objects, want every line", logs)
+	}
+}
