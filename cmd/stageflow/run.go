@@ -131,7 +131,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	ctx = service.LocalCaller(ctx, "stageflow run")
 	name, err := applyDocument(ctx, sys.Service, data)
 	if err != nil {
-		return err
+		return fileError(file, err)
 	}
 	// What the actions print is read from their log files as they grow.
 	var follower *logFollower
