@@ -430,7 +430,11 @@ func (c *client) watch(cmd *cobra.Command, name, id string, asJSON bool) error {
 		return nil
 	}
 	if last.Status != engine.Succeeded {
-		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, outcome(last))
+		o := outcome(last)
+		if !isTerminal(out) {
+			o = briefOutcome(last) // the error is in the action's event
+		}
+		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, o)
 		return exitError{1}
 	}
 	fmt.Fprintf(out, "\nexecution %s succeeded\n", last.ID)

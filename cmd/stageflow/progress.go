@@ -233,7 +233,8 @@ func (p *progress) events(e *engine.Execution) {
 			status += ": " + ev.Error
 		case ev.note != "":
 			status += ": " + ev.note
-		case ev.Summary != "" && ev.Stage == "":
+		case ev.Summary != "" && ev.Stage == "" && !ev.Status.Terminal():
+			// (A terminal one is the final line's, printed after the events.)
 			status = statusWithSummary(ev.Status, ev.Summary)
 		}
 		fmt.Fprintf(p.w, "%s  %-40s %s\n", ev.Time.Local().Format("15:04:05"), where, status)

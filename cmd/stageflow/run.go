@@ -181,8 +181,16 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		return nil
 	}
 	if !opt.json {
-		fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, outcome(final))
-		showFailedLogs(out, final)
+		if live {
+			fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, outcome(final))
+		} else {
+			fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, briefOutcome(final)) // the error is in the action's event
+		}
+		if opt.quiet {
+			showFailedLogs(out, final)
+		} else {
+			showFailedLogPaths(out, final) // their lines are shown already
+		}
 	}
 	return exitError{1}
 }
@@ -200,6 +208,15 @@ func showFailedLogs(w io.Writer, e *engine.Execution) {
 		fmt.Fprintf(w, "\n── last lines of %s › %s (%s) ──\n", r.Stage, r.Action, r.LogLocation)
 		for _, l := range lines {
 			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+// showFailedLogPaths says where the log of every failed action is.
+func showFailedLogPaths(w io.Writer, e *engine.Execution) {
+	for _, r := range e.Actions {
+		if r.Status == engine.Failed && r.LogLocation != "" {
+			fmt.Fprintf(w, "── log of %s › %s: %s\n", r.Stage, r.Action, r.LogLocation)
 		}
 	}
 }

@@ -30,10 +30,10 @@ func TestRunExamples(t *testing.T) {
 			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},
 		"test-fails.json": {1, []string{
 			"failing-test › Test › AnswerIs42",
-			`failed: action "AnswerIs42" in stage "Test" failed`,
-			"── last lines of Test › AnswerIs42",
-			"FAIL: expected answer = 42, got:", // the failing log's tail
-			"int answer = 41;",
+			`failed: action "AnswerIs42" in stage "Test" failed` + "\n",
+			"── log of Test › AnswerIs42: ",
+			"[Test/AnswerIs42] FAIL: expected answer = 42, got:", // the failing log, as it came
+			"[Test/AnswerIs42] int answer = 41;",
 		}},
 	}
 	for _, ex := range examples {
@@ -243,5 +243,40 @@ func TestRunShowsActionOutput(t *testing.T) {
 	}
 	if logs < 3002 {
 		t.Errorf("%d log objects, want every line", logs)
+	}
+}
+
+// A failed action's error is printed once, in its event, not again in the
+// execution's event and the final line; its log's lines once, as they came
+// (with --quiet, its tail at the end).
+func TestRunPrintsTheFailureOnce(t *testing.T) {
+	const errText = "ended the build shell with exit code 1"
+	for _, quiet := range []bool{false, true} {
+		args := []string{"run", "--data-dir", t.TempDir(), "../../examples/failing/test-fails.json"}
+		if quiet {
+			args = append(args, "--quiet")
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, strings.NewReader(""), &stdout, &stderr); code != 1 {
+			t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+		var errs, fails int
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if strings.Contains(l, "[Container]") {
+				continue // the build's own report in its log
+			}
+			if strings.Contains(l, errText) {
+				errs++
+			}
+			if strings.HasSuffix(l, "] FAIL: expected answer = 42, got:") || l == "  FAIL: expected answer = 42, got:" {
+				fails++
+			}
+		}
+		if errs != 1 || fails != 1 {
+			t.Errorf("quiet %v: the error printed %d times, the log's FAIL line %d times:\n%s", quiet, errs, fails, stdout.String())
+		}
+		if got := strings.Contains(stdout.String(), "── last lines of Test › AnswerIs42"); got != quiet {
+			t.Errorf("quiet %v: the log's tail shown %v", quiet, got)
+		}
 	}
 }
