@@ -28,9 +28,10 @@ type logFollower struct {
 	order []string
 	exec  *engine.Execution
 
-	pollMu sync.Mutex // one poll at a time
-	quit   chan struct{}
-	done   chan struct{}
+	pollMu   sync.Mutex // one poll at a time
+	stopOnce sync.Once
+	quit     chan struct{}
+	done     chan struct{}
 }
 
 // followedLog is the state of one run's log file.
@@ -106,14 +107,17 @@ func (f *logFollower) follow(executionID string) {
 }
 
 // stop ends the polling, takes the final state and reads every log to its
-// end: when it returns, every line has been shown.
+// end: when it returns, every line has been shown. Only its first call
+// does anything.
 func (f *logFollower) stop(final *engine.Execution) {
-	close(f.quit)
-	<-f.done
-	if final != nil {
-		f.track(final)
-	}
-	f.poll(true)
+	f.stopOnce.Do(func() {
+		close(f.quit)
+		<-f.done
+		if final != nil {
+			f.track(final)
+		}
+		f.poll(true)
+	})
 }
 
 // poll reads what the logs have gained. A run that has ended (or every run,

@@ -137,6 +137,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	var follower *logFollower
 	if !opt.quiet {
 		follower = newLogFollower(prog, func(execID, runID string) string { return sys.Runner.LogPath(execID, runID) })
+		defer follower.stop(nil) // on the paths that end early
 	}
 	sys.Runner.OnChange = func(e *engine.Execution) {
 		if follower != nil {
@@ -146,9 +147,6 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	}
 	e, err := sys.Service.StartExecution(ctx, service.StartInput{PipelineName: name, Variables: opt.vars, TriggerType: "StageflowRun", TriggerDetail: file})
 	if err != nil {
-		if follower != nil {
-			follower.stop(nil)
-		}
 		return err
 	}
 	if follower != nil {
