@@ -78,14 +78,13 @@ func renderTree(e *engine.Execution, opt treeOptions) []string {
 	}
 
 	type row struct {
-		indent    int
-		status    engine.Status
-		name      string
-		start     time.Time
-		end       time.Time
-		note      string
-		tail      []string
-		runStatus engine.Status
+		indent int
+		status engine.Status
+		name   string
+		start  time.Time
+		end    time.Time
+		note   string
+		tail   []string
 	}
 	rows := []row{{indent: 0, status: e.Status, name: "pipeline " + e.PipelineName, start: e.StartTime, end: e.EndTime}}
 	for si, st := range e.Stages {
