@@ -181,9 +181,9 @@ func TestFirstExecutionThatCannotStart(t *testing.T) {
 	mu.Unlock()
 	var warned bool
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
-		var m map[string]any
+		var m map[string]string // every member of these lines is a string
 		if json.Unmarshal([]byte(line), &m) == nil && m["level"] == "WARN" && m["pipeline"] == "needs-v" &&
-			strings.Contains(m["msg"].(string), "first execution did not start") && strings.Contains(m["err"].(string), "variables.V") {
+			strings.Contains(m["msg"], "first execution did not start") && strings.Contains(m["err"], "variables.V") {
 			warned = true
 		}
 	}
