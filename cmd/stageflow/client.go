@@ -67,7 +67,7 @@ func newPipelineCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&c.endpoint, "endpoint", defaultEndpoint(), "the Stageflow server (env STAGEFLOW_ENDPOINT)")
 
 	create := &cobra.Command{
-		Use: "create FILE...", Short: "Create pipelines from documents", Args: cobra.MinimumNArgs(1),
+		Use: "create FILE...", Short: "Create pipelines from documents (each starts its first execution, as in CodePipeline)", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, f := range args {
 				data, err := os.ReadFile(f)

@@ -302,12 +302,14 @@ func terminalWidth(w any) int {
 
 // applyDocument loads a pipeline document and stores it through the service:
 // a new pipeline, or a new version when its declaration changed. It returns
-// the pipeline's name.
+// the pipeline's name. It starts nothing, even when it creates the pipeline:
+// `run` starts its one execution itself, `serve --load` only what --start
+// names.
 func applyDocument(ctx context.Context, svc *service.Service, data []byte) (string, error) {
 	doc, err := pipeline.Load(data)
 	if err != nil {
 		return "", err
 	}
-	_, _, err = svc.ApplyPipeline(ctx, doc.Pipeline, doc.Tags)
+	_, _, err = svc.ApplyPipeline(service.WithoutFirstExecution(ctx), doc.Pipeline, doc.Tags)
 	return doc.Pipeline.Name, err
 }

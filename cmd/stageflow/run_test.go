@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // TestRunExamples runs every example pipeline with `stageflow run` in a pipe
@@ -139,7 +140,8 @@ func TestRunRefusesADataDirInUse(t *testing.T) {
 }
 
 // TestRunTwiceKeepsVersions runs a pipeline, changes it and runs it again on
-// the same data dir: the store keeps both versions.
+// the same data dir: the store keeps both versions, and each run started
+// exactly one execution (creating the pipeline starts none of its own).
 func TestRunTwiceKeepsVersions(t *testing.T) {
 	dir := t.TempDir()
 	doc := func(msg string) string {
@@ -167,6 +169,15 @@ func TestRunTwiceKeepsVersions(t *testing.T) {
 	v1, err := sys.Store.GetPipeline(t.Context(), "twice", 1)
 	if err != nil || v1.Declaration.Stages[0].Actions[0].Commands[0] != "echo one" {
 		t.Fatalf("version 1: %+v, %v", v1, err)
+	}
+	rows, _, err := sys.Store.ListExecutions(t.Context(), store.ExecutionFilter{PipelineName: "twice"}, store.Page{})
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d executions, %v; want 3, one per run", len(rows), err)
+	}
+	for _, r := range rows {
+		if r.Trigger.Type != "StageflowRun" {
+			t.Errorf("execution %s has trigger %+v, want StageflowRun", r.ID, r.Trigger)
+		}
 	}
 }
 

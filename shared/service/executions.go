@@ -27,11 +27,17 @@ type StartInput struct {
 // and has the driver begin it. With a ClientRequestToken that an execution
 // of this pipeline already used, it returns that execution and starts
 // nothing. This is the one place where executions start, for every door,
-// `stageflow run` and `serve --start`.
+// `stageflow run`, `serve --start` and the first execution of a new
+// pipeline (which goes straight to start: CreatePipeline was authorized).
 func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Execution, error) {
 	if err := s.authorize(ctx, OpStartPipelineExecution, s.PipelineArn(in.PipelineName)); err != nil {
 		return nil, err
 	}
+	return s.start(ctx, in)
+}
+
+// start is StartExecution once authorized.
+func (s *Service) start(ctx context.Context, in StartInput) (*engine.Execution, error) {
 	if err := checkStartInput(in); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // TestStartChecksTheAPIsRules: a local caller (stageflow run --var) is held
 // to the same limits as the doors.
 func TestStartChecksTheAPIsRules(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx := service.LocalCaller(t.Context(), "test")
 	createVarsPipeline(t, srv, "vars")
 	tests := []struct {
@@ -51,7 +51,7 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 // request is the same execution; with other variables it is a Validation
 // error naming the token.
 func TestClientRequestTokenNamesOneRequest(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx := service.LocalCaller(t.Context(), "test")
 	createVarsPipeline(t, srv, "tokens")
 	first, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1",

@@ -44,7 +44,7 @@ func approvalPipeline(name string) []byte {
 
 func newClient(t *testing.T) *restclient.Client {
 	t.Helper()
-	return restclient.New(apitest.NewServer(t).URL+"/", nil)
+	return restclient.New(apitest.NewServer(t, apitest.WithoutFirstExecution()).URL+"/", nil)
 }
 
 func testContext(t *testing.T) context.Context {
