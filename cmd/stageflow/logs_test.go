@@ -32,11 +32,8 @@ func TestLogsFollowTheExecution(t *testing.T) {
 	if code, out := cli("pipeline", "apply", file); code != 0 || !strings.Contains(out, "created pipeline gated (version 1)") {
 		t.Fatalf("apply: %d %s", code, out)
 	}
-	code, id := cli("start", "gated")
-	if code != 0 {
-		t.Fatalf("start: %d %s", code, id)
-	}
-	id = strings.TrimSpace(id)
+	// Creating the pipeline started its first execution: follow that one.
+	id := s.onlyExecution(t, "gated", "CreatePipeline")
 	s.waitExecution(t, "gated", id, "the approval to wait", func(e *engine.Execution) bool {
 		r, ok := e.LatestRun("Gate", "Wait")
 		return ok && r.Status == engine.InProgress
