@@ -102,9 +102,17 @@ type ActionExecution struct {
 	ErrorDetails         *ErrorDetails `json:"errorDetails,omitempty"`
 }
 
+// ActionRevision is the revision an action last worked on, in GetPipelineState.
+type ActionRevision struct {
+	RevisionID       string     `json:"revisionId"`
+	RevisionChangeID string     `json:"revisionChangeId"`
+	Created          *Timestamp `json:"created"`
+}
+
 // ActionState is an action's state in GetPipelineState.
 type ActionState struct {
 	ActionName      string           `json:"actionName"`
+	CurrentRevision *ActionRevision  `json:"currentRevision,omitempty"`
 	LatestExecution *ActionExecution `json:"latestExecution,omitempty"`
 }
 
@@ -149,6 +157,24 @@ type ResolvedPipelineVariable struct {
 	ResolvedValue string `json:"resolvedValue"`
 }
 
+// ArtifactRevision is the revision of an execution's source artifact.
+type ArtifactRevision struct {
+	Name                     string     `json:"name,omitempty"`
+	RevisionID               string     `json:"revisionId,omitempty"`
+	RevisionChangeIdentifier string     `json:"revisionChangeIdentifier,omitempty"`
+	RevisionSummary          string     `json:"revisionSummary,omitempty"`
+	Created                  *Timestamp `json:"created,omitempty"`
+	RevisionURL              string     `json:"revisionUrl,omitempty"`
+}
+
+// SourceRevision is the revision a source action of an execution runs on.
+type SourceRevision struct {
+	ActionName      string `json:"actionName"`
+	RevisionID      string `json:"revisionId,omitempty"`
+	RevisionSummary string `json:"revisionSummary,omitempty"`
+	RevisionURL     string `json:"revisionUrl,omitempty"`
+}
+
 // PipelineExecution is GetPipelineExecution's answer.
 type PipelineExecution struct {
 	PipelineName        string                     `json:"pipelineName"`
@@ -156,7 +182,7 @@ type PipelineExecution struct {
 	PipelineExecutionID string                     `json:"pipelineExecutionId"`
 	Status              string                     `json:"status"`
 	StatusSummary       string                     `json:"statusSummary,omitempty"`
-	ArtifactRevisions   []any                      `json:"artifactRevisions"`
+	ArtifactRevisions   []ArtifactRevision         `json:"artifactRevisions"`
 	Variables           []ResolvedPipelineVariable `json:"variables,omitempty"`
 	Trigger             *ExecutionTrigger          `json:"trigger,omitempty"`
 	ExecutionMode       string                     `json:"executionMode,omitempty"`
@@ -175,7 +201,7 @@ type PipelineExecutionSummary struct {
 	StatusSummary       string                `json:"statusSummary,omitempty"`
 	StartTime           *Timestamp            `json:"startTime,omitempty"`
 	LastUpdateTime      *Timestamp            `json:"lastUpdateTime,omitempty"`
-	SourceRevisions     []any                 `json:"sourceRevisions"`
+	SourceRevisions     []SourceRevision      `json:"sourceRevisions"`
 	Trigger             *ExecutionTrigger     `json:"trigger,omitempty"`
 	StopTrigger         *StopExecutionTrigger `json:"stopTrigger,omitempty"`
 	ExecutionMode       string                `json:"executionMode,omitempty"`
