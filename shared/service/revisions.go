@@ -7,6 +7,7 @@ import (
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/strictjson"
 )
 
 // Revisions: what source actions (and any action whose job worker reports
@@ -57,6 +58,14 @@ func checkSourceRevisionShapes(list []engine.SourceRevision) []errs.Problem {
 // source action of the pipeline version about to run.
 func checkSourceRevisionActions(p *pipeline.Pipeline, list []engine.SourceRevision) error {
 	var problems []errs.Problem
+	var sources []string
+	for si := range p.Stages {
+		for _, a := range p.Stages[si].Actions {
+			if a.ActionTypeID.Category == pipeline.CategorySource {
+				sources = append(sources, a.Name)
+			}
+		}
+	}
 	for i, sr := range list {
 		category, found := "", false
 		for si := range p.Stages {
@@ -69,7 +78,7 @@ func checkSourceRevisionActions(p *pipeline.Pipeline, list []engine.SourceRevisi
 		at := fmt.Sprintf("sourceRevisions[%d].actionName", i)
 		switch {
 		case !found:
-			problems = append(problems, errs.Problem{Path: at, Message: fmt.Sprintf("the pipeline has no action named %q", sr.Action)})
+			problems = append(problems, errs.Problem{Path: at, Message: fmt.Sprintf("the pipeline has no action named %q%s", sr.Action, strictjson.Suggest(sr.Action, sources))})
 		case category != pipeline.CategorySource:
 			problems = append(problems, errs.Problem{Path: at, Message: fmt.Sprintf(
 				"action %q is a %s action; source revisions can be given only for source actions", sr.Action, category)})
