@@ -2,10 +2,12 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
 
+	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
@@ -27,9 +29,14 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 // number is read to the nearest microsecond: a float64 of epoch seconds
 // holds no finer time, and truncating it would turn 1700000000.004 into
 // 1700000000.003999, so that what MarshalJSON wrote would not read back.
+// A number outside the years 1..9999 is refused: no time.Time of it could
+// be written as JSON again.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	var f float64
 	if err := json.Unmarshal(b, &f); err == nil {
+		if !(f >= minEpochSeconds && f <= maxEpochSeconds) {
+			return fmt.Errorf("timestamp %s is outside the years 1 to 9999", apispec.Truncate(string(b), 40))
+		}
 		*t = Timestamp(time.UnixMicro(int64(math.Round(f * 1e6))).UTC())
 		return nil
 	}
@@ -44,6 +51,12 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	*t = Timestamp(tt)
 	return nil
 }
+
+// The epoch seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+const (
+	minEpochSeconds = -62135596800
+	maxEpochSeconds = 253402300799
+)
 
 // ts converts a time, nil for the zero time (so that omitempty drops it).
 func ts(t time.Time) *Timestamp {

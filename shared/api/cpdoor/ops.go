@@ -487,7 +487,7 @@ func cpPutJobSuccessResult(ctx context.Context, c *cpCall, in *cpPutJobSuccessRe
 		if len(r.Created) > 0 && string(r.Created) != "null" {
 			var t service.Timestamp
 			if err := t.UnmarshalJSON(r.Created); err != nil {
-				return nil, cpSerializationError("currentRevision.created: not a timestamp (epoch seconds or an RFC 3339 string): %s", apispec.Truncate(string(r.Created), 40))
+				return nil, cpSerializationError("currentRevision.created: %s is not a timestamp (epoch seconds in the years 1 to 9999, or an RFC 3339 string)", apispec.Truncate(string(r.Created), 40))
 			}
 			js.CurrentRevision.Created = time.Time(t)
 		}

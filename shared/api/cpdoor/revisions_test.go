@@ -288,6 +288,7 @@ func TestCurrentRevisionRefused(t *testing.T) {
 		{"change identifier too long", `{"revision": "abc", "changeIdentifier": "` + strings.Repeat("c", 101) + `"}`, "ValidationException", []string{"currentRevision.changeIdentifier", "101"}},
 		{"summary too long", `{"revision": "abc", "changeIdentifier": "c", "revisionSummary": "` + strings.Repeat("s", 2049) + `"}`, "ValidationException", []string{"currentRevision.revisionSummary"}},
 		{"created not a time", `{"revision": "abc", "changeIdentifier": "c", "created": "yesterday"}`, "SerializationException", []string{"currentRevision.created"}},
+		{"created in the year 31 million", `{"revision": "abc", "changeIdentifier": "c", "created": 1e15}`, "SerializationException", []string{"currentRevision.created", "1e15"}},
 		{"unknown member", `{"revision": "abc", "changeIdentifier": "c", "branch": "main"}`, "ValidationException", []string{"branch"}},
 		{"with a continuation token", `{"revision": "abc", "changeIdentifier": "c"}, "continuationToken": "more"`, "ValidationException", []string{"currentRevision", "continuationToken"}},
 	} {
