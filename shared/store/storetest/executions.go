@@ -46,6 +46,15 @@ func RichExecution(id, pipelineName string, start time.Time, actions int) *engin
 	for i := range actions {
 		e.Actions = append(e.Actions, actionRun(fmt.Sprintf("%s-run-%d", id, i), i, start.Add(time.Duration(i)*time.Second)))
 	}
+	if len(e.Actions) > 0 {
+		// The first run is a source that was asked for a revision and
+		// reported the one it fetched.
+		e.SourceRevisions = []engine.SourceRevision{{Action: e.Actions[0].Action, Type: "COMMIT_ID", Value: "0123abc"}}
+		r := &e.Actions[0]
+		r.SourceRevisions = e.SourceRevisions
+		r.CurrentRevision = &engine.Revision{ID: "0123abc", ChangeIdentifier: "2025-01-01T00:00:00Z", Summary: "Fix the build", Created: start.Add(-time.Hour)}
+		r.OutputArtifacts = []engine.ArtifactRef{{Name: "BuildOut0", Bucket: "artifacts", Key: "alpha/BuildOut/def.zip", Revision: "0123abc"}}
+	}
 	return e
 }
 
@@ -98,6 +107,11 @@ func Normalized(e *engine.Execution) *engine.Execution {
 	for i := range c.Actions {
 		a := &c.Actions[i]
 		a.StartTime, a.LastUpdateTime, a.EndTime = a.StartTime.UTC(), a.LastUpdateTime.UTC(), a.EndTime.UTC()
+		if a.CurrentRevision != nil {
+			rev := *a.CurrentRevision
+			rev.Created = rev.Created.UTC()
+			a.CurrentRevision = &rev
+		}
 	}
 	if c.Stop != nil {
 		stop := *c.Stop
