@@ -25,7 +25,7 @@ func sourceType(provider string) *types.ActionTypeId {
 // (Deploy/Ship), each served by the test as a job worker.
 func revisionsServer(t *testing.T, ctx context.Context, name string) (*apitest.Server, *codepipeline.Client) {
 	t.Helper()
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	if _, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{
 		Category: types.ActionCategorySource, Provider: aws.String("StageflowTestSource"), Version: aws.String("1"),
