@@ -57,6 +57,11 @@ func TestStateMachineRunsAPipeline(t *testing.T) {
 	if count[sfn.StateAdvance] != 5 || count[sfn.StateWave] != 4 || count[sfn.StateDispatch] != 5 || count[sfn.StateDone] != 1 || count[sfn.StatePark] != 0 {
 		t.Fatalf("states entered %v", count)
 	}
+	// The history Step Functions would keep for this run, from the states
+	// the interpreter entered: the formula HistoryEvents documents.
+	if got, want := sfn.HistoryEvents(count[sfn.StateWave], count[sfn.StateDispatch]), 11+4*11+5*8; got != want {
+		t.Fatalf("HistoryEvents(4 waves, 5 actions) = %d, want %d", got, want)
+	}
 	calls := sys.bridge.Calls()
 	if calls["StartExecution"] != 1 || calls["SendTaskSuccess"] != 5 || calls["StopExecution"] != 0 {
 		t.Fatalf("Step Functions calls %v: want one start and one task success per action", calls)

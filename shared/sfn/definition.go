@@ -42,6 +42,33 @@ var LambdaServiceErrors = []string{
 	"Lambda.ClientExecutionTimeoutException",
 }
 
+// History events of a Standard execution of the definition, as Step
+// Functions counts them: a Lambda task is 5 (entered, scheduled, started,
+// succeeded, exited), one with a task token 6 (submitted besides), a Choice,
+// a Pass and a Succeed 2, a Map 4 plus 2 per iteration, the execution's own
+// start and end 2.
+const (
+	// MaxHistoryEvents is Step Functions' limit on one execution's history.
+	MaxHistoryEvents = 25000
+	// EventsPerWave is one turn of the loop besides its actions: Advance,
+	// Route, and the Map's own events.
+	EventsPerWave = 5 + 2 + 4
+	// EventsPerAction is one action of a wave: its iteration and its
+	// Dispatch task.
+	EventsPerAction = 2 + 6
+	// EventsPerPark is one park and its Continue: Park, Advance, Route.
+	EventsPerPark = 6 + 5 + 2
+	// eventsFixed is the execution's start and end and the last turn:
+	// Advance, Route, Done.
+	eventsFixed = 2 + 5 + 2 + 2
+)
+
+// HistoryEvents is the length of the history of an execution that runs
+// waves waves of actions actions in all, never parks and retries nothing.
+func HistoryEvents(waves, actions int) int {
+	return eventsFixed + waves*EventsPerWave + actions*EventsPerAction
+}
+
 // Functions names the two Lambda functions the state machine invokes (name,
 // ARN or a CloudFormation token that resolves to one).
 type Functions struct {

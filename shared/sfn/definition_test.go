@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/sfn"
 	"github.com/stageflow/stageflow/shared/sfn/sfntest"
 )
@@ -129,5 +130,18 @@ func TestDefinitionShape(t *testing.T) {
 	}
 	if _, err := sfn.Definition(sfn.Functions{Advance: "a"}); err == nil {
 		t.Error("a definition without the dispatch function")
+	}
+}
+
+// TestLargestPipelineFitsTheHistory: the largest pipeline CodePipeline
+// allows (500 actions), each action a wave of its own (the worst case),
+// stays under Step Functions' 25,000 history events.
+func TestLargestPipelineFitsTheHistory(t *testing.T) {
+	worst := sfn.HistoryEvents(pipeline.MaxActionsInPipeline, pipeline.MaxActionsInPipeline)
+	if worst != 9511 || worst > sfn.MaxHistoryEvents {
+		t.Fatalf("the largest pipeline takes %d events", worst)
+	}
+	if widest := sfn.HistoryEvents(pipeline.MaxStages, pipeline.MaxActionsInPipeline); widest >= worst {
+		t.Fatalf("fewer waves, %d events, not fewer than %d", widest, worst)
 	}
 }

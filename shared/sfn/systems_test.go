@@ -211,12 +211,12 @@ func play(t *testing.T, sys *system, sc scenario) (*engine.Execution, sfntest.Re
 // outcome is what the equivalence compares: the execution's status, its
 // stages' and each run in order with its status, error code and outputs.
 func outcome(e *engine.Execution) []string {
-	out := []string{"execution " + string(e.Status)}
+	out := []string{"execution " + string(e.Status) + ": " + e.StatusSummary}
 	for _, s := range e.Stages {
 		out = append(out, fmt.Sprintf("stage %s %s", s.Name, s.Status))
 	}
 	for _, r := range e.Actions {
-		out = append(out, fmt.Sprintf("run %s/%s #%d %s %s %v", r.Stage, r.Action, r.Attempt, r.Status, r.ErrorCode, r.OutputVariables))
+		out = append(out, fmt.Sprintf("run %s/%s #%d %s %s %q %v", r.Stage, r.Action, r.Attempt, r.Status, r.ErrorCode, r.ErrorMessage, r.OutputVariables))
 	}
 	return out
 }
