@@ -141,11 +141,11 @@ var catchAll = []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: "$.er
 // Definition is the state machine in Amazon States Language (JSONPath): a
 // Standard state machine that is the local runner's loop, state by state.
 //
-//	Advance ─► Route ┬─ done ─► Done
-//	   ▲             ├─ park ─► Park (task token kept on the execution; Continue sends it) ─┐
-//	   │             └─ wave ─► Wave: Map over the wave ─► Dispatch (task token kept on the │
-//	   │                        run; Complete sends it) ──────────────────────────────────┐ │
-//	   └──────────────────────────────────────────────────────────────────────────────────┴─┘
+//	Advance → Route ─ done → Done
+//	   ↑        ├──── park → Park: waits; its token is kept on the execution, Continue sends it ──┐
+//	   │        └─ (wave) → Wave: a Map over the wave, each item a Dispatch task that waits; its  │
+//	   │                    token is kept on the run, Complete sends it ─────────────────────────┤
+//	   └─────────────────────────────────────────────────────────────────────────────────────────┘
 //
 // The state between the steps is {executionId, next, wave, ended}: only
 // identifiers (AdvanceOutput). Every completion of an action, success or
