@@ -18,6 +18,7 @@
 //   Node.js timer can hold instead (Step Functions waits up to a year).
 'use strict';
 const fs = require('node:fs');
+const http = require('node:http');
 const { StateMachine } = require('aws-local-stepfunctions');
 
 const TOKEN_PLACEHOLDER = 'BRIDGE-TASK-TOKEN';
@@ -29,16 +30,35 @@ const executionArn = process.env.BRIDGE_EXECUTION_ARN;
 const input = JSON.parse(process.env.BRIDGE_INPUT || '{}');
 const definition = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 
-async function post(path, body) {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+// post sends a JSON request to the Go side and returns its JSON answer. It
+// uses node:http rather than fetch, whose client gives up on a response
+// after five minutes: a task waits for its token as long as it takes.
+function post(path, body) {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) {
+          reject(new Error(`bridge ${path}: HTTP ${res.statusCode}: ${text}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
   });
-  if (!res.ok) {
-    throw new Error(`bridge ${path}: HTTP ${res.status}: ${await res.text()}`);
-  }
-  return res.json();
 }
 
 // patch rewrites the Task states of a machine (and its Map processors) and
