@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
@@ -100,11 +102,11 @@ func TestStateMachineFailedParallelAction(t *testing.T) {
 // machine in HandlerFailed with the handler's error and message, never
 // swallowed or retried as if it were Lambda's.
 func TestHandlerFailureIsVisible(t *testing.T) {
-	calls := 0
+	var calls atomic.Int32
 	sys := sfnSystemWith(t, func(next sfntest.Invoke) sfntest.Invoke {
 		return func(ctx context.Context, fn string, payload json.RawMessage) (json.RawMessage, error) {
 			if fn == advanceFunction {
-				calls++
+				calls.Add(1)
 				return nil, errs.Of(errs.Internal, "", "the store is unreachable")
 			}
 			return next(ctx, fn, payload)
@@ -122,7 +124,73 @@ func TestHandlerFailureIsVisible(t *testing.T) {
 	if res.Status != "FAILED" || res.Error != "Error" || !strings.Contains(res.Cause, "the store is unreachable") || !slices.Contains(res.States, sfn.StateHandlerFailed) {
 		t.Fatalf("state machine %s, error %q, cause %q; want FAILED in %s with the handler's message", res.Status, res.Error, res.Cause, sfn.StateHandlerFailed)
 	}
-	if calls != 1 {
-		t.Fatalf("advance invoked %d times; our handler's errors are not retried", calls)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("advance invoked %d times; our handler's errors are not retried", n)
+	}
+}
+
+// TestParkedExecutionContinues: when Advance says park, the state machine
+// waits in Park with its token kept on the execution, and Continue sends
+// it: the execution advances, dispatches its wave and ends. (Nothing in the
+// engine parks yet, so the first Advance is made to answer park.)
+func TestParkedExecutionContinues(t *testing.T) {
+	var parked atomic.Bool
+	sys := sfnSystemWith(t, func(next sfntest.Invoke) sfntest.Invoke {
+		return func(ctx context.Context, fn string, payload json.RawMessage) (json.RawMessage, error) {
+			var in sfn.AdvanceInput
+			json.Unmarshal(payload, &in)
+			if fn == advanceFunction && in.ParkToken == "" && parked.CompareAndSwap(false, true) {
+				return json.Marshal(sfn.AdvanceOutput{ExecutionID: in.ExecutionID, Next: sfn.NextPark, Wave: []sfn.WaveItem{}})
+			}
+			return next(ctx, fn, payload)
+		}
+	})
+	ctx := service.LocalCaller(t.Context(), "test")
+	if _, err := sys.svc.CreatePipeline(ctx, pipeline.Pipeline{Name: "parked", Stages: []pipeline.Stage{stage("S", action("A", customType, 0))}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	started, err := sys.svc.StartExecution(ctx, service.StartInput{PipelineName: "parked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := started.ID
+	waitFor(t, "the park token kept", func() bool {
+		e, err := sys.store.GetExecution(ctx, id)
+		return err == nil && e.ParkToken != ""
+	})
+	if jobs, _ := sys.svc.PollForJobs(ctx, customType, 10); len(jobs) != 0 {
+		t.Fatalf("a parked execution dispatched %d jobs", len(jobs))
+	}
+	if err := sys.drv.Continue(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	var jobs []service.Job
+	waitFor(t, "the job of the continued execution", func() bool {
+		jobs, err = sys.svc.PollForJobs(ctx, customType, 10)
+		return err == nil && len(jobs) == 1
+	})
+	if err := sys.svc.PutJobSuccessResult(ctx, jobs[0].ID, service.JobSuccess{}); err != nil {
+		t.Fatal(err)
+	}
+	res := sys.settle(t, id)
+	e, _ := sys.store.GetExecution(ctx, id)
+	if res.Status != "SUCCEEDED" || e.Status != engine.Succeeded || e.ParkToken != "" {
+		t.Fatalf("state machine %s, execution %s, park token %q", res.Status, e.Status, e.ParkToken)
+	}
+	if !slices.Equal(res.States, []string{sfn.StateAdvance, sfn.StateRoute, sfn.StatePark, sfn.StateAdvance, sfn.StateRoute,
+		sfn.StateWave, sfn.StateDispatch, sfn.StateAdvance, sfn.StateRoute, sfn.StateDone}) {
+		t.Fatalf("states %v", res.States)
+	}
+}
+
+// waitFor polls cond until it holds, for up to a minute.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -397,6 +397,29 @@ func TestParkAndContinue(t *testing.T) {
 	}
 }
 
+// TestStopWakesAParkedExecution: a stop of a parked execution ends it, and
+// its Park token is sent so that the state machine's loop ends too.
+func TestStopWakesAParkedExecution(t *testing.T) {
+	f := newFixture(t)
+	id := f.start("stop-parked", stage("S", action("A", approvalType, 0)))
+	f.api.openToken("park")
+	if err := f.drv.Park(t.Context(), id, "park"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.drv.Stop(t.Context(), id, false, "not today"); err != nil {
+		t.Fatal(err)
+	}
+	if e := f.execution(id); e.Status != engine.Stopped || e.ParkToken != "" {
+		t.Fatalf("execution %s, park token %q", e.Status, e.ParkToken)
+	}
+	if sent := f.api.sentTo("park"); len(sent) != 1 {
+		t.Fatalf("park token sent %v", sent)
+	}
+	if out := f.advance(sfn.AdvanceInput{ExecutionID: id}); out.Next != sfn.NextDone {
+		t.Fatalf("advance after the stop: %+v", out)
+	}
+}
+
 // TestHandlersRefuseBadEvents: an event without its identifiers is a
 // Validation error, never a panic or a silent success.
 func TestHandlersRefuseBadEvents(t *testing.T) {

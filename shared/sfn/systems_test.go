@@ -32,6 +32,7 @@ type system struct {
 	// and returns how the state machine ended ("" for the runner).
 	settle func(t *testing.T, id string) sfntest.Result
 	bridge *sfntest.Bridge
+	drv    *sfn.Driver // the Step Functions system's
 }
 
 func openStore(t *testing.T) *sqlite.Store {
@@ -109,7 +110,7 @@ func sfnSystemWith(t *testing.T, wrap func(sfntest.Invoke) sfntest.Invoke) *syst
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &system{name: "sfn", svc: newService(t, st, drv), store: st, bridge: br, settle: func(t *testing.T, id string) sfntest.Result {
+	return &system{name: "sfn", svc: newService(t, st, drv), store: st, bridge: br, drv: drv, settle: func(t *testing.T, id string) sfntest.Result {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		res, err := br.Wait(ctx, drv.ExecutionARN(id))
