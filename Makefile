@@ -60,7 +60,7 @@ JS_DIR := tools/js
 js-deps: $(JS_DIR)/node_modules/.stageflow-installed ## install the JavaScript test tools (npm ci in tools/js; cached)
 
 $(JS_DIR)/node_modules/.stageflow-installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
-	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "js-deps: Node.js 20 or later and npm are needed"; exit 1; }
 	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

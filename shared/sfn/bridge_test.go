@@ -107,7 +107,7 @@ func TestHandlerFailureIsVisible(t *testing.T) {
 		return func(ctx context.Context, fn string, payload json.RawMessage) (json.RawMessage, error) {
 			if fn == advanceFunction {
 				calls.Add(1)
-				return nil, errs.Of(errs.Internal, "", "the store is unreachable")
+				return nil, errs.Of(errs.Internal, errs.KindNone, "the store is unreachable")
 			}
 			return next(ctx, fn, payload)
 		}

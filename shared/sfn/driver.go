@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -92,6 +95,12 @@ func New(cfg Config) (*Driver, error) {
 		lg = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	prefix := strings.Replace(cfg.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":"
+	if cfg.Env.Now == nil {
+		cfg.Env.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Env.NewID == nil {
+		cfg.Env.NewID = uuid.NewString
+	}
 	return &Driver{
 		store: cfg.Store, api: cfg.API, machine: cfg.StateMachineARN, execPref: prefix,
 		providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env, log: lg, onChange: cfg.OnChange,
@@ -112,7 +121,7 @@ type Input struct {
 // running one for the same name and input.
 func (d *Driver) Begin(ctx context.Context, executionID string) error {
 	if !executionName.MatchString(executionID) {
-		return errs.Of(errs.Validation, "", "execution ID %q cannot name a Step Functions execution (1 to 80 of A-Z a-z 0-9 - _)", executionID)
+		return errs.Of(errs.Validation, errs.KindNone, "execution ID %q cannot name a Step Functions execution (1 to 80 of A-Z a-z 0-9 - _)", executionID)
 	}
 	in, _ := json.Marshal(Input{ExecutionID: executionID})
 	_, err := d.api.StartExecution(ctx, &awssfn.StartExecutionInput{
@@ -296,9 +305,13 @@ func (d *Driver) update(ctx context.Context, id string, change func(e *engine.Ex
 	}
 }
 
+// truncate cuts s to at most n bytes, at a character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

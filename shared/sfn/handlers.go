@@ -75,7 +75,7 @@ func (d *Driver) HandleAdvance(ctx context.Context, in AdvanceInput) (AdvanceOut
 func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, error) {
 	out := AdvanceOutput{ExecutionID: in.ExecutionID, Wave: []WaveItem{}}
 	if in.ExecutionID == "" {
-		return out, errs.Of(errs.Validation, "", "advance: the event names no executionId")
+		return out, errs.Of(errs.Validation, errs.KindNone, "advance: the event names no executionId")
 	}
 	var timedOut []string
 	for _, x := range in.Ended {
@@ -143,7 +143,7 @@ func timeout(run *engine.ActionRun) time.Duration {
 // or it ended) it sends the token at once instead.
 func (d *Driver) Park(ctx context.Context, executionID, token string) error {
 	if executionID == "" {
-		return errs.Of(errs.Validation, "", "park: the event names no executionId")
+		return errs.Of(errs.Validation, errs.KindNone, "park: the event names no executionId")
 	}
 	wake := false
 	err := d.update(ctx, executionID, func(e *engine.Execution) (bool, error) {
@@ -172,7 +172,7 @@ func (d *Driver) Park(ctx context.Context, executionID, token string) error {
 // sent at once.
 func (d *Driver) Dispatch(ctx context.Context, in DispatchInput) error {
 	if in.ExecutionID == "" || in.RunID == "" || in.TaskToken == "" {
-		return errs.Of(errs.Validation, "", "dispatch: the event needs executionId, runId and taskToken")
+		return errs.Of(errs.Validation, errs.KindNone, "dispatch: the event needs executionId, runId and taskToken")
 	}
 	var run engine.ActionRun
 	var action pipeline.Action
@@ -181,7 +181,7 @@ func (d *Driver) Dispatch(ctx context.Context, in DispatchInput) error {
 	err := d.update(ctx, in.ExecutionID, func(e *engine.Execution) (bool, error) {
 		r, ok := e.Run(in.RunID)
 		if !ok {
-			return false, errs.Of(errs.NotFound, "", "execution %s has no action run %s", in.ExecutionID, in.RunID)
+			return false, errs.Of(errs.NotFound, errs.KindActionExecution, "execution %s has no action run %s", in.ExecutionID, in.RunID)
 		}
 		run, pipelineName, ended = *r, e.PipelineName, r.Status.Terminal()
 		if r.StageIndex < len(e.Pipeline.Stages) && r.ActionIndex < len(e.Pipeline.Stages[r.StageIndex].Actions) {
