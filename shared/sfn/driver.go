@@ -38,7 +38,9 @@ type Config struct {
 	Store engine.ExecutionStore
 	// API is Step Functions.
 	API API
-	// StateMachineARN is the state machine of Definition.
+	// StateMachineARN is the state machine of Definition. Begin and Stop
+	// with abandon need it; the advance and dispatch functions, which the
+	// state machine names, do not (so they need not name it back).
 	StateMachineARN string
 	// Providers start action runs in Dispatch (Providers() is the
 	// deployed registry).
@@ -87,7 +89,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Store == nil || cfg.API == nil {
 		return nil, errors.New("sfn: the driver needs a store and a Step Functions client")
 	}
-	if !stateMachineARN.MatchString(cfg.StateMachineARN) {
+	if cfg.StateMachineARN != "" && !stateMachineARN.MatchString(cfg.StateMachineARN) {
 		return nil, fmt.Errorf("sfn: %q is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)", cfg.StateMachineARN)
 	}
 	lg := cfg.Logger
@@ -111,6 +113,9 @@ func New(cfg Config) (*Driver, error) {
 // pipeline execution with the given ID (the execution is named after it).
 func (d *Driver) ExecutionARN(executionID string) string { return d.execPref + executionID }
 
+// errNoMachine is the error of Begin and Stop without a state machine.
+var errNoMachine = errors.New("sfn: the driver was configured without a state machine ARN")
+
 // Input is the state machine's input for a pipeline execution.
 type Input struct {
 	ExecutionID string `json:"executionId"`
@@ -120,6 +125,9 @@ type Input struct {
 // execution. Starting it again is harmless: Step Functions returns the
 // running one for the same name and input.
 func (d *Driver) Begin(ctx context.Context, executionID string) error {
+	if d.machine == "" {
+		return errNoMachine
+	}
 	if !executionName.MatchString(executionID) {
 		return errs.Of(errs.Validation, errs.KindNone, "execution ID %q cannot name a Step Functions execution (1 to 80 of A-Z a-z 0-9 - _)", executionID)
 	}
@@ -169,6 +177,9 @@ func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, rea
 	}
 	d.changed(e)
 	if abandon {
+		if d.machine == "" {
+			return errNoMachine
+		}
 		cause := reason
 		if cause == "" {
 			cause = "StopPipelineExecution with abandon"

@@ -126,10 +126,32 @@ func action(name string, typ pipeline.ActionTypeID, runOrder int) pipeline.Actio
 }
 
 func TestNewRejectsBadStateMachineARNs(t *testing.T) {
-	for _, arn := range []string{"", "stageflow", "arn:aws:states:us-east-1:000000000000:activity:x", "arn:aws:lambda:us-east-1:000000000000:function:x"} {
+	for _, arn := range []string{"stageflow", "arn:aws:states:us-east-1:000000000000:activity:x", "arn:aws:lambda:us-east-1:000000000000:function:x"} {
 		if _, err := sfn.New(sfn.Config{Store: &sqlite.Store{}, API: newFakeAPI(), StateMachineARN: arn}); err == nil {
 			t.Errorf("New accepted the state machine ARN %q", arn)
 		}
+	}
+}
+
+// TestHandlersNeedNoStateMachine: the functions the state machine invokes
+// run without its ARN (no cycle in the deployment), while Begin refuses.
+func TestHandlersNeedNoStateMachine(t *testing.T) {
+	f := newFixture(t)
+	id := f.start("no-arn", stage("S", action("A", approvalType, 0)))
+	drv, err := sfn.New(sfn.Config{Store: f.store, API: f.api, Providers: sfn.Providers(f.store, func() time.Time { return time.Now().UTC() })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := drv.Advance(t.Context(), sfn.AdvanceInput{ExecutionID: id})
+	if err != nil || len(out.Wave) != 1 {
+		t.Fatalf("advance: %+v, %v", out, err)
+	}
+	f.api.openToken("tok")
+	if err := drv.Dispatch(t.Context(), sfn.DispatchInput{ExecutionID: id, RunID: out.Wave[0].RunID, TaskToken: "tok"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Begin(t.Context(), id); err == nil {
+		t.Fatal("Begin without a state machine succeeded")
 	}
 }
 
