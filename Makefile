@@ -44,7 +44,7 @@ test: deps lint system-deps js-deps ## every test: lint, unit, integration (SQLi
 	@echo "make test: all checks passed"
 
 test-race: deps ## the concurrent packages again under the race detector
-	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store/... ./shared/api/... ./cmd/stageflow
+	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/sfn/... ./shared/store/... ./shared/api/... ./cmd/stageflow
 
 test-unit: deps js-deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...
