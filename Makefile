@@ -14,7 +14,7 @@ FUZZTIME  ?= 60s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: help build run run-once system-deps test test-race test-unit test-integration lint deps fuzz bench clean
+.PHONY: help build run run-once system-deps js-deps test test-race test-unit test-integration lint deps fuzz bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,20 +38,31 @@ run-once: build ## run the example pipelines once without a server (stageflow ru
 	  ./$(BIN)/stageflow run --data-dir $(ONCE_DIR) --approve examples/build-test-deploy.json; \
 	fi
 
-test: deps lint system-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
+test: deps lint system-deps js-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-race
 	@echo "make test: all checks passed"
 
 test-race: deps ## the concurrent packages again under the race detector
-	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store/... ./shared/api/... ./cmd/stageflow
+	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/sfn/... ./shared/store/... ./shared/api/... ./cmd/stageflow
 
-test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
+test-unit: deps js-deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...
 
 system-deps: ## install the system tools tests use (jq), if missing
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
 	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped, and the API fidelity tests (which read the definition its botocore ships) will fail"
+
+# The JavaScript tools the tests run (tools/js): asl-validator and the
+# aws-local-stepfunctions interpreter of the Step Functions test bridge.
+# Installed from the committed lockfile, again only when it changes.
+JS_DIR := tools/js
+js-deps: $(JS_DIR)/node_modules/.stageflow-installed ## install the JavaScript test tools (npm ci in tools/js; cached)
+
+$(JS_DIR)/node_modules/.stageflow-installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "js-deps: Node.js 20 or later and npm are needed"; exit 1; }
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 lint: deps $(TOOLS)/staticcheck ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
@@ -69,4 +80,4 @@ bench: ## Go benchmarks with their figures
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 
 clean: ## remove build outputs and local data
-	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) tools
+	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules

@@ -73,6 +73,11 @@ type Execution struct {
 	LastUpdateTime  time.Time        `json:"lastUpdateTime"`
 	// Version is the optimistic-concurrency counter kept by the store.
 	Version int64 `json:"version"`
+	// ParkToken is the driver's token of an execution that waits on
+	// something other than its own actions (the Step Functions driver keeps
+	// its Park task's token here and sends it on Continue). The engine
+	// never reads it; a record without it is not parked.
+	ParkToken string `json:"parkToken,omitempty"`
 }
 
 // Trigger says what started an execution.
@@ -179,6 +184,11 @@ type ActionRun struct {
 	StartTime       time.Time `json:"startTime"`
 	LastUpdateTime  time.Time `json:"lastUpdateTime"`
 	EndTime         time.Time `json:"endTime,omitzero"`
+	// CallbackToken is the driver's token for the run's completion, set
+	// while the run is in progress (the Step Functions driver keeps its
+	// Dispatch task's token here, and Complete sends it). The engine never
+	// reads it.
+	CallbackToken string `json:"callbackToken,omitempty"`
 }
 
 // Result is how an action run ends: reported by its provider, a job worker

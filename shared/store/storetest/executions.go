@@ -35,6 +35,7 @@ func RichExecution(id, pipelineName string, start time.Time, actions int) *engin
 		Variables:       map[string]string{"Branch": "release", "Env": "staging"},
 		StartTime:       start,
 		LastUpdateTime:  start.Add(time.Second),
+		ParkToken:       "park-token-" + id,
 	}
 	for i, name := range []string{"Source", "Build", "Deploy"} {
 		st := engine.StageState{Name: name, RunOrder: 1}
@@ -86,6 +87,7 @@ func actionRun(id string, i int, start time.Time) engine.ActionRun {
 		StartTime:            start,
 		LastUpdateTime:       start.Add(30 * time.Second),
 		EndTime:              start.Add(time.Minute),
+		CallbackToken:        "callback-token-" + id,
 	}
 }
 
