@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(service.Config{Store: st, Driver: drv, Now: now, Region: "us-east-1", Account: "000000000000"})
+	svc := service.New(service.Config{Store: st, Driver: drv, NoFirstExecution: true, Now: now, Region: "us-east-1", Account: "000000000000"})
 	if _, err := svc.CreateCustomActionType(t.Context(), service.CustomActionTypeInput{Category: customType.Category, Provider: customType.Provider, Version: customType.Version,
 		InputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}, OutputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}}); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func testEnv() engine.Env {
 
 func newService(t *testing.T, st *sqlite.Store, drv service.Driver) *service.Service {
 	t.Helper()
-	svc := service.New(service.Config{Store: st, Driver: drv, Region: "us-east-1", Account: "000000000000"})
+	svc := service.New(service.Config{Store: st, Driver: drv, NoFirstExecution: true, Region: "us-east-1", Account: "000000000000"})
 	if _, err := svc.CreateCustomActionType(t.Context(), service.CustomActionTypeInput{Category: customType.Category, Provider: customType.Provider, Version: customType.Version,
 		InputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}, OutputArtifactDetails: service.ArtifactDetails{MaximumCount: 1}}); err != nil {
 		t.Fatal(err)
