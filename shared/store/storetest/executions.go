@@ -123,6 +123,9 @@ func createExecution(t *testing.T, s store.Store, e *engine.Execution) *engine.E
 }
 
 var executionTests = []test{
+	{"LargestPipelineRetried", func(t *testing.T, s store.Store) {
+		RunLargest(t, s, "exec-largest")
+	}},
 	{"CreateAndGet", func(t *testing.T, s store.Store) {
 		e := richExecution("exec-1", "alpha", at(0))
 		got, created, err := s.CreateExecution(t.Context(), e)
