@@ -53,7 +53,7 @@ test: deps lint system-deps dynamodb-local ## every test: lint, unit, integratio
 	@echo "make test: all checks passed"
 
 test-race: deps ## the concurrent packages again under the race detector
-	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store/... ./shared/api/... ./cmd/stageflow
+	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store ./shared/store/sqlite ./shared/store/storetest ./shared/api/... ./cmd/stageflow
 
 test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...

@@ -124,6 +124,9 @@ func createExecution(t *testing.T, s store.Store, e *engine.Execution) *engine.E
 
 var executionTests = []test{
 	{"LargestPipelineRetried", func(t *testing.T, s store.Store) {
+		if testing.Short() {
+			t.Skip("the largest pipeline takes seconds to run through a store")
+		}
 		RunLargest(t, s, "exec-largest")
 	}},
 	{"CreateAndGet", func(t *testing.T, s store.Store) {
