@@ -9,6 +9,10 @@ import (
 	"sync"
 )
 
+// errTorn marks a read that found some items of a write and not others
+// (see GetExecution).
+var errTorn = errors.New("some of its items are missing")
+
 // partSize is the most bytes of a value one item holds: DynamoDB's item
 // limit is 400 KB, names and keys included, and a transaction's 4 MB.
 const partSize = 350_000
@@ -69,11 +73,11 @@ func blobItems(pk, prefix string, data []byte, first item) []item {
 // returns them), checking that every part is there.
 func joinBlob(items []item) ([]byte, error) {
 	if len(items) == 0 {
-		return nil, errors.New("stored value has no parts")
+		return nil, fmt.Errorf("stored value has no parts: %w", errTorn)
 	}
 	n := getN(items[0], aParts)
 	if n != int64(len(items)) {
-		return nil, fmt.Errorf("stored value has %d parts, want %d", len(items), n)
+		return nil, fmt.Errorf("stored value has %d parts, want %d: %w", len(items), n, errTorn)
 	}
 	var buf bytes.Buffer
 	for _, it := range items {

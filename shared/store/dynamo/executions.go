@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -295,7 +297,35 @@ func (s *Store) executionByClientToken(ctx context.Context, pipelineName, token 
 
 // GetExecution returns the execution with the given ID: one strongly
 // consistent query of its head, ended runs and snapshot.
+//
+// DynamoDB isolates a transaction from single-item reads but not from a
+// query, which may see some items of a transaction being applied and not
+// others (a head without the ended runs it moved out): such a torn read is
+// read again, a few times over ~300 ms, before it is reported.
 func (s *Store) GetExecution(ctx context.Context, id string) (*engine.Execution, error) {
+	return untorn(ctx, func() (*engine.Execution, error) { return s.readExecution(ctx, id) })
+}
+
+// untorn runs read again while it finds a write half applied (errTorn), up
+// to six times over ~300 ms.
+func untorn[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	wait := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		v, err := read()
+		if !errors.Is(err, errTorn) || attempt == 6 {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+func (s *Store) readExecution(ctx context.Context, id string) (*engine.Execution, error) {
 	var head item
 	runs := map[string][]item{} // by chunk prefix
 	var order []string
@@ -378,7 +408,7 @@ func decodeExecution(head item, snapshot []item, order []string, runs map[string
 	}
 	for i := range e.Actions {
 		if e.Actions[i].ID == "" {
-			return nil, fmt.Errorf("the ended action run at place %d is missing", i)
+			return nil, fmt.Errorf("the ended action run at place %d is missing: %w", i, errTorn)
 		}
 	}
 	e.Version = getN(head, aVersion)

@@ -164,8 +164,13 @@ func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.P
 
 // GetPipeline returns one version of a pipeline, the latest when version is 0.
 func (s *Store) GetPipeline(ctx context.Context, name string, version int) (*store.Pipeline, error) {
+	return untorn(ctx, func() (*store.Pipeline, error) { return s.readPipeline(ctx, name, version) })
+}
+
+func (s *Store) readPipeline(ctx context.Context, name string, version int) (*store.Pipeline, error) {
 	pk := pipelinePK(name)
-	if version == 0 {
+	latest := version == 0
+	if latest {
 		head, err := s.getItem(ctx, pk, skHead)
 		if err != nil {
 			return nil, fmt.Errorf("dynamo store: reading pipeline %s: %w", name, err)
@@ -185,6 +190,10 @@ func (s *Store) GetPipeline(ctx context.Context, name string, version int) (*sto
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dynamo store: reading pipeline %s: %w", name, err)
+	}
+	if len(parts) == 0 && latest {
+		// The head names it: its parts are being written with it.
+		return nil, fmt.Errorf("dynamo store: reading pipeline %s version %d: %w", name, version, errTorn)
 	}
 	if len(parts) == 0 {
 		return nil, errs.Of(errs.NotFound, errs.KindPipelineVersion, "pipeline %s has no version %d", name, version)
