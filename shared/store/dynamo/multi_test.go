@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +179,32 @@ func TestDeletePipelineLeavesNoItems(t *testing.T) {
 	e.ClientRequestToken = "tok-0"
 	if _, created, err := s.CreateExecution(ctx, e); err != nil || !created {
 		t.Fatalf("start with a token of the deleted pipeline: created=%v, %v", created, err)
+	}
+}
+
+// An execution created with more runs than a transaction holds items gets
+// every run's token pointer (those that do not fit are written before it).
+func TestCreateWithManyRuns(t *testing.T) {
+	s := newStore(t, dynamo.Options{})
+	ctx := t.Context()
+	e := storetest.RichExecution("exec-many", "alpha", time.Unix(100, 0), 150)
+	for i := range e.Actions {
+		e.Actions[i].Token = fmt.Sprint("token-many-", i)
+	}
+	if _, _, err := s.CreateExecution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetExecution(ctx, "exec-many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(storetest.Normalized(got), storetest.Normalized(e)) {
+		t.Fatal("read back a different execution")
+	}
+	for _, i := range []int{0, 97, 98, 149} {
+		x, err := s.ExecutionByRunToken(ctx, fmt.Sprint("token-many-", i))
+		if err != nil || x.ID != "exec-many" {
+			t.Fatalf("ExecutionByRunToken of run %d: %v", i, err)
+		}
 	}
 }
