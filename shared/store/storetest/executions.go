@@ -139,6 +139,12 @@ func createExecution(t *testing.T, s store.Store, e *engine.Execution) *engine.E
 }
 
 var executionTests = []test{
+	{"LargestPipelineRetried", func(t *testing.T, s store.Store) {
+		if testing.Short() {
+			t.Skip("the largest pipeline takes seconds to run through a store")
+		}
+		RunLargest(t, s, "exec-largest")
+	}},
 	{"CreateAndGet", func(t *testing.T, s store.Store) {
 		e := richExecution("exec-1", "alpha", at(0))
 		got, created, err := s.CreateExecution(t.Context(), e)
