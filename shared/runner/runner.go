@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -43,11 +44,19 @@ type Runner struct {
 	// running maps the ID of every action run handed to a provider by this
 	// runner, and not yet returned, to the cancel function of its context.
 	running map[string]context.CancelFunc
-	// closed is set by Close: no more action runs are dispatched.
-	closed bool
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
+	// closed is set by Close: no more action runs are dispatched; closing
+	// is closed then, which ends the waits of queued runs.
+	closed  bool
+	closing chan struct{}
+	// slots holds a token for every machine-bound run under way (nil: no
+	// cap); see slots.go.
+	slots chan struct{}
+	// keepFailed is how long the work directory of a run that did not
+	// succeed is kept (see workdirs.go).
+	keepFailed time.Duration
+	wg         sync.WaitGroup
+	ctx        context.Context
+	cancel     context.CancelFunc
 }
 
 // Config configures a Runner.
@@ -59,6 +68,14 @@ type Config struct {
 	// DataDir holds logs/ and work/ for action runs.
 	DataDir string
 	Logger  *slog.Logger
+	// MaxParallelActions caps the runs of machine-bound providers
+	// (actions.MachineBound) under way at once; the others wait in a queue.
+	// Zero means no cap.
+	MaxParallelActions int
+	// KeepFailedWork is how long the work directory of a run that did not
+	// succeed is kept for the user to look at before PruneWork removes it;
+	// zero removes it when the run ends, as for a run that succeeded.
+	KeepFailedWork time.Duration
 }
 
 // New makes a runner. Close stops it.
@@ -71,8 +88,12 @@ func New(cfg Config) *Runner {
 	r := &Runner{
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
-		running: map[string]context.CancelFunc{},
-		ctx:     ctx, cancel: cancel,
+		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
+		keepFailed: cfg.KeepFailedWork,
+		ctx:        ctx, cancel: cancel,
+	}
+	if cfg.MaxParallelActions > 0 {
+		r.slots = make(chan struct{}, cfg.MaxParallelActions)
 	}
 	if r.env.LogLocation == nil {
 		r.env.LogLocation = r.LogPath
@@ -215,7 +236,10 @@ func (r *Runner) Closing() bool {
 // never handed to a provider: Resume starts them.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
-	r.closed = true
+	if !r.closed {
+		r.closed = true
+		close(r.closing)
+	}
 	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
@@ -256,26 +280,52 @@ func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 			ch <- e
 		}
 		r.log.Info("execution ended", "execution", e.ID, "pipeline", e.PipelineName, "status", e.Status)
+		r.removeExecutionWork(e.ID)
 		return
 	}
+	if queued := r.dispatch(e, d.Wave); len(queued) > 0 {
+		r.queue(e, queued)
+	}
+}
+
+// dispatch starts the runs of a wave that need no slot or find one free, and
+// registers the others, which it returns for queue.
+func (r *Runner) dispatch(e *engine.Execution, wave []engine.ActionRun) (queued []slotted) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		if len(d.Wave) > 0 {
-			r.log.Info("closing: action runs left for Resume", "execution", e.ID, "runs", len(d.Wave))
+		if len(wave) > 0 {
+			r.log.Info("closing: action runs left for Resume", "execution", e.ID, "runs", len(wave))
 		}
-		return
+		return nil
 	}
-	for _, run := range d.Wave {
+	for _, run := range wave {
+		slot := r.needsSlot(run)
+		if slot && !r.tryAcquire() {
+			ctx, cancel := context.WithCancel(r.ctx)
+			r.running[run.ID] = cancel
+			r.wg.Add(1)
+			queued = append(queued, slotted{ctx: ctx, run: run})
+			continue
+		}
+		release := func() {}
+		if slot {
+			release = r.release
+		}
 		ctx, cancel := context.WithCancel(r.ctx)
 		r.running[run.ID] = cancel
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			defer r.finished(run.ID)
-			r.runAction(ctx, e, run)
+			if run.Summary == engine.QueuedSummary {
+				// Queued before a restart, and a slot is free now.
+				r.unqueue(e, run)
+			}
+			r.runAction(ctx, e, run, release)
 		}()
 	}
+	return queued
 }
 
 // finished forgets a run whose provider has returned.
@@ -325,9 +375,12 @@ func (r *Runner) LogPath(executionID, runID string) string {
 
 // runAction runs one action run through its provider and reports its end.
 // ctx is the run's own context: canceled when the runner closes or the run
-// is abandoned.
-func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun) {
+// is abandoned. release gives the run's slot back; it is called as soon as
+// the provider has returned.
+func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun, release func()) {
 	res := r.execute(ctx, e, run)
+	release()
+	r.endWork(e.ID, run, res)
 	if res == nil {
 		return // the result arrives through the run's token
 	}
@@ -360,7 +413,7 @@ func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.Ac
 	if err != nil {
 		return actions.Failed("ConfigurationError", "%v", err)
 	}
-	workDir := filepath.Join(r.dataDir, "work", e.ID, run.ID)
+	workDir := r.workDir(e.ID, run.ID)
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return actions.Failed("JobFailed", "creating the work folder: %v", err)
 	}

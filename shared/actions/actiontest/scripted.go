@@ -21,10 +21,13 @@ import (
 // The action types Register serves with a Scripted provider. Runs of Type
 // are not resumable (like a build: failed as interrupted after a restart);
 // runs of ResumableType are (like an approval: they keep waiting for their
-// token, and Run is not called again).
+// token, and Run is not called again). Runs of MachineType occupy the
+// machine (actions.MachineBound, like a build): they count against the
+// runner's cap of parallel actions.
 var (
 	Type          = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScripted", Version: "1"}
 	ResumableType = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScriptedResumable", Version: "1"}
+	MachineType   = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScriptedMachine", Version: "1"}
 )
 
 // Configuration keys of a scripted action. Without any, a run succeeds at
@@ -65,6 +68,8 @@ type Scripted struct {
 	jobs    []*actions.Job
 	changed chan struct{} // closed and replaced when a job starts
 	gates   map[string]chan struct{}
+	// running counts the calls of Run under way; peak is its highest value.
+	running, peak int
 }
 
 var _ actions.Provider = (*Scripted)(nil)
@@ -80,12 +85,17 @@ func Register(reg *actions.Registry) *Scripted {
 	s := New()
 	reg.Register(Type.Owner, Type.Provider, s)
 	reg.Register(ResumableType.Owner, ResumableType.Provider, resumable{s})
+	reg.Register(MachineType.Owner, MachineType.Provider, machine{s})
 	return s
 }
 
 type resumable struct{ *Scripted }
 
 func (resumable) Resumable() bool { return true }
+
+type machine struct{ *Scripted }
+
+func (machine) OccupiesMachine() bool { return true }
 
 // Resumable is false for Type.
 func (*Scripted) Resumable() bool { return false }
@@ -108,6 +118,13 @@ func (s *Scripted) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	cfg := job.Run.Configuration
 	s.mu.Lock()
 	s.jobs = append(s.jobs, job)
+	s.running++
+	s.peak = max(s.peak, s.running)
+	defer func() {
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
+	}()
 	close(s.changed)
 	s.changed = make(chan struct{})
 	gate := s.gate(cfg[ConfigGate])
@@ -188,6 +205,13 @@ func (s *Scripted) Started() []*actions.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*actions.Job(nil), s.jobs...)
+}
+
+// Peak returns the most calls of Run that were under way at once.
+func (s *Scripted) Peak() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
 }
 
 // StartedFor counts the calls of Run for an action (stage/action name).
