@@ -68,15 +68,17 @@ type Scripted struct {
 	jobs    []*actions.Job
 	changed chan struct{} // closed and replaced when a job starts
 	gates   map[string]chan struct{}
-	// running counts the calls of Run under way; peak is its highest value.
-	running, peak int
+	// running counts the calls of Run under way by action type; peak is
+	// its highest value.
+	running, peak map[pipeline.ActionTypeID]int
 }
 
 var _ actions.Provider = (*Scripted)(nil)
 
 // New makes a scripted provider.
 func New() *Scripted {
-	return &Scripted{changed: make(chan struct{}), gates: map[string]chan struct{}{}}
+	return &Scripted{changed: make(chan struct{}), gates: map[string]chan struct{}{},
+		running: map[pipeline.ActionTypeID]int{}, peak: map[pipeline.ActionTypeID]int{}}
 }
 
 // Register makes a scripted provider and serves Type and ResumableType
@@ -103,7 +105,13 @@ func (*Scripted) Resumable() bool { return false }
 // Action declares a scripted action of Type with configuration kv (key,
 // value, key, value …).
 func Action(name string, runOrder int, kv ...string) pipeline.Action {
-	a := pipeline.Action{Name: name, ActionTypeID: Type, RunOrder: &runOrder}
+	return TypedAction(Type, name, runOrder, kv...)
+}
+
+// TypedAction declares a scripted action of typ (Type, ResumableType or
+// MachineType) with configuration kv.
+func TypedAction(typ pipeline.ActionTypeID, name string, runOrder int, kv ...string) pipeline.Action {
+	a := pipeline.Action{Name: name, ActionTypeID: typ, RunOrder: &runOrder}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if a.Configuration == nil {
 			a.Configuration = map[string]string{}
@@ -118,11 +126,12 @@ func (s *Scripted) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	cfg := job.Run.Configuration
 	s.mu.Lock()
 	s.jobs = append(s.jobs, job)
-	s.running++
-	s.peak = max(s.peak, s.running)
+	typ := job.Run.Type
+	s.running[typ]++
+	s.peak[typ] = max(s.peak[typ], s.running[typ])
 	defer func() {
 		s.mu.Lock()
-		s.running--
+		s.running[typ]--
 		s.mu.Unlock()
 	}()
 	close(s.changed)
@@ -207,11 +216,12 @@ func (s *Scripted) Started() []*actions.Job {
 	return append([]*actions.Job(nil), s.jobs...)
 }
 
-// Peak returns the most calls of Run that were under way at once.
-func (s *Scripted) Peak() int {
+// Peak returns the most calls of Run for actions of type typ that were
+// under way at once.
+func (s *Scripted) Peak(typ pipeline.ActionTypeID) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.peak
+	return s.peak[typ]
 }
 
 // StartedFor counts the calls of Run for an action (stage/action name).
