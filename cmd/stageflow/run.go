@@ -29,6 +29,7 @@ func newRunCmd() *cobra.Command {
 		dataDir string
 		approve bool
 		output  string
+		res     *resourceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -50,13 +51,17 @@ without a terminal and without --approve it fails at once.`,
 			if err != nil {
 				return err
 			}
-			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON})
+			if err := res.check(); err != nil {
+				return err
+			}
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON, res: res})
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
 	addOutputFlag(cmd, &output)
+	res = addResourceFlags(cmd)
 	return cmd
 }
 
@@ -77,6 +82,7 @@ type runOptions struct {
 	vars    map[string]string
 	approve bool
 	json    bool
+	res     *resourceFlags
 }
 
 func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
@@ -115,7 +121,11 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		}
 	}
 
-	sys, err := embedded.Open(embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true})
+	eopt := embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true}
+	if opt.res != nil {
+		opt.res.apply(&eopt)
+	}
+	sys, err := embedded.Open(eopt)
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,18 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// eventually polls cond until it holds, or fails the test after patience.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func prune(t *testing.T, sys *embedded.System) embedded.Pruned {
 	t.Helper()
 	p, err := sys.Prune(t.Context())
@@ -128,9 +140,7 @@ func TestJanitor(t *testing.T) {
 		t.Fatalf("ok: %s", good.Status)
 	}
 	goodRun := good.Actions[0]
-	if exists(work(good.ID)) {
-		t.Errorf("the work folder of a succeeded execution is still there")
-	}
+	eventually(t, "the work folder of the succeeded execution to go", func() bool { return !exists(work(good.ID)) })
 	goodArtifact := sys.Artifacts.Path("ok", good.ID, "Out")
 	if !exists(goodRun.LogLocation) || !exists(goodArtifact) {
 		t.Fatalf("log or artifact of the success missing")
@@ -158,13 +168,7 @@ func TestJanitor(t *testing.T) {
 	}
 	c.Advance(2 * time.Hour)
 	sys = open(t, dir, c)
-	deadline := time.Now().Add(patience)
-	for exists(work(bad.ID)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the janitor at start did not remove the kept work directory")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, "the janitor at start to remove the kept work directory", func() bool { return !exists(work(bad.ID)) })
 	if !exists(bad.Actions[0].LogLocation) {
 		t.Errorf("the log of the failed action went with its work directory")
 	}

@@ -232,8 +232,8 @@ func (r *Runner) Closing() bool {
 // Close stops dispatching and waits for the running actions to end, up to
 // ctx's deadline; then it cancels those still running (their runs end as
 // interrupted) and waits for their goroutines. Action runs that become due
-// after Close began stay InProgress in the store without a log location,
-// never handed to a provider: Resume starts them.
+// after Close began, and runs queued for a slot, stay InProgress in the store
+// without a log file, never handed to a provider: Resume starts them.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.closed {
@@ -380,17 +380,25 @@ func (r *Runner) LogPath(executionID, runID string) string {
 func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun, release func()) {
 	res := r.execute(ctx, e, run)
 	release()
-	r.endWork(e.ID, run, res)
 	if res == nil {
+		r.endWork(e.ID, run, nil)
 		return // the result arrives through the run's token
 	}
 	if res.LogLocation == "" {
 		res.LogLocation = r.LogPath(e.ID, run.ID)
 	}
 	// Completion must not be lost because the runner is closing: use a
-	// context that outlives cancellation.
-	if err := r.stepErr(context.WithoutCancel(r.ctx), e.ID, engine.Complete(run.ID, *res, r.env.Now())); err != nil && !errs.Is(err, errs.InvalidState) {
+	// context that outlives cancellation. The work directory goes after
+	// the completion, so that the next action does not wait for it.
+	ended, d, err := engine.Step(context.WithoutCancel(r.ctx), r.store, e.ID, engine.Complete(run.ID, *res, r.env.Now()), r.env)
+	if err == nil {
+		r.after(ended, d)
+	} else if !errs.Is(err, errs.InvalidState) {
 		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
+	}
+	r.endWork(e.ID, run, res)
+	if err == nil && d.Terminal {
+		r.removeExecutionWork(e.ID)
 	}
 }
 

@@ -205,6 +205,13 @@ func TestWorkDirectories(t *testing.T) {
 		action("Bad", commandsType, 1, run("echo half > half.txt", "exit 1")))))
 	e := s.wait(t, s.start(t, "pair", nil, "").ID)
 	wantStatus(t, "execution", e.Status, engine.Failed)
+	// The work directories go once the providers have returned, maybe just
+	// after the execution ended: Close waits for that.
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
+	defer cancel()
+	if err := s.runner.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	good, bad := latest(t, e, "Only", "Good"), latest(t, e, "Only", "Bad")
 	workOf := func(r *engine.ActionRun) string { return dir + "/work/" + e.ID + "/" + r.ID }
 	if fileExists(workOf(good)) {

@@ -16,10 +16,11 @@ import (
 
 // Work directories: every run handed to a provider gets
 // <data-dir>/work/<execution>/<run>. The runner removes it once the provider
-// has returned — unless the run did not succeed and KeepFailedWork is set:
+// has returned and its completion is recorded (so the next action need not
+// wait for it) — unless the run did not succeed and KeepFailedWork is set:
 // then it stays for the user to look at, and PruneWork removes it once the
 // run ended KeepFailedWork ago. The folder of an execution goes when the
-// execution ends and nothing is kept in it (or, later, with PruneWork).
+// execution ends and nothing is left in it (else later, with PruneWork).
 // Logs are not work: they stay until the execution is pruned (ForgetExecution).
 
 func (r *Runner) workDir(executionID, runID string) string {
@@ -66,6 +67,9 @@ func (r *Runner) PruneWork(ctx context.Context) (int, error) {
 	now := r.env.Now()
 	removed := 0
 	for _, ed := range execs {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
 		if !ed.IsDir() || !plainName(ed.Name()) {
 			continue
 		}
