@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -55,8 +56,11 @@ type Runner struct {
 	// succeed is kept (see workdirs.go).
 	keepFailed time.Duration
 	wg         sync.WaitGroup
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// stepping serializes this runner's steps of one execution (striped by
+	// ID): they would only conflict and retry otherwise (see step).
+	stepping [64]sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // Config configures a Runner.
@@ -167,7 +171,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 			return nil
 		}
 		r.log.Info("resuming execution", "execution", id, "pipeline", e.PipelineName, "interrupted", len(interrupted), "restarted", len(restart))
-		e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+		e, d, err := r.step(ctx, id, ev)
 		if err != nil {
 			return 0, err
 		}
@@ -254,8 +258,25 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 }
 
+// step is engine.Step under the lock of the execution's stripe. The store's
+// version check keeps steps of one execution from losing each other's
+// changes, at the price of a retry for every conflict; concurrent steps of
+// this runner (the completions of a wave, queued runs getting their slots)
+// would otherwise retry in lockstep, and a step could lose the race more
+// often than engine.MaxConflictRetries allows and fail. Writers in other
+// processes (none with the embedded store) are still met by the version
+// check.
+func (r *Runner) step(ctx context.Context, id string, ev engine.Event) (*engine.Execution, engine.Decision, error) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &r.stepping[h.Sum32()%uint32(len(r.stepping))]
+	mu.Lock()
+	defer mu.Unlock()
+	return engine.Step(ctx, r.store, id, ev, r.env)
+}
+
 func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error {
-	e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+	e, d, err := r.step(ctx, id, ev)
 	if err != nil {
 		return err
 	}
@@ -390,14 +411,15 @@ func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.
 	// Completion must not be lost because the runner is closing: use a
 	// context that outlives cancellation. The work directory goes after
 	// the completion, so that the next action does not wait for it.
-	ended, d, err := engine.Step(context.WithoutCancel(r.ctx), r.store, e.ID, engine.Complete(run.ID, *res, r.env.Now()), r.env)
+	ended, d, err := r.step(context.WithoutCancel(r.ctx), e.ID, engine.Complete(run.ID, *res, r.env.Now()))
 	if err == nil {
 		r.after(ended, d)
 	} else if !errs.Is(err, errs.InvalidState) {
 		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
 	}
 	r.endWork(e.ID, run, res)
-	if err == nil && d.Terminal {
+	if (err == nil && d.Terminal) || r.hasEnded(e.ID) {
+		// The last run of an ended execution to go takes its folder along.
 		r.removeExecutionWork(e.ID)
 	}
 }

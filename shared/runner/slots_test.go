@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,6 +113,16 @@ func TestSlotsSharedAcrossExecutions(t *testing.T) {
 	if got, n := s.scripted.Peak(actiontest.MachineType), len(s.scripted.Started()); got != 3 || n != 20 {
 		t.Errorf("peak %d (want 3) of %d runs (want 20)", got, n)
 	}
+	// Nothing accumulates under work/: every run's directory, and every
+	// ended execution's folder, is gone once the runs have returned.
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
+	defer cancel()
+	if err := s.runner.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := os.ReadDir(filepath.Join(s.dir, "work")); err != nil || len(left) != 0 {
+		t.Errorf("work/ holds %d entries after 20 runs (%v)", len(left), err)
+	}
 }
 
 func TestSlotsAbandonQueued(t *testing.T) {
@@ -213,7 +224,7 @@ func TestWorkDirectories(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, bad := latest(t, e, "Only", "Good"), latest(t, e, "Only", "Bad")
-	workOf := func(r *engine.ActionRun) string { return dir + "/work/" + e.ID + "/" + r.ID }
+	workOf := func(r *engine.ActionRun) string { return filepath.Join(dir, "work", e.ID, r.ID) }
 	if fileExists(workOf(good)) {
 		t.Errorf("the work directory of the action that succeeded is still there")
 	}
@@ -227,12 +238,34 @@ func TestWorkDirectories(t *testing.T) {
 	if n, err := s.runner.PruneWork(t.Context()); err != nil || n != 2 { // the run's and the execution's
 		t.Fatalf("PruneWork after KeepFailedWork: %d removed (want 2), %v", n, err)
 	}
-	if _, err := os.Stat(dir + "/work/" + e.ID); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "work", e.ID)); !os.IsNotExist(err) {
 		t.Errorf("the execution's work folder: %v", err)
 	}
 	for _, r := range []*engine.ActionRun{good, bad} {
 		if !fileExists(r.LogLocation) {
 			t.Errorf("the log of %s is gone", r.Action)
+		}
+	}
+}
+
+// TestSlotsManyShortActions: the completions of a wide wave and the queued
+// runs getting their slots all write the one execution at once; every one
+// of them must land (none may give up after too many conflicts), round
+// after round.
+func TestSlotsManyShortActions(t *testing.T) {
+	s := newSystem(t, "", capped(4))
+	var acts []pipeline.Action
+	for i := range 20 {
+		acts = append(acts, actiontest.TypedAction(actiontest.MachineType, fmt.Sprintf("A%d", i), 1))
+	}
+	createPipeline(t, s.store, declaration(t, "fan", stage("S", acts...)))
+	for round := range 10 {
+		e := s.start(t, "fan", nil, "")
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		_, err := s.runner.Wait(ctx, e.ID)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: %v: %s", round, err, s.describe(t, e.ID))
 		}
 	}
 }

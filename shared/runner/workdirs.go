@@ -49,6 +49,12 @@ func (r *Runner) removeExecutionWork(executionID string) {
 	_ = os.Remove(filepath.Join(r.dataDir, "work", executionID)) // fails when not empty: kept for later
 }
 
+// hasEnded reports whether the stored execution has ended (a cached read).
+func (r *Runner) hasEnded(executionID string) bool {
+	e, err := r.store.GetExecution(context.WithoutCancel(r.ctx), executionID)
+	return err == nil && e.Status.Terminal()
+}
+
 // PruneWork removes what is left under <data-dir>/work/ that no run needs:
 // the work directories of failed runs kept longer than KeepFailedWork (by
 // the clock of Env), those of runs that succeeded or that the store does not
