@@ -55,7 +55,11 @@ type Runner struct {
 	// keepFailed is how long the work directory of a run that did not
 	// succeed is kept (see workdirs.go).
 	keepFailed time.Duration
-	wg         sync.WaitGroup
+	// lingering holds ended executions whose work folder was not empty
+	// when they ended (a run still removing its directory, or one kept):
+	// the run that empties it removes it (see workdirs.go).
+	lingering map[string]struct{}
+	wg        sync.WaitGroup
 	// stepping serializes this runner's steps of one execution (striped by
 	// ID): they would only conflict and retry otherwise (see step).
 	stepping [64]sync.Mutex
@@ -93,8 +97,8 @@ func New(cfg Config) *Runner {
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
 		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
-		keepFailed: cfg.KeepFailedWork,
-		ctx:        ctx, cancel: cancel,
+		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{},
+		ctx: ctx, cancel: cancel,
 	}
 	if cfg.MaxParallelActions > 0 {
 		r.slots = make(chan struct{}, cfg.MaxParallelActions)
@@ -418,7 +422,7 @@ func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.
 		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
 	}
 	r.endWork(e.ID, run, res)
-	if (err == nil && d.Terminal) || r.hasEnded(e.ID) {
+	if (err == nil && d.Terminal) || r.isLingering(e.ID) {
 		// The last run of an ended execution to go takes its folder along.
 		r.removeExecutionWork(e.ID)
 	}

@@ -44,15 +44,32 @@ func (r *Runner) endWork(executionID string, run engine.ActionRun, res *engine.R
 }
 
 // removeExecutionWork removes the work folder of an ended execution if
-// nothing is kept in it.
+// nothing is left in it, and else remembers it as lingering (up to
+// maxLingering: PruneWork removes the others). It runs under r.mu, so that a
+// run emptying the folder either finds it lingering or leaves it empty
+// before the removal is tried.
 func (r *Runner) removeExecutionWork(executionID string) {
-	_ = os.Remove(filepath.Join(r.dataDir, "work", executionID)) // fails when not empty: kept for later
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := os.Remove(filepath.Join(r.dataDir, "work", executionID))
+	if err == nil || errors.Is(err, fs.ErrNotExist) || len(r.lingering) >= maxLingering {
+		delete(r.lingering, executionID)
+		return
+	}
+	r.lingering[executionID] = struct{}{}
 }
 
-// hasEnded reports whether the stored execution has ended (a cached read).
-func (r *Runner) hasEnded(executionID string) bool {
-	e, err := r.store.GetExecution(context.WithoutCancel(r.ctx), executionID)
-	return err == nil && e.Status.Terminal()
+// maxLingering bounds the ended executions remembered for the removal of
+// their work folders.
+const maxLingering = 1000
+
+// isLingering reports whether an ended execution's work folder waits for
+// its last run to go.
+func (r *Runner) isLingering(executionID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.lingering[executionID]
+	return ok
 }
 
 // PruneWork removes what is left under <data-dir>/work/ that no run needs:
@@ -106,6 +123,9 @@ func (r *Runner) PruneWork(ctx context.Context) (int, error) {
 			if err := os.Remove(dir); err == nil {
 				removed++
 			}
+			r.mu.Lock()
+			delete(r.lingering, ed.Name())
+			r.mu.Unlock()
 		}
 	}
 	return removed, nil
