@@ -43,7 +43,8 @@ type Runner struct {
 	mu      sync.Mutex
 	waiters map[string][]chan *engine.Execution
 	// running maps the ID of every action run handed to a provider by this
-	// runner, and not yet returned, to the cancel function of its context.
+	// runner, or queued for a slot, and not yet returned, to the cancel
+	// function of its context.
 	running map[string]context.CancelFunc
 	// closed is set by Close: no more action runs are dispatched; closing
 	// is closed then, which ends the waits of queued runs.
