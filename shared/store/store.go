@@ -174,7 +174,7 @@ type Store interface {
 	// jobs), and returns them; fewer than max returned means none is left.
 	// max ≤ 0 means 100. An execution in progress or stopping is never
 	// deleted, however old. A store that expires ended executions on its
-	// own (a DynamoDB TTL) may delete nothing and return none.
+	// own (SelfPruning) may delete nothing and return none.
 	PruneExecutions(ctx context.Context, before time.Time, max int) ([]PrunedExecution, error)
 
 	// Jobs. CreateJob stores a job (Conflict on a duplicate ID). PollJobs
@@ -201,6 +201,16 @@ type Store interface {
 	ListTags(ctx context.Context, arn string) ([]pipeline.Tag, error)
 
 	Close() error
+}
+
+// SelfPruning is implemented by a store that expires ended executions on its
+// own (a DynamoDB TTL set when an execution ends, from its start time and
+// the retention), whose PruneExecutions may then delete nothing. Files kept
+// beside such a store are pruned by their own means (S3 lifecycle rules).
+// The conformance suite checks only that its PruneExecutions fails nothing
+// and never deletes an execution in progress.
+type SelfPruning interface {
+	PrunesItself() bool
 }
 
 // ExecutionStore is satisfied by every Store.

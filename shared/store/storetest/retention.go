@@ -30,6 +30,16 @@ var retentionTests = []test{
 			createJob(t, s, j)
 		}
 		before := at(-365 * day)
+		if sp, ok := s.(store.SelfPruning); ok && sp.PrunesItself() {
+			_, err := s.PruneExecutions(ctx, before, 2)
+			must(t, err)
+			for _, id := range []string{"old-running", "old-stopping", "recent"} {
+				if _, err := s.GetExecution(ctx, id); err != nil {
+					t.Errorf("%s: %v", id, err)
+				}
+			}
+			t.Skip("the store expires ended executions on its own (store.SelfPruning)")
+		}
 
 		var got []string
 		for batch := 0; ; batch++ {
