@@ -160,3 +160,34 @@ func RequestStop(abandon bool, reason string, now time.Time) Event {
 		return nil
 	}
 }
+
+// QueuedSummary is the Summary of an action run that waits for a slot of
+// the local driver (an InProgress run whose Summary is set shows it).
+const QueuedSummary = "queued: waiting for a slot"
+
+// Queued is the event of a driver queuing action runs for lack of a slot
+// (queued true: each listed run still InProgress gets QueuedSummary) or
+// handing one its slot (false: a listed run's QueuedSummary is cleared).
+// Runs that have ended, unknown runs and other summaries are left alone, so
+// a late event changes nothing.
+func Queued(runIDs []string, queued bool, now time.Time) Event {
+	return func(e *Execution) error {
+		now = now.UTC()
+		for _, id := range runIDs {
+			r, ok := e.Run(id)
+			if !ok || r.Status != InProgress {
+				continue
+			}
+			switch {
+			case queued && r.Summary == "":
+				r.Summary = QueuedSummary
+			case !queued && r.Summary == QueuedSummary:
+				r.Summary = ""
+			default:
+				continue
+			}
+			r.LastUpdateTime = now
+		}
+		return nil
+	}
+}
