@@ -191,3 +191,26 @@ func Queued(runIDs []string, queued bool, now time.Time) Event {
 		return nil
 	}
 }
+
+// WithoutDriverTokens returns e itself, or a copy of it without the
+// drivers' tokens (ParkToken and every run's CallbackToken) when it has any:
+// whoever holds a Step Functions task token can end that task, so the record
+// shown to callers leaves them out. The copy shares all else with e and is
+// not to be saved.
+func (e *Execution) WithoutDriverTokens() *Execution {
+	has := e.ParkToken != ""
+	for i := range e.Actions {
+		has = has || e.Actions[i].CallbackToken != ""
+	}
+	if !has {
+		return e
+	}
+	c := *e
+	c.ParkToken = ""
+	c.Actions = make([]ActionRun, len(e.Actions))
+	for i, r := range e.Actions {
+		r.CallbackToken = ""
+		c.Actions[i] = r
+	}
+	return &c
+}
