@@ -54,7 +54,7 @@ func execPK(id string) string               { return key("E", id) }
 func executionsOf(pipeline string) string   { return key("X", pipeline) }
 func clientTokenPK(pipe, tok string) string { return key("C", pipe, tok) }
 func runTokenKey(token string) string       { return key("TOK", token) }
-func execOrder(e *engine.Execution) string  { return ord(nanos(e.StartTime)) + "#" + key(e.ID) }
+func execOrder(e *engine.Execution) string  { return ord(store.Nanos(e.StartTime)) + "#" + key(e.ID) }
 
 // store writes w: the head conditional on cond, with the items that change
 // with it in one transaction (the head first, then the client request token
@@ -355,7 +355,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 			ID: getS(it, aExecID), PipelineName: getS(it, aPipelineName), PipelineVersion: int(getN(it, aPipelineVersion)),
 			Status: engine.Status(getS(it, aStatus)), StatusSummary: getS(it, aStatusSummary),
 			Trigger:   engine.Trigger{Type: getS(it, aTriggerType), Detail: getS(it, aTriggerDetail)},
-			StartTime: fromNanos(getN(it, aStart)), LastUpdateTime: fromNanos(getN(it, aLastUpdate)),
+			StartTime: store.FromNanos(getN(it, aStart)), LastUpdateTime: store.FromNanos(getN(it, aLastUpdate)),
 		})
 		starts = append(starts, getN(it, aStart))
 		return len(out) <= limit, nil

@@ -35,7 +35,7 @@ func (s *Store) PruneExecutions(ctx context.Context, before time.Time, max int) 
 			"#pk": attrPK, "#sk": attrSK, "#start": aStart, "#status": aStatus, "#id": aExecID, "#p": aPipelineName,
 		},
 		ExpressionAttributeValues: item{
-			":head": sv(skHead), ":e": sv(execPK("")), ":before": nv(nanos(before)),
+			":head": sv(skHead), ":e": sv(execPK("")), ":before": nv(store.Nanos(before)),
 			":ip": sv(string(engine.InProgress)), ":st": sv(string(engine.Stopping)),
 		},
 		ProjectionExpression: aws.String("#id, #p, #start"),
@@ -49,7 +49,7 @@ func (s *Store) PruneExecutions(ctx context.Context, before time.Time, max int) 
 		}
 		for _, it := range out.Items {
 			found = append(found, store.PrunedExecution{
-				ID: getS(it, aExecID), PipelineName: getS(it, aPipelineName), StartTime: fromNanos(getN(it, aStart)),
+				ID: getS(it, aExecID), PipelineName: getS(it, aPipelineName), StartTime: store.FromNanos(getN(it, aStart)),
 			})
 		}
 	}

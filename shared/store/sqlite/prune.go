@@ -25,7 +25,7 @@ func (s *Store) PruneExecutions(ctx context.Context, before time.Time, max int) 
 		return nil, err
 	}
 	defer s.unlock()
-	pruned, err := s.prune(ctx, nanos(before), max)
+	pruned, err := s.prune(ctx, store.Nanos(before), max)
 	for _, p := range pruned {
 		s.cache.take(p.ID) // forgets it
 	}
@@ -61,7 +61,7 @@ func (s *Store) prune(ctx context.Context, before int64, max int) (pruned []stor
 			rows.Close()
 			return nil, err
 		}
-		p.StartTime = fromNanos(start)
+		p.StartTime = store.FromNanos(start)
 		pruned = append(pruned, p)
 		if snapshot != nil {
 			snapshots[*snapshot] = true
