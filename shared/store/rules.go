@@ -1,7 +1,10 @@
 package store
 
 import (
+	"context"
 	"time"
+
+	"github.com/stageflow/stageflow/shared/engine"
 
 	"github.com/stageflow/stageflow/shared/errs"
 )
@@ -33,6 +36,48 @@ func Stamp(p *Pipeline, name string, version int) {
 	p.Version = version
 	v := version
 	p.Declaration.Version = &v
+}
+
+// NewPipeline is the version 1 CreatePipeline stores for p: its name
+// checked and stamped with version 1; Created and Updated default to now
+// (each to the other when only one is given).
+func NewPipeline(p *Pipeline, now time.Time) (Pipeline, error) {
+	name, err := PipelineName(p)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	c := *p
+	Stamp(&c, name, 1)
+	switch {
+	case c.Created.IsZero() && c.Updated.IsZero():
+		c.Created = now
+		c.Updated = c.Created
+	case c.Created.IsZero():
+		c.Created = c.Updated
+	case c.Updated.IsZero():
+		c.Updated = c.Created
+	}
+	return c, nil
+}
+
+// ExecutionHolding is, of the executions with the given IDs (the
+// candidates a store's token lookup found), the first that get finds and
+// that holds an action run with the token; found is false when none does.
+// Candidates deleted meanwhile are skipped.
+func ExecutionHolding(ctx context.Context, ids []string, token string, get func(context.Context, string) (*engine.Execution, error)) (e *engine.Execution, found bool, err error) {
+	for _, id := range ids {
+		e, err := get(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if _, ok := e.RunByToken(token); ok {
+			return e, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 // NewJob is the job CreateJob stores for j: its ID is required, an empty

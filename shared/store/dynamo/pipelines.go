@@ -64,20 +64,9 @@ func (s *Store) pipelineWrites(p *store.Pipeline, cond string, vals item) ([]typ
 // Version (and the declaration's); Created and Updated default to now (each
 // to the other when only one is given).
 func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
-	name, err := store.PipelineName(p)
+	c, err := store.NewPipeline(p, time.Now())
 	if err != nil {
 		return err
-	}
-	c := *p
-	store.Stamp(&c, name, 1)
-	switch {
-	case c.Created.IsZero() && c.Updated.IsZero():
-		c.Created = time.Now()
-		c.Updated = c.Created
-	case c.Created.IsZero():
-		c.Created = c.Updated
-	case c.Updated.IsZero():
-		c.Updated = c.Created
 	}
 	writes, err := s.pipelineWrites(&c, "attribute_not_exists(#pk)", nil)
 	if err != nil {
@@ -85,12 +74,12 @@ func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
 	}
 	if err := s.transact(ctx, writes); err != nil {
 		if codes, ok := cancelReasons(err); ok && codes[0] == "ConditionalCheckFailed" {
-			return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", name)
+			return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", c.Name)
 		}
-		if e := conflictOf(err, errs.KindPipeline, "creating pipeline "+name); e != nil {
+		if e := conflictOf(err, errs.KindPipeline, "creating pipeline "+c.Name); e != nil {
 			return e
 		}
-		return fmt.Errorf("dynamo store: creating pipeline %s: %w", name, err)
+		return fmt.Errorf("dynamo store: creating pipeline %s: %w", c.Name, err)
 	}
 	*p = c
 	return nil

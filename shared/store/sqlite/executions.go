@@ -382,17 +382,9 @@ func (s *Store) ExecutionByRunToken(ctx context.Context, token string) (*engine.
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		e, err := s.GetExecution(ctx, id)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := e.RunByToken(token); ok {
-			return e, nil
-		}
+	e, found, err := store.ExecutionHolding(ctx, ids, token, s.GetExecution)
+	if err != nil || found {
+		return e, err
 	}
 	return nil, notFound
 }

@@ -52,20 +52,9 @@ func insertPipeline(ctx context.Context, tx *sql.Tx, p *store.Pipeline) error {
 // Version (and the declaration's); Created and Updated default to now (each
 // to the other when only one is given).
 func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
-	name, err := store.PipelineName(p)
+	c, err := store.NewPipeline(p, time.Now())
 	if err != nil {
 		return err
-	}
-	c := *p
-	store.Stamp(&c, name, 1)
-	switch {
-	case c.Created.IsZero() && c.Updated.IsZero():
-		c.Created = time.Now()
-		c.Updated = c.Created
-	case c.Created.IsZero():
-		c.Created = c.Updated
-	case c.Updated.IsZero():
-		c.Updated = c.Created
 	}
 	// Version 1 exists as long as the pipeline does (delete removes every
 	// version), so the primary key on (name, 1) is the uniqueness check.
