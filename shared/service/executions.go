@@ -200,17 +200,22 @@ func (s *Service) ListExecutions(ctx context.Context, name string, status engine
 			StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []SourceRevision{},
 			Trigger: &ExecutionTrigger{TriggerType: r.Trigger.Type, TriggerDetail: r.Trigger.Detail}, ExecutionType: "STANDARD",
 		}
-		// The row's revisions, mode and stop are in the record.
-		e, err := s.store.GetExecution(ctx, r.ID)
-		switch {
-		case err == nil:
-			sum.SourceRevisions = sourceRevisions(e)
-			sum.ExecutionMode = e.Pipeline.EffectiveExecutionMode()
-			if e.Stop != nil {
-				sum.StopTrigger = &StopExecutionTrigger{Reason: e.Stop.Reason}
+		l := r.Listing
+		if l == nil { // a row written before stores kept it: the record has it
+			e, err := s.store.GetExecution(ctx, r.ID)
+			switch {
+			case err == nil:
+				l = store.ListingOf(e)
+			case !errs.Is(err, errs.NotFound): // NotFound: deleted meanwhile; the row as listed
+				return nil, err
 			}
-		case !errs.Is(err, errs.NotFound): // NotFound: deleted meanwhile; the row as listed
-			return nil, err
+		}
+		if l != nil {
+			sum.SourceRevisions = sourceRevisions(l.SourceRevisions)
+			sum.ExecutionMode = l.ExecutionMode
+			if l.Stop != nil {
+				sum.StopTrigger = &StopExecutionTrigger{Reason: l.Stop.Reason}
+			}
 		}
 		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
 	}

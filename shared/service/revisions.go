@@ -115,33 +115,6 @@ func checkCurrentRevision(rev *engine.Revision) error {
 	return nil
 }
 
-// sourceActions calls fn with each source action of the execution's
-// pipeline, in declaration order, and its latest run that reported a
-// revision (nil if none did).
-func sourceActions(e *engine.Execution, fn func(a *pipeline.Action, r *engine.ActionRun)) {
-	for si := range e.Pipeline.Stages {
-		st := &e.Pipeline.Stages[si]
-		for ai := range st.Actions {
-			if a := &st.Actions[ai]; a.ActionTypeID.Category == pipeline.CategorySource {
-				fn(a, latestReported(e, st.Name, a.Name))
-			}
-		}
-	}
-}
-
-// latestReported returns the latest run of the action that reported a
-// revision, or nil.
-func latestReported(e *engine.Execution, stage, action string) *engine.ActionRun {
-	var found *engine.ActionRun
-	for i := range e.Actions {
-		r := &e.Actions[i]
-		if r.Stage == stage && r.Action == action && r.CurrentRevision != nil && (found == nil || r.Attempt > found.Attempt) {
-			found = r
-		}
-	}
-	return found
-}
-
 // revisionCreated is when a reported revision was made: as reported, else
 // when the run that reported it ended.
 func revisionCreated(r *engine.ActionRun) *Timestamp {
@@ -155,7 +128,7 @@ func revisionCreated(r *engine.ActionRun) *Timestamp {
 // (GetPipelineExecution).
 func artifactRevisions(e *engine.Execution) []ArtifactRevision {
 	out := []ArtifactRevision{}
-	sourceActions(e, func(_ *pipeline.Action, r *engine.ActionRun) {
+	e.EachSourceAction(func(_ *pipeline.Action, r *engine.ActionRun) {
 		if r == nil {
 			return
 		}
@@ -170,37 +143,19 @@ func artifactRevisions(e *engine.Execution) []ArtifactRevision {
 	return out
 }
 
-// sourceRevisions lists the revisions an execution's source actions run on
-// (ListPipelineExecutions): reported, else asked for at start.
-func sourceRevisions(e *engine.Execution) []SourceRevision {
-	out := []SourceRevision{}
-	sourceActions(e, func(a *pipeline.Action, r *engine.ActionRun) {
-		if r != nil {
-			out = append(out, SourceRevision{ActionName: a.Name, RevisionID: r.CurrentRevision.ID, RevisionSummary: r.CurrentRevision.Summary})
-			return
-		}
-		if v := overrideOf(e.SourceRevisions, a.Name); v != "" {
-			out = append(out, SourceRevision{ActionName: a.Name, RevisionID: v})
-		}
-	})
-	return out
-}
-
-// overrideOf is the revision asked for the action at start: its value, the
-// object version of an S3 source given both a key and a version.
-func overrideOf(list []engine.SourceRevision, action string) string {
-	v := ""
-	for _, sr := range list {
-		if sr.Action == action && (v == "" || sr.Type != "S3_OBJECT_KEY") {
-			v = sr.Value
-		}
+// sourceRevisions is an execution summary's sourceRevisions
+// (ListPipelineExecutions).
+func sourceRevisions(list []engine.ListedRevision) []SourceRevision {
+	out := make([]SourceRevision, 0, len(list))
+	for _, r := range list {
+		out = append(out, SourceRevision{ActionName: r.Action, RevisionID: r.RevisionID, RevisionSummary: r.Summary})
 	}
-	return v
+	return out
 }
 
 // actionRevision is an action's currentRevision in GetPipelineState.
 func actionRevision(e *engine.Execution, stage, action string) *ActionRevision {
-	r := latestReported(e, stage, action)
+	r := e.LatestReported(stage, action)
 	if r == nil {
 		return nil
 	}

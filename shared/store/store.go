@@ -68,6 +68,23 @@ type ExecutionSummary struct {
 	Trigger         engine.Trigger `json:"trigger"`
 	StartTime       time.Time      `json:"startTime"`
 	LastUpdateTime  time.Time      `json:"lastUpdateTime"`
+	// Listing is what ListPipelineExecutions shows of the record besides
+	// the above, as of its last write; nil for a row a store wrote before
+	// it kept it (read the record for it).
+	Listing *Listing `json:"listing,omitempty"`
+}
+
+// Listing is the part of an execution summary that stores keep beside the
+// record at every write (ListingOf), so that listing needs no record read.
+type Listing struct {
+	ExecutionMode   string                  `json:"executionMode,omitempty"`
+	Stop            *engine.StopRequest     `json:"stop,omitempty"`
+	SourceRevisions []engine.ListedRevision `json:"sourceRevisions,omitempty"`
+}
+
+// ListingOf is the Listing of an execution.
+func ListingOf(e *engine.Execution) *Listing {
+	return &Listing{ExecutionMode: e.Pipeline.EffectiveExecutionMode(), Stop: e.Stop, SourceRevisions: e.ListedSourceRevisions()}
 }
 
 // PrunedExecution names an execution PruneExecutions deleted, for the caller

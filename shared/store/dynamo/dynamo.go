@@ -427,4 +427,5 @@ const (
 	aDefinition      = "def"
 	aValue           = "v"
 	aTypeKey         = "tkey"
+	aListing         = "listing"
 )

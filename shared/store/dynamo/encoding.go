@@ -102,6 +102,11 @@ func encodeExecution(e *engine.Execution, version int64, prev meta) (*write, err
 	if len(moved) > 0 {
 		h[aMoved] = bv(moved)
 	}
+	listing, err := json.Marshal(store.ListingOf(e))
+	if err != nil {
+		return nil, fmt.Errorf("dynamo store: encoding the listing of execution %s: %w", e.ID, err)
+	}
+	h[aListing] = sv(string(listing))
 	if e.Status == engine.InProgress || e.Status == engine.Stopping {
 		h[attrG3PK], h[attrG3SK] = sv(listActive), sv(execOrder(e))
 	}

@@ -351,12 +351,19 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 	out := []store.ExecutionSummary{}
 	var starts []int64
 	err := s.queryAll(ctx, in, func(it item) (bool, error) {
-		out = append(out, store.ExecutionSummary{
+		x := store.ExecutionSummary{
 			ID: getS(it, aExecID), PipelineName: getS(it, aPipelineName), PipelineVersion: int(getN(it, aPipelineVersion)),
 			Status: engine.Status(getS(it, aStatus)), StatusSummary: getS(it, aStatusSummary),
 			Trigger:   engine.Trigger{Type: getS(it, aTriggerType), Detail: getS(it, aTriggerDetail)},
 			StartTime: store.FromNanos(getN(it, aStart)), LastUpdateTime: store.FromNanos(getN(it, aLastUpdate)),
-		})
+		}
+		if l := getS(it, aListing); l != "" {
+			x.Listing = &store.Listing{}
+			if err := json.Unmarshal([]byte(l), x.Listing); err != nil {
+				return false, fmt.Errorf("the listing of %s: %w", x.ID, err)
+			}
+		}
+		out = append(out, x)
 		starts = append(starts, getN(it, aStart))
 		return len(out) <= limit, nil
 	})

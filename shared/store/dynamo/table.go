@@ -43,6 +43,7 @@ const (
 var listProjection = []string{
 	aName, aVersion, aPipelineType, aMode, aCreated, aUpdated,
 	aExecID, aPipelineName, aPipelineVersion, aStatus, aStatusSummary, aTriggerType, aTriggerDetail, aStart, aLastUpdate,
+	aListing,
 }
 
 // TableOptions describe the table CreateTable makes.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/store"
 	"github.com/stageflow/stageflow/shared/store/storetest"
 )
 
@@ -27,7 +28,8 @@ func loadFixture(t *testing.T) (*Store, string) {
 		t.Fatal(err)
 	}
 	path := tempPath(t)
-	s := openTest(t, path, options{})
+	// The schema of that release (5 migrations), then today's.
+	s := openTest(t, path, options{migrations: migrations[:5]})
 	if _, err := s.db.ExecContext(t.Context(), string(dump)); err != nil {
 		t.Fatalf("loading the fixture: %v", err)
 	}
@@ -68,6 +70,26 @@ func TestExecutionsOfThePreviousRelease(t *testing.T) {
 		t.Fatalf("stopped execution: status %s, stop %+v", stopped.Status, stopped.Stop)
 	}
 
+	// Rows of that release carry no listing (the service reads their
+	// records instead); a row gets one at its next write.
+	listing := func(id string) *store.Listing {
+		t.Helper()
+		rows, _, err := s.ListExecutions(ctx, store.ExecutionFilter{PipelineName: "fixture"}, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.ID == id {
+				return r.Listing
+			}
+		}
+		t.Fatalf("no row of %s", id)
+		return nil
+	}
+	if l := listing(fixtureStopped); l != nil {
+		t.Errorf("a row of the previous release lists %+v", l)
+	}
+
 	// The new fields are written and read back, on an old record.
 	created := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
 	stopped.SourceRevisions = []engine.SourceRevision{{Action: "Fetch", Type: "COMMIT_ID", Value: "9e8d7c6"}}
@@ -80,6 +102,9 @@ func TestExecutionsOfThePreviousRelease(t *testing.T) {
 	})
 	if err := s.UpdateExecution(ctx, stopped); err != nil {
 		t.Fatalf("updating an execution of the previous release: %v", err)
+	}
+	if l := listing(fixtureStopped); l == nil || l.Stop == nil || l.Stop.Reason != "superseded by hand" || len(l.SourceRevisions) != 1 {
+		t.Errorf("the row after a write lists %+v", l)
 	}
 	s.Close()
 	s = openTest(t, path, options{})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // bufPool recycles the buffers executions are encoded into.
@@ -38,6 +39,9 @@ type encoded struct {
 	body  *bytes.Buffer // from bufPool: put back with release
 	chunk *runChunk     // ended runs to store beside the row, if any
 	ended endedRuns     // what is known of the ended runs once written
+	// listing is the JSON of store.ListingOf(e), kept beside the body for
+	// ListExecutions.
+	listing string
 }
 
 func (x *encoded) release() { bufPool.Put(x.body) }
@@ -94,6 +98,11 @@ func encodeExecution(e *engine.Execution, version int64, known endedRuns) (*enco
 	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
+	listing, err := json.Marshal(store.ListingOf(e))
+	if err != nil {
+		return fail(err)
+	}
+	x.listing = string(listing)
 	if err := enc.Encode(storedHeader{Execution: &c}); err != nil {
 		return fail(err)
 	}

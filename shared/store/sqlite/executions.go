@@ -45,23 +45,23 @@ FROM executions WHERE id = ?2`
 	qExecutionByToken = `SELECT body, version, (` + qSnapshot + `), (` + qEndedRuns + `)
 FROM executions WHERE pipeline_name = ? AND client_request_token = ? AND client_request_token <> ''`
 	qInsertExecution = `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
-	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, snapshot)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
+	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, snapshot, listing)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
 	qInsertSnapshot = `INSERT INTO pipeline_snapshots (id, declaration) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`
 	// The usual update changes no indexed column: it leaves them out of SET
 	// (so SQLite does not rewrite index entries) and checks in WHERE that
 	// they are unchanged. When one did change, qUpdateExecution writes them
 	// all.
 	qUpdateExecutionBody = `UPDATE executions SET pipeline_version = ?, status_summary = ?,
-	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, version = version + 1
+	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, listing = ?, version = version + 1
 WHERE id = ? AND version = ? AND pipeline_name = ? AND status = ? AND client_request_token = ? AND start_time = ?`
 	// An execution that starts, stops or ends changes its status only.
 	qUpdateExecutionStatus = `UPDATE executions SET pipeline_version = ?, status = ?, status_summary = ?,
-	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, version = version + 1
+	trigger_type = ?, trigger_detail = ?, last_update_time = ?, body = ?, moving = ?, listing = ?, version = version + 1
 WHERE id = ? AND version = ? AND pipeline_name = ? AND client_request_token = ? AND start_time = ?`
 	qUpdateExecution = `UPDATE executions SET pipeline_name = ?, pipeline_version = ?, status = ?, status_summary = ?,
 	trigger_type = ?, trigger_detail = ?, client_request_token = ?, start_time = ?, last_update_time = ?,
-	body = ?, moving = ?, version = version + 1
+	body = ?, moving = ?, listing = ?, version = version + 1
 WHERE id = ? AND version = ?`
 	// A run's token stands in the body while the run is there, and in an
 	// execution_runs chunk once it moved out. No index: only approvals are
@@ -72,7 +72,7 @@ UNION SELECT execution_id FROM execution_runs WHERE instr(body, ?1) > 0`
 	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
 
-	execSummaryCols = `id, pipeline_name, pipeline_version, status, status_summary, trigger_type, trigger_detail, start_time, last_update_time`
+	execSummaryCols = `id, pipeline_name, pipeline_version, status, status_summary, trigger_type, trigger_detail, start_time, last_update_time, listing`
 )
 
 // CreateExecution stores e with Version 1 (and sets e.Version). When e has a
@@ -139,7 +139,7 @@ func (s *Store) insertExecution(ctx context.Context, e *engine.Execution, x *enc
 	_, err = tx.StmtContext(ctx, s.insertExec).ExecContext(ctx,
 		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-		store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), x.body.String(), snapshot)
+		store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), x.body.String(), snapshot, x.listing)
 	if err == nil {
 		_, err = tx.StmtContext(ctx, s.insertSnapshot).ExecContext(ctx, snapshot, string(decl))
 	}
@@ -250,7 +250,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	}
 	updateBody := func() (int64, error) {
 		res, err := s.updateBody.ExecContext(ctx,
-			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, store.Nanos(e.LastUpdateTime), body, moving,
+			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, store.Nanos(e.LastUpdateTime), body, moving, x.listing,
 			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
@@ -258,14 +258,14 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 		res, err := s.updateExec.ExecContext(ctx,
 			e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-			store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), body, moving,
+			store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), body, moving, x.listing,
 			e.ID, e.Version)
 		return rowsAffected(res, err)
 	}
 	updateStatus := func() (int64, error) {
 		res, err := s.updateStatus.ExecContext(ctx,
 			e.PipelineVersion, string(e.Status), e.StatusSummary, e.Trigger.Type, e.Trigger.Detail,
-			store.Nanos(e.LastUpdateTime), body, moving,
+			store.Nanos(e.LastUpdateTime), body, moving, x.listing,
 			e.ID, e.Version, e.PipelineName, e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
@@ -343,10 +343,17 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 			x             store.ExecutionSummary
 			status        string
 			start, update int64
+			listing       sql.NullString
 		)
 		if err := rows.Scan(&x.ID, &x.PipelineName, &x.PipelineVersion, &status, &x.StatusSummary,
-			&x.Trigger.Type, &x.Trigger.Detail, &start, &update); err != nil {
+			&x.Trigger.Type, &x.Trigger.Detail, &start, &update, &listing); err != nil {
 			return nil, "", fmt.Errorf("sqlite store: listing executions: %w", err)
+		}
+		if listing.Valid { // NULL: a row written before listings were kept
+			x.Listing = &store.Listing{}
+			if err := json.Unmarshal([]byte(listing.String), x.Listing); err != nil {
+				return nil, "", fmt.Errorf("sqlite store: listing executions: the listing of %s: %w", x.ID, err)
+			}
 		}
 		x.Status = engine.Status(status)
 		x.StartTime, x.LastUpdateTime = store.FromNanos(start), store.FromNanos(update)

@@ -145,6 +145,11 @@ BEGIN
 	UPDATE executions SET moving = NULL WHERE id = NEW.id;
 END;
 `,
+	// 6: what ListPipelineExecutions shows of an execution besides its
+	// columns (execution mode, stop, source revisions), as JSON beside the
+	// body, so that listing reads no body. NULL in rows written before:
+	// the service reads those records instead.
+	`ALTER TABLE executions ADD COLUMN listing TEXT;`,
 }
 
 // schemaVersion reads PRAGMA user_version.

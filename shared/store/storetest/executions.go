@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -395,6 +396,39 @@ var executionTests = []test{
 		}
 		t.Logf("%d writers × %d rounds, %d conflicts retried", writers, rounds, conflicts.Load())
 	}},
+	{"ListRowsCarryTheListing", func(t *testing.T, s store.Store) {
+		// A list row carries what ListPipelineExecutions shows of the record
+		// (execution mode, stop, source revisions) as of its last write.
+		ctx := t.Context()
+		e := richExecution("exec-listed", "alpha", at(0))
+		e.Pipeline.ExecutionMode = "QUEUED"
+		e.Pipeline.Stages[0].Actions[0].ActionTypeID.Category = pipeline.CategorySource
+		e.Pipeline.Stages[0].Actions[0].Name = e.Actions[0].Action
+		e.Actions[0].Stage = e.Pipeline.Stages[0].Name
+		created := createExecution(t, s, e)
+		row := func() *store.Listing {
+			t.Helper()
+			page, _, err := s.ListExecutions(ctx, store.ExecutionFilter{PipelineName: "alpha"}, store.Page{})
+			must(t, err)
+			if len(page) != 1 {
+				t.Fatalf("%d rows, want 1", len(page))
+			}
+			return page[0].Listing
+		}
+		sameListing(t, "after create", row(), store.ListingOf(created))
+		if l := row(); l.ExecutionMode != "QUEUED" || len(l.SourceRevisions) != 1 || l.SourceRevisions[0].RevisionID != "0123abc" {
+			t.Fatalf("listing %+v lacks the mode or the reported revision", l)
+		}
+		got, err := s.GetExecution(ctx, "exec-listed")
+		must(t, err)
+		got.Stop = &engine.StopRequest{Abandon: true, Reason: "by the test", At: at(time.Minute)}
+		got.Status = engine.Stopping
+		must(t, s.UpdateExecution(ctx, got))
+		sameListing(t, "after update", row(), store.ListingOf(got))
+		if l := row(); l.Stop == nil || l.Stop.Reason != "by the test" {
+			t.Fatalf("listing %+v lacks the stop", l)
+		}
+	}},
 	{"ListNewestFirstPaginated", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		// exec-3 and exec-4 start at the same instant: ties are still listed
@@ -492,4 +526,16 @@ var executionTests = []test{
 		must(t, err)
 		deepEqual(t, "active", sorted(ids), []string{"e-failed", "e-stopping"})
 	}},
+}
+
+// sameListing compares listings as they are encoded (times by instant).
+func sameListing(t *testing.T, when string, got, want *store.Listing) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	must(t, err)
+	w, err := json.Marshal(want)
+	must(t, err)
+	if got == nil || string(g) != string(w) {
+		t.Fatalf("the listing %s:\n got %s\nwant %s", when, g, w)
+	}
 }
