@@ -16,12 +16,14 @@ import (
 
 // What every command shares: usage errors, colour, interrupts, --output.
 
-// noColor is the root's --no-color flag.
-var noColor bool
-
-// useColor reports whether output may carry colour: not with --no-color nor
-// when NO_COLOR is set to anything (https://no-color.org).
-func useColor() bool { return !noColor && os.Getenv("NO_COLOR") == "" }
+// useColor reports whether the output of cmd may carry colour: not with the
+// root's --no-color nor when NO_COLOR is set to anything
+// (https://no-color.org). Read from the command, not a global, so that
+// command lines run at once in one process do not share it.
+func useColor(cmd *cobra.Command) bool {
+	off, _ := cmd.Flags().GetBool("no-color")
+	return !off && os.Getenv("NO_COLOR") == ""
+}
 
 // markUsageErrors makes the positional-argument errors of cmd and its
 // subcommands usage errors (exit 2), and a command group without a

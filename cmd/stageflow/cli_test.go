@@ -27,10 +27,14 @@ func TestColour(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("NO_COLOR", tc.noColor)
-			noColor = tc.flag
-			defer func() { noColor = false }()
 			var out syncBuffer
-			p := newProgress(&out, true, false)
+			cmd := newRootCmd()
+			if tc.flag {
+				if err := cmd.ParseFlags([]string{"--no-color"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := newProgress(&out, true, false, useColor(cmd))
 			p.update(e)
 			p.finish(e)
 			if got := strings.Contains(out.String(), "\x1b[32m"); got != tc.colour {

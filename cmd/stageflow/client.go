@@ -369,7 +369,7 @@ func newStatusCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), e)
 			}
 			out := cmd.OutOrStdout()
-			for _, l := range renderTree(e, treeOptions{now: time.Now(), spin: "…", color: isTerminal(out) && useColor(), width: terminalWidth(out)}) {
+			for _, l := range renderTree(e, treeOptions{now: time.Now(), spin: "…", color: isTerminal(out) && useColor(cmd), width: terminalWidth(out)}) {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {
@@ -389,7 +389,7 @@ func newStatusCmd() *cobra.Command {
 // asJSON). It exits 1 when the execution does not succeed.
 func (c *client) watch(cmd *cobra.Command, name, id string, asJSON bool) error {
 	out := cmd.OutOrStdout()
-	prog := newProgress(out, isTerminal(out), asJSON)
+	prog := newProgress(out, isTerminal(out), asJSON, useColor(cmd))
 	api := c.api()
 	ctx, stop, interrupted := interruptible(cmd.Context())
 	defer stop()

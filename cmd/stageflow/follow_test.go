@@ -15,7 +15,7 @@ func TestLogFollowerShowsWholeLines(t *testing.T) {
 	dir := t.TempDir()
 	path := func(execID, runID string) string { return filepath.Join(dir, execID, runID+".log") }
 	var out bytes.Buffer
-	prog := newProgress(&out, false, false)
+	prog := newProgress(&out, false, false, false)
 	f := newLogFollower(prog, path)
 	defer func() {
 		if t.Failed() {

@@ -39,8 +39,7 @@ func newRootCmd() *cobra.Command {
 	})
 	root.Version = versionString()
 	root.SetVersionTemplate("{{.Version}}\n")
-	noColor = false
-	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "no colour in the output (also when NO_COLOR is set)")
+	root.PersistentFlags().Bool("no-color", false, "no colour in the output (also when NO_COLOR is set)")
 	for _, newCmd := range subcommands {
 		root.AddCommand(newCmd())
 	}

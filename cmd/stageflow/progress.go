@@ -19,6 +19,7 @@ type progress struct {
 	w       io.Writer
 	live    bool // redraw a tree in place (terminal)
 	jsonOut bool
+	color   bool // colour the tree (useColor)
 	// width, when set, is the terminal's width in columns, asked at each
 	// redraw (the terminal may be resized).
 	width    func() int
@@ -38,8 +39,8 @@ type progress struct {
 // the live tree.
 const tailLines = 3
 
-func newProgress(w io.Writer, live, jsonOut bool) *progress {
-	p := &progress{w: w, live: live && !jsonOut, jsonOut: jsonOut, seen: map[string]string{}, tails: map[string][]string{},
+func newProgress(w io.Writer, live, jsonOut, color bool) *progress {
+	p := &progress{w: w, live: live && !jsonOut, jsonOut: jsonOut, color: color, seen: map[string]string{}, tails: map[string][]string{},
 		now: time.Now, stopTick: make(chan struct{})}
 	if p.live {
 		p.width = func() int { return terminalWidth(w) }
@@ -297,7 +298,7 @@ func (p *progress) redraw() {
 	if width > 1 {
 		fit = width - 1
 	}
-	lines := renderTree(p.last, treeOptions{now: p.now(), spin: spinner[p.frame%len(spinner)], color: useColor(), width: fit, tails: p.tails})
+	lines := renderTree(p.last, treeOptions{now: p.now(), spin: spinner[p.frame%len(spinner)], color: p.color, width: fit, tails: p.tails})
 	for _, l := range lines {
 		b.WriteString(l)
 		b.WriteByte('\n')

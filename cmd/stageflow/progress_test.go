@@ -131,8 +131,6 @@ func liveProgress(scr *screen) *progress {
 // wrapped), and after redraws the screen holds the final tree once, with
 // nothing left of the earlier ones.
 func TestLiveTreeFitsANarrowTerminal(t *testing.T) {
-	noColor = true
-	defer func() { noColor = false }()
 	for _, width := range []int{40, 60, 79, 120} {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			scr := &screen{width: width}
@@ -159,8 +157,6 @@ func TestLiveTreeFitsANarrowTerminal(t *testing.T) {
 
 // After an approval prompt the tree is on screen once, below the prompt.
 func TestLiveTreeOnceAfterAPrompt(t *testing.T) {
-	noColor = true
-	defer func() { noColor = false }()
 	scr := &screen{width: 100}
 	p := liveProgress(scr)
 	p.update(treeExecution(0))
@@ -199,7 +195,7 @@ func TestWaitingNotes(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	p := newProgress(&b, false, false)
+	p := newProgress(&b, false, false, false)
 	p.update(treeExecution(0))
 	p.update(treeExecution(1))
 	for _, want := range []string{

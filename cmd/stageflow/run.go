@@ -104,7 +104,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 
 	stdinTTY := isTerminal(cmd.InOrStdin())
 	live := isTerminal(out) && !opt.json
-	prog := newProgress(out, live, opt.json)
+	prog := newProgress(out, live, opt.json, useColor(cmd))
 
 	decide := func(ctx context.Context, job *actions.Job) *engine.Result {
 		switch {
