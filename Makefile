@@ -14,7 +14,16 @@ FUZZTIME  ?= 60s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 
-.PHONY: help build run run-once system-deps test test-race test-unit test-integration lint deps fuzz bench clean \
+# DynamoDB Local (AWS's own emulator) for the DynamoDB store's tests: the jar
+# of the npm package amplify-dynamodb-simulator, checked against this SHA-256
+# of its tarball and cached under tools/. Tests find it through
+# STAGEFLOW_DYNAMODB_LOCAL_JAR (default: this path).
+DYNAMODB_LOCAL_VERSION := 2.9.30
+DYNAMODB_LOCAL_SHA256  := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
+DYNAMODB_LOCAL_DIR     := $(CURDIR)/tools/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
+export STAGEFLOW_DYNAMODB_LOCAL_JAR := $(DYNAMODB_LOCAL_DIR)/DynamoDBLocal.jar
+
+.PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean \
 	build-lambdas cdk-cli synth deploy
 
 help: ## list the targets
@@ -39,20 +48,36 @@ run-once: build ## run the example pipelines once without a server (stageflow ru
 	  ./$(BIN)/stageflow run --data-dir $(ONCE_DIR) --approve examples/build-test-deploy.json; \
 	fi
 
-test: deps lint system-deps ## every test: lint, unit, integration (SQLite, both HTTP doors with the AWS SDK and the AWS CLI)
+test: deps lint system-deps js-deps dynamodb-local ## every test: lint, unit, integration (SQLite and DynamoDB Local stores, both HTTP doors with the AWS SDK and the AWS CLI, the Step Functions state machine)
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-race
 	@echo "make test: all checks passed"
 
 test-race: deps ## the concurrent packages again under the race detector
-	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/store/... ./shared/api/... ./cmd/stageflow
+	$(GO) test -race -count=1 -short ./shared/engine ./shared/runner ./shared/sfn/... ./shared/store ./shared/store/sqlite ./shared/store/storetest ./shared/api/... ./cmd/stageflow
 
-test-unit: deps ## the fast Go tests (-short: skips the AWS CLI round trip)
+test-unit: deps js-deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...
 
 system-deps: ## install the system tools tests use (jq), if missing
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
 	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped, and the API fidelity tests (which read the definition its botocore ships) will fail"
+
+# The JavaScript tools the tests run (tools/js): asl-validator and the
+# aws-local-stepfunctions interpreter of the Step Functions test bridge.
+# Installed from the committed lockfile, again only when it changes.
+JS_DIR := tools/js
+js-deps: $(JS_DIR)/node_modules/.stageflow-installed ## install the JavaScript test tools (npm ci in tools/js; cached)
+
+$(JS_DIR)/node_modules/.stageflow-installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "js-deps: Node.js 20 or later and npm are needed"; exit 1; }
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dynamodb-local: $(STAGEFLOW_DYNAMODB_LOCAL_JAR) ## install DynamoDB Local (and Java if missing) under tools/, once
+
+$(STAGEFLOW_DYNAMODB_LOCAL_JAR):
+	scripts/dynamodb-local.sh $(DYNAMODB_LOCAL_DIR) $(DYNAMODB_LOCAL_VERSION) $(DYNAMODB_LOCAL_SHA256)
 
 lint: deps $(TOOLS)/staticcheck ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
@@ -107,4 +132,4 @@ deploy: build-lambdas cdk-cli ## deploy the stack with the AWS credentials of th
 	$(CDK) deploy $(CDK_ARGS)
 
 clean: ## remove build outputs and local data
-	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) tools build cdk.out
+	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules $(CDK_CLI_DIR)/node_modules build cdk.out

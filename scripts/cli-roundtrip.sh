@@ -6,7 +6,8 @@
 # For each pipeline document (shared/api/cpdoor/testdata/cli-pipeline.json, and the
 # AWS documentation's example ../shared/testdata/aws-docs-s3-codedeploy.json
 # when it is present beside the repository) it runs create-pipeline
-# --cli-input-json, get-pipeline (name and version), list-pipelines,
+# --cli-input-json (which starts one execution, of trigger type
+# CreatePipeline), get-pipeline (name and version), list-pipelines,
 # list-tags-for-resource, start-pipeline-execution, get-pipeline-execution,
 # list-pipeline-executions and delete-pipeline, checking each answer; then it
 # checks that an invalid document is refused with a non-zero exit and
@@ -77,6 +78,8 @@ roundtrip() {
   step "create-pipeline --cli-input-json file://$doc ($name)"
   got="$(cpl create-pipeline --cli-input-json "file://$input" --query 'pipeline.name')"
   expect "created pipeline name" "$got" "$name"
+  got="$(cpl list-pipeline-executions --pipeline-name "$name" --query 'pipelineExecutionSummaries[].trigger.triggerType')"
+  expect "trigger types of the executions after create-pipeline" "$got" "CreatePipeline"
 
   step "get-pipeline --name $name"
   local got_name got_version arn

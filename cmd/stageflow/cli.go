@@ -108,3 +108,17 @@ func outcome(e *engine.Execution) string {
 	}
 	return status + ": " + e.StatusSummary
 }
+
+// briefOutcome is outcome without the error of the failed action it ends
+// with, for output that has shown that error already (its event line).
+func briefOutcome(e *engine.Execution) string {
+	o := outcome(e)
+	for _, r := range e.Actions {
+		if r.Status == engine.Failed && r.ErrorMessage != "" {
+			if cut, ok := strings.CutSuffix(o, ": "+r.ErrorMessage); ok {
+				return cut
+			}
+		}
+	}
+	return o
+}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/rest/restclient"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -24,7 +27,7 @@ import (
 
 func init() {
 	subcommands = append(subcommands, newPipelineCmd, newStartCmd, newStopCmd, newStatusCmd,
-		newExecutionsCmd, newLogsCmd)
+		newExecutionsCmd)
 }
 
 func defaultEndpoint() string {
@@ -64,7 +67,7 @@ func newPipelineCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&c.endpoint, "endpoint", defaultEndpoint(), "the Stageflow server (env STAGEFLOW_ENDPOINT)")
 
 	create := &cobra.Command{
-		Use: "create FILE...", Short: "Create pipelines from documents", Args: cobra.MinimumNArgs(1),
+		Use: "create FILE...", Short: "Create pipelines from documents (each starts its first execution, as in CodePipeline)", Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, f := range args {
 				data, err := os.ReadFile(f)
@@ -83,20 +86,28 @@ func newPipelineCmd() *cobra.Command {
 	update := &cobra.Command{
 		Use: "update FILE", Short: "Store a new version of a pipeline", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := os.ReadFile(args[0])
+			data, doc, err := loadDocument(args[0])
 			if err != nil {
 				return err
-			}
-			doc, problems := pipeline.Parse(data)
-			if len(problems) > 0 || doc.Pipeline.Name == "" {
-				_, err := pipeline.Load(data)
-				return fmt.Errorf("%s: %v", args[0], err)
 			}
 			out, err := c.api().UpdatePipeline(cmd.Context(), doc.Pipeline.Name, data)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "updated pipeline %s (version %d)\n", out.Pipeline.Name, deref(out.Pipeline.Version))
+			return nil
+		},
+	}
+	apply := &cobra.Command{
+		Use:   "apply FILE...",
+		Short: "Create pipelines, or store a new version of those that exist when their declaration changed",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, f := range args {
+				if err := c.apply(cmd, f); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}
@@ -154,8 +165,85 @@ func newPipelineCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, update, get, list, del)
+	cmd.AddCommand(create, update, apply, get, list, del)
 	return cmd
+}
+
+// loadDocument reads and checks a pipeline document; its problems are
+// listed one per line, each with the file's name.
+func loadDocument(file string) ([]byte, *pipeline.Document, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := pipeline.Load(data)
+	if err != nil {
+		return nil, nil, fileError(file, err)
+	}
+	return data, doc, nil
+}
+
+// fileError is err of a document named file: a domain error with problems
+// reads "FILE: message:" then a line per problem.
+func fileError(file string, err error) error {
+	e, ok := errs.As(err)
+	if !ok || len(e.Problems) == 0 {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s:", file, e.Message)
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  %s", p)
+	}
+	return errors.New(b.String())
+}
+
+// apply creates the pipeline of a document, or stores a new version of it
+// when its declaration differs from the server's latest one.
+func (c *client) apply(cmd *cobra.Command, file string) error {
+	data, doc, err := loadDocument(file)
+	if err != nil {
+		return err
+	}
+	api, name, out := c.api(), doc.Pipeline.Name, cmd.OutOrStdout()
+	cur, err := api.GetPipeline(cmd.Context(), name, 0)
+	if isNotFound(err) {
+		created, err := api.CreatePipeline(cmd.Context(), data)
+		if err == nil {
+			fmt.Fprintf(out, "created pipeline %s (version %d)\n", name, deref(created.Pipeline.Version))
+			return nil
+		}
+		var re *restclient.Error
+		if !errors.As(err, &re) || re.Code != "PipelineNameInUseException" {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		// Created meanwhile by someone else: update it.
+	} else if err != nil {
+		return err
+	} else if sameDeclaration(cur.Pipeline, doc.Pipeline) {
+		fmt.Fprintf(out, "pipeline %s unchanged (version %d)\n", name, deref(cur.Pipeline.Version))
+		return nil
+	}
+	updated, err := api.UpdatePipeline(cmd.Context(), name, data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	fmt.Fprintf(out, "updated pipeline %s (version %d)\n", name, deref(updated.Pipeline.Version))
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var re *restclient.Error
+	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
+}
+
+// sameDeclaration reports whether two declarations are the same, versions
+// aside.
+func sameDeclaration(a, b pipeline.Pipeline) bool {
+	a.Version, b.Version = nil, nil
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 func deref(p *int) int {
@@ -280,7 +368,8 @@ func newStatusCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), e)
 			}
-			for _, l := range renderTree(e, time.Now(), "…", isTerminal(cmd.OutOrStdout()) && useColor()) {
+			out := cmd.OutOrStdout()
+			for _, l := range renderTree(e, treeOptions{now: time.Now(), spin: "…", color: isTerminal(out) && useColor(), width: terminalWidth(out)}) {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {
@@ -341,7 +430,11 @@ func (c *client) watch(cmd *cobra.Command, name, id string, asJSON bool) error {
 		return nil
 	}
 	if last.Status != engine.Succeeded {
-		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, outcome(last))
+		o := outcome(last)
+		if !isTerminal(out) {
+			o = briefOutcome(last) // the error is in the action's event
+		}
+		fmt.Fprintf(out, "\nexecution %s %s\n", last.ID, o)
 		return exitError{1}
 	}
 	fmt.Fprintf(out, "\nexecution %s succeeded\n", last.ID)
@@ -382,85 +475,4 @@ func newExecutionsCmd() *cobra.Command {
 	cmd.Flags().IntVar(&max, "max", 20, "how many to list")
 	addOutputFlag(cmd, &output)
 	return cmd
-}
-
-// ---- logs [-f] ----
-
-func newLogsCmd() *cobra.Command {
-	c := &client{}
-	var follow bool
-	var action string
-	cmd := &cobra.Command{
-		Use:   "logs PIPELINE [EXECUTION] --action [STAGE/]ACTION",
-		Short: "Print the log of an action run (default: the latest execution); -f follows it while it runs",
-		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := c.executionID(cmd.Context(), args)
-			if err != nil {
-				return err
-			}
-			api := c.api()
-			e, err := api.GetExecution(cmd.Context(), args[0], id)
-			if err != nil {
-				return err
-			}
-			run, err := pickRun(e, action)
-			if err != nil {
-				return err
-			}
-			if follow {
-				log, err := api.FollowLog(cmd.Context(), args[0], id, run.ID, 0)
-				if err != nil {
-					return err
-				}
-				defer log.Close()
-				_, err = io.Copy(cmd.OutOrStdout(), log)
-				return err
-			}
-			offset := int64(0)
-			for {
-				page, err := api.LogPage(cmd.Context(), args[0], id, run.ID, offset, 0)
-				if err != nil {
-					return err
-				}
-				io.WriteString(cmd.OutOrStdout(), page.Content)
-				if page.Complete || page.NextOffset <= offset {
-					return nil
-				}
-				offset = page.NextOffset
-			}
-		},
-	}
-	addEndpointFlag(cmd, c)
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing while the action runs")
-	cmd.Flags().StringVar(&action, "action", "", "the action, as STAGE/ACTION or ACTION (default: the latest failed or running action)")
-	return cmd
-}
-
-// pickRun chooses the action run a logs command means.
-func pickRun(e *engine.Execution, spec string) (*engine.ActionRun, error) {
-	stage, action, ok := strings.Cut(spec, "/")
-	if !ok {
-		stage, action = "", spec
-	}
-	var found *engine.ActionRun
-	for i := range e.Actions {
-		r := &e.Actions[i]
-		switch {
-		case spec == "" && (r.Status == engine.Failed || r.Status == engine.InProgress):
-			found = r
-		case spec != "" && r.Action == action && (stage == "" || r.Stage == stage):
-			found = r
-		}
-	}
-	if found == nil && spec == "" && len(e.Actions) > 0 {
-		found = &e.Actions[len(e.Actions)-1]
-	}
-	if found == nil {
-		if spec == "" {
-			return nil, fmt.Errorf("execution %s has run no action yet", e.ID)
-		}
-		return nil, fmt.Errorf("execution %s has no run of action %q", e.ID, spec)
-	}
-	return found, nil
 }

@@ -12,24 +12,37 @@ import (
 )
 
 // progress shows an execution as it runs: a live stage/action tree on a
-// terminal, or one event per line (text or JSON) in a pipe.
+// terminal, or one event per line (text or JSON) in a pipe; and, unless
+// quiet, what the actions print (see logLine).
 type progress struct {
-	mu       sync.Mutex
-	w        io.Writer
-	live     bool // redraw a tree in place (terminal)
-	jsonOut  bool
+	mu      sync.Mutex
+	w       io.Writer
+	live    bool // redraw a tree in place (terminal)
+	jsonOut bool
+	// width, when set, is the terminal's width in columns, asked at each
+	// redraw (the terminal may be resized).
+	width    func() int
 	last     *engine.Execution
-	seen     map[string]engine.Status // stage or run key → last status printed
-	drawn    int                      // lines of the last tree drawn
+	seen     map[string]string // stage or run key → last status (and note) printed
+	drawn    []int             // the widths of the lines of the tree on screen
+	above    []string          // lines to print above the tree at the next redraw
+	tails    map[string][]string
 	frame    int
 	paused   bool
 	now      func() time.Time
 	stopTick chan struct{}
+	stopOnce sync.Once
 }
 
+// tailLines is how many of its last log lines a running action shows in
+// the live tree.
+const tailLines = 3
+
 func newProgress(w io.Writer, live, jsonOut bool) *progress {
-	p := &progress{w: w, live: live && !jsonOut, jsonOut: jsonOut, seen: map[string]engine.Status{}, now: time.Now, stopTick: make(chan struct{})}
+	p := &progress{w: w, live: live && !jsonOut, jsonOut: jsonOut, seen: map[string]string{}, tails: map[string][]string{},
+		now: time.Now, stopTick: make(chan struct{})}
 	if p.live {
+		p.width = func() int { return terminalWidth(w) }
 		go p.tick()
 	}
 	return p
@@ -74,10 +87,11 @@ func (p *progress) update(e *engine.Execution) {
 
 // finish draws the final state and stops the ticker.
 func (p *progress) finish(e *engine.Execution) {
-	close(p.stopTick)
+	p.stopOnce.Do(func() { close(p.stopTick) })
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.last = e
+	p.paused = false
 	if p.live {
 		p.redraw()
 		return
@@ -85,17 +99,73 @@ func (p *progress) finish(e *engine.Execution) {
 	p.events(e)
 }
 
-// pause stops redrawing (while a prompt is on screen) and returns the
-// function that resumes it.
+// pause takes the tree off the screen and stops redrawing it (while a
+// prompt is on screen); the function it returns resumes, drawing the tree
+// anew below the prompt — so the tree is on screen once.
 func (p *progress) pause() func() {
 	p.mu.Lock()
 	p.paused = true
-	p.drawn = 0 // the prompt follows the tree; draw anew below it
+	if p.live {
+		io.WriteString(p.w, p.erase())
+	}
 	p.mu.Unlock()
 	return func() {
 		p.mu.Lock()
 		p.paused = false
+		if p.live && p.last != nil {
+			p.redraw()
+		}
 		p.mu.Unlock()
+	}
+}
+
+// logEvent is one line an action printed, in JSON output.
+type logEvent struct {
+	Time        time.Time `json:"time"`
+	ExecutionID string    `json:"executionId"`
+	Pipeline    string    `json:"pipeline"`
+	Stage       string    `json:"stage"`
+	Action      string    `json:"action"`
+	RunID       string    `json:"runId"`
+	Log         string    `json:"log"`
+}
+
+// logPrefix is how a line of an action's output is marked: "[Stage/Action] ".
+func logPrefix(run *engine.ActionRun) string { return "[" + run.Stage + "/" + run.Action + "] " }
+
+// logLine shows one line an action printed: prefixed in a pipe, a JSON
+// object with JSON output, and on a terminal among the last lines under
+// the action's row while it runs (logEnd prints them all above the tree).
+func (p *progress) logLine(executionID, pipelineName string, run *engine.ActionRun, line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.jsonOut:
+		b, _ := json.Marshal(logEvent{Time: p.now().UTC(), ExecutionID: executionID, Pipeline: pipelineName,
+			Stage: run.Stage, Action: run.Action, RunID: run.ID, Log: line})
+		fmt.Fprintf(p.w, "%s\n", b)
+	case p.live:
+		t := append(p.tails[run.ID], displayable(line))
+		if len(t) > tailLines {
+			t = t[len(t)-tailLines:]
+		}
+		p.tails[run.ID] = t
+	default:
+		fmt.Fprintln(p.w, logPrefix(run)+line)
+	}
+}
+
+// logEnd takes the whole output of an action that has ended; on a terminal
+// it goes above the tree, where it stays.
+func (p *progress) logEnd(run *engine.ActionRun, lines []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.tails, run.ID)
+	if !p.live {
+		return
+	}
+	for _, l := range lines {
+		p.above = append(p.above, logPrefix(run)+l)
 	}
 }
 
@@ -108,16 +178,19 @@ type event struct {
 	Status      engine.Status `json:"status"`
 	Summary     string        `json:"summary,omitempty"`
 	Error       string        `json:"error,omitempty"`
+	// note is what an action in progress waits for (text output only).
+	note string
 }
 
 // events prints what changed since the last state, one event per line.
 func (p *progress) events(e *engine.Execution) {
 	var out []event
 	emit := func(key string, ev event) {
-		if ev.Status == "" || p.seen[key] == ev.Status {
+		seen := string(ev.Status) + "\x00" + ev.note
+		if ev.Status == "" || p.seen[key] == seen {
 			return
 		}
-		p.seen[key] = ev.Status
+		p.seen[key] = seen
 		ev.Time, ev.ExecutionID, ev.Pipeline = e.LastUpdateTime, e.ID, e.PipelineName
 		out = append(out, ev)
 	}
@@ -127,9 +200,9 @@ func (p *progress) events(e *engine.Execution) {
 		if !st.Status.Terminal() {
 			emit("stage/"+st.Name, event{Stage: st.Name, Status: st.Status})
 		}
-		for _, r := range e.Actions {
-			if r.Stage == st.Name {
-				emit("run/"+r.ID, event{Stage: r.Stage, Action: r.Action, Status: r.Status, Summary: r.Summary, Error: r.ErrorMessage})
+		for i := range e.Actions {
+			if r := &e.Actions[i]; r.Stage == st.Name {
+				emit("run/"+r.ID, event{Stage: r.Stage, Action: r.Action, Status: r.Status, Summary: r.Summary, Error: r.ErrorMessage, note: waitingNote(r)})
 			}
 		}
 		if st.Status.Terminal() {
@@ -154,119 +227,101 @@ func (p *progress) events(e *engine.Execution) {
 		if ev.Action != "" {
 			where += " › " + ev.Action
 		}
-		line := fmt.Sprintf("%s  %-40s %s", ev.Time.Local().Format("15:04:05"), where, ev.Status)
-		if ev.Error != "" {
-			line += ": " + ev.Error
-		} else if ev.Summary != "" && ev.Stage == "" {
-			line += ": " + ev.Summary
+		status := string(ev.Status)
+		switch {
+		case ev.Error != "":
+			status += ": " + ev.Error
+		case ev.note != "":
+			status += ": " + ev.note
+		case ev.Summary != "" && ev.Stage == "" && !ev.Status.Terminal():
+			// (A terminal one is the final line's, printed after the events.)
+			status = statusWithSummary(ev.Status, ev.Summary)
 		}
-		fmt.Fprintln(p.w, line)
+		fmt.Fprintf(p.w, "%s  %-40s %s\n", ev.Time.Local().Format("15:04:05"), where, status)
 	}
+}
+
+// statusWithSummary is "Status: summary", naming the status once when the
+// summary starts with it ("Stopped: interrupted", not "Stopped: stopped:
+// interrupted").
+func statusWithSummary(s engine.Status, summary string) string {
+	status := string(s)
+	switch lower := strings.ToLower(summary); {
+	case summary == "", lower == strings.ToLower(status):
+		return status
+	case strings.HasPrefix(lower, strings.ToLower(status)+": "):
+		return status + summary[len(status):]
+	}
+	return status + ": " + summary
+}
+
+// erase is the escape sequence that takes the drawn tree off the screen:
+// the cursor goes up as many rows as the tree takes at the terminal's
+// width now (rows a narrower terminal has wrapped count twice), and the
+// screen is cleared from there down.
+func (p *progress) erase() string {
+	if len(p.drawn) == 0 {
+		return ""
+	}
+	width := 0
+	if p.width != nil {
+		width = p.width()
+	}
+	rows := 0
+	for _, w := range p.drawn {
+		if width > 0 && w > width {
+			rows += (w + width - 1) / width
+		} else {
+			rows++
+		}
+	}
+	p.drawn = nil
+	return fmt.Sprintf("\r\x1b[%dA\x1b[J", rows)
 }
 
 func (p *progress) redraw() {
 	var b strings.Builder
-	if p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
+	b.WriteString(p.erase())
+	width := 0
+	if p.width != nil {
+		width = p.width()
 	}
-	lines := renderTree(p.last, p.now(), spinner[p.frame%len(spinner)], useColor())
-	for _, l := range lines {
+	for _, l := range p.above {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	p.drawn = len(lines)
+	p.above = nil
+	// One column is kept free: a row that fills the last column leaves some
+	// terminals at the start of the next row, which the count would miss.
+	fit := 0
+	if width > 1 {
+		fit = width - 1
+	}
+	lines := renderTree(p.last, treeOptions{now: p.now(), spin: spinner[p.frame%len(spinner)], color: useColor(), width: fit, tails: p.tails})
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+		p.drawn = append(p.drawn, displayWidth(stripEscapes(l)))
+	}
 	io.WriteString(p.w, b.String())
 }
 
-// renderTree draws an execution as a stage/action tree.
-func renderTree(e *engine.Execution, now time.Time, spin string, color bool) []string {
-	paint := func(s engine.Status, text string) string {
-		if !color {
-			return text
-		}
-		code := ""
-		switch s {
-		case engine.Succeeded:
-			code = "32"
-		case engine.Failed, engine.Abandoned:
-			code = "31"
-		case engine.InProgress, engine.Stopping:
-			code = "36"
-		case engine.Stopped, engine.Superseded, engine.Cancelled:
-			code = "33"
-		default:
-			code = "2"
-		}
-		return "\x1b[" + code + "m" + text + "\x1b[0m"
+// stripEscapes removes the colour sequences (ESC [ … letter) from s.
+func stripEscapes(s string) string {
+	if !strings.Contains(s, "\x1b") {
+		return s
 	}
-	icon := func(s engine.Status) string {
-		switch s {
-		case engine.Succeeded:
-			return "✓"
-		case engine.Failed:
-			return "✗"
-		case engine.InProgress, engine.Stopping:
-			return spin
-		case engine.Abandoned, engine.Stopped, engine.Superseded, engine.Cancelled:
-			return "■"
-		}
-		return "·"
-	}
-	elapsed := func(start, end time.Time) string {
-		if start.IsZero() {
-			return ""
-		}
-		if end.IsZero() {
-			end = now
-		}
-		return formatDuration(end.Sub(start))
-	}
-	row := func(indent int, s engine.Status, name string, start, end time.Time) string {
-		label := string(s)
-		if label == "" {
-			label = "-"
-		}
-		left := fmt.Sprintf("%s%s %s", strings.Repeat("  ", indent), icon(s), name)
-		return paint(s, fmt.Sprintf("%-44s %-11s %8s", left, label, elapsed(start, end)))
-	}
-	lines := []string{
-		fmt.Sprintf("%s  execution %s", e.PipelineName, e.ID),
-		row(0, e.Status, "pipeline "+e.PipelineName, e.StartTime, e.EndTime),
-	}
-	for si, st := range e.Stages {
-		lines = append(lines, row(1, st.Status, st.Name, st.StartTime, st.EndTime))
-		if si >= len(e.Pipeline.Stages) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && !(s[j] >= '@' && s[j] <= '~') {
+				j++
+			}
+			i = j
 			continue
 		}
-		for ai, a := range e.Pipeline.Stages[si].Actions {
-			var run *engine.ActionRun
-			for i := range e.Actions {
-				if r := &e.Actions[i]; r.StageIndex == si && r.ActionIndex == ai && (run == nil || r.Attempt > run.Attempt) {
-					run = r
-				}
-			}
-			if run == nil {
-				lines = append(lines, row(2, "", a.Name, time.Time{}, time.Time{}))
-				continue
-			}
-			l := row(2, run.Status, a.Name, run.StartTime, run.EndTime)
-			if run.Status == engine.InProgress && run.Type.Category == "Approval" {
-				l += "  waiting for approval"
-			}
-			lines = append(lines, l)
-		}
+		b.WriteByte(s[i])
 	}
-	return lines
-}
-
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/stageflow/stageflow/shared/embedded"
@@ -29,14 +30,19 @@ func newRunCmd() *cobra.Command {
 		dataDir string
 		approve bool
 		output  string
+		quiet   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run a pipeline once on this machine, without a server",
 		Long: `Run executes a pipeline document once with the embedded store in a data
 directory and shows its progress: a live stage/action tree on a terminal, one
-event per line in a pipe or with --output json. It exits 0 when the execution
-succeeds and 1 when it does not.
+event per line in a pipe or with --output json. What the actions print is
+shown as it comes: lines prefixed with [Stage/Action] in a pipe (JSON objects
+with a "log" member with --output json), the last lines of each running
+action under it in the tree, and the whole output above the tree when the
+action ends; --quiet shows the tree or the events alone. It exits 0 when the
+execution succeeds and 1 when it does not.
 
 A manual approval asks on the terminal, or is approved at once with --approve;
 without a terminal and without --approve it fails at once.`,
@@ -50,12 +56,13 @@ without a terminal and without --approve it fails at once.`,
 			if err != nil {
 				return err
 			}
-			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON})
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON, quiet: quiet})
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show the tree (or the events) alone, not what the actions print")
 	addOutputFlag(cmd, &output)
 	return cmd
 }
@@ -77,6 +84,7 @@ type runOptions struct {
 	vars    map[string]string
 	approve bool
 	json    bool
+	quiet   bool
 }
 
 func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
@@ -123,12 +131,26 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	ctx = service.LocalCaller(ctx, "stageflow run")
 	name, err := applyDocument(ctx, sys.Service, data)
 	if err != nil {
-		return err
+		return fileError(file, err)
 	}
-	sys.Runner.OnChange = prog.update
+	// What the actions print is read from their log files as they grow.
+	var follower *logFollower
+	if !opt.quiet {
+		follower = newLogFollower(prog, func(execID, runID string) string { return sys.Runner.LogPath(execID, runID) })
+		defer follower.stop(nil) // on the paths that end early
+	}
+	sys.Runner.OnChange = func(e *engine.Execution) {
+		if follower != nil {
+			follower.track(e)
+		}
+		prog.update(e)
+	}
 	e, err := sys.Service.StartExecution(ctx, service.StartInput{PipelineName: name, Variables: opt.vars, TriggerType: "StageflowRun", TriggerDetail: file})
 	if err != nil {
 		return err
+	}
+	if follower != nil {
+		follower.follow(e.ID)
 	}
 	final, err := sys.Runner.Wait(ctx, e.ID)
 	if errors.Is(err, context.Canceled) {
@@ -139,6 +161,9 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	if err != nil {
 		return err
 	}
+	if follower != nil {
+		follower.stop(final) // every line before the final state
+	}
 	prog.finish(final)
 	if interrupted() {
 		if !opt.json {
@@ -148,13 +173,22 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	}
 	if final.Status == engine.Succeeded {
 		if !opt.json {
-			fmt.Fprintf(out, "\nexecution %s succeeded in %s\n", final.ID, formatDuration(final.EndTime.Sub(final.StartTime)))
+			fmt.Fprintf(out, "\nexecution %s succeeded in %s (logs: %s)\n", final.ID, formatDuration(final.EndTime.Sub(final.StartTime)),
+				filepath.Dir(sys.Runner.LogPath(final.ID, "run")))
 		}
 		return nil
 	}
 	if !opt.json {
-		fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, outcome(final))
-		showFailedLogs(out, final)
+		if live {
+			fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, outcome(final))
+		} else {
+			fmt.Fprintf(out, "\nexecution %s %s\n", final.ID, briefOutcome(final)) // the error is in the action's event
+		}
+		if opt.quiet {
+			showFailedLogs(out, final)
+		} else {
+			showFailedLogPaths(out, final) // their lines are shown already
+		}
 	}
 	return exitError{1}
 }
@@ -172,6 +206,15 @@ func showFailedLogs(w io.Writer, e *engine.Execution) {
 		fmt.Fprintf(w, "\n── last lines of %s › %s (%s) ──\n", r.Stage, r.Action, r.LogLocation)
 		for _, l := range lines {
 			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+// showFailedLogPaths says where the log of every failed action is.
+func showFailedLogPaths(w io.Writer, e *engine.Execution) {
+	for _, r := range e.Actions {
+		if r.Status == engine.Failed && r.LogLocation != "" {
+			fmt.Fprintf(w, "── log of %s › %s: %s\n", r.Stage, r.Action, r.LogLocation)
 		}
 	}
 }
@@ -244,14 +287,29 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// terminalWidth is the width in columns of the terminal w is, or 0.
+func terminalWidth(w any) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
+}
+
 // applyDocument loads a pipeline document and stores it through the service:
 // a new pipeline, or a new version when its declaration changed. It returns
-// the pipeline's name.
+// the pipeline's name. It starts nothing, even when it creates the pipeline:
+// `run` starts its one execution itself, `serve --load` only what --start
+// names.
 func applyDocument(ctx context.Context, svc *service.Service, data []byte) (string, error) {
 	doc, err := pipeline.Load(data)
 	if err != nil {
 		return "", err
 	}
-	_, _, err = svc.ApplyPipeline(ctx, doc.Pipeline, doc.Tags)
+	_, _, err = svc.ApplyPipeline(service.WithoutFirstExecution(ctx), doc.Pipeline, doc.Tags)
 	return doc.Pipeline.Name, err
 }

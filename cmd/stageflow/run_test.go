@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // TestRunExamples runs every example pipeline with `stageflow run` in a pipe
@@ -30,10 +31,10 @@ func TestRunExamples(t *testing.T) {
 			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},
 		"test-fails.json": {1, []string{
 			"failing-test › Test › AnswerIs42",
-			`failed: action "AnswerIs42" in stage "Test" failed`,
-			"── last lines of Test › AnswerIs42",
-			"FAIL: expected answer = 42, got:", // the failing log's tail
-			"int answer = 41;",
+			`failed: action "AnswerIs42" in stage "Test" failed` + "\n",
+			"── log of Test › AnswerIs42: ",
+			"[Test/AnswerIs42] FAIL: expected answer = 42, got:", // the failing log, as it came
+			"[Test/AnswerIs42] int answer = 41;",
 		}},
 	}
 	for _, ex := range examples {
@@ -139,7 +140,8 @@ func TestRunRefusesADataDirInUse(t *testing.T) {
 }
 
 // TestRunTwiceKeepsVersions runs a pipeline, changes it and runs it again on
-// the same data dir: the store keeps both versions.
+// the same data dir: the store keeps both versions, and each run started
+// exactly one execution (creating the pipeline starts none of its own).
 func TestRunTwiceKeepsVersions(t *testing.T) {
 	dir := t.TempDir()
 	doc := func(msg string) string {
@@ -167,5 +169,125 @@ func TestRunTwiceKeepsVersions(t *testing.T) {
 	v1, err := sys.Store.GetPipeline(t.Context(), "twice", 1)
 	if err != nil || v1.Declaration.Stages[0].Actions[0].Commands[0] != "echo one" {
 		t.Fatalf("version 1: %+v, %v", v1, err)
+	}
+	rows, _, err := sys.Store.ListExecutions(t.Context(), store.ExecutionFilter{PipelineName: "twice"}, store.Page{})
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%d executions, %v; want 3, one per run", len(rows), err)
+	}
+	for _, r := range rows {
+		if r.Trigger.Type != "StageflowRun" {
+			t.Errorf("execution %s has trigger %+v, want StageflowRun", r.ID, r.Trigger)
+		}
+	}
+}
+
+// `run` shows what the actions print: every line, prefixed with its action,
+// before the final status line (the last one unterminated); --quiet shows
+// the events alone; --output json has one object per line with "log".
+func TestRunShowsActionOutput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.json")
+	os.WriteFile(file, []byte(`{"name": "talk", "stages": [{"name": "S", "actions": [
+		{"name": "Count", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+		 "commands": ["seq 1 3000", "printf 'no newline at the end'"]},
+		{"name": "Other", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+		 "commands": ["echo from the other one"]}]}]}`), 0o644)
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", "--data-dir", dir, file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	final := strings.Index(out, "\nexecution ")
+	if final < 0 || !strings.Contains(out[final:], "succeeded in") || !strings.Contains(out[final:], "(logs: "+filepath.Join(dir, "logs")) {
+		t.Fatalf("no final line naming the logs:\n%s", out)
+	}
+	next := 0
+	for _, l := range strings.Split(out[:final], "\n") {
+		if rest, ok := strings.CutPrefix(l, "[S/Count] "); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' && !strings.Contains(rest, " ") {
+			next++
+			if rest != fmt.Sprint(next) {
+				t.Fatalf("line %d of Count's output is %q", next, rest)
+			}
+		}
+	}
+	if next != 3000 {
+		t.Errorf("%d of the 3000 lines of Count's output before the final line", next)
+	}
+	for _, want := range []string{"[S/Count] no newline at the end", "[S/Other] from the other one\n"} {
+		if !strings.Contains(out[:final], want) {
+			t.Errorf("output lacks %q before the final line", want)
+		}
+	}
+	// An action's output comes before the event of its end.
+	if i, j := strings.Index(out, "[S/Other] from the other one"), strings.Index(out, "talk › S › Other"+strings.Repeat(" ", 24)+" Succeeded"); i < 0 || j < i {
+		t.Errorf("Other's output (at %d) is not before its Succeeded event (at %d):\n%s", i, j, out[max(0, len(out)-2000):])
+	}
+
+	stdout.Reset()
+	if code := run([]string{"run", "--data-dir", dir, "--quiet", file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("--quiet: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "[S/") || !strings.Contains(stdout.String(), "talk › S › Count") {
+		t.Errorf("--quiet shows more or less than the events:\n%s", stdout.String())
+	}
+
+	stdout.Reset()
+	if code := run([]string{"run", "--data-dir", dir, "-o", "json", file}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("--output json: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	logs := 0
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev struct {
+			Stage, Action, RunID, Log string
+			Status                    string
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		if ev.Log != "" {
+			logs++
+			if ev.Stage != "S" || ev.RunID == "" || ev.Status != "" {
+				t.Errorf("log object %q", l)
+			}
+		}
+	}
+	if logs < 3002 {
+		t.Errorf("%d log objects, want every line", logs)
+	}
+}
+
+// A failed action's error is printed once, in its event, not again in the
+// execution's event and the final line; its log's lines once, as they came
+// (with --quiet, its tail at the end).
+func TestRunPrintsTheFailureOnce(t *testing.T) {
+	const errText = "ended the build shell with exit code 1"
+	for _, quiet := range []bool{false, true} {
+		args := []string{"run", "--data-dir", t.TempDir(), "../../examples/failing/test-fails.json"}
+		if quiet {
+			args = append(args, "--quiet")
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, strings.NewReader(""), &stdout, &stderr); code != 1 {
+			t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+		var errs, fails int
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if strings.Contains(l, "[Container]") {
+				continue // the build's own report in its log
+			}
+			if strings.Contains(l, errText) {
+				errs++
+			}
+			if strings.HasSuffix(l, "] FAIL: expected answer = 42, got:") || l == "  FAIL: expected answer = 42, got:" {
+				fails++
+			}
+		}
+		if errs != 1 || fails != 1 {
+			t.Errorf("quiet %v: the error printed %d times, the log's FAIL line %d times:\n%s", quiet, errs, fails, stdout.String())
+		}
+		if got := strings.Contains(stdout.String(), "── last lines of Test › AnswerIs42"); got != quiet {
+			t.Errorf("quiet %v: the log's tail shown %v", quiet, got)
+		}
 	}
 }

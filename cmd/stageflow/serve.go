@@ -59,7 +59,7 @@ and lets running actions finish up to --shutdown-grace.`,
 	f.StringVar(&region, "region", "us-east-1", "region named in ARNs")
 	f.StringVar(&account, "account", "000000000000", "account ID named in ARNs and jobs")
 	f.StringVar(&logFormat, "log-format", "text", "request log format: text or json")
-	f.StringVar(&examples, "load", "", "a folder of pipeline documents (*.json) to create or update at start")
+	f.StringVar(&examples, "load", "", "a folder of pipeline documents (*.json) to create or update at start; they start no execution (see --start)")
 	f.StringSliceVar(&startExamples, "start", nil, "pipelines to start once the server is up (after --load)")
 	f.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); required, with --tls-key, on a non-loopback --addr")
 	f.StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")

@@ -38,9 +38,9 @@ func (s *syncBuffer) String() string {
 
 // server runs `stageflow serve` in-process until stop is called.
 type server struct {
-	endpoint string
-	stop     func() error
-	stderr   *syncBuffer
+	endpoint       string
+	stop           func() error
+	stdout, stderr *syncBuffer
 }
 
 func startServer(t *testing.T, dataDir string, args ...string) *server {
@@ -57,7 +57,7 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(stderr.String()); m != nil {
-			s := &server{endpoint: m[1], stderr: stderr}
+			s := &server{endpoint: m[1], stdout: stdout, stderr: stderr}
 			var once sync.Once
 			var err error
 			s.stop = func() error {
@@ -190,6 +190,60 @@ func TestServeResumesAfterRestart(t *testing.T) {
 	}
 }
 
+// TestServeLoadStartsOnlyWhatIsNamed: the pipelines `serve --load` creates
+// start no first execution of their own; --start starts one execution of
+// each pipeline it names, and nothing else.
+func TestServeLoadStartsOnlyWhatIsNamed(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		start map[string]int // executions per pipeline; 0 when absent
+	}{
+		{"--load alone", []string{"--load", "../../examples"}, nil},
+		{"--load and --start hello", []string{"--load", "../../examples", "--start", "hello"}, map[string]int{"hello": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, t.TempDir(), tt.args...)
+			// --load and --start run once the server listens; this line ends them.
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(s.stdout.String(), "Stageflow is at") {
+				if time.Now().After(deadline) {
+					t.Fatalf("serve did not finish loading:\n%s\n%s", s.stdout.String(), s.stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			var pipelines struct {
+				Pipelines []struct {
+					Name string `json:"name"`
+				} `json:"pipelines"`
+			}
+			if code := s.get(t, "/v1/pipelines", &pipelines); code != http.StatusOK || len(pipelines.Pipelines) < 2 {
+				t.Fatalf("pipelines: HTTP %d, %+v; want the examples", code, pipelines.Pipelines)
+			}
+			for _, p := range pipelines.Pipelines {
+				var list struct {
+					Summaries []struct {
+						Trigger struct {
+							Type   string `json:"triggerType"`
+							Detail string `json:"triggerDetail"`
+						} `json:"trigger"`
+					} `json:"pipelineExecutionSummaries"`
+				}
+				s.get(t, "/v1/pipelines/"+p.Name+"/executions", &list)
+				if len(list.Summaries) != tt.start[p.Name] {
+					t.Errorf("pipeline %s has %d executions, want %d: %+v", p.Name, len(list.Summaries), tt.start[p.Name], list.Summaries)
+				}
+				for _, e := range list.Summaries {
+					if e.Trigger.Type != "StartPipelineExecution" || e.Trigger.Detail != "stageflow serve --start" {
+						t.Errorf("pipeline %s: an execution with trigger %+v, want StartPipelineExecution by stageflow serve --start", p.Name, e.Trigger)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestClientCommands drives the client subcommands against a running server.
 func TestClientCommands(t *testing.T) {
 	dir := t.TempDir()
@@ -212,14 +266,16 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"pipeline", "get", "hello", "--version", "1"}, 0, []string{`"name": "hello"`, `"version": 1`}},
 		{[]string{"start", "hello", "--watch"}, 0, []string{"hello › Hello › SayHello", "succeeded"}},
 		{[]string{"status", "hello"}, 0, []string{"✓ SayHello", "Succeeded"}},
-		{[]string{"executions", "hello"}, 0, []string{"Succeeded", "StartPipelineExecution"}},
+		{[]string{"executions", "hello"}, 0, []string{"Succeeded", "StartPipelineExecution", "CreatePipeline"}},
 		{[]string{"logs", "hello", "--action", "Hello/SayHello"}, 0, []string{"Hello from Stageflow, execution"}},
 		{[]string{"pipeline", "list", "-o", "json"}, 0, []string{`"name": "hello"`, `"name": "build-test-deploy"`}},
 		{[]string{"status", "hello", "--output", "json"}, 0, []string{`"pipelineName": "hello"`, `"status": "Succeeded"`}},
 		{[]string{"executions", "hello", "-o", "json"}, 0, []string{`"pipelineExecutionId": `, `"status": "Succeeded"`}},
 		{[]string{"start", "hello", "-o", "json", "--watch"}, 0, []string{`"pipelineExecutionId": `, `"action":"SayHello","status":"Succeeded"`}},
 		{[]string{"executions", "hello", "-o", "yaml"}, 2, []string{`--output must be "text" or "json", got "yaml"`}},
-		{[]string{"start", "build-test-deploy"}, 0, nil},
+		// pipeline create started build-test-deploy's first execution; it
+		// runs to its approval while the steps below go on.
+		{[]string{"executions", "build-test-deploy"}, 0, []string{"CreatePipeline"}},
 		{[]string{"start", "nope"}, 1, []string{"PipelineNotFoundException"}},
 		{[]string{"approve", "build-test-deploy", "--stage", "Relase"}, 1, []string{`pipeline build-test-deploy has no stage "Relase" (did you mean "Release"?)`}},
 		{[]string{"reject", "build-test-deploy", "--stage", "Release", "--action", "ApproveReleas"}, 1, []string{`stage Release has no action "ApproveReleas" (did you mean "ApproveRelease"?)`}},
@@ -274,14 +330,8 @@ func TestApproveAmongSeveral(t *testing.T) {
 	if code, out := cli("pipeline", "create", file); code != 0 {
 		t.Fatalf("create: %d %s", code, out)
 	}
-	if code, out := cli("approve", "two"); code != 1 || !strings.Contains(out, "no manual approval of pipeline two is waiting") {
-		t.Fatalf("approve before any execution: %d %s", code, out)
-	}
-	code, id := cli("start", "two")
-	if code != 0 {
-		t.Fatalf("start: %d %s", code, id)
-	}
-	id = strings.TrimSpace(id)
+	// Creating the pipeline started its first execution.
+	id := s.onlyExecution(t, "two", "CreatePipeline")
 	s.waitExecution(t, "two", id, "both approvals to wait", func(e *engine.Execution) bool {
 		l, lok := e.LatestRun("Gate", "Left")
 		r, rok := e.LatestRun("Gate", "Right")
@@ -293,4 +343,33 @@ func TestApproveAmongSeveral(t *testing.T) {
 	if code, out := cli("reject", "two", "--action", "Right"); code != 0 || !strings.Contains(out, "rejected Gate › Right") {
 		t.Fatalf("reject --action Right: %d %s", code, out)
 	}
+	// Left still waits; once the execution is abandoned nothing does.
+	if code, out := cli("stop", "two", id, "--abandon"); code != 0 {
+		t.Fatalf("stop --abandon: %d %s", code, out)
+	}
+	s.waitExecution(t, "two", id, "the execution to stop", func(e *engine.Execution) bool { return e.Status.Terminal() })
+	if code, out := cli("approve", "two"); code != 1 || !strings.Contains(out, "no manual approval of pipeline two is waiting") {
+		t.Fatalf("approve with none waiting: %d %s", code, out)
+	}
+}
+
+// onlyExecution returns the ID of the one execution of a pipeline, failing
+// the test unless there is exactly one and its trigger type is trigger.
+func (s *server) onlyExecution(t *testing.T, pipeline, trigger string) string {
+	t.Helper()
+	var list struct {
+		Summaries []struct {
+			ID      string `json:"pipelineExecutionId"`
+			Trigger struct {
+				Type string `json:"triggerType"`
+			} `json:"trigger"`
+		} `json:"pipelineExecutionSummaries"`
+	}
+	if code := s.get(t, "/v1/pipelines/"+pipeline+"/executions", &list); code != http.StatusOK || len(list.Summaries) != 1 {
+		t.Fatalf("executions of %s: HTTP %d, %+v; want exactly one", pipeline, code, list.Summaries)
+	}
+	if got := list.Summaries[0].Trigger.Type; got != trigger {
+		t.Fatalf("the execution of %s has trigger type %q, want %q", pipeline, got, trigger)
+	}
+	return list.Summaries[0].ID
 }

@@ -61,11 +61,12 @@ func TestWorkerAgainstStageflow(t *testing.T) {
 	}}); err != nil {
 		t.Fatalf("CreatePipeline: %v", err)
 	}
-	started, err := cp.StartPipelineExecution(ctx, &codepipeline.StartPipelineExecutionInput{Name: aws.String(name)})
-	if err != nil {
-		t.Fatalf("StartPipelineExecution: %v", err)
+	// Creating the pipeline started its first execution, as in CodePipeline.
+	list, err := cp.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String(name)})
+	if err != nil || len(list.PipelineExecutionSummaries) != 1 {
+		t.Fatalf("ListPipelineExecutions: %+v, %v; want the first execution", list, err)
 	}
-	execID := aws.ToString(started.PipelineExecutionId)
+	execID := aws.ToString(list.PipelineExecutionSummaries[0].PipelineExecutionId)
 
 	w, err := New(ctx, Config{Endpoint: srv.URL, Region: "us-east-1", ActionType: typ, PollInterval: 20 * time.Millisecond},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))

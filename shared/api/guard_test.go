@@ -14,7 +14,7 @@ import (
 // with a foreign Origin or Sec-Fetch-Site: cross-site — is refused before
 // any door runs it, and no answer lets another origin in (no CORS headers).
 func TestCrossSiteRequestsAreRefused(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	own := srv.URL // http://127.0.0.1:port
 	doc := `{"name":"csrf","stages":[{"name":"S","actions":[{"name":"A","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},"commands":["touch pwned"]}]}]}`
 	tests := []struct {

@@ -38,7 +38,7 @@ type credsJob struct {
 func jobCredsServer(t *testing.T, ctx context.Context) (*apitest.Server, *codepipeline.Client, *atomic.Int64, map[string]credsJob) {
 	t.Helper()
 	var skew atomic.Int64
-	srv := apitest.NewServer(t, apitest.WithClock(func() time.Time { return time.Now().UTC().Add(time.Duration(skew.Load())) }))
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithClock(func() time.Time { return time.Now().UTC().Add(time.Duration(skew.Load())) }))
 	cp := codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),

@@ -18,7 +18,7 @@ import (
 // execution's end, which comes later. (It fails when the stream does not
 // clear its write deadline.)
 func TestStreamsOutliveServerTimeouts(t *testing.T) {
-	base := apitest.NewServer(t)
+	base := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	const timeout = 200 * time.Millisecond
 	ln := serveTimed(t, base.Handler, func(srv *http.Server) { srv.ReadTimeout, srv.WriteTimeout = timeout, timeout })
 	url := "http://" + ln.Addr().String()

@@ -61,6 +61,9 @@ type Options struct {
 	// PassEnv names variables of this process's environment that Commands
 	// and CodeBuild actions get on top of their base environment.
 	PassEnv []string
+	// NoFirstExecution: creating a pipeline starts no first execution
+	// (service.Config.NoFirstExecution; for tests).
+	NoFirstExecution bool
 }
 
 // The region and account named in ARNs unless configured.
@@ -121,6 +124,7 @@ func Open(opt Options) (*System, error) {
 	svc := service.New(service.Config{
 		Store: st, Driver: r, Now: now, NewID: uuid.NewString, Region: opt.Region, Account: opt.Account,
 		ArtifactKey: artifactKey, Authorize: opt.Authorize, Events: events,
+		NoFirstExecution: opt.NoFirstExecution, Logger: lg,
 	})
 	return &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events}, nil
 }

@@ -246,6 +246,13 @@ func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
 	if a.TimeoutInMinutes != nil {
 		run.TimeoutInMinutes = *a.TimeoutInMinutes
 	}
+	if a.ActionTypeID.Category == pipeline.CategorySource {
+		for _, sr := range e.SourceRevisions {
+			if sr.Action == a.Name {
+				run.SourceRevisions = append(run.SourceRevisions, sr)
+			}
+		}
+	}
 	if env.LogLocation != nil {
 		run.LogLocation = env.LogLocation(e.ID, run.ID)
 	}

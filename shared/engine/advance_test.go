@@ -504,3 +504,50 @@ func TestStepEventErrorDoesNotSave(t *testing.T) {
 		t.Errorf("err %v, version %d → %d", err, before, st.ver["e"])
 	}
 }
+
+// A source action's run is handed the revisions asked for it at start; the
+// revision it reports is kept on the run and on its output artifacts, and
+// reaches the runs that take them.
+func TestRevisions(t *testing.T) {
+	env := testEnv()
+	p := pl(t, "Src >code,Other >docs|Build <code <docs")
+	p.Stages[0].Actions[0].ActionTypeID = pipeline.ActionTypeID{Category: "Source", Owner: "Custom", Provider: "Git", Version: "1"}
+	e, err := New("exec-r", "P", 1, p, nil, Trigger{}, env.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SourceRevisions = []SourceRevision{{Action: "Src", Type: "COMMIT_ID", Value: "abc"}, {Action: "Other", Type: "COMMIT_ID", Value: "def"}}
+	d := Advance(e, env)
+	if len(d.Wave) != 2 {
+		t.Fatalf("wave %+v", d.Wave)
+	}
+	src, other := d.Wave[0], d.Wave[1]
+	if want := e.SourceRevisions[:1]; !reflect.DeepEqual(src.SourceRevisions, want) {
+		t.Errorf("the source run was handed %+v, want %+v", src.SourceRevisions, want)
+	}
+	if other.SourceRevisions != nil {
+		t.Errorf("an action that is not a source was handed %+v", other.SourceRevisions)
+	}
+	created := time.Date(2026, 1, 1, 10, 0, 0, 0, time.FixedZone("X", 3600))
+	rev := &Revision{ID: "abc", ChangeIdentifier: "2026-01-01", Summary: "msg", Created: created}
+	frozenOutputs := e.Actions[0].OutputArtifacts
+	if err := Complete(src.ID, Result{Status: Succeeded, CurrentRevision: rev}, env.Now())(e); err != nil {
+		t.Fatal(err)
+	}
+	rev.ID = "changed by the caller afterwards"
+	if err := Complete(other.ID, Result{Status: Succeeded}, env.Now())(e); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := e.Run(src.ID)
+	if want := (Revision{ID: "abc", ChangeIdentifier: "2026-01-01", Summary: "msg", Created: created.UTC()}); r.CurrentRevision == nil || *r.CurrentRevision != want {
+		t.Errorf("the run's currentRevision = %+v, want %+v", r.CurrentRevision, want)
+	}
+	if r.OutputArtifacts[0].Revision != "abc" || frozenOutputs[0].Revision != "" {
+		t.Errorf("output artifacts %+v (the run's earlier slice %+v must not change)", r.OutputArtifacts, frozenOutputs)
+	}
+	d = Advance(e, env)
+	build := d.Wave[0]
+	if len(build.InputArtifacts) != 2 || build.InputArtifacts[0].Revision != "abc" || build.InputArtifacts[1].Revision != "" {
+		t.Errorf("the build's inputs %+v, want code at revision abc and docs without one", build.InputArtifacts)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/errs"
@@ -122,6 +123,20 @@ func Complete(runID string, res Result, now time.Time) Event {
 		}
 		if res.LogLocation != "" {
 			r.LogLocation = res.LogLocation
+		}
+		if res.CurrentRevision != nil {
+			rev := *res.CurrentRevision
+			rev.Created = rev.Created.UTC()
+			r.CurrentRevision = &rev
+			if status == Succeeded && len(r.OutputArtifacts) > 0 {
+				// A new slice: the run's own may be shared with copies of
+				// the execution.
+				outs := slices.Clone(r.OutputArtifacts)
+				for i := range outs {
+					outs[i].Revision = rev.ID
+				}
+				r.OutputArtifacts = outs
+			}
 		}
 		r.UpdatedBy = res.UpdatedBy
 		r.EndTime = now

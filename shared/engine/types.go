@@ -61,20 +61,51 @@ type Execution struct {
 	// overridden by the values given at start.
 	Variables          map[string]string `json:"variables,omitempty"`
 	ClientRequestToken string            `json:"clientRequestToken,omitempty"`
-	Stages             []StageState      `json:"stages"`
-	Actions            []ActionRun       `json:"actions"`
-	Stop               *StopRequest      `json:"stop,omitempty"`
-	StartTime          time.Time         `json:"startTime"`
-	EndTime            time.Time         `json:"endTime,omitzero"`
-	LastUpdateTime     time.Time         `json:"lastUpdateTime"`
+	// SourceRevisions are the revisions the execution was asked to run
+	// its source actions on (StartPipelineExecution's sourceRevisions);
+	// each source action's run is handed its own (ActionRun.SourceRevisions).
+	SourceRevisions []SourceRevision `json:"sourceRevisions,omitempty"`
+	Stages          []StageState     `json:"stages"`
+	Actions         []ActionRun      `json:"actions"`
+	Stop            *StopRequest     `json:"stop,omitempty"`
+	StartTime       time.Time        `json:"startTime"`
+	EndTime         time.Time        `json:"endTime,omitzero"`
+	LastUpdateTime  time.Time        `json:"lastUpdateTime"`
 	// Version is the optimistic-concurrency counter kept by the store.
 	Version int64 `json:"version"`
+	// ParkToken is the driver's token of an execution that waits on
+	// something other than its own actions (the Step Functions driver keeps
+	// its Park task's token here and sends it on Continue). The engine
+	// never reads it; a record without it is not parked.
+	ParkToken string `json:"parkToken,omitempty"`
 }
 
 // Trigger says what started an execution.
 type Trigger struct {
 	Type   string `json:"triggerType"`             // StartPipelineExecution, CreatePipeline, Webhook, ...
 	Detail string `json:"triggerDetail,omitempty"` // e.g. the caller's identity
+}
+
+// SourceRevision asks for the source action named Action to run on a given
+// revision: Type says what Value is (COMMIT_ID, IMAGE_DIGEST,
+// S3_OBJECT_VERSION_ID, S3_OBJECT_KEY, as CodePipeline names them).
+type SourceRevision struct {
+	Action string `json:"actionName"`
+	Type   string `json:"revisionType"`
+	Value  string `json:"revisionValue"`
+}
+
+// Revision is the version of what an action run worked on, as its provider
+// or job worker reported it (PutJobSuccessResult's currentRevision): a
+// commit ID, an object version, an image digest.
+type Revision struct {
+	ID string `json:"revisionId"`
+	// ChangeIdentifier further identifies the revision (a commit date, an
+	// ETag, a deployment ID).
+	ChangeIdentifier string `json:"changeIdentifier,omitempty"`
+	Summary          string `json:"summary,omitempty"` // e.g. the commit message
+	// Created is when the revision was made; zero when not reported.
+	Created time.Time `json:"created,omitzero"`
 }
 
 // StopRequest records a StopPipelineExecution call.
@@ -99,6 +130,9 @@ type ArtifactRef struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket,omitempty"`
 	Key    string `json:"key,omitempty"`
+	// Revision is the revision ID the run that produced the artifact
+	// reported (its CurrentRevision), if any.
+	Revision string `json:"revision,omitempty"`
 }
 
 // ActionRun is one attempt of one action in one execution. Once it has
@@ -133,6 +167,9 @@ type ActionRun struct {
 	InputArtifacts       []ArtifactRef     `json:"inputArtifacts,omitempty"`
 	OutputArtifacts      []ArtifactRef     `json:"outputArtifacts,omitempty"`
 	TimeoutInMinutes     int               `json:"timeoutInMinutes,omitempty"`
+	// SourceRevisions are the execution's SourceRevisions for this action
+	// (a source action): the revision its provider is asked to fetch.
+	SourceRevisions []SourceRevision `json:"sourceRevisions,omitempty"`
 	// Results.
 	OutputVariables      map[string]string `json:"outputVariables,omitempty"`
 	Summary              string            `json:"summary,omitempty"`
@@ -142,9 +179,16 @@ type ActionRun struct {
 	ExternalExecutionURL string            `json:"externalExecutionUrl,omitempty"`
 	LogLocation          string            `json:"logLocation,omitempty"`
 	UpdatedBy            string            `json:"updatedBy,omitempty"`
-	StartTime            time.Time         `json:"startTime"`
-	LastUpdateTime       time.Time         `json:"lastUpdateTime"`
-	EndTime              time.Time         `json:"endTime,omitzero"`
+	// CurrentRevision is the revision the run reported having worked on.
+	CurrentRevision *Revision `json:"currentRevision,omitempty"`
+	StartTime       time.Time `json:"startTime"`
+	LastUpdateTime  time.Time `json:"lastUpdateTime"`
+	EndTime         time.Time `json:"endTime,omitzero"`
+	// CallbackToken is the driver's token for the run's completion, set
+	// while the run is in progress (the Step Functions driver keeps its
+	// Dispatch task's token here, and Complete sends it). The engine never
+	// reads it.
+	CallbackToken string `json:"callbackToken,omitempty"`
 }
 
 // Result is how an action run ends: reported by its provider, a job worker
@@ -159,6 +203,9 @@ type Result struct {
 	ExternalExecutionURL string
 	LogLocation          string
 	UpdatedBy            string
+	// CurrentRevision, if set, is the revision the run worked on; it is
+	// recorded on the run and on each of its output artifacts.
+	CurrentRevision *Revision
 }
 
 // Decision is what Advance tells its driver to do next.

@@ -41,12 +41,12 @@ var rules = []rule{
 		why: "the service is handed its store and driver; it imports no door, driver or store adapter",
 		of:  []string{module + "/shared/service"},
 		not: []string{module + "/shared/api/...", module + "/shared/runner/...", module + "/shared/store/sqlite/...",
-			module + "/shared/embedded/...", "database/sql", "net/http", "github.com/aws/..."},
+			module + "/shared/store/dynamo/...", module + "/shared/embedded/...", "database/sql", "net/http", "github.com/aws/..."},
 	},
 	{
 		why: "doors call the service; they do not reach past it to a driver or a store adapter",
 		of:  []string{module + "/shared/api/..."},
-		not: []string{module + "/shared/runner/...", module + "/shared/store/sqlite/..."},
+		not: []string{module + "/shared/runner/...", module + "/shared/store/sqlite/...", module + "/shared/store/dynamo/..."},
 		// apitest assembles a whole server for tests.
 		except: []string{module + "/shared/api/apitest"},
 	},
@@ -61,6 +61,14 @@ var rules = []rule{
 		not:    []string{"modernc.org/sqlite/...", "database/sql"},
 		direct: true,
 		except: []string{module + "/shared/store/sqlite"},
+	},
+	{
+		why:    "only adapters named after their technology import its driver or SDK",
+		of:     []string{module + "/..."},
+		not:    []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb/...", "github.com/aws/aws-sdk-go-v2/feature/dynamodb/..."},
+		direct: true,
+		// dynamotest starts DynamoDB Local for the tests of other packages.
+		except: []string{module + "/shared/store/dynamo", module + "/shared/store/dynamo/dynamotest"},
 	},
 	{
 		why:    "only the S3 door imports the S3 server library",
@@ -162,6 +170,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"shared importing functions", pkg{ImportPath: module + "/shared/api", Deps: []string{module + "/functions/api"}}, "functions/api"},
 		{"SQL outside the SQLite adapter", pkg{ImportPath: module + "/shared/runner", Imports: []string{"database/sql"}}, "database/sql"},
 		{"the SQLite adapter itself", pkg{ImportPath: module + "/shared/store/sqlite", Imports: []string{"database/sql", "modernc.org/sqlite"}}, ""},
+		{"the DynamoDB SDK outside its adapter", pkg{ImportPath: module + "/shared/runner", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb"}}, "service/dynamodb"},
+		{"the DynamoDB adapter itself", pkg{ImportPath: module + "/shared/store/dynamo", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"}}, ""},
+		{"a door importing the DynamoDB store", pkg{ImportPath: module + "/shared/api/rest", Deps: []string{module + "/shared/store/dynamo"}}, "shared/api/rest imports"},
 		{"apitest assembling a server", pkg{ImportPath: module + "/shared/api/apitest", Deps: []string{module + "/shared/runner"}}, ""},
 		{"service using the engine", pkg{ImportPath: module + "/shared/service", Deps: []string{module + "/shared/engine"}}, ""},
 	}

@@ -14,7 +14,7 @@ import (
 // progress (abandoned), and a pipeline created later under the same name
 // starts with an empty history, its client request tokens free again.
 func TestDeletePipelineEndsItsHistory(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	svc := srv.Service
 	ctx := service.LocalCaller(t.Context(), "test")
 	p := pipeline.Pipeline{Name: "gone", Stages: []pipeline.Stage{{Name: "Gate", Actions: []pipeline.Action{{Name: "Approve", ActionTypeID: manualApproval}}}}}

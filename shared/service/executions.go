@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -18,6 +19,9 @@ type StartInput struct {
 	PipelineName       string
 	Variables          map[string]string
 	ClientRequestToken string
+	// SourceRevisions ask source actions of the pipeline to run on given
+	// revisions; each must name a source action.
+	SourceRevisions []engine.SourceRevision
 	// TriggerType defaults to StartPipelineExecution; TriggerDetail to the
 	// caller's principal.
 	TriggerType, TriggerDetail string
@@ -27,17 +31,26 @@ type StartInput struct {
 // and has the driver begin it. With a ClientRequestToken that an execution
 // of this pipeline already used, it returns that execution and starts
 // nothing. This is the one place where executions start, for every door,
-// `stageflow run` and `serve --start`.
+// `stageflow run`, `serve --start` and the first execution of a new
+// pipeline (which goes straight to start: CreatePipeline was authorized).
 func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Execution, error) {
 	if err := s.authorize(ctx, OpStartPipelineExecution, s.PipelineArn(in.PipelineName)); err != nil {
 		return nil, err
 	}
+	return s.start(ctx, in)
+}
+
+// start is StartExecution once authorized.
+func (s *Service) start(ctx context.Context, in StartInput) (*engine.Execution, error) {
 	if err := checkStartInput(in); err != nil {
 		return nil, err
 	}
 	p, err := s.store.GetPipeline(ctx, in.PipelineName, 0)
 	if err != nil {
 		return nil, pipelineNotFound(err, in.PipelineName)
+	}
+	if err := checkSourceRevisionActions(&p.Declaration, in.SourceRevisions); err != nil {
+		return nil, err
 	}
 	trig := engine.Trigger{Type: in.TriggerType, Detail: in.TriggerDetail}
 	if trig.Type == "" {
@@ -51,6 +64,7 @@ func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Ex
 		return nil, err
 	}
 	e.ClientRequestToken = in.ClientRequestToken
+	e.SourceRevisions = slices.Clone(in.SourceRevisions)
 	stored, created, err := s.store.CreateExecution(ctx, e)
 	if err != nil {
 		return nil, err
@@ -59,9 +73,16 @@ func (s *Service) StartExecution(ctx context.Context, in StartInput) (*engine.Ex
 		// The token names one request: the same parameters again are the
 		// same execution; different ones are refused, not silently answered
 		// with the first execution.
+		var differ []string
 		if !maps.Equal(stored.Variables, e.Variables) {
+			differ = append(differ, "variables")
+		}
+		if !slices.Equal(stored.SourceRevisions, e.SourceRevisions) {
+			differ = append(differ, "sourceRevisions")
+		}
+		if len(differ) > 0 {
 			return nil, errs.Invalid("invalid start", []errs.Problem{{Path: "clientRequestToken", Message: fmt.Sprintf(
-				"client request token %q was used by execution %s with other parameters (variables)", in.ClientRequestToken, stored.ID)}})
+				"client request token %q was used by execution %s with other parameters (%s)", in.ClientRequestToken, stored.ID, strings.Join(differ, ", "))}})
 		}
 		return stored, nil
 	}
@@ -94,6 +115,7 @@ func checkStartInput(in StartInput) error {
 			problems = append(problems, errs.Problem{Path: "variables." + k, Message: msg})
 		}
 	}
+	problems = append(problems, checkSourceRevisionShapes(in.SourceRevisions)...)
 	if len(problems) > 0 {
 		return errs.Invalid("invalid start", problems)
 	}
@@ -137,7 +159,7 @@ func (s *Service) GetExecution(ctx context.Context, name, id string) (*PipelineE
 	}
 	out := &PipelineExecution{
 		PipelineName: e.PipelineName, PipelineVersion: e.PipelineVersion, PipelineExecutionID: e.ID,
-		Status: string(e.Status), StatusSummary: e.StatusSummary, ArtifactRevisions: []any{},
+		Status: string(e.Status), StatusSummary: e.StatusSummary, ArtifactRevisions: artifactRevisions(e),
 		Trigger:       &ExecutionTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
 		ExecutionMode: e.Pipeline.EffectiveExecutionMode(), ExecutionType: "STANDARD",
 	}
@@ -169,11 +191,24 @@ func (s *Service) ListExecutions(ctx context.Context, name string, status engine
 	}
 	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: []PipelineExecutionSummary{}, NextToken: next}
 	for _, r := range rows {
-		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, PipelineExecutionSummary{
+		sum := PipelineExecutionSummary{
 			PipelineExecutionID: r.ID, Status: string(r.Status), StatusSummary: r.StatusSummary,
-			StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []any{},
+			StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []SourceRevision{},
 			Trigger: &ExecutionTrigger{TriggerType: r.Trigger.Type, TriggerDetail: r.Trigger.Detail}, ExecutionType: "STANDARD",
-		})
+		}
+		// The row's revisions, mode and stop are in the record.
+		e, err := s.store.GetExecution(ctx, r.ID)
+		switch {
+		case err == nil:
+			sum.SourceRevisions = sourceRevisions(e)
+			sum.ExecutionMode = e.Pipeline.EffectiveExecutionMode()
+			if e.Stop != nil {
+				sum.StopTrigger = &StopExecutionTrigger{Reason: e.Stop.Reason}
+			}
+		case !errs.Is(err, errs.NotFound): // NotFound: deleted meanwhile; the row as listed
+			return nil, err
+		}
+		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
 	}
 	return out, nil
 }
@@ -215,6 +250,7 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 				if r, ok := latest.LatestRun(st.Name, a.Name); ok {
 					as.LatestExecution = actionExecution(r)
 				}
+				as.CurrentRevision = actionRevision(latest, st.Name, a.Name)
 			}
 			ss.ActionStates = append(ss.ActionStates, as)
 		}

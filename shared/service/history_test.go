@@ -15,7 +15,7 @@ import (
 // execution however old, ListActionExecutions pages through every run, and
 // an approval of an old execution is decided, by its token or without one.
 func TestOldExecutionsStayReachable(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	svc := srv.Service
 	ctx := service.LocalCaller(t.Context(), "test")
 	p := pipeline.Pipeline{Name: "deep", PipelineType: pipeline.TypeV2, ExecutionMode: "PARALLEL", Stages: []pipeline.Stage{

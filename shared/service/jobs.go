@@ -101,7 +101,7 @@ func (s *Service) jobData(j *store.Job) (JobData, error) {
 	arts := func(refs []engine.ArtifactRef) []Artifact {
 		out := []Artifact{}
 		for _, r := range refs {
-			out = append(out, Artifact{Name: r.Name, Location: ArtifactLocation{Type: "S3", S3Location: JobS3Location{BucketName: r.Bucket, ObjectKey: r.Key}}})
+			out = append(out, Artifact{Name: r.Name, Revision: r.Revision, Location: ArtifactLocation{Type: "S3", S3Location: JobS3Location{BucketName: r.Bucket, ObjectKey: r.Key}}})
 		}
 		return out
 	}
@@ -177,6 +177,9 @@ type JobSuccess struct {
 	ContinuationToken   string
 	Summary             string
 	ExternalExecutionID string
+	// CurrentRevision is the revision the job worked on; it ends the job,
+	// so it cannot come with a ContinuationToken.
+	CurrentRevision *engine.Revision
 }
 
 // PutJobSuccessResult ends a job successfully, or with a continuation token
@@ -189,6 +192,13 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSucc
 	// nothing: the worker still holds the job and may retry with less.
 	if err := checkOutputVariables(in.OutputVariables); err != nil {
 		return err
+	}
+	if err := checkCurrentRevision(in.CurrentRevision); err != nil {
+		return err
+	}
+	if in.CurrentRevision != nil && in.ContinuationToken != "" {
+		return errs.Invalid("invalid job result", []errs.Problem{{Path: "currentRevision",
+			Message: "currentRevision can be given only without a continuationToken, in the call that ends the job"}})
 	}
 	j, err := s.finishJob(ctx, id, func(j *store.Job) {
 		if in.ContinuationToken != "" {
@@ -209,7 +219,7 @@ func (s *Service) PutJobSuccessResult(ctx context.Context, id string, in JobSucc
 	}
 	return s.driver.Complete(ctx, j.ExecutionID, j.ActionRunID, engine.Result{
 		Status: engine.Succeeded, Summary: in.Summary, OutputVariables: in.OutputVariables,
-		ExternalExecutionID: in.ExternalExecutionID, UpdatedBy: CallerFrom(ctx).Principal,
+		ExternalExecutionID: in.ExternalExecutionID, UpdatedBy: CallerFrom(ctx).Principal, CurrentRevision: in.CurrentRevision,
 	})
 }
 

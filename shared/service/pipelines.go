@@ -11,7 +11,10 @@ import (
 	"github.com/stageflow/stageflow/shared/store"
 )
 
-// CreatePipeline validates and stores version 1 of a pipeline.
+// CreatePipeline validates and stores version 1 of a pipeline, then starts
+// its first execution, as CodePipeline does (firstexecution.go): the
+// pipeline is created whether that start succeeds or not. Config's
+// NoFirstExecution, or a context from WithoutFirstExecution, starts nothing.
 func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, error) {
 	if err := s.authorize(ctx, OpCreatePipeline, s.PipelineArn(p.Name)); err != nil {
 		return nil, err
@@ -34,6 +37,7 @@ func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags 
 			return nil, err
 		}
 	}
+	s.startFirstExecution(ctx, p.Name)
 	return s.pipelineOutput(rec), nil
 }
 
@@ -184,6 +188,9 @@ const (
 
 // ApplyPipeline creates a pipeline, or stores a new version when its
 // declaration differs from the latest one (`serve --load`, `stageflow run`).
+// Creating starts the first execution as CreatePipeline does (unless ctx
+// comes from WithoutFirstExecution, as it does for those two); updating
+// starts nothing, as UpdatePipeline.
 func (s *Service) ApplyPipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, Applied, error) {
 	p.Version = nil
 	cur, err := s.GetPipeline(ctx, p.Name, 0)

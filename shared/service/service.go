@@ -13,6 +13,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,14 @@ type Config struct {
 	// Events, when set, is where the stream operations (WatchExecution)
 	// learn of changes; the driver publishes to it.
 	Events *Events
+	// NoFirstExecution: creating a pipeline starts nothing. CodePipeline,
+	// and the service by default, start a first execution (trigger type
+	// CreatePipeline); tests that count executions, or that want a pipeline
+	// at rest, set this. WithoutFirstExecution does the same for one call.
+	NoFirstExecution bool
+	// Logger receives what the service does on its own, outside any
+	// request (the first execution of a new pipeline); nil discards it.
+	Logger *slog.Logger
 }
 
 // Service implements every operation once for every door.
@@ -68,6 +77,9 @@ type Service struct {
 	artifactKey []byte
 	authz       Authorizer
 	events      *Events
+	// noFirstExecution: CreatePipeline starts nothing (Config.NoFirstExecution).
+	noFirstExecution bool
+	log              *slog.Logger
 }
 
 // New makes a Service.
@@ -75,6 +87,10 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
 		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, authz: cfg.Authorize, events: cfg.Events,
+		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }

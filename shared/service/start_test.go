@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
@@ -14,7 +15,7 @@ import (
 // TestStartChecksTheAPIsRules: a local caller (stageflow run --var) is held
 // to the same limits as the doors.
 func TestStartChecksTheAPIsRules(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx := service.LocalCaller(t.Context(), "test")
 	createVarsPipeline(t, srv, "vars")
 	tests := []struct {
@@ -28,6 +29,10 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 		{"a token of 129 characters", service.StartInput{ClientRequestToken: strings.Repeat("a", 129)}, "clientRequestToken"},
 		{"a token with a space", service.StartInput{ClientRequestToken: "a b"}, "clientRequestToken"},
 		{"a name with a space", service.StartInput{Variables: map[string]string{"N O": "x"}}, "variables"},
+		{"a revision type not in the API", service.StartInput{SourceRevisions: []engine.SourceRevision{{Action: "A", Type: "BRANCH", Value: "main"}}}, "sourceRevisions[0].revisionType"},
+		{"an empty revision", service.StartInput{SourceRevisions: []engine.SourceRevision{{Action: "A", Type: "COMMIT_ID"}}}, "sourceRevisions[0].revisionValue"},
+		{"a revision of 1501 characters", service.StartInput{SourceRevisions: []engine.SourceRevision{{Action: "A", Type: "COMMIT_ID", Value: strings.Repeat("f", 1501)}}}, "sourceRevisions[0].revisionValue"},
+		{"a revision for an approval", service.StartInput{SourceRevisions: []engine.SourceRevision{{Action: "A", Type: "COMMIT_ID", Value: "abc"}}}, "sourceRevisions[0].actionName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +56,7 @@ func TestStartChecksTheAPIsRules(t *testing.T) {
 // request is the same execution; with other variables it is a Validation
 // error naming the token.
 func TestClientRequestTokenNamesOneRequest(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx := service.LocalCaller(t.Context(), "test")
 	createVarsPipeline(t, srv, "tokens")
 	first, err := srv.Service.StartExecution(ctx, service.StartInput{PipelineName: "tokens", ClientRequestToken: "tok-1",

@@ -13,7 +13,7 @@ import (
 // the abandoned action's job reaches no worker, whether it was still queued
 // or a worker held it already, and a late result is InvalidJobState.
 func TestAbandonedJobsLeaveTheQueue(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	svc := srv.Service
 	ctx := t.Context()
 	typ := pipeline.ActionTypeID{Category: "Deploy", Owner: "Custom", Provider: "Stopped", Version: "1"}

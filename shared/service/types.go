@@ -2,10 +2,12 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
 
+	"github.com/stageflow/stageflow/shared/apispec"
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
@@ -27,9 +29,14 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 // number is read to the nearest microsecond: a float64 of epoch seconds
 // holds no finer time, and truncating it would turn 1700000000.004 into
 // 1700000000.003999, so that what MarshalJSON wrote would not read back.
+// A number outside the years 1..9999 is refused: no time.Time of it could
+// be written as JSON again.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	var f float64
 	if err := json.Unmarshal(b, &f); err == nil {
+		if !(f >= minEpochSeconds && f <= maxEpochSeconds) {
+			return fmt.Errorf("timestamp %s is outside the years 1 to 9999", apispec.Truncate(string(b), 40))
+		}
 		*t = Timestamp(time.UnixMicro(int64(math.Round(f * 1e6))).UTC())
 		return nil
 	}
@@ -44,6 +51,12 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	*t = Timestamp(tt)
 	return nil
 }
+
+// The epoch seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+const (
+	minEpochSeconds = -62135596800
+	maxEpochSeconds = 253402300799
+)
 
 // ts converts a time, nil for the zero time (so that omitempty drops it).
 func ts(t time.Time) *Timestamp {
@@ -102,9 +115,17 @@ type ActionExecution struct {
 	ErrorDetails         *ErrorDetails `json:"errorDetails,omitempty"`
 }
 
+// ActionRevision is the revision an action last worked on, in GetPipelineState.
+type ActionRevision struct {
+	RevisionID       string     `json:"revisionId"`
+	RevisionChangeID string     `json:"revisionChangeId"`
+	Created          *Timestamp `json:"created"`
+}
+
 // ActionState is an action's state in GetPipelineState.
 type ActionState struct {
 	ActionName      string           `json:"actionName"`
+	CurrentRevision *ActionRevision  `json:"currentRevision,omitempty"`
 	LatestExecution *ActionExecution `json:"latestExecution,omitempty"`
 }
 
@@ -149,6 +170,24 @@ type ResolvedPipelineVariable struct {
 	ResolvedValue string `json:"resolvedValue"`
 }
 
+// ArtifactRevision is the revision of an execution's source artifact.
+type ArtifactRevision struct {
+	Name                     string     `json:"name,omitempty"`
+	RevisionID               string     `json:"revisionId,omitempty"`
+	RevisionChangeIdentifier string     `json:"revisionChangeIdentifier,omitempty"`
+	RevisionSummary          string     `json:"revisionSummary,omitempty"`
+	Created                  *Timestamp `json:"created,omitempty"`
+	RevisionURL              string     `json:"revisionUrl,omitempty"`
+}
+
+// SourceRevision is the revision a source action of an execution runs on.
+type SourceRevision struct {
+	ActionName      string `json:"actionName"`
+	RevisionID      string `json:"revisionId,omitempty"`
+	RevisionSummary string `json:"revisionSummary,omitempty"`
+	RevisionURL     string `json:"revisionUrl,omitempty"`
+}
+
 // PipelineExecution is GetPipelineExecution's answer.
 type PipelineExecution struct {
 	PipelineName        string                     `json:"pipelineName"`
@@ -156,7 +195,7 @@ type PipelineExecution struct {
 	PipelineExecutionID string                     `json:"pipelineExecutionId"`
 	Status              string                     `json:"status"`
 	StatusSummary       string                     `json:"statusSummary,omitempty"`
-	ArtifactRevisions   []any                      `json:"artifactRevisions"`
+	ArtifactRevisions   []ArtifactRevision         `json:"artifactRevisions"`
 	Variables           []ResolvedPipelineVariable `json:"variables,omitempty"`
 	Trigger             *ExecutionTrigger          `json:"trigger,omitempty"`
 	ExecutionMode       string                     `json:"executionMode,omitempty"`
@@ -175,7 +214,7 @@ type PipelineExecutionSummary struct {
 	StatusSummary       string                `json:"statusSummary,omitempty"`
 	StartTime           *Timestamp            `json:"startTime,omitempty"`
 	LastUpdateTime      *Timestamp            `json:"lastUpdateTime,omitempty"`
-	SourceRevisions     []any                 `json:"sourceRevisions"`
+	SourceRevisions     []SourceRevision      `json:"sourceRevisions"`
 	Trigger             *ExecutionTrigger     `json:"trigger,omitempty"`
 	StopTrigger         *StopExecutionTrigger `json:"stopTrigger,omitempty"`
 	ExecutionMode       string                `json:"executionMode,omitempty"`

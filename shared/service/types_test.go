@@ -46,3 +46,22 @@ func TestTimestampRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestTimestampOutOfRange: a number no time.Time can be written back for is
+// refused instead of read as some other time.
+func TestTimestampOutOfRange(t *testing.T) {
+	for _, in := range []string{`1e15`, `-1e12`, `1e300`, `-62135596801`, `253402300800`} {
+		var got Timestamp
+		if err := json.Unmarshal([]byte(in), &got); err == nil {
+			t.Errorf("%s read as %v, want an error", in, time.Time(got))
+		}
+	}
+	for _, in := range []string{`-62135596800`, `253402300799`} {
+		var got Timestamp
+		if err := json.Unmarshal([]byte(in), &got); err != nil {
+			t.Errorf("%s: %v", in, err)
+		} else if _, err := json.Marshal(got); err != nil {
+			t.Errorf("%s reads as a time that cannot be written: %v", in, err)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Package store documents the whole persistence contract of Stageflow. Each
 // consumer declares the narrow interface it needs (the engine declares
-// engine.ExecutionStore); every implementation (sqlite, later dynamo)
-// satisfies Store, and storetest is the conformance suite all of them pass.
+// engine.ExecutionStore); every implementation (sqlite, dynamo) satisfies
+// Store, and storetest is the conformance suite all of them pass.
 //
 // Errors are *errs.Error: NotFound when a record is missing, Conflict when a
 // record exists already or an update's Version does not match the stored one.

@@ -75,6 +75,14 @@ func WithClock(now func() time.Time) Option {
 	return func(o *embedded.Options) { o.Now = now }
 }
 
+// WithoutFirstExecution makes creating a pipeline start nothing (through
+// either door or the service), for tests that count executions or want a
+// pipeline at rest. Without it, every pipeline created starts its first
+// execution, as in CodePipeline.
+func WithoutFirstExecution() Option {
+	return func(o *embedded.Options) { o.NoFirstExecution = true }
+}
+
 // NewServer builds and starts a server; t.Cleanup closes it.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()

@@ -272,7 +272,7 @@ func workerPipeline(name string) *types.PipelineDeclaration {
 // loop written against the SDK, a manual approval and a final Commands
 // action echoing the worker's output variable.
 func TestSDKCustomActionWorkerFlow(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-worker-flow"
@@ -484,7 +484,7 @@ func singleWorkerPipeline(name, provider string) *types.PipelineDeclaration {
 // the job back in the queue; the next poll hands it out again with the
 // token, and a final PutJobSuccessResult ends the action.
 func TestSDKJobContinuation(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-continuation"
@@ -547,7 +547,7 @@ func TestSDKJobContinuation(t *testing.T) {
 // TestSDKJobFailure: PutJobFailureResult fails the action and the execution
 // with the worker's message.
 func TestSDKJobFailure(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-failure"
@@ -591,7 +591,7 @@ func TestSDKJobFailure(t *testing.T) {
 
 // TestSDKStopPipelineExecution abandons an execution waiting for approval.
 func TestSDKStopPipelineExecution(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-stop"
@@ -636,7 +636,7 @@ func TestSDKStopPipelineExecution(t *testing.T) {
 // TestSDKTagsAndVersions: tags round trip; UpdatePipeline makes version 2
 // and version 1 stays readable; delete.
 func TestSDKTagsAndVersions(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-tags"
@@ -797,7 +797,7 @@ func rawCall(t *testing.T, url, method, target, contentType string, body []byte)
 const target = cpdoor.TargetPrefix
 
 func TestCodePipelineBadInput(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	url := srv.URL + "/"
 	call := func(op, body string) rawResponse {
 		return rawCall(t, url, http.MethodPost, target+op, cpdoor.ContentType, []byte(body))

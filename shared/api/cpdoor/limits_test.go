@@ -42,7 +42,7 @@ func onePipeline(name string) *types.PipelineDeclaration {
 // with aws:. A refused call changes nothing: CreatePipeline creates no
 // pipeline, TagResource leaves the tags as they were.
 func TestSDKTagLimits(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	tests := []struct {
@@ -108,7 +108,7 @@ func TestSDKTagLimits(t *testing.T) {
 // OutputVariablesSizeExceededException and changes nothing: the worker
 // still holds the job and can end it with fewer.
 func TestSDKOutputVariablesLimit(t *testing.T) {
-	srv := apitest.NewServer(t)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	cp := newClient(t, srv)
 	ctx := testContext(t)
 	const name = "sdk-output-limit"

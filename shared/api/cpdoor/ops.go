@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/stageflow/stageflow/shared/apispec"
+	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
@@ -161,8 +164,9 @@ type cpPipelineExecutionIDOutput struct {
 }
 
 func cpStartPipelineExecution(ctx context.Context, c *cpCall, in *cpStartPipelineExecutionInput) (any, error) {
-	if len(in.SourceRevisions) > 0 {
-		return nil, cpInvalidMember("sourceRevisions", "Stageflow runs no source actions that take revision overrides; leave sourceRevisions out")
+	var revs []engine.SourceRevision
+	for _, sr := range in.SourceRevisions {
+		revs = append(revs, engine.SourceRevision{Action: sr.ActionName, Type: sr.RevisionType, Value: sr.RevisionValue})
 	}
 	var vars map[string]string
 	for i, v := range in.Variables {
@@ -174,7 +178,9 @@ func cpStartPipelineExecution(ctx context.Context, c *cpCall, in *cpStartPipelin
 		}
 		vars[v.Name] = v.Value
 	}
-	e, err := c.svc.StartExecution(ctx, service.StartInput{PipelineName: in.Name, Variables: vars, ClientRequestToken: in.ClientRequestToken})
+	e, err := c.svc.StartExecution(ctx, service.StartInput{
+		PipelineName: in.Name, Variables: vars, ClientRequestToken: in.ClientRequestToken, SourceRevisions: revs,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -476,8 +482,16 @@ func cpPutJobSuccessResult(ctx context.Context, c *cpCall, in *cpPutJobSuccessRe
 	if d := in.ExecutionDetails; d != nil {
 		js.Summary, js.ExternalExecutionID = d.Summary, d.ExternalExecutionID
 	}
-	// currentRevision is accepted and not kept: Stageflow does not track
-	// source revisions (executions list no artifactRevisions).
+	if r := in.CurrentRevision; r != nil {
+		js.CurrentRevision = &engine.Revision{ID: r.Revision, ChangeIdentifier: r.ChangeIdentifier, Summary: r.RevisionSummary}
+		if len(r.Created) > 0 && string(r.Created) != "null" {
+			var t service.Timestamp
+			if err := t.UnmarshalJSON(r.Created); err != nil {
+				return nil, cpSerializationError("currentRevision.created: %s is not a timestamp (epoch seconds in the years 1 to 9999, or an RFC 3339 string)", apispec.Truncate(string(r.Created), 40))
+			}
+			js.CurrentRevision.Created = time.Time(t)
+		}
+	}
 	return nil, c.svc.PutJobSuccessResult(ctx, in.JobID, js)
 }
 

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -15,7 +16,13 @@ func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	e, err := h.svc.StartExecution(r.Context(), service.StartInput{PipelineName: name, Variables: body.Variables, ClientRequestToken: body.ClientRequestToken})
+	var revs []engine.SourceRevision
+	for _, sr := range body.SourceRevisions {
+		revs = append(revs, engine.SourceRevision{Action: sr.ActionName, Type: sr.RevisionType, Value: sr.RevisionValue})
+	}
+	e, err := h.svc.StartExecution(r.Context(), service.StartInput{
+		PipelineName: name, Variables: body.Variables, ClientRequestToken: body.ClientRequestToken, SourceRevisions: revs,
+	})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -17,10 +17,10 @@ import (
 )
 
 // logsServer is the apitest server: the whole HTTP surface, as `stageflow
-// serve` runs it.
+// serve` runs it (pipelines start only when the test starts them).
 func logsServer(t *testing.T) *apitest.Server {
 	t.Helper()
-	return apitest.NewServer(t)
+	return apitest.NewServer(t, apitest.WithoutFirstExecution())
 }
 
 func logsGet(t *testing.T, srv *apitest.Server, path string, out any) {

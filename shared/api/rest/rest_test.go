@@ -54,7 +54,7 @@ func (b *restSyncBuffer) String() string {
 
 func newRESTEnv(t *testing.T) *restEnv {
 	t.Helper()
-	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), Account: "123456789012"})
+	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), Account: "123456789012", NoFirstExecution: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,7 +797,7 @@ func TestRESTEventsHeartbeatAndDisconnect(t *testing.T) {
 func TestRESTStreamsWithoutEvents(t *testing.T) {
 	env := newRESTEnv(t)
 	env.sys.Runner.OnChange = nil
-	svc := service.New(service.Config{Store: env.sys.Store, Driver: env.sys.Runner, Region: "us-east-1", Account: "123456789012"})
+	svc := service.New(service.Config{Store: env.sys.Store, Driver: env.sys.Runner, Region: "us-east-1", Account: "123456789012", NoFirstExecution: true})
 	srv := httptest.NewServer(NewHandler(svc, nil))
 	defer srv.Close()
 	plain := &restEnv{t: t, srv: srv, sys: env.sys}

@@ -39,9 +39,20 @@ type RESTErrorDetail struct {
 // (optional: an empty body starts with the pipeline's defaults).
 // ClientRequestToken makes the start idempotent: a second start with the
 // same token returns the same execution.
+// SourceRevisions ask source actions to run on given revisions, as
+// StartPipelineExecution's sourceRevisions do.
 type RESTStartExecution struct {
-	Variables          map[string]string `json:"variables,omitempty" api:"shape=PipelineVariableList,key=PipelineVariableName,value=PipelineVariableValue"`
-	ClientRequestToken string            `json:"clientRequestToken,omitempty" api:"shape=ClientRequestToken"`
+	Variables          map[string]string    `json:"variables,omitempty" api:"shape=PipelineVariableList,key=PipelineVariableName,value=PipelineVariableValue"`
+	ClientRequestToken string               `json:"clientRequestToken,omitempty" api:"shape=ClientRequestToken"`
+	SourceRevisions    []RESTSourceRevision `json:"sourceRevisions,omitempty" api:"shape=SourceRevisionOverrideList"`
+}
+
+// RESTSourceRevision asks the source action ActionName to run on a revision
+// (CodePipeline's SourceRevisionOverride).
+type RESTSourceRevision struct {
+	ActionName    string `json:"actionName" api:"required,shape=ActionName"`
+	RevisionType  string `json:"revisionType" api:"required,shape=SourceRevisionType"`
+	RevisionValue string `json:"revisionValue" api:"required,shape=Revision"`
 }
 
 // RESTExecutionID names an execution: the answer of a start (201) and of a

@@ -35,6 +35,7 @@ func RichExecution(id, pipelineName string, start time.Time, actions int) *engin
 		Variables:       map[string]string{"Branch": "release", "Env": "staging"},
 		StartTime:       start,
 		LastUpdateTime:  start.Add(time.Second),
+		ParkToken:       "park-token-" + id,
 	}
 	for i, name := range []string{"Source", "Build", "Deploy"} {
 		st := engine.StageState{Name: name, RunOrder: 1}
@@ -45,6 +46,15 @@ func RichExecution(id, pipelineName string, start time.Time, actions int) *engin
 	}
 	for i := range actions {
 		e.Actions = append(e.Actions, actionRun(fmt.Sprintf("%s-run-%d", id, i), i, start.Add(time.Duration(i)*time.Second)))
+	}
+	if len(e.Actions) > 0 {
+		// The first run is a source that was asked for a revision and
+		// reported the one it fetched.
+		e.SourceRevisions = []engine.SourceRevision{{Action: e.Actions[0].Action, Type: "COMMIT_ID", Value: "0123abc"}}
+		r := &e.Actions[0]
+		r.SourceRevisions = e.SourceRevisions
+		r.CurrentRevision = &engine.Revision{ID: "0123abc", ChangeIdentifier: "2025-01-01T00:00:00Z", Summary: "Fix the build", Created: start.Add(-time.Hour)}
+		r.OutputArtifacts = []engine.ArtifactRef{{Name: "BuildOut0", Bucket: "artifacts", Key: "alpha/BuildOut/def.zip", Revision: "0123abc"}}
 	}
 	return e
 }
@@ -77,6 +87,7 @@ func actionRun(id string, i int, start time.Time) engine.ActionRun {
 		StartTime:            start,
 		LastUpdateTime:       start.Add(30 * time.Second),
 		EndTime:              start.Add(time.Minute),
+		CallbackToken:        "callback-token-" + id,
 	}
 }
 
@@ -98,6 +109,11 @@ func Normalized(e *engine.Execution) *engine.Execution {
 	for i := range c.Actions {
 		a := &c.Actions[i]
 		a.StartTime, a.LastUpdateTime, a.EndTime = a.StartTime.UTC(), a.LastUpdateTime.UTC(), a.EndTime.UTC()
+		if a.CurrentRevision != nil {
+			rev := *a.CurrentRevision
+			rev.Created = rev.Created.UTC()
+			a.CurrentRevision = &rev
+		}
 	}
 	if c.Stop != nil {
 		stop := *c.Stop
@@ -123,6 +139,12 @@ func createExecution(t *testing.T, s store.Store, e *engine.Execution) *engine.E
 }
 
 var executionTests = []test{
+	{"LargestPipelineRetried", func(t *testing.T, s store.Store) {
+		if testing.Short() {
+			t.Skip("the largest pipeline takes seconds to run through a store")
+		}
+		RunLargest(t, s, "exec-largest")
+	}},
 	{"CreateAndGet", func(t *testing.T, s store.Store) {
 		e := richExecution("exec-1", "alpha", at(0))
 		got, created, err := s.CreateExecution(t.Context(), e)

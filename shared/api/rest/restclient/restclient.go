@@ -18,6 +18,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -60,16 +61,33 @@ type Error struct {
 
 // Error reads "Code: Message", then a line per problem, "  path: message";
 // an answer that is no REST error reads "METHOD PATH: HTTP status: body".
+// The problems are listed once: a message that lists them too ("invalid
+// pipeline: a: …; b: …") is cut where the first one begins.
 func (e *Error) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.StatusCode, e.Body)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", e.Code, e.Message)
+	msg := e.Message
+	if len(e.Problems) > 0 {
+		if i := strings.Index(msg, problemText(e.Problems[0])); i > 0 {
+			msg = strings.TrimRight(msg[:i], ":; ") + ":"
+		}
+	}
+	fmt.Fprintf(&b, "%s: %s", e.Code, msg)
 	for _, p := range e.Problems {
-		fmt.Fprintf(&b, "\n  %s: %s", p.Path, p.Message)
+		fmt.Fprintf(&b, "\n  %s", problemText(p))
 	}
 	return b.String()
+}
+
+// problemText is "path: message", or the message of a problem without a
+// path (a document that is no JSON).
+func problemText(p errs.Problem) string {
+	if p.Path == "" {
+		return p.Message
+	}
+	return p.Path + ": " + p.Message
 }
 
 // pipelinePath is /v1/pipelines/{name}, then the further path segments,

@@ -44,7 +44,7 @@ func approvalPipeline(name string) []byte {
 
 func newClient(t *testing.T) *restclient.Client {
 	t.Helper()
-	return restclient.New(apitest.NewServer(t).URL+"/", nil)
+	return restclient.New(apitest.NewServer(t, apitest.WithoutFirstExecution()).URL+"/", nil)
 }
 
 func testContext(t *testing.T) context.Context {
@@ -381,6 +381,14 @@ func TestErrorText(t *testing.T) {
 		{"problems", &restclient.Error{StatusCode: 400, RESTErrorDetail: rest.RESTErrorDetail{Code: "InvalidStructureException", Message: "invalid",
 			Problems: []errs.Problem{{Path: "name", Message: "is required"}, {Path: "stages", Message: "must not be empty"}}}},
 			"InvalidStructureException: invalid\n  name: is required\n  stages: must not be empty"},
+		{"problems also in the message", &restclient.Error{StatusCode: 400, RESTErrorDetail: rest.RESTErrorDetail{Code: "InvalidStructureException",
+			Message:  "invalid pipeline: name: is required; stages: must not be empty",
+			Problems: []errs.Problem{{Path: "name", Message: "is required"}, {Path: "stages", Message: "must not be empty"}}}},
+			"InvalidStructureException: invalid pipeline:\n  name: is required\n  stages: must not be empty"},
+		{"a problem without a path", &restclient.Error{StatusCode: 400, RESTErrorDetail: rest.RESTErrorDetail{Code: "ValidationException",
+			Message:  "invalid pipeline: line 2, column 1: malformed JSON",
+			Problems: []errs.Problem{{Message: "line 2, column 1: malformed JSON"}}}},
+			"ValidationException: invalid pipeline:\n  line 2, column 1: malformed JSON"},
 		{"no REST error body", &restclient.Error{StatusCode: 502, Method: "GET", Path: "/v1/pipelines?maxResults=1", Body: "bad gateway"},
 			"GET /v1/pipelines?maxResults=1: HTTP 502: bad gateway"},
 	}

@@ -1,0 +1,64 @@
+package sfn_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
+)
+
+// TestEquivalentToTheLocalRunner: the same pipelines, their actions ended
+// the same way, run through the local runner and through the Step
+// Functions path (the generated definition in the interpreter behind the
+// bridge) end with the same statuses, the same action order and the same
+// output variables.
+func TestEquivalentToTheLocalRunner(t *testing.T) {
+	vars := map[string]map[string]string{"A": {"V": "a"}, "B": {"V": "b", "W": "2"}, "C": {"V": "c"}}
+	tests := []struct {
+		sc   scenario
+		want engine.Status
+	}{
+		{scenario{name: "sequential", stages: []pipeline.Stage{
+			stage("One", action("A", customType, 0)), stage("Two", action("B", customType, 0)), stage("Three", action("C", customType, 0)),
+		}, outputs: vars}, engine.Succeeded},
+		{scenario{name: "parallel", stages: []pipeline.Stage{
+			stage("Fan", action("A", customType, 1), action("B", customType, 1), action("C", customType, 2)),
+		}, outputs: vars}, engine.Succeeded},
+		{scenario{name: "failing-parallel", stages: []pipeline.Stage{
+			stage("Fan", action("A", customType, 1), action("B", customType, 1), action("C", customType, 1), action("D", customType, 2)),
+			stage("After", action("E", customType, 0)),
+		}, outputs: vars, fail: map[string]bool{"B": true}}, engine.Failed},
+		{scenario{name: "approval", stages: []pipeline.Stage{
+			stage("Build", action("A", customType, 0)), stage("Gate", action("Approve", approvalType, 0)), stage("Ship", action("C", customType, 0)),
+		}, outputs: vars}, engine.Succeeded},
+		{scenario{name: "rejected", stages: []pipeline.Stage{
+			stage("Gate", action("Approve", approvalType, 1), action("A", customType, 1)), stage("Ship", action("C", customType, 0)),
+		}, outputs: vars, fail: map[string]bool{"Approve": true}}, engine.Failed},
+		{scenario{name: "abandon", stages: []pipeline.Stage{
+			stage("Build", action("A", customType, 0)), stage("Deploy", action("Hang", customType, 0)), stage("Never", action("C", customType, 0)),
+		}, outputs: vars, abandon: "Hang"}, engine.Stopped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sc.name, func(t *testing.T) {
+			local, _ := play(t, runnerSystem(t), tt.sc)
+			sfnExec, res := play(t, sfnSystem(t), tt.sc)
+			want, got := outcome(local), outcome(sfnExec)
+			if !slices.Equal(want, got) {
+				t.Fatalf("the Step Functions path differs from the local runner:\nrunner:\n  %s\nsfn:\n  %s", strings.Join(want, "\n  "), strings.Join(got, "\n  "))
+			}
+			if local.Status != tt.want {
+				t.Fatalf("both ended %s, want %s:\n  %s", local.Status, tt.want, strings.Join(want, "\n  "))
+			}
+			wantMachine := "SUCCEEDED"
+			if tt.want == engine.Stopped {
+				wantMachine = "ABORTED" // StopPipelineExecution with abandon stops the state machine
+			}
+			if res.Status != wantMachine {
+				t.Fatalf("state machine %s (%s %s), want %s", res.Status, res.Error, res.Cause, wantMachine)
+			}
+			t.Logf("%s", strings.Join(got, "; "))
+		})
+	}
+}

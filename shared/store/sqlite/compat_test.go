@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/store/storetest"
+)
+
+// The executions of testdata/executions-0379141.sql, as commit 0379141 (the
+// release before revisions were kept) stored them: a succeeded one whose
+// custom source action reported a revision that was dropped then, its
+// ended runs partly moved out to execution_runs, and a stopped one.
+const (
+	fixtureSucceeded = "3c032913-68b9-48a4-9ac3-f6bb77d94040"
+	fixtureStopped   = "031d3068-b62c-41a4-b5d8-70b62e533f1b"
+)
+
+// loadFixture makes a database holding the fixture's rows and opens it.
+func loadFixture(t *testing.T) (*Store, string) {
+	t.Helper()
+	dump, err := os.ReadFile("testdata/executions-0379141.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := tempPath(t)
+	s := openTest(t, path, options{})
+	if _, err := s.db.ExecContext(t.Context(), string(dump)); err != nil {
+		t.Fatalf("loading the fixture: %v", err)
+	}
+	s.Close()
+	return openTest(t, path, options{}), path
+}
+
+// Executions written before revisions were kept read back as executions
+// without any, and take the new fields from then on.
+func TestExecutionsOfThePreviousRelease(t *testing.T) {
+	s, path := loadFixture(t)
+	ctx := t.Context()
+
+	done, err := s.GetExecution(ctx, fixtureSucceeded)
+	if err != nil {
+		t.Fatalf("reading the succeeded execution: %v", err)
+	}
+	if done.Status != engine.Succeeded || len(done.Actions) != 6 || done.PipelineName != "fixture" {
+		t.Fatalf("succeeded execution: status %s, %d runs, pipeline %q", done.Status, len(done.Actions), done.PipelineName)
+	}
+	fetch, ok := done.LatestRun("Source", "Fetch")
+	if !ok || fetch.Status != engine.Succeeded || fetch.OutputVariables["CommitId"] != "4f2a9c1" || fetch.Summary != "fetched 4f2a9c1" {
+		t.Fatalf("the source run: %+v", fetch)
+	}
+	if fetch.CurrentRevision != nil || fetch.SourceRevisions != nil || fetch.OutputArtifacts[0].Revision != "" || done.SourceRevisions != nil {
+		t.Errorf("an execution of the previous release reads with revisions: %+v", fetch)
+	}
+	for _, r := range done.Actions {
+		if r.Status != engine.Succeeded || r.StartTime.IsZero() || r.EndTime.IsZero() {
+			t.Errorf("run %s/%s: %s, %v..%v", r.Stage, r.Action, r.Status, r.StartTime, r.EndTime)
+		}
+	}
+	stopped, err := s.GetExecution(ctx, fixtureStopped)
+	if err != nil {
+		t.Fatalf("reading the stopped execution: %v", err)
+	}
+	if stopped.Status != engine.Stopped || stopped.Stop == nil || stopped.Stop.Reason != "superseded by hand" || !stopped.Stop.Abandon {
+		t.Fatalf("stopped execution: status %s, stop %+v", stopped.Status, stopped.Stop)
+	}
+
+	// The new fields are written and read back, on an old record.
+	created := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
+	stopped.SourceRevisions = []engine.SourceRevision{{Action: "Fetch", Type: "COMMIT_ID", Value: "9e8d7c6"}}
+	stopped.Actions = append(stopped.Actions, engine.ActionRun{
+		ID: "retry-fetch", Stage: "Source", Action: "Fetch", RunOrder: 1, Attempt: 2, Type: fetch.Type, Token: "retry-token",
+		Status: engine.Succeeded, SourceRevisions: stopped.SourceRevisions,
+		OutputArtifacts: []engine.ArtifactRef{{Name: "Src", Bucket: "b", Key: "k", Revision: "9e8d7c6"}},
+		CurrentRevision: &engine.Revision{ID: "9e8d7c6", ChangeIdentifier: "2026-11-30T09:15:00Z", Summary: "Retry", Created: created},
+		StartTime:       created, LastUpdateTime: created, EndTime: created,
+	})
+	if err := s.UpdateExecution(ctx, stopped); err != nil {
+		t.Fatalf("updating an execution of the previous release: %v", err)
+	}
+	s.Close()
+	s = openTest(t, path, options{})
+	again, err := s.GetExecution(ctx, fixtureStopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(storetest.Normalized(again), storetest.Normalized(stopped)) {
+		t.Fatalf("the execution with revisions reads back differently:\n got %+v\nwant %+v", again, stopped)
+	}
+	r, _ := again.Run("retry-fetch")
+	if r.CurrentRevision == nil || *r.CurrentRevision != *stopped.Actions[len(stopped.Actions)-1].CurrentRevision {
+		t.Errorf("currentRevision read back as %+v", r.CurrentRevision)
+	}
+}
