@@ -21,11 +21,10 @@ var tableManagement = []string{"CreateTable", "DescribeTable", "UpdateTimeToLive
 // TestStoreActionsCoverTheStore reads the DynamoDB calls in the store's
 // source and checks that storeTableActions grants each and nothing unused,
 // so that a call added to the store cannot fail deployed with AccessDenied.
-// It runs once shared/store/dynamo is in the tree.
 func TestStoreActionsCoverTheStore(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(storeDir, "*.go"))
 	if err != nil || len(files) == 0 {
-		t.Skipf("%s is not in the tree yet (branch dynamo)", storeDir)
+		t.Fatalf("no Go files in %s: %v", storeDir, err)
 	}
 	var src strings.Builder
 	for _, f := range files {
