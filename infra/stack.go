@@ -51,7 +51,7 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	// The api function's role exists before its artifact role (which trusts
 	// it) and its environment (which names that role): the function is
 	// declared after both.
-	apiEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN}
+	apiEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID()}
 	for k, v := range common {
 		apiEnv[k] = v
 	}

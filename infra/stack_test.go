@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stageflow/stageflow/shared/deployed"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
 )
 
@@ -154,11 +155,20 @@ func TestFunctionEnvironment(t *testing.T) {
 	api := map[string]string{
 		lambdaenv.StateMachineARN: "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:Stageflow-executions",
 		lambdaenv.ArtifactRoleARN: "ArtifactAccessRole.Arn",
+		lambdaenv.Account:         "${AWS::AccountId}",
 	}
 	for k, v := range common {
 		api[k] = v
 	}
 	want := map[string]map[string]string{"Api": api, "Advance": common, "Dispatch": common}
+	// What the functions read (shared/deployed) is all there.
+	for id, reads := range map[string][]string{"Api": deployed.APIEnv, "Advance": deployed.HandlerEnv, "Dispatch": deployed.HandlerEnv} {
+		for _, v := range reads {
+			if _, ok := want[id][v]; !ok {
+				t.Errorf("function %s reads %s, which the test does not expect infra to set", id, v)
+			}
+		}
+	}
 	for id, vars := range want {
 		got := map[string]string{}
 		env, _ := get(props(tp.byPath(t, id)), "Environment", "Variables").(obj)

@@ -21,6 +21,13 @@ const (
 	// ArtifactRoleARN is the role whose session, limited to one job's
 	// objects, becomes that job's artifactCredentials.
 	ArtifactRoleARN = "STAGEFLOW_ARTIFACT_ROLE_ARN"
+	// Account is the AWS account ID, for the service's ARNs (Lambda gives
+	// the region, AWS_REGION, but not the account).
+	Account = "STAGEFLOW_ACCOUNT"
+	// DynamoDBEndpoint, when set, points the store at another DynamoDB
+	// (DynamoDB Local under the Lambda Runtime Interface Emulator); infra
+	// never sets it.
+	DynamoDBEndpoint = "STAGEFLOW_DYNAMODB_ENDPOINT"
 )
 
 // Load reads the named variables with lookup (os.LookupEnv) and fails
