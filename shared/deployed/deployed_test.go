@@ -53,7 +53,7 @@ func TestAPIGatewayEvents(t *testing.T) {
 	c := dynamotest.Client(t)
 	cfg := Config{
 		Table: dynamotest.NewTable(t, c), ArtifactBucket: "artifacts", Region: "us-east-1", Account: "123456789012",
-		StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:Stageflow-executions",
+		StateMachineARN:  "arn:aws:states:us-east-1:123456789012:stateMachine:Stageflow-executions",
 		DynamoDBEndpoint: dynamotest.Endpoint(t),
 	}
 	sys, err := Open(context.Background(), cfg)
