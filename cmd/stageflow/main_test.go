@@ -145,6 +145,9 @@ func TestCLI(t *testing.T) {
 		{name: "too many arguments", args: []string{"status", "p", "e", "x"}, code: 2, stderr: []string{"accepts between 1 and 2 arg(s), received 3"}},
 		{name: "unknown flag of a client command", args: []string{"start", "--bogus", "p"}, code: 2, stderr: []string{"unknown flag: --bogus"}},
 		{name: "bad --var of start", args: []string{"start", "p", "--var", "x"}, code: 2, stderr: []string{"want NAME=VALUE"}},
+		{name: "no slot for actions", args: []string{"run", "--max-parallel-actions", "0", valid2}, code: 2, stderr: []string{"--max-parallel-actions must be at least 1, got 0"}},
+		{name: "negative keep-failed-work", args: []string{"run", "--keep-failed-work", "-1h", valid2}, code: 2, stderr: []string{"--keep-failed-work must not be negative"}},
+		{name: "retention too short", args: []string{"serve", "--retention", "10s"}, code: 2, stderr: []string{"--retention must be 0 (keep forever) or at least 1h0m0s, got 10s"}},
 		{name: "--version", args: []string{"--version"}, code: 0, stdout: []string{"stageflow dev (" + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + ")\n"}},
 		{
 			name:   "version",

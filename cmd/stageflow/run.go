@@ -31,6 +31,7 @@ func newRunCmd() *cobra.Command {
 		approve bool
 		output  string
 		quiet   bool
+		res     *resourceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -56,7 +57,10 @@ without a terminal and without --approve it fails at once.`,
 			if err != nil {
 				return err
 			}
-			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON, quiet: quiet})
+			if err := res.check(); err != nil {
+				return err
+			}
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON, quiet: quiet, res: res})
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
@@ -64,6 +68,7 @@ without a terminal and without --approve it fails at once.`,
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show the tree (or the events) alone, not what the actions print")
 	addOutputFlag(cmd, &output)
+	res = addResourceFlags(cmd)
 	return cmd
 }
 
@@ -85,6 +90,7 @@ type runOptions struct {
 	approve bool
 	json    bool
 	quiet   bool
+	res     *resourceFlags
 }
 
 func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
@@ -123,7 +129,11 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		}
 	}
 
-	sys, err := embedded.Open(embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true})
+	eopt := embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true}
+	if opt.res != nil {
+		opt.res.apply(&eopt)
+	}
+	sys, err := embedded.Open(eopt)
 	if err != nil {
 		return err
 	}

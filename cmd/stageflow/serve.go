@@ -34,6 +34,7 @@ func newServeCmd() *cobra.Command {
 		insecureHTTP                              bool
 		startExamples, passEnv                    []string
 		shutdownGrace                             time.Duration
+		res                                       *resourceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -46,7 +47,10 @@ progress by an earlier run resume. SIGTERM or Ctrl-C stops accepting requests
 and lets running actions finish up to --shutdown-grace.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd, serveOptions{
+			if err := res.check(); err != nil {
+				return err
+			}
+			return serve(cmd, serveOptions{res: res,
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
 				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv,
@@ -66,6 +70,7 @@ and lets running actions finish up to --shutdown-grace.`,
 	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (unsafe: anyone on the network can run commands here)")
 	f.StringSliceVar(&passEnv, "pass-env", nil, "variables of the server's environment that actions get too (actions get only a base environment otherwise)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
+	res = addResourceFlags(cmd)
 	return cmd
 }
 
@@ -75,6 +80,7 @@ type serveOptions struct {
 	insecureHTTP                                        bool
 	start, passEnv                                      []string
 	grace                                               time.Duration
+	res                                                 *resourceFlags
 }
 
 func serve(cmd *cobra.Command, opt serveOptions) error {
@@ -111,9 +117,13 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		return usageError{fmt.Errorf("--addr %s is not a loopback address: serve it over HTTPS (--tls-cert, --tls-key), "+
 			"or accept plain HTTP that anyone on the network can use to run commands here with --insecure-http", opt.addr)}
 	}
-	sys, err := embedded.Open(embedded.Options{
+	eopt := embedded.Options{
 		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account, PassEnv: opt.passEnv,
-	})
+	}
+	if opt.res != nil {
+		opt.res.apply(&eopt)
+	}
+	sys, err := embedded.Open(eopt)
 	if err != nil {
 		ln.Close()
 		return err

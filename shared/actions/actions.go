@@ -34,7 +34,8 @@ type Job struct {
 	// WorkDir is a directory of this run's own (<data-dir>/work/<execution>/
 	// <run>), created before Run is called and empty unless a provider wrote
 	// there. The provider may write anything inside it; nothing else uses
-	// it, and the runner leaves it in place when the run ends.
+	// it. The runner removes it once Run has returned, except after a
+	// failure, when it is kept for a while for the user to look at.
 	WorkDir string
 	// Log is the run's log file (<data-dir>/logs/<execution>/<run>.log),
 	// which the API serves and `stageflow logs` shows. The provider writes
@@ -63,7 +64,9 @@ type Artifacts interface {
 // run that the engine starts, each call in a goroutine of its own. Before the
 // call the runner creates the run's log file (Job.Log) and work directory
 // (Job.WorkDir); an existing log file is how a later Resume knows that the run
-// was handed to its provider. When Run returns a result, the runner records it
+// was handed to its provider. A run of a MachineBound provider may first wait
+// for a slot (the runner caps how many run at once): it is not handed over,
+// and no log file exists, until it has one. When Run returns a result, the runner records it
 // with engine.Complete, which advances the execution.
 //
 // Concurrency: one Provider value serves every run of its action types, and
@@ -118,6 +121,22 @@ type Provider interface {
 	// than being failed as interrupted. It is a property of the provider,
 	// not of one run, and must not change.
 	Resumable() bool
+}
+
+// MachineBound is implemented by a provider whose runs occupy this machine
+// while Run runs: they start processes here (Commands, CodeBuild on the host
+// shell). The local runner caps how many such runs go at once and queues the
+// others; runs of other providers (approvals, custom jobs served by job
+// workers, types that fail at once) never wait for a slot.
+type MachineBound interface {
+	OccupiesMachine() bool
+}
+
+// OccupiesMachine reports whether runs of p count against the local
+// runner's cap of parallel actions.
+func OccupiesMachine(p Provider) bool {
+	m, ok := p.(MachineBound)
+	return ok && m.OccupiesMachine()
 }
 
 // Registry maps action types to providers.

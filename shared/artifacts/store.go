@@ -49,6 +49,17 @@ func (s *Store) Path(pipeline, executionID, artifactName string) string {
 	return filepath.Join(s.Root, filepath.FromSlash(s.Key(pipeline, executionID, artifactName)))
 }
 
+// DeleteExecution removes every artifact of one execution of a pipeline (the
+// folder Root/<pipeline>/<executionId>, escaped as in Key); the pipeline's
+// folder stays, since another execution may be writing there. Deleting what
+// does not exist is no error.
+func (s *Store) DeleteExecution(pipeline, executionID string) error {
+	if err := os.RemoveAll(filepath.Join(s.Root, EscapeComponent(pipeline), EscapeComponent(executionID))); err != nil {
+		return errs.Wrap(errs.Internal, err, "delete the artifacts of execution %s: %v", executionID, err)
+	}
+	return nil
+}
+
 // Put stores the zip read from r as the named artifact, replacing any earlier
 // one atomically, and returns its location.
 func (s *Store) Put(ctx context.Context, pipeline, executionID, name string, r io.Reader) (Location, error) {

@@ -112,3 +112,30 @@ func TestEscapeComponent(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreDeleteExecution(t *testing.T) {
+	ctx := context.Background()
+	s := &Store{Root: filepath.Join(t.TempDir(), "bucket")}
+	for _, a := range []struct{ pipeline, exec string }{
+		{"P", "e1"}, {"P", "e2"}, {"..", "e1"}, {".", ".."},
+	} {
+		if _, err := s.Put(ctx, a.pipeline, a.exec, "Out", strings.NewReader("zip")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Names that are path syntax stay inside their own escaped folder.
+	for _, a := range []struct{ pipeline, exec string }{{"P", "e1"}, {"..", "e1"}, {".", ".."}, {"P", "none"}} {
+		if err := s.DeleteExecution(a.pipeline, a.exec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(s.Path(a.pipeline, a.exec, "Out")); !os.IsNotExist(err) {
+			t.Errorf("%s/%s: artifact still there (%v)", a.pipeline, a.exec, err)
+		}
+	}
+	if _, err := os.Stat(s.Path("P", "e2", "Out")); err != nil {
+		t.Errorf("another execution's artifact: %v", err)
+	}
+	if _, err := os.Stat(s.Root); err != nil {
+		t.Errorf("the root: %v", err)
+	}
+}

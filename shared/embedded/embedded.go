@@ -64,6 +64,20 @@ type Options struct {
 	// NoFirstExecution: creating a pipeline starts no first execution
 	// (service.Config.NoFirstExecution; for tests).
 	NoFirstExecution bool
+	// MaxParallelActions caps the Commands and CodeBuild actions running at
+	// once; the others wait in a queue (0: DefaultMaxParallelActions,
+	// negative: no cap).
+	MaxParallelActions int
+	// KeepFailedWork is how long the work directory of an action that did
+	// not succeed is kept (0: DefaultKeepFailedWork, negative: removed at
+	// once, as after a success).
+	KeepFailedWork time.Duration
+	// Retention is how long an ended execution is kept after it started,
+	// with its logs and artifacts (0: DefaultRetention, negative: forever).
+	Retention time.Duration
+	// JanitorInterval is how often the janitor prunes the data directory
+	// after its first round at Open (0: DefaultJanitorInterval).
+	JanitorInterval time.Duration
 }
 
 // The region and account named in ARNs unless configured.
@@ -81,6 +95,11 @@ type System struct {
 	// hub the runner publishes every change to.
 	Service *service.Service
 	Events  *service.Events
+
+	retention   time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	stopJanitor func()
 }
 
 // Open opens (creating if needed) the data directory and assembles the
@@ -112,7 +131,23 @@ func Open(opt Options) (*System, error) {
 
 	reg := Providers(st, now, opt)
 	lg := opt.Logger
-	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg})
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	maxParallel, keepFailed, retention := opt.MaxParallelActions, opt.KeepFailedWork, opt.Retention
+	if maxParallel == 0 {
+		maxParallel = DefaultMaxParallelActions()
+	}
+	if keepFailed == 0 {
+		keepFailed = DefaultKeepFailedWork
+	}
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	r := runner.New(runner.Config{
+		Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: opt.DataDir, Logger: lg,
+		MaxParallelActions: max(maxParallel, 0), KeepFailedWork: max(keepFailed, 0),
+	})
 	events := service.NewEvents()
 	r.OnChange = events.Publish
 	if opt.Region == "" {
@@ -126,7 +161,13 @@ func Open(opt Options) (*System, error) {
 		ArtifactKey: artifactKey, Authorize: opt.Authorize, Events: events,
 		NoFirstExecution: opt.NoFirstExecution, Logger: lg,
 	})
-	return &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events}, nil
+	sys := &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events, retention: retention, now: now, log: lg}
+	interval := opt.JanitorInterval
+	if interval <= 0 {
+		interval = DefaultJanitorInterval
+	}
+	sys.startJanitor(interval)
+	return sys, nil
 }
 
 // Providers is the action registry of the embedded system: Commands and
@@ -153,6 +194,7 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 func (s *System) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	s.stopJanitor()
 	err := s.Runner.Close(ctx)
 	if cerr := s.Store.Close(); err == nil {
 		err = cerr

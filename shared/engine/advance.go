@@ -109,6 +109,9 @@ func stop(e *Execution, now time.Time) Decision {
 			r.Status = Abandoned
 			r.ErrorCode = CodeAbandoned
 			r.ErrorMessage = "the execution was stopped and this action abandoned"
+			if r.Summary == QueuedSummary {
+				r.Summary = "" // it waited for a slot: it no longer does
+			}
 			r.EndTime = now
 			r.LastUpdateTime = now
 			continue

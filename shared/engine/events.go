@@ -160,3 +160,57 @@ func RequestStop(abandon bool, reason string, now time.Time) Event {
 		return nil
 	}
 }
+
+// QueuedSummary is the Summary of an action run that waits for a slot of
+// the local driver (an InProgress run whose Summary is set shows it).
+const QueuedSummary = "queued: waiting for a slot"
+
+// Queued is the event of a driver queuing action runs for lack of a slot
+// (queued true: each listed run still InProgress gets QueuedSummary) or
+// handing one its slot (false: a listed run's QueuedSummary is cleared).
+// Runs that have ended, unknown runs and other summaries are left alone, so
+// a late event changes nothing.
+func Queued(runIDs []string, queued bool, now time.Time) Event {
+	return func(e *Execution) error {
+		now = now.UTC()
+		for _, id := range runIDs {
+			r, ok := e.Run(id)
+			if !ok || r.Status != InProgress {
+				continue
+			}
+			switch {
+			case queued && r.Summary == "":
+				r.Summary = QueuedSummary
+			case !queued && r.Summary == QueuedSummary:
+				r.Summary = ""
+			default:
+				continue
+			}
+			r.LastUpdateTime = now
+		}
+		return nil
+	}
+}
+
+// WithoutDriverTokens returns e itself, or a copy of it without the
+// drivers' tokens (ParkToken and every run's CallbackToken) when it has any:
+// whoever holds a Step Functions task token can end that task, so the record
+// shown to callers leaves them out. The copy shares all else with e and is
+// not to be saved.
+func (e *Execution) WithoutDriverTokens() *Execution {
+	has := e.ParkToken != ""
+	for i := range e.Actions {
+		has = has || e.Actions[i].CallbackToken != ""
+	}
+	if !has {
+		return e
+	}
+	c := *e
+	c.ParkToken = ""
+	c.Actions = make([]ActionRun, len(e.Actions))
+	for i, r := range e.Actions {
+		r.CallbackToken = ""
+		c.Actions[i] = r
+	}
+	return &c
+}

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -8,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stageflow/stageflow/shared/actions"
+	"github.com/stageflow/stageflow/shared/actions/actiontest"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
 )
@@ -153,4 +158,63 @@ func baselineWrite(b *testing.B, path string) float64 {
 		}
 	}
 	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// BenchmarkSlots compares whole action cycles through the runner (Begin,
+// each action's goroutine, provider call, completion) without a cap and
+// under a cap that is never reached: the slot a machine-bound action takes
+// and gives back must cost nothing measurable beside the store's writes.
+// The pipeline is one stage of 10 sequential machine-bound scripted actions
+// that succeed at once.
+func BenchmarkSlots(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		max  int
+	}{{"cap=none", 0}, {"cap=64", 64}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkSlots(b, c.max) })
+	}
+}
+
+func benchmarkSlots(b *testing.B, maxParallel int) {
+	const n = 10
+	dir := b.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "stageflow.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := b.Context()
+	env := testEnv()
+	reg := actions.NewRegistry(nil)
+	actiontest.Register(reg)
+	r := runner.New(runner.Config{Store: st, Providers: reg, Env: env, DataDir: dir, MaxParallelActions: maxParallel})
+	defer r.Close(context.Background())
+	svc := service.New(service.Config{Store: st, Driver: r, Now: env.Now, NewID: env.NewID})
+
+	acts := make([]pipeline.Action, n)
+	for i := range acts {
+		acts[i] = actiontest.TypedAction(actiontest.MachineType, fmt.Sprintf("Step%d", i+1), i+1)
+	}
+	p := pipeline.Pipeline{Name: "Bench", Stages: []pipeline.Stage{{Name: "Build", Actions: acts}}}
+	if err := st.CreatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p}); err != nil {
+		b.Fatal(err)
+	}
+	lctx := service.LocalCaller(ctx, "bench")
+	b.ReportAllocs()
+	runs := 0
+	for b.Loop() {
+		e, err := svc.StartExecution(lctx, service.StartInput{PipelineName: p.Name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		final, err := r.Wait(ctx, e.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if final.Status != engine.Succeeded {
+			b.Fatalf("execution %s", final.Status)
+		}
+		runs += n
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(runs), "ns/action")
 }

@@ -8,11 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/stageflow/stageflow/shared/actions"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -41,13 +43,29 @@ type Runner struct {
 	mu      sync.Mutex
 	waiters map[string][]chan *engine.Execution
 	// running maps the ID of every action run handed to a provider by this
-	// runner, and not yet returned, to the cancel function of its context.
+	// runner, or queued for a slot, and not yet returned, to the cancel
+	// function of its context.
 	running map[string]context.CancelFunc
-	// closed is set by Close: no more action runs are dispatched.
-	closed bool
-	wg     sync.WaitGroup
-	ctx    context.Context
-	cancel context.CancelFunc
+	// closed is set by Close: no more action runs are dispatched; closing
+	// is closed then, which ends the waits of queued runs.
+	closed  bool
+	closing chan struct{}
+	// slots holds a token for every machine-bound run under way (nil: no
+	// cap); see slots.go.
+	slots chan struct{}
+	// keepFailed is how long the work directory of a run that did not
+	// succeed is kept (see workdirs.go).
+	keepFailed time.Duration
+	// lingering holds ended executions whose work folder was not empty
+	// when they ended (a run still removing its directory, or one kept):
+	// the run that empties it removes it (see workdirs.go).
+	lingering map[string]struct{}
+	wg        sync.WaitGroup
+	// stepping serializes this runner's steps of one execution (striped by
+	// ID): they would only conflict and retry otherwise (see step).
+	stepping [64]sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // Config configures a Runner.
@@ -59,6 +77,14 @@ type Config struct {
 	// DataDir holds logs/ and work/ for action runs.
 	DataDir string
 	Logger  *slog.Logger
+	// MaxParallelActions caps the runs of machine-bound providers
+	// (actions.MachineBound) under way at once; the others wait in a queue.
+	// Zero means no cap.
+	MaxParallelActions int
+	// KeepFailedWork is how long the work directory of a run that did not
+	// succeed is kept for the user to look at before PruneWork removes it;
+	// zero removes it when the run ends, as for a run that succeeded.
+	KeepFailedWork time.Duration
 }
 
 // New makes a runner. Close stops it.
@@ -71,8 +97,12 @@ func New(cfg Config) *Runner {
 	r := &Runner{
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
-		running: map[string]context.CancelFunc{},
-		ctx:     ctx, cancel: cancel,
+		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
+		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{},
+		ctx: ctx, cancel: cancel,
+	}
+	if cfg.MaxParallelActions > 0 {
+		r.slots = make(chan struct{}, cfg.MaxParallelActions)
 	}
 	if r.env.LogLocation == nil {
 		r.env.LogLocation = r.LogPath
@@ -146,7 +176,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 			return nil
 		}
 		r.log.Info("resuming execution", "execution", id, "pipeline", e.PipelineName, "interrupted", len(interrupted), "restarted", len(restart))
-		e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+		e, d, err := r.step(ctx, id, ev)
 		if err != nil {
 			return 0, err
 		}
@@ -211,11 +241,14 @@ func (r *Runner) Closing() bool {
 // Close stops dispatching and waits for the running actions to end, up to
 // ctx's deadline; then it cancels those still running (their runs end as
 // interrupted) and waits for their goroutines. Action runs that become due
-// after Close began stay InProgress in the store without a log location,
-// never handed to a provider: Resume starts them.
+// after Close began, and runs queued for a slot, stay InProgress in the store
+// without a log file, never handed to a provider: Resume starts them.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
-	r.closed = true
+	if !r.closed {
+		r.closed = true
+		close(r.closing)
+	}
 	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
@@ -230,8 +263,25 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 }
 
+// step is engine.Step under the lock of the execution's stripe. The store's
+// version check keeps steps of one execution from losing each other's
+// changes, at the price of a retry for every conflict; concurrent steps of
+// this runner (the completions of a wave, queued runs getting their slots)
+// would otherwise retry in lockstep, and a step could lose the race more
+// often than engine.MaxConflictRetries allows and fail. Writers in other
+// processes (none with the embedded store) are still met by the version
+// check.
+func (r *Runner) step(ctx context.Context, id string, ev engine.Event) (*engine.Execution, engine.Decision, error) {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &r.stepping[h.Sum32()%uint32(len(r.stepping))]
+	mu.Lock()
+	defer mu.Unlock()
+	return engine.Step(ctx, r.store, id, ev, r.env)
+}
+
 func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error {
-	e, d, err := engine.Step(ctx, r.store, id, ev, r.env)
+	e, d, err := r.step(ctx, id, ev)
 	if err != nil {
 		return err
 	}
@@ -256,26 +306,52 @@ func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 			ch <- e
 		}
 		r.log.Info("execution ended", "execution", e.ID, "pipeline", e.PipelineName, "status", e.Status)
+		r.removeExecutionWork(e.ID)
 		return
 	}
+	if queued := r.dispatch(e, d.Wave); len(queued) > 0 {
+		r.queue(e, queued)
+	}
+}
+
+// dispatch starts the runs of a wave that need no slot or find one free, and
+// registers the others, which it returns for queue.
+func (r *Runner) dispatch(e *engine.Execution, wave []engine.ActionRun) (queued []slotted) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		if len(d.Wave) > 0 {
-			r.log.Info("closing: action runs left for Resume", "execution", e.ID, "runs", len(d.Wave))
+		if len(wave) > 0 {
+			r.log.Info("closing: action runs left for Resume", "execution", e.ID, "runs", len(wave))
 		}
-		return
+		return nil
 	}
-	for _, run := range d.Wave {
+	for _, run := range wave {
+		slot := r.needsSlot(run)
+		if slot && !r.tryAcquire() {
+			ctx, cancel := context.WithCancel(r.ctx)
+			r.running[run.ID] = cancel
+			r.wg.Add(1)
+			queued = append(queued, slotted{ctx: ctx, run: run})
+			continue
+		}
+		release := func() {}
+		if slot {
+			release = r.release
+		}
 		ctx, cancel := context.WithCancel(r.ctx)
 		r.running[run.ID] = cancel
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
 			defer r.finished(run.ID)
-			r.runAction(ctx, e, run)
+			if run.Summary == engine.QueuedSummary {
+				// Queued before a restart, and a slot is free now.
+				r.unqueue(e, run)
+			}
+			r.runAction(ctx, e, run, release)
 		}()
 	}
+	return queued
 }
 
 // finished forgets a run whose provider has returned.
@@ -325,19 +401,31 @@ func (r *Runner) LogPath(executionID, runID string) string {
 
 // runAction runs one action run through its provider and reports its end.
 // ctx is the run's own context: canceled when the runner closes or the run
-// is abandoned.
-func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun) {
+// is abandoned. release gives the run's slot back; it is called as soon as
+// the provider has returned.
+func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun, release func()) {
 	res := r.execute(ctx, e, run)
+	release()
 	if res == nil {
+		r.endWork(e.ID, run, nil)
 		return // the result arrives through the run's token
 	}
 	if res.LogLocation == "" {
 		res.LogLocation = r.LogPath(e.ID, run.ID)
 	}
 	// Completion must not be lost because the runner is closing: use a
-	// context that outlives cancellation.
-	if err := r.stepErr(context.WithoutCancel(r.ctx), e.ID, engine.Complete(run.ID, *res, r.env.Now())); err != nil && !errs.Is(err, errs.InvalidState) {
+	// context that outlives cancellation. The work directory goes after
+	// the completion, so that the next action does not wait for it.
+	ended, d, err := r.step(context.WithoutCancel(r.ctx), e.ID, engine.Complete(run.ID, *res, r.env.Now()))
+	if err == nil {
+		r.after(ended, d)
+	} else if !errs.Is(err, errs.InvalidState) {
 		r.log.Error("recording action result", "execution", e.ID, "action", run.Action, "err", err)
+	}
+	r.endWork(e.ID, run, res)
+	if (err == nil && d.Terminal) || r.isLingering(e.ID) {
+		// The last run of an ended execution to go takes its folder along.
+		r.removeExecutionWork(e.ID)
 	}
 }
 
@@ -360,7 +448,7 @@ func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.Ac
 	if err != nil {
 		return actions.Failed("ConfigurationError", "%v", err)
 	}
-	workDir := filepath.Join(r.dataDir, "work", e.ID, run.ID)
+	workDir := r.workDir(e.ID, run.ID)
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return actions.Failed("JobFailed", "creating the work folder: %v", err)
 	}

@@ -66,10 +66,10 @@ func openStore(t *testing.T, dir string) *sqlite.Store {
 	return st
 }
 
-// newSystem opens a runner on the data directory dir ("" for a fresh one).
-// Cleanup closes the runner, which must end every running action, then the
-// store.
-func newSystem(t *testing.T, dir string) *system {
+// newSystem opens a runner on the data directory dir ("" for a fresh one),
+// configured further by configs. Cleanup closes the runner, which must end
+// every running action, then the store.
+func newSystem(t *testing.T, dir string, configs ...func(*runner.Config)) *system {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -80,7 +80,11 @@ func newSystem(t *testing.T, dir string) *system {
 	arts := &artifacts.Store{Root: filepath.Join(dir, "artifacts"), Bucket: bucket}
 	reg := embedded.Providers(st, env.Now, embedded.Options{})
 	scripted := actiontest.Register(reg)
-	r := runner.New(runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: dir})
+	cfg := runner.Config{Store: st, Providers: reg, Artifacts: arts, Env: env, DataDir: dir}
+	for _, c := range configs {
+		c(&cfg)
+	}
+	r := runner.New(cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()

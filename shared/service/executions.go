@@ -174,7 +174,11 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 	if err := s.authorize(ctx, OpGetExecutionRecord, s.PipelineArn(name)); err != nil {
 		return nil, err
 	}
-	return s.execution(ctx, name, id)
+	e, err := s.execution(ctx, name, id)
+	if err != nil {
+		return nil, err
+	}
+	return e.WithoutDriverTokens(), nil
 }
 
 // ListExecutions lists a pipeline's executions, newest first.

@@ -24,7 +24,11 @@ type Watch struct {
 // Reload reads the execution's current state (the watch was authorized
 // when it began).
 func (w *Watch) Reload(ctx context.Context) (*engine.Execution, error) {
-	return w.svc.store.GetExecution(ctx, w.Execution.ID)
+	e, err := w.svc.store.GetExecution(ctx, w.Execution.ID)
+	if err != nil {
+		return nil, err
+	}
+	return e.WithoutDriverTokens(), nil
 }
 
 // Close ends the subscription.
@@ -46,7 +50,7 @@ func (s *Service) watch(ctx context.Context, name, id string, subscribe bool) (*
 		w.Close()
 		return nil, err
 	}
-	w.Execution = e
+	w.Execution = e.WithoutDriverTokens()
 	return w, nil
 }
 

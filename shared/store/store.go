@@ -70,6 +70,14 @@ type ExecutionSummary struct {
 	LastUpdateTime  time.Time      `json:"lastUpdateTime"`
 }
 
+// PrunedExecution names an execution PruneExecutions deleted, for the caller
+// to remove what it keeps beside the store (logs, artifacts).
+type PrunedExecution struct {
+	ID           string    `json:"id"`
+	PipelineName string    `json:"pipelineName"`
+	StartTime    time.Time `json:"startTime"`
+}
+
 // JobStatus is the status of a custom-action job, as CodePipeline names them.
 type JobStatus string
 
@@ -159,6 +167,15 @@ type Store interface {
 	// ListActiveExecutions returns the IDs of every execution whose status
 	// is InProgress or Stopping (for a driver that resumes after restart).
 	ListActiveExecutions(ctx context.Context) ([]string, error)
+	// PruneExecutions enforces the retention of execution history: it
+	// deletes up to max executions that have ended (any status but
+	// InProgress and Stopping) and started before `before`, oldest first,
+	// each with everything kept of it (ended runs, client request token,
+	// jobs), and returns them; fewer than max returned means none is left.
+	// max ≤ 0 means 100. An execution in progress or stopping is never
+	// deleted, however old. A store that expires ended executions on its
+	// own (SelfPruning) may delete nothing and return none.
+	PruneExecutions(ctx context.Context, before time.Time, max int) ([]PrunedExecution, error)
 
 	// Jobs. CreateJob stores a job (Conflict on a duplicate ID). PollJobs
 	// atomically hands out up to max Queued jobs of the action type,
@@ -184,6 +201,16 @@ type Store interface {
 	ListTags(ctx context.Context, arn string) ([]pipeline.Tag, error)
 
 	Close() error
+}
+
+// SelfPruning is implemented by a store that expires ended executions on its
+// own (a DynamoDB TTL set when an execution ends, from its start time and
+// the retention), whose PruneExecutions may then delete nothing. Files kept
+// beside such a store are pruned by their own means (S3 lifecycle rules).
+// The conformance suite checks only that its PruneExecutions fails nothing
+// and never deletes an execution in progress.
+type SelfPruning interface {
+	PrunesItself() bool
 }
 
 // ExecutionStore is satisfied by every Store.

@@ -21,10 +21,13 @@ import (
 // The action types Register serves with a Scripted provider. Runs of Type
 // are not resumable (like a build: failed as interrupted after a restart);
 // runs of ResumableType are (like an approval: they keep waiting for their
-// token, and Run is not called again).
+// token, and Run is not called again). Runs of MachineType occupy the
+// machine (actions.MachineBound, like a build): they count against the
+// runner's cap of parallel actions.
 var (
 	Type          = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScripted", Version: "1"}
 	ResumableType = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScriptedResumable", Version: "1"}
+	MachineType   = pipeline.ActionTypeID{Category: pipeline.CategoryTest, Owner: pipeline.OwnerThirdParty, Provider: "StageflowScriptedMachine", Version: "1"}
 )
 
 // Configuration keys of a scripted action. Without any, a run succeeds at
@@ -65,13 +68,17 @@ type Scripted struct {
 	jobs    []*actions.Job
 	changed chan struct{} // closed and replaced when a job starts
 	gates   map[string]chan struct{}
+	// running counts the calls of Run under way by action type; peak is
+	// its highest value.
+	running, peak map[pipeline.ActionTypeID]int
 }
 
 var _ actions.Provider = (*Scripted)(nil)
 
 // New makes a scripted provider.
 func New() *Scripted {
-	return &Scripted{changed: make(chan struct{}), gates: map[string]chan struct{}{}}
+	return &Scripted{changed: make(chan struct{}), gates: map[string]chan struct{}{},
+		running: map[pipeline.ActionTypeID]int{}, peak: map[pipeline.ActionTypeID]int{}}
 }
 
 // Register makes a scripted provider and serves Type and ResumableType
@@ -80,6 +87,7 @@ func Register(reg *actions.Registry) *Scripted {
 	s := New()
 	reg.Register(Type.Owner, Type.Provider, s)
 	reg.Register(ResumableType.Owner, ResumableType.Provider, resumable{s})
+	reg.Register(MachineType.Owner, MachineType.Provider, machine{s})
 	return s
 }
 
@@ -87,13 +95,23 @@ type resumable struct{ *Scripted }
 
 func (resumable) Resumable() bool { return true }
 
+type machine struct{ *Scripted }
+
+func (machine) OccupiesMachine() bool { return true }
+
 // Resumable is false for Type.
 func (*Scripted) Resumable() bool { return false }
 
 // Action declares a scripted action of Type with configuration kv (key,
 // value, key, value …).
 func Action(name string, runOrder int, kv ...string) pipeline.Action {
-	a := pipeline.Action{Name: name, ActionTypeID: Type, RunOrder: &runOrder}
+	return TypedAction(Type, name, runOrder, kv...)
+}
+
+// TypedAction declares a scripted action of typ (Type, ResumableType or
+// MachineType) with configuration kv.
+func TypedAction(typ pipeline.ActionTypeID, name string, runOrder int, kv ...string) pipeline.Action {
+	a := pipeline.Action{Name: name, ActionTypeID: typ, RunOrder: &runOrder}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if a.Configuration == nil {
 			a.Configuration = map[string]string{}
@@ -108,6 +126,14 @@ func (s *Scripted) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	cfg := job.Run.Configuration
 	s.mu.Lock()
 	s.jobs = append(s.jobs, job)
+	typ := job.Run.Type
+	s.running[typ]++
+	s.peak[typ] = max(s.peak[typ], s.running[typ])
+	defer func() {
+		s.mu.Lock()
+		s.running[typ]--
+		s.mu.Unlock()
+	}()
 	close(s.changed)
 	s.changed = make(chan struct{})
 	gate := s.gate(cfg[ConfigGate])
@@ -188,6 +214,14 @@ func (s *Scripted) Started() []*actions.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*actions.Job(nil), s.jobs...)
+}
+
+// Peak returns the most calls of Run for actions of type typ that were
+// under way at once.
+func (s *Scripted) Peak(typ pipeline.ActionTypeID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak[typ]
 }
 
 // StartedFor counts the calls of Run for an action (stage/action name).

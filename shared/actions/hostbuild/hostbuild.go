@@ -80,6 +80,11 @@ type Host struct {
 // gone. Providers that embed a Host inherit it.
 func (Host) Resumable() bool { return false }
 
+// OccupiesMachine is true: a build runs processes on this machine, so it
+// counts against the runner's cap of parallel actions (actions.MachineBound).
+// Providers that embed a Host inherit it.
+func (Host) OccupiesMachine() bool { return true }
+
 // Run runs the job to its end: it unpacks the inputs (primary names the
 // primary source; "" takes the first input), asks prepare for the build,
 // runs it and uploads the outputs. Every failure is a failed result, its

@@ -55,7 +55,8 @@ func (h *Handler) executionEvents(w http.ResponseWriter, r *http.Request) {
 	rc := restStartStream(w, "text/event-stream")
 
 	send := func(e *engine.Execution) bool {
-		data, err := json.Marshal(e)
+		// Changes come from the driver as saved: without its tokens.
+		data, err := json.Marshal(e.WithoutDriverTokens())
 		if err != nil {
 			h.log.Error("encoding an execution event", "execution", e.ID, "err", err)
 			return false

@@ -174,21 +174,6 @@ func ord(n int64) string { return fmt.Sprintf("%016x", uint64(n)^(1<<63)) }
 // seq is a small non-negative number as a string that sorts as it does.
 func seq(n int) string { return fmt.Sprintf("%06d", n) }
 
-// nanos and fromNanos convert times to and from their stored form.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
 // ---------------------------------------------------------------------------
 // Attribute values
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // storedBody is the body: the execution without its pipeline, with the runs
@@ -95,7 +96,7 @@ func encodeExecution(e *engine.Execution, version int64, prev meta) (*write, err
 		aStatus: sv(string(e.Status)), aStatusSummary: sv(e.StatusSummary),
 		aTriggerType: sv(e.Trigger.Type), aTriggerDetail: sv(e.Trigger.Detail),
 		aClientToken: sv(e.ClientRequestToken),
-		aStart:       nv(nanos(e.StartTime)), aLastUpdate: nv(nanos(e.LastUpdateTime)),
+		aStart:       nv(store.Nanos(e.StartTime)), aLastUpdate: nv(store.Nanos(e.LastUpdateTime)),
 		aVersion: nv(version), aBody: bv(gz), aRuns: nv(int64(len(e.Actions))),
 	}
 	if len(moved) > 0 {

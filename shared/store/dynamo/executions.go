@@ -54,7 +54,7 @@ func execPK(id string) string               { return key("E", id) }
 func executionsOf(pipeline string) string   { return key("X", pipeline) }
 func clientTokenPK(pipe, tok string) string { return key("C", pipe, tok) }
 func runTokenKey(token string) string       { return key("TOK", token) }
-func execOrder(e *engine.Execution) string  { return ord(nanos(e.StartTime)) + "#" + key(e.ID) }
+func execOrder(e *engine.Execution) string  { return ord(store.Nanos(e.StartTime)) + "#" + key(e.ID) }
 
 // store writes w: the head conditional on cond, with the items that change
 // with it in one transaction (the head first, then the client request token
@@ -355,7 +355,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 			ID: getS(it, aExecID), PipelineName: getS(it, aPipelineName), PipelineVersion: int(getN(it, aPipelineVersion)),
 			Status: engine.Status(getS(it, aStatus)), StatusSummary: getS(it, aStatusSummary),
 			Trigger:   engine.Trigger{Type: getS(it, aTriggerType), Detail: getS(it, aTriggerDetail)},
-			StartTime: fromNanos(getN(it, aStart)), LastUpdateTime: fromNanos(getN(it, aLastUpdate)),
+			StartTime: store.FromNanos(getN(it, aStart)), LastUpdateTime: store.FromNanos(getN(it, aLastUpdate)),
 		})
 		starts = append(starts, getN(it, aStart))
 		return len(out) <= limit, nil
@@ -391,17 +391,9 @@ func (s *Store) ExecutionByRunToken(ctx context.Context, token string) (*engine.
 	if err != nil {
 		return nil, fmt.Errorf("dynamo store: finding the execution of a run token: %w", err)
 	}
-	for _, id := range ids {
-		e, err := s.GetExecution(ctx, id)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := e.RunByToken(token); ok {
-			return e, nil
-		}
+	e, found, err := store.ExecutionHolding(ctx, ids, token, s.GetExecution)
+	if err != nil || found {
+		return e, err
 	}
 	return nil, notFound
 }

@@ -47,10 +47,10 @@ func (s *Store) jobItem(j *store.Job, version int64) (item, error) {
 		aBody: sv(string(body)), aStatus: sv(string(j.Status)), aVersion: nv(version),
 	}
 	if j.Status == store.JobQueued {
-		it[attrG2PK], it[attrG2SK] = sv(queueKey(j.ActionTypeID)), sv(ord(nanos(j.Created))+"#"+key(j.ID))
+		it[attrG2PK], it[attrG2SK] = sv(queueKey(j.ActionTypeID)), sv(ord(store.Nanos(j.Created))+"#"+key(j.ID))
 	}
 	if !finished(j.Status) && !j.Deadline.IsZero() {
-		it[attrG3PK], it[attrG3SK] = sv(listDue), sv(ord(nanos(j.Deadline))+"#"+key(j.ID))
+		it[attrG3PK], it[attrG3SK] = sv(listDue), sv(ord(store.Nanos(j.Deadline))+"#"+key(j.ID))
 	}
 	if finished(j.Status) {
 		it[attrTTL] = nv(s.now().Add(s.jobRetention).Unix())
@@ -85,18 +85,9 @@ func (s *Store) nowValue() types.AttributeValue { return nv(s.now().Unix()) }
 // execution gets a pointer in the execution's partition, in the same
 // transaction, so that deleting the execution deletes it.
 func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
-	if j.ID == "" {
-		return errs.Of(errs.Validation, errs.KindJob, "job ID is required")
-	}
-	c := *j
-	if c.Status == "" {
-		c.Status = store.JobQueued
-	}
-	if c.Created.IsZero() {
-		c.Created = time.Now()
-	}
-	if c.Updated.IsZero() {
-		c.Updated = c.Created
+	c, err := store.NewJob(j, time.Now())
+	if err != nil {
+		return err
 	}
 	it, err := s.jobItem(&c, 1)
 	if err != nil {
@@ -234,7 +225,7 @@ func (s *Store) ListExpiredJobs(ctx context.Context, now time.Time) ([]*store.Jo
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		IndexName:                 aws.String(IndexDue),
 		KeyConditionExpression:    aws.String("g3pk = :d AND g3sk < :now"),
-		ExpressionAttributeValues: item{":d": sv(listDue), ":now": sv(ord(nanos(now)))},
+		ExpressionAttributeValues: item{":d": sv(listDue), ":now": sv(ord(store.Nanos(now)))},
 	}, func(k item) (bool, error) {
 		it, err := s.getItem(ctx, getS(k, attrPK), skHead)
 		if err != nil || it == nil {

@@ -47,7 +47,7 @@ func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType)
 	it := item{
 		attrPK: sv(pkActionTypes), attrSK: sv(actionTypeSK(id)),
 		aCategory: sv(id.Category), aOwner: sv(id.Owner), aProvider: sv(id.Provider), aTypeVersion: sv(id.Version),
-		aCreated: nv(nanos(created)),
+		aCreated: nv(store.Nanos(created)),
 	}
 	if t.Definition != nil {
 		it[aDefinition] = bv(t.Definition)
@@ -87,7 +87,7 @@ func (s *Store) ListActionTypes(ctx context.Context) ([]store.CustomActionType, 
 		t := store.CustomActionType{
 			ID: pipeline.ActionTypeID{Category: getS(it, aCategory), Owner: getS(it, aOwner),
 				Provider: getS(it, aProvider), Version: getS(it, aTypeVersion)},
-			Created: fromNanos(getN(it, aCreated)),
+			Created: store.FromNanos(getN(it, aCreated)),
 		}
 		if def := getB(it, aDefinition); def != nil {
 			t.Definition = def

@@ -26,32 +26,6 @@ func pipelinePK(name string) string { return key("P", name) }
 
 func versionPrefix(v int) string { return fmt.Sprintf("v#%010d#", v) }
 
-// pipelineName checks the name of p: Name, or the declaration's name when
-// Name is empty; both must agree when both are given.
-func pipelineName(p *store.Pipeline) (string, error) {
-	name := p.Name
-	if name == "" {
-		name = p.Declaration.Name
-	}
-	switch {
-	case name == "":
-		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name is required")
-	case p.Declaration.Name != "" && p.Declaration.Name != name:
-		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name %q does not match the declaration's name %q", name, p.Declaration.Name)
-	}
-	return name, nil
-}
-
-// stamp fills the fields the store owns: the name, the version (mirrored in
-// the declaration's own version field).
-func stamp(p *store.Pipeline, name string, version int) {
-	p.Name = name
-	p.Declaration.Name = name
-	p.Version = version
-	v := version
-	p.Declaration.Version = &v
-}
-
 // pipelineWrites are the items of a new version of p: the head, whose put
 // is conditional on cond (with vals), and the version's parts.
 func (s *Store) pipelineWrites(p *store.Pipeline, cond string, vals item) ([]types.TransactWriteItem, error) {
@@ -64,9 +38,9 @@ func (s *Store) pipelineWrites(p *store.Pipeline, cond string, vals item) ([]typ
 		attrPK: sv(pk), attrSK: sv(skHead), attrG1PK: sv(listPipelines), attrG1SK: sv(p.Name),
 		aName: sv(p.Name), aVersion: nv(int64(p.Version)),
 		aPipelineType: sv(p.Declaration.EffectiveType()), aMode: sv(p.Declaration.EffectiveExecutionMode()),
-		aCreated: nv(nanos(p.Created)), aUpdated: nv(nanos(p.Updated)),
+		aCreated: nv(store.Nanos(p.Created)), aUpdated: nv(store.Nanos(p.Updated)),
 	}
-	first := item{aCreated: nv(nanos(p.Created)), aUpdated: nv(nanos(p.Updated))}
+	first := item{aCreated: nv(store.Nanos(p.Created)), aUpdated: nv(store.Nanos(p.Updated))}
 	if p.Tags != nil {
 		tags, err := json.Marshal(p.Tags)
 		if err != nil {
@@ -90,20 +64,9 @@ func (s *Store) pipelineWrites(p *store.Pipeline, cond string, vals item) ([]typ
 // Version (and the declaration's); Created and Updated default to now (each
 // to the other when only one is given).
 func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
-	name, err := pipelineName(p)
+	c, err := store.NewPipeline(p, time.Now())
 	if err != nil {
 		return err
-	}
-	c := *p
-	stamp(&c, name, 1)
-	switch {
-	case c.Created.IsZero() && c.Updated.IsZero():
-		c.Created = time.Now()
-		c.Updated = c.Created
-	case c.Created.IsZero():
-		c.Created = c.Updated
-	case c.Updated.IsZero():
-		c.Updated = c.Created
 	}
 	writes, err := s.pipelineWrites(&c, "attribute_not_exists(#pk)", nil)
 	if err != nil {
@@ -111,12 +74,12 @@ func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
 	}
 	if err := s.transact(ctx, writes); err != nil {
 		if codes, ok := cancelReasons(err); ok && codes[0] == "ConditionalCheckFailed" {
-			return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", name)
+			return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", c.Name)
 		}
-		if e := conflictOf(err, errs.KindPipeline, "creating pipeline "+name); e != nil {
+		if e := conflictOf(err, errs.KindPipeline, "creating pipeline "+c.Name); e != nil {
 			return e
 		}
-		return fmt.Errorf("dynamo store: creating pipeline %s: %w", name, err)
+		return fmt.Errorf("dynamo store: creating pipeline %s: %w", c.Name, err)
 	}
 	*p = c
 	return nil
@@ -127,7 +90,7 @@ func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
 // over from version 1; Tags, when nil, from the previous version. Concurrent
 // updates each get a version of their own (a lost race is retried).
 func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.Pipeline, error) {
-	name, err := pipelineName(p)
+	name, err := store.PipelineName(p)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +107,7 @@ func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.P
 		if c.Tags == nil {
 			c.Tags = prev.Tags
 		}
-		stamp(&c, name, prev.Version+1)
+		store.Stamp(&c, name, prev.Version+1)
 		writes, err := s.pipelineWrites(&c, "#v = :v", item{":v": nv(int64(prev.Version))})
 		if err != nil {
 			return nil, err
@@ -211,7 +174,7 @@ func (s *Store) readPipeline(ctx context.Context, name string, version int) (*st
 			return nil, fmt.Errorf("dynamo store: decoding tags of pipeline %s: %w", name, err)
 		}
 	}
-	p.Created, p.Updated = fromNanos(getN(parts[0], aCreated)), fromNanos(getN(parts[0], aUpdated))
+	p.Created, p.Updated = store.FromNanos(getN(parts[0], aCreated)), store.FromNanos(getN(parts[0], aUpdated))
 	return p, nil
 }
 
@@ -238,7 +201,7 @@ func (s *Store) ListPipelines(ctx context.Context, page store.Page) ([]store.Pip
 		out = append(out, store.PipelineSummary{
 			Name: getS(it, aName), Version: int(getN(it, aVersion)),
 			PipelineType: getS(it, aPipelineType), ExecutionMode: getS(it, aMode),
-			Created: fromNanos(getN(it, aCreated)), Updated: fromNanos(getN(it, aUpdated)),
+			Created: store.FromNanos(getN(it, aCreated)), Updated: store.FromNanos(getN(it, aUpdated)),
 		})
 		return len(out) <= limit, nil
 	})

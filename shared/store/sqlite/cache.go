@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // execCache keeps a private decoded copy of the last version of recently
@@ -37,7 +38,7 @@ type indexed struct {
 }
 
 func indexedOf(e *engine.Execution) indexed {
-	return indexed{e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime)}
+	return indexed{e.PipelineName, string(e.Status), e.ClientRequestToken, store.Nanos(e.StartTime)}
 }
 
 func newExecCache(max int, authoritative bool) *execCache {

@@ -139,7 +139,7 @@ func (s *Store) insertExecution(ctx context.Context, e *engine.Execution, x *enc
 	_, err = tx.StmtContext(ctx, s.insertExec).ExecContext(ctx,
 		e.ID, e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 		e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-		nanos(e.StartTime), nanos(e.LastUpdateTime), x.body.String(), snapshot)
+		store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), x.body.String(), snapshot)
 	if err == nil {
 		_, err = tx.StmtContext(ctx, s.insertSnapshot).ExecContext(ctx, snapshot, string(decl))
 	}
@@ -250,23 +250,23 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	}
 	updateBody := func() (int64, error) {
 		res, err := s.updateBody.ExecContext(ctx,
-			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, nanos(e.LastUpdateTime), body, moving,
-			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, nanos(e.StartTime))
+			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, store.Nanos(e.LastUpdateTime), body, moving,
+			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
 	updateAll := func() (int64, error) {
 		res, err := s.updateExec.ExecContext(ctx,
 			e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
-			nanos(e.StartTime), nanos(e.LastUpdateTime), body, moving,
+			store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), body, moving,
 			e.ID, e.Version)
 		return rowsAffected(res, err)
 	}
 	updateStatus := func() (int64, error) {
 		res, err := s.updateStatus.ExecContext(ctx,
 			e.PipelineVersion, string(e.Status), e.StatusSummary, e.Trigger.Type, e.Trigger.Detail,
-			nanos(e.LastUpdateTime), body, moving,
-			e.ID, e.Version, e.PipelineName, e.ClientRequestToken, nanos(e.StartTime))
+			store.Nanos(e.LastUpdateTime), body, moving,
+			e.ID, e.Version, e.PipelineName, e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
 	now := indexedOf(e)
@@ -349,7 +349,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 			return nil, "", fmt.Errorf("sqlite store: listing executions: %w", err)
 		}
 		x.Status = engine.Status(status)
-		x.StartTime, x.LastUpdateTime = fromNanos(start), fromNanos(update)
+		x.StartTime, x.LastUpdateTime = store.FromNanos(start), store.FromNanos(update)
 		if len(out) < limit {
 			lastStart = start
 		}
@@ -382,17 +382,9 @@ func (s *Store) ExecutionByRunToken(ctx context.Context, token string) (*engine.
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		e, err := s.GetExecution(ctx, id)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := e.RunByToken(token); ok {
-			return e, nil
-		}
+	e, found, err := store.ExecutionHolding(ctx, ids, token, s.GetExecution)
+	if err != nil || found {
+		return e, err
 	}
 	return nil, notFound
 }

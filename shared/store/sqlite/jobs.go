@@ -56,7 +56,7 @@ func scanJob(r scanner) (*store.Job, error) {
 	if data != nil {
 		j.Data = data
 	}
-	j.Created, j.Updated, j.Deadline = fromNanos(created), fromNanos(updated), fromNanos(deadline)
+	j.Created, j.Updated, j.Deadline = store.FromNanos(created), store.FromNanos(updated), store.FromNanos(deadline)
 	return &j, nil
 }
 
@@ -84,27 +84,18 @@ func nullBlob(b []byte) any {
 // CreateJob stores j with Version 1 (and sets j.Version). An empty Status
 // means Queued; Created defaults to now and Updated to Created.
 func (s *Store) CreateJob(ctx context.Context, j *store.Job) error {
-	if j.ID == "" {
-		return errs.Of(errs.Validation, errs.KindJob, "job ID is required")
-	}
-	c := *j
-	if c.Status == "" {
-		c.Status = store.JobQueued
-	}
-	if c.Created.IsZero() {
-		c.Created = time.Now()
-	}
-	if c.Updated.IsZero() {
-		c.Updated = c.Created
+	c, err := store.NewJob(j, time.Now())
+	if err != nil {
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
 	t := c.ActionTypeID
-	_, err := s.insertJob.ExecContext(ctx, c.ID, c.Nonce, t.Category, t.Owner, t.Provider, t.Version,
+	_, err = s.insertJob.ExecContext(ctx, c.ID, c.Nonce, t.Category, t.Owner, t.Provider, t.Version,
 		c.ExecutionID, c.ActionRunID, c.PipelineName, string(c.Status), nullBlob(c.Data), c.ContinuationToken,
-		nanos(c.Created), nanos(c.Updated), nanos(c.Deadline))
+		store.Nanos(c.Created), store.Nanos(c.Updated), store.Nanos(c.Deadline))
 	if isPrimaryKeyViolation(err) {
 		return errs.Of(errs.Conflict, errs.KindJob, "job %s already exists", c.ID)
 	}
@@ -138,7 +129,7 @@ func (s *Store) PollJobs(ctx context.Context, typ pipeline.ActionTypeID, max int
 		return nil, err
 	}
 	defer s.unlock()
-	rows, err := s.pollJobs.QueryContext(ctx, nanos(now), typ.Category, typ.Owner, typ.Provider, typ.Version, max)
+	rows, err := s.pollJobs.QueryContext(ctx, store.Nanos(now), typ.Category, typ.Owner, typ.Provider, typ.Version, max)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: polling jobs of %s: %w", typ, err)
 	}
@@ -166,7 +157,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *store.Job) error {
 	t := j.ActionTypeID
 	res, err := s.updateJob.ExecContext(ctx, j.Nonce, t.Category, t.Owner, t.Provider, t.Version,
 		j.ExecutionID, j.ActionRunID, j.PipelineName, string(j.Status), nullBlob(j.Data), j.ContinuationToken,
-		nanos(j.Created), nanos(j.Updated), nanos(j.Deadline), j.ID, j.Version)
+		store.Nanos(j.Created), store.Nanos(j.Updated), store.Nanos(j.Deadline), j.ID, j.Version)
 	if err != nil {
 		return fmt.Errorf("sqlite store: updating job %s: %w", j.ID, err)
 	}
@@ -184,7 +175,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *store.Job) error {
 // ListExpiredJobs returns the jobs not finished (neither Succeeded, Failed
 // nor TimedOut) whose Deadline is set and before now, earliest deadline first.
 func (s *Store) ListExpiredJobs(ctx context.Context, now time.Time) ([]*store.Job, error) {
-	rows, err := s.db.QueryContext(ctx, qExpiredJobs, nanos(now))
+	rows, err := s.db.QueryContext(ctx, qExpiredJobs, store.Nanos(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: listing expired jobs: %w", err)
 	}

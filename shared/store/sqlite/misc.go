@@ -28,7 +28,7 @@ func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType)
 	defer s.unlock()
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO action_types (category, owner, provider, type_version, definition, created) VALUES (?, ?, ?, ?, ?, ?)`,
-		id.Category, id.Owner, id.Provider, id.Version, nullBlob(t.Definition), nanos(created))
+		id.Category, id.Owner, id.Provider, id.Version, nullBlob(t.Definition), store.Nanos(created))
 	if isPrimaryKeyViolation(err) {
 		return errs.Of(errs.Conflict, errs.KindActionType, "action type %s already exists", id)
 	}
@@ -79,7 +79,7 @@ FROM action_types ORDER BY category, owner, provider, type_version`)
 		if def != nil {
 			t.Definition = def
 		}
-		t.Created = fromNanos(created)
+		t.Created = store.FromNanos(created)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {

@@ -25,32 +25,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 FROM pipelines WHERE name > ? GROUP BY name ORDER BY name LIMIT ?`
 )
 
-// pipelineName checks the name of p: Name, or the declaration's name when
-// Name is empty; both must agree when both are given.
-func pipelineName(p *store.Pipeline) (string, error) {
-	name := p.Name
-	if name == "" {
-		name = p.Declaration.Name
-	}
-	switch {
-	case name == "":
-		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name is required")
-	case p.Declaration.Name != "" && p.Declaration.Name != name:
-		return "", errs.Of(errs.Validation, errs.KindPipeline, "pipeline name %q does not match the declaration's name %q", name, p.Declaration.Name)
-	}
-	return name, nil
-}
-
-// stamp fills the fields the store owns: the name, the version (mirrored in
-// the declaration's own version field).
-func stamp(p *store.Pipeline, name string, version int) {
-	p.Name = name
-	p.Declaration.Name = name
-	p.Version = version
-	v := version
-	p.Declaration.Version = &v
-}
-
 func insertPipeline(ctx context.Context, tx *sql.Tx, p *store.Pipeline) error {
 	decl, err := json.Marshal(&p.Declaration)
 	if err != nil {
@@ -64,7 +38,7 @@ func insertPipeline(ctx context.Context, tx *sql.Tx, p *store.Pipeline) error {
 	}
 	_, err = tx.ExecContext(ctx, qInsertPipeline,
 		p.Name, p.Version, p.Declaration.EffectiveType(), p.Declaration.EffectiveExecutionMode(),
-		string(decl), nullText(tags), nanos(p.Created), nanos(p.Updated))
+		string(decl), nullText(tags), store.Nanos(p.Created), store.Nanos(p.Updated))
 	if isPrimaryKeyViolation(err) {
 		return errs.Of(errs.Conflict, errs.KindPipeline, "pipeline %s already exists", p.Name)
 	}
@@ -78,20 +52,9 @@ func insertPipeline(ctx context.Context, tx *sql.Tx, p *store.Pipeline) error {
 // Version (and the declaration's); Created and Updated default to now (each
 // to the other when only one is given).
 func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
-	name, err := pipelineName(p)
+	c, err := store.NewPipeline(p, time.Now())
 	if err != nil {
 		return err
-	}
-	c := *p
-	stamp(&c, name, 1)
-	switch {
-	case c.Created.IsZero() && c.Updated.IsZero():
-		c.Created = time.Now()
-		c.Updated = c.Created
-	case c.Created.IsZero():
-		c.Created = c.Updated
-	case c.Updated.IsZero():
-		c.Updated = c.Created
 	}
 	// Version 1 exists as long as the pipeline does (delete removes every
 	// version), so the primary key on (name, 1) is the uniqueness check.
@@ -106,7 +69,7 @@ func (s *Store) CreatePipeline(ctx context.Context, p *store.Pipeline) error {
 // returns the stored record; p itself is not modified. Created is carried
 // over from version 1; Tags, when nil, from the previous version.
 func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.Pipeline, error) {
-	name, err := pipelineName(p)
+	name, err := store.PipelineName(p)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +89,7 @@ func (s *Store) UpdatePipeline(ctx context.Context, p *store.Pipeline) (*store.P
 		if c.Tags == nil {
 			c.Tags = prev.Tags
 		}
-		stamp(&c, name, prev.Version+1)
+		store.Stamp(&c, name, prev.Version+1)
 		return insertPipeline(ctx, tx, &c)
 	})
 	if err != nil {
@@ -173,7 +136,7 @@ func scanPipeline(row *sql.Row) (*store.Pipeline, error) {
 			return nil, fmt.Errorf("decoding tags: %w", err)
 		}
 	}
-	p.Created, p.Updated = fromNanos(created), fromNanos(updated)
+	p.Created, p.Updated = store.FromNanos(created), store.FromNanos(updated)
 	return &p, nil
 }
 
@@ -202,7 +165,7 @@ func (s *Store) ListPipelines(ctx context.Context, page store.Page) ([]store.Pip
 		if err := rows.Scan(&p.Name, &p.Version, &p.PipelineType, &p.ExecutionMode, &created, &updated); err != nil {
 			return nil, "", fmt.Errorf("sqlite store: listing pipelines: %w", err)
 		}
-		p.Created, p.Updated = fromNanos(created), fromNanos(updated)
+		p.Created, p.Updated = store.FromNanos(created), store.FromNanos(updated)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

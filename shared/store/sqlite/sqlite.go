@@ -308,21 +308,6 @@ func staleWrite(row *sql.Row, kind errs.Kind, id string, want int64) error {
 	return errs.Of(errs.Conflict, kind, "%s %s changed: version %d, not %d", what, id, stored, want)
 }
 
-// nanos and fromNanos convert times to and from their stored form.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
 // constraint reports whether err is a constraint violation with the given
 // extended result code (sqlite3.SQLITE_CONSTRAINT_*).
 func constraint(err error, code int) bool {

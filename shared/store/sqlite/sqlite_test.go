@@ -336,7 +336,7 @@ FROM executions WHERE id = 'exec-1'`).Scan(&name, &status, &token, &start, &last
 			t.Fatal(err)
 		}
 		if name != e.PipelineName || status != string(e.Status) || token != e.ClientRequestToken ||
-			start != nanos(e.StartTime) || last != nanos(e.LastUpdateTime) || ver != e.Version {
+			start != store.Nanos(e.StartTime) || last != store.Nanos(e.LastUpdateTime) || ver != e.Version {
 			t.Fatalf("columns %s %s %q %d %d v%d do not match the record %+v", name, status, token, start, last, ver, e)
 		}
 	}
@@ -632,7 +632,7 @@ func TestMigrateExecutionFromSchema4(t *testing.T) {
 	if _, err := old.db.ExecContext(ctx, `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
 	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, pipeline_decl)
 VALUES (?, ?, ?, ?, '', '', '', '', ?, ?, 1, ?, ?)`, e.ID, e.PipelineName, e.PipelineVersion, string(e.Status),
-		nanos(e.StartTime), nanos(e.LastUpdateTime), string(body), string(decl)); err != nil {
+		store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), string(body), string(decl)); err != nil {
 		t.Fatal(err)
 	}
 	old.Close()
