@@ -20,7 +20,9 @@ var tableManagement = []string{"CreateTable", "DescribeTable", "UpdateTimeToLive
 
 // TestStoreActionsCoverTheStore reads the DynamoDB calls in the store's
 // source and checks that storeTableActions grants each and nothing unused,
-// so that a call added to the store cannot fail deployed with AccessDenied.
+// so that a call added to the store cannot fail deployed with AccessDenied;
+// a call no deployed function makes is listed in storeActionsNotDeployed
+// instead.
 func TestStoreActionsCoverTheStore(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(storeDir, "*.go"))
 	if err != nil || len(files) == 0 {
@@ -43,8 +45,13 @@ func TestStoreActionsCoverTheStore(t *testing.T) {
 	}
 	var need []string
 	for _, op := range used {
-		if !slices.Contains(tableManagement, op) {
+		if _, no := storeActionsNotDeployed["dynamodb:"+op]; !no && !slices.Contains(tableManagement, op) {
 			need = append(need, "dynamodb:"+op)
+		}
+	}
+	for a := range storeActionsNotDeployed {
+		if !slices.Contains(used, strings.TrimPrefix(a, "dynamodb:")) {
+			t.Errorf("storeActionsNotDeployed lists %s, which the store does not call", a)
 		}
 	}
 	granted := slices.Sorted(slices.Values(storeTableActions))

@@ -23,6 +23,12 @@ func storeTableSchema(name string) *dynamodb.CreateTableInput { return dynamo.Ta
 // shared/store/dynamo.
 var storeTableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 
+// storeActionsNotDeployed are the store's calls that no deployed function
+// makes, so no role is granted them, each with the reason.
+var storeActionsNotDeployed = map[string]string{
+	"dynamodb:Scan": "retention pruning (Store.PruneExecutions) scans the execution heads; no deployed function prunes yet",
+}
+
 // storeTTLAttribute is the table's time-to-live attribute.
 const storeTTLAttribute = dynamo.TTLAttribute
 
