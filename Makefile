@@ -23,7 +23,8 @@ DYNAMODB_LOCAL_SHA256  := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f17701667
 DYNAMODB_LOCAL_DIR     := $(CURDIR)/tools/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 export STAGEFLOW_DYNAMODB_LOCAL_JAR := $(DYNAMODB_LOCAL_DIR)/DynamoDBLocal.jar
 
-.PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean
+.PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean \
+	build-lambdas cdk-cli synth deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -93,5 +94,42 @@ fuzz: ## run the pipeline loader fuzz target for FUZZTIME (default 60s)
 bench: ## Go benchmarks with their figures
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
 
+# --- the AWS deployment (infra/, README "Deploy to AWS") ---
+
+FUNCTIONS  := api advance dispatch
+LAMBDA_DIR := build/lambda
+# The project's limit on one function's bootstrap (infra checks it too).
+LAMBDA_MAX_BYTES := 20971520
+CDK_CLI_DIR := infra/cli
+CDK        := $(CDK_CLI_DIR)/node_modules/.bin/cdk
+# Extra arguments for cdk, e.g. CDK_ARGS='-c stageflow:deletionProtection=false'.
+CDK_ARGS   ?=
+
+build-lambdas: ## build each function's arm64 bootstrap into build/lambda/<fn>/ (each at most 20 MiB)
+	@for fn in $(FUNCTIONS); do \
+	  if [ ! -f functions/$$fn/main.go ]; then echo "build-lambdas: functions/$$fn/main.go does not exist yet (see functions/README.md)"; exit 1; fi; \
+	done
+	@for fn in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+	    -o $(LAMBDA_DIR)/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	  size=$$(stat -c %s $(LAMBDA_DIR)/$$fn/bootstrap); \
+	  echo "$(LAMBDA_DIR)/$$fn/bootstrap: $$size bytes"; \
+	  if [ $$size -gt $(LAMBDA_MAX_BYTES) ]; then echo "build-lambdas: $$fn is over 20 MiB"; exit 1; fi; \
+	done
+
+cdk-cli: $(CDK_CLI_DIR)/node_modules/.stageflow-installed ## install the AWS CDK command line pinned in infra/cli (npm ci; cached)
+
+$(CDK_CLI_DIR)/node_modules/.stageflow-installed: $(CDK_CLI_DIR)/package.json $(CDK_CLI_DIR)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "cdk-cli: Node.js 20 or later and npm are needed"; exit 1; }
+	cd $(CDK_CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: build-lambdas cdk-cli ## synthesize the CloudFormation template into cdk.out (no AWS account needed)
+	$(CDK) synth --quiet $(CDK_ARGS)
+	@echo "make synth: cdk.out/$$(jq -r '.context["stageflow:stackName"]' cdk.json).template.json (or the stack named in CDK_ARGS)"
+
+deploy: build-lambdas cdk-cli ## deploy the stack with the AWS credentials of the environment (cdk deploy; README "Deploy to AWS")
+	$(CDK) deploy $(CDK_ARGS)
+
 clean: ## remove build outputs and local data
-	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules
+	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules $(CDK_CLI_DIR)/node_modules build cdk.out

@@ -85,10 +85,22 @@ func NewHandler(svc *service.Service, logger *slog.Logger) *Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{svc: svc, log: logger, mux: http.NewServeMux(), closing: make(chan struct{})}
-	routes := []struct {
-		pattern string
-		fn      http.HandlerFunc
-	}{
+	for _, rt := range h.routes() {
+		h.mux.HandleFunc(rt.pattern, rt.fn)
+	}
+	return h
+}
+
+// route is one route of the door: a ServeMux pattern ("METHOD /path/{name}")
+// and its handler.
+type route struct {
+	pattern string
+	fn      http.HandlerFunc
+}
+
+// routes is the door's route table.
+func (h *Handler) routes() []route {
+	return []route{
 		{"POST /v1/pipelines", h.createPipeline},
 		{"GET /v1/pipelines", h.listPipelines},
 		{"GET /v1/pipelines/{name}", h.getPipeline},
@@ -107,10 +119,17 @@ func NewHandler(svc *service.Service, logger *slog.Logger) *Handler {
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},
 	}
-	for _, rt := range routes {
-		h.mux.HandleFunc(rt.pattern, rt.fn)
+}
+
+// Patterns lists the door's routes as "METHOD /path" with {name} for a path
+// segment, the syntax API Gateway's route keys share (infra declares one
+// route of the HTTP API for each).
+func Patterns() []string {
+	var out []string
+	for _, rt := range (&Handler{}).routes() {
+		out = append(out, rt.pattern)
 	}
-	return h
+	return out
 }
 
 // EscapeSegment escapes s as one URL path segment, as the door's URLs

@@ -1,0 +1,27 @@
+// Command advance is the advance function: the engine's step of the state machine
+// (its Advance and Park states; shared/sfn).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/stageflow/stageflow/shared/deployed"
+)
+
+func main() {
+	lg := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := deployed.FromEnv(os.LookupEnv, deployed.HandlerEnv)
+	if err == nil {
+		cfg.Logger = lg
+		var sys *deployed.System
+		if sys, err = deployed.Open(context.Background(), cfg); err == nil {
+			lambda.Start(sys.Driver.HandleAdvance)
+		}
+	}
+	lg.Error("advance: cannot start", "err", err)
+	os.Exit(1)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stageflow/stageflow/shared/lambdaenv"
+)
+
+// Names of the stack's outputs.
+const (
+	outAPIURL          = "ApiUrl"
+	outTable           = "TableName"
+	outBucket          = "ArtifactBucketName"
+	outStateMachine    = "StateMachineArn"
+	outArtifactRoleARN = "ArtifactRoleArn"
+)
+
+// NewStack declares the whole deployment in one stack: the store's table,
+// the artifact bucket and its access role, the three functions, the state
+// machine and the HTTP API, each function granted what it calls and no
+// more.
+func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
+	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), &awscdk.StackProps{
+		Description: jsii.String("Stageflow: a self-hosted CodePipeline (DynamoDB store, Step Functions driver, Lambda functions behind an HTTP API)"),
+	})
+	table, err := newTable(stack, cfg)
+	if err != nil {
+		return nil, err
+	}
+	bucket := newArtifactBucket(stack, cfg)
+	machineARN := stateMachineARN(stack, cfg)
+
+	common := map[string]*string{
+		lambdaenv.Table:          table.TableName(),
+		lambdaenv.ArtifactBucket: bucket.BucketName(),
+	}
+	// The state machine names advance and dispatch, so they do not name it
+	// back (shared/sfn's handlers need no state machine ARN).
+	commonEnv := func(awsiam.Role) map[string]*string { return common }
+	advance, err := newFunction(stack, cfg, advanceSpec, commonEnv)
+	if err != nil {
+		return nil, err
+	}
+	dispatch, err := newFunction(stack, cfg, dispatchSpec, commonEnv)
+	if err != nil {
+		return nil, err
+	}
+	// The api function's role exists before its artifact role (which trusts
+	// it) and its environment (which names that role): the function is
+	// declared after both.
+	apiEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID()}
+	for k, v := range common {
+		apiEnv[k] = v
+	}
+	api, err := newFunction(stack, cfg, apiSpec, func(role awsiam.Role) map[string]*string {
+		apiEnv[lambdaenv.ArtifactRoleARN] = newArtifactRole(stack, bucket, role).RoleArn()
+		return apiEnv
+	})
+	if err != nil {
+		return nil, err
+	}
+	sm, err := newStateMachine(stack, cfg, advance, dispatch)
+	if err != nil {
+		return nil, err
+	}
+	httpAPI, err := newHTTPAPI(stack, api)
+	if err != nil {
+		return nil, err
+	}
+
+	// The store: every function reads and writes items, with the calls the
+	// store makes and no others (ReadWriteData would add scans, batches and
+	// streams). A transaction is authorized item by item with these same
+	// actions.
+	for _, f := range []function{api, advance, dispatch} {
+		table.Grants().Actions(f.Role, *jsii.Strings(storeTableActions...)...)
+	}
+	// Step Functions: the api function starts executions (Begin), stops them
+	// (StopPipelineExecution with abandon) and sends task tokens (Complete,
+	// Continue); advance sends the Park token, dispatch the token of a run
+	// that ended at once. The ARN is built from the state machine's name (see
+	// stateMachineName).
+	grant := func(f function, resource *string, actions ...string) {
+		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+			Grantee: f.Role, Actions: jsii.Strings(actions...), ResourceArns: &[]*string{resource},
+		})
+	}
+	grant(api, machineARN, "states:StartExecution", "states:SendTaskSuccess")
+	grant(api, executionsARN(stack, cfg), "states:StopExecution")
+	grant(advance, machineARN, "states:SendTaskSuccess")
+	grant(dispatch, machineARN, "states:SendTaskSuccess")
+
+	output := func(id string, value *string, what string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
+	}
+	output(outAPIURL, httpAPI.Url(), "The HTTP API: REST under /v1, the CodePipeline door at POST / (IAM: sign for execute-api)")
+	output(outTable, table.TableName(), "The store's DynamoDB table")
+	output(outBucket, bucket.BucketName(), "The artifact bucket")
+	output(outStateMachine, sm.StateMachineArn(), "The state machine that drives pipeline executions")
+	output(outArtifactRoleARN, apiEnv[lambdaenv.ArtifactRoleARN], "The role job workers' artifact credentials are sessions of")
+	return stack, nil
+}

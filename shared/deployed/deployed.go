@@ -1,0 +1,101 @@
+// Package deployed assembles Stageflow as it runs in AWS — the DynamoDB
+// store, the Step Functions driver and the service — from the environment
+// infra gives each function (shared/lambdaenv), as shared/embedded does for
+// one machine. functions/*/main.go call it and start their handler.
+package deployed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/uuid"
+
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/lambdaenv"
+	"github.com/stageflow/stageflow/shared/service"
+	"github.com/stageflow/stageflow/shared/sfn"
+	"github.com/stageflow/stageflow/shared/store/dynamo"
+)
+
+// Config is what a deployed function is configured with.
+type Config struct {
+	Table          string
+	ArtifactBucket string
+	// StateMachineARN: the api function's (it starts and stops state
+	// machine executions); empty for advance and dispatch, which the state
+	// machine invokes.
+	StateMachineARN string
+	// Region and Account make the service's ARNs (the api function's).
+	Region, Account string
+	// DynamoDBEndpoint overrides DynamoDB's endpoint (DynamoDB Local).
+	DynamoDBEndpoint string
+	Logger           *slog.Logger
+}
+
+// The variables each function reads (infra sets exactly these).
+var (
+	APIEnv     = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account}
+	HandlerEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket}
+)
+
+// FromEnv reads the named variables (APIEnv or HandlerEnv) with lookup
+// (os.LookupEnv), and the Region from AWS_REGION, which Lambda sets.
+func FromEnv(lookup func(string) (string, bool), names []string) (Config, error) {
+	env, err := lambdaenv.Load(lookup, names...)
+	if err != nil {
+		return Config{}, err
+	}
+	region, _ := lookup("AWS_REGION")
+	endpoint, _ := lookup(lambdaenv.DynamoDBEndpoint)
+	return Config{
+		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
+		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
+		Region: region, DynamoDBEndpoint: endpoint,
+	}, nil
+}
+
+// System is the deployed Stageflow of one function.
+type System struct {
+	Store   *dynamo.Store
+	Driver  *sfn.Driver
+	Service *service.Service
+}
+
+// Open builds the system: the store on the table, the driver on Step
+// Functions (with the deployed providers: approvals and custom actions),
+// and the service on both.
+func Open(ctx context.Context, cfg Config) (*System, error) {
+	now := func() time.Time { return time.Now().UTC() }
+	db, err := dynamo.NewClient(ctx, dynamo.ClientOptions{Endpoint: cfg.DynamoDBEndpoint, Region: cfg.Region})
+	if err != nil {
+		return nil, err
+	}
+	st, err := dynamo.New(db, dynamo.Options{Table: cfg.Table, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: cfg.ArtifactBucket}
+	drv, err := sfn.New(sfn.Config{
+		Store: st, API: awssfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN,
+		Providers: sfn.Providers(st, now), Env: env, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// No ArtifactKey: deployed, a job's artifactCredentials are to be STS
+	// sessions of the artifact access role (infra declares it; the call is
+	// later work), so jobs carry none yet.
+	svc := service.New(service.Config{
+		Store: st, Driver: drv, Now: now, NewID: uuid.NewString,
+		Region: cfg.Region, Account: cfg.Account, Logger: cfg.Logger,
+	})
+	return &System{Store: st, Driver: drv, Service: svc}, nil
+}

@@ -1,0 +1,106 @@
+package deployed
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/stageflow/stageflow/shared/api"
+	"github.com/stageflow/stageflow/shared/lambdaenv"
+	"github.com/stageflow/stageflow/shared/store/dynamo/dynamotest"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+func TestFromEnv(t *testing.T) {
+	full := map[string]string{
+		lambdaenv.Table: "t", lambdaenv.ArtifactBucket: "b", lambdaenv.StateMachineARN: "arn:sm",
+		lambdaenv.Account: "123456789012", "AWS_REGION": "eu-west-1",
+	}
+	lookup := func(env map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+	got, err := FromEnv(lookup(full), APIEnv)
+	want := Config{Table: "t", ArtifactBucket: "b", StateMachineARN: "arn:sm", Account: "123456789012", Region: "eu-west-1"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("FromEnv(api) = %+v, %v; want %+v", got, err, want)
+	}
+	// advance and dispatch need neither the state machine nor the account.
+	handler := map[string]string{lambdaenv.Table: "t", lambdaenv.ArtifactBucket: "b"}
+	if _, err := FromEnv(lookup(handler), HandlerEnv); err != nil {
+		t.Errorf("FromEnv(handler): %v", err)
+	}
+	if _, err := FromEnv(lookup(handler), APIEnv); err == nil || !strings.Contains(err.Error(), lambdaenv.StateMachineARN) || !strings.Contains(err.Error(), lambdaenv.Account) {
+		t.Errorf("FromEnv(api) without the state machine and account: %v, want an error naming both", err)
+	}
+}
+
+// TestAPIGatewayEvents runs the api function's wiring (Open, api.NewHandler,
+// the v2 adapter) against DynamoDB Local and sends it API Gateway HTTP API
+// events of both doors. Only reads: nothing here reaches Step Functions,
+// whose endpoint points at a closed loopback port besides.
+func TestAPIGatewayEvents(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "local")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:9")
+	c := dynamotest.Client(t)
+	cfg := Config{
+		Table: dynamotest.NewTable(t, c), ArtifactBucket: "artifacts", Region: "us-east-1", Account: "123456789012",
+		StateMachineARN:  "arn:aws:states:us-east-1:123456789012:stateMachine:Stageflow-executions",
+		DynamoDBEndpoint: dynamotest.Endpoint(t),
+	}
+	sys, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.NewHandler(api.Config{Service: sys.Service})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httpadapter.NewV2(h).ProxyWithContext
+	event := func(method, path string, headers map[string]string, body string) events.APIGatewayV2HTTPRequest {
+		return events.APIGatewayV2HTTPRequest{
+			Version: "2.0", RouteKey: method + " " + path, RawPath: path, Headers: headers, Body: body,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				DomainName: "abc123.execute-api.us-east-1.amazonaws.com", Stage: "$default",
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "192.0.2.1"},
+			},
+		}
+	}
+	cp := func(op string) map[string]string {
+		return map[string]string{"content-type": "application/x-amz-json-1.1", "x-amz-target": "CodePipeline_20150709." + op}
+	}
+	tests := []struct {
+		name   string
+		ev     events.APIGatewayV2HTTPRequest
+		status int
+		body   string // a member of the JSON answer
+	}{
+		{"REST list", event("GET", "/v1/pipelines", nil, ""), http.StatusOK, "pipelines"},
+		{"REST missing pipeline", event("GET", "/v1/pipelines/nope", nil, ""), http.StatusNotFound, "error"},
+		{"CodePipeline ListPipelines", event("POST", "/", cp("ListPipelines"), "{}"), http.StatusOK, "pipelines"},
+		{"CodePipeline GetPipeline of none", event("POST", "/", cp("GetPipeline"), `{"name":"nope"}`), http.StatusBadRequest, "__type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := proxy(context.Background(), tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+				t.Fatalf("status %d, body %q is not a JSON object: %v", res.StatusCode, res.Body, err)
+			}
+			if _, ok := body[tt.body]; res.StatusCode != tt.status || !ok {
+				t.Errorf("status %d, body %s; want %d with %q", res.StatusCode, res.Body, tt.status, tt.body)
+			}
+		})
+	}
+}
