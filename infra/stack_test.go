@@ -74,7 +74,7 @@ func TestTableKeys(t *testing.T) {
 		t.Errorf("attribute definitions %v, want the 8 key attributes only", types)
 	}
 	want := map[string]string{
-		"list":  "g1pk:HASH g1sk:RANGE INCLUDE [created eid lupd mode name pname ptype pver start status summary tdetail ttype updated ver]",
+		"list":  "g1pk:HASH g1sk:RANGE INCLUDE [created eid listing lupd mode name pname ptype pver start status summary tdetail ttype updated ver]",
 		"queue": "g2pk:HASH g2sk:RANGE KEYS_ONLY []",
 		"due":   "g3pk:HASH g3sk:RANGE KEYS_ONLY []",
 	}
