@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -334,4 +335,31 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestStageflowReadsOverTheRESTDoor: the stageflow: reads of the REST door
+// (the execution record, its events, an action's log) are allowed by the
+// read-only, approver and full-access policies and refused to a job worker
+// and to a caller without policy (the REST door names the caller by its
+// X-Stageflow-User header).
+func TestStageflowReadsOverTheRESTDoor(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(auth.NewAuthorizer(lookup(t))))
+	exec := srv.URL + "/v1/pipelines/p/executions/" + someUUID
+	paths := map[string]string{"GetExecutionRecord": exec, "WatchExecution": exec + "/events", "GetActionLogs": exec + "/actions/r/logs"}
+	for _, key := range []string{keyFull, keyRead, keyApprover, keyWorker, keyDenyProd, keyNone} {
+		for op, url := range paths {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("X-Stageflow-User", key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// Allowed, the execution is not found; refused, 403.
+			wantDenied := key == keyWorker || key == keyNone || key == keyDenyProd
+			if denied := resp.StatusCode == http.StatusForbidden; denied != wantDenied {
+				t.Errorf("stageflow:%s as %s: %d, want denied=%v", op, key, resp.StatusCode, wantDenied)
+			}
+		}
+	}
 }
