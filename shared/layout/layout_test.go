@@ -44,6 +44,19 @@ var rules = []rule{
 			module + "/shared/store/dynamo/...", module + "/shared/embedded/...", "database/sql", "net/http", "github.com/aws/..."},
 	},
 	{
+		why: "access control is domain code: it imports no door, driver, store adapter, embedded system, SQL or AWS SDK",
+		of:  []string{module + "/shared/auth/..."},
+		not: []string{module + "/shared/api/...", module + "/shared/runner/...", module + "/shared/store/sqlite/...",
+			module + "/shared/store/dynamo/...", module + "/shared/embedded/...", module + "/shared/sfn/...", "database/sql", "github.com/aws/..."},
+	},
+	{
+		why: "only SigV4 verification (over an *http.Request) brings net/http into shared/auth",
+		of:  []string{module + "/shared/auth/..."},
+		not: []string{"net/http"},
+		// sigv4 verifies requests; whoever imports it gets net/http.
+		except: []string{module + "/shared/auth/sigv4"},
+	},
+	{
 		why: "doors call the service; they do not reach past it to a driver or a store adapter",
 		of:  []string{module + "/shared/api/..."},
 		not: []string{module + "/shared/runner/...", module + "/shared/store/sqlite/...", module + "/shared/store/dynamo/..."},
@@ -146,7 +159,7 @@ func TestImportRules(t *testing.T) {
 	for _, p := range pkgs {
 		seen = append(seen, p.ImportPath)
 	}
-	for _, want := range []string{"/shared/engine", "/shared/pipeline", "/shared/service", "/shared/api", "/shared/api/rest", "/cmd/stageflow"} {
+	for _, want := range []string{"/shared/engine", "/shared/pipeline", "/shared/service", "/shared/api", "/shared/api/rest", "/shared/auth", "/shared/auth/sigv4", "/cmd/stageflow"} {
 		if !slices.Contains(seen, module+want) {
 			t.Fatalf("go list did not report %s; the rules would check nothing", module+want)
 		}
@@ -176,6 +189,12 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"the DynamoDB adapter itself", pkg{ImportPath: module + "/shared/store/dynamo", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"}}, ""},
 		{"a door importing the DynamoDB store", pkg{ImportPath: module + "/shared/api/rest", Deps: []string{module + "/shared/store/dynamo"}}, "shared/api/rest imports"},
 		{"apitest assembling a server", pkg{ImportPath: module + "/shared/api/apitest", Deps: []string{module + "/shared/runner"}}, ""},
+		{"auth importing a door", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/api/cpdoor"}}, "shared/auth imports"},
+		{"auth importing a store adapter", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/store/sqlite"}}, "shared/store/sqlite"},
+		{"auth importing the AWS SDK", pkg{ImportPath: module + "/shared/auth/sigv4", Deps: []string{"github.com/aws/aws-sdk-go-v2/aws"}}, "github.com/aws/aws-sdk-go-v2/aws"},
+		{"policies importing net/http", pkg{ImportPath: module + "/shared/auth", Deps: []string{"net/http"}}, "net/http"},
+		{"sigv4 verifying an *http.Request", pkg{ImportPath: module + "/shared/auth/sigv4", Deps: []string{"net/http", "crypto/hmac"}}, ""},
+		{"a door using sigv4", pkg{ImportPath: module + "/shared/api/s3door", Deps: []string{module + "/shared/auth/sigv4", "net/http"}}, ""},
 		{"service using the engine", pkg{ImportPath: module + "/shared/service", Deps: []string{module + "/shared/engine"}}, ""},
 	}
 	for _, tt := range tests {

@@ -2,8 +2,6 @@ package s3door
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"net/textproto"
@@ -15,12 +13,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/stageflow/stageflow/shared/auth/sigv4"
 )
 
 const (
-	sigV4Algorithm = "AWS4-HMAC-SHA256"
-	amzDateFormat  = "20060102T150405Z"
-	scopeDateFmt   = "20060102"
+	amzDateFormat = sigv4.TimeFormat
+	scopeDateFmt  = sigv4.ShortFormat
 )
 
 // signature is what a verified Authorization header tells: what chunk and
@@ -52,23 +51,20 @@ func (h *handler) authenticate(r *http.Request) (*signature, Grant, *apiError) {
 		}
 		return nil, Grant{}, &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: anonymous requests are not allowed"}
 	}
-	fields, ok := strings.CutPrefix(auth, sigV4Algorithm+" ")
-	if !ok {
-		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigV4Algorithm + "."}
+	// The one parser of the header's fields (shared/auth/sigv4).
+	a, err := sigv4.ParseAuthorization(auth)
+	if sigv4.KindOf(err) == sigv4.Unsupported {
+		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use " + sigv4.Algorithm + "."}
 	}
-	credential, signedHeaders, sig := authFields(fields)
 	malformed := func(msg string) (*signature, Grant, *apiError) {
 		return nil, Grant{}, &apiError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed; " + msg}
 	}
-	if credential == "" || signedHeaders == "" || sig == "" {
-		return malformed("it needs Credential, SignedHeaders and Signature.")
+	if err != nil {
+		return malformed(err.Error() + ".")
 	}
-	scope := strings.Split(credential, "/")
-	if len(scope) != 5 {
-		return malformed("the Credential is not <key id>/<date>/<region>/<service>/aws4_request.")
-	}
-	keyID, date, region, service, terminal := scope[0], scope[1], scope[2], scope[3], scope[4]
-	if service != "s3" || terminal != "aws4_request" || region == "" {
+	keyID, date, region, service := a.Credential.AccessKeyID, a.Credential.Date, a.Credential.Region, a.Credential.Service
+	signedHeaders, sig := strings.Join(a.SignedHeaders, ";"), a.Signature
+	if service != "s3" {
 		return malformed("the credential scope must be <date>/<region>/s3/aws4_request.")
 	}
 	// Access key IDs are not secrets (they travel in the clear in every
@@ -96,7 +92,7 @@ func (h *handler) authenticate(r *http.Request) (*signature, Grant, *apiError) {
 	if payloadHash == "" {
 		return nil, Grant{}, &apiError{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
 	}
-	names := strings.Split(signedHeaders, ";")
+	names := a.SignedHeaders
 	if !slices.Contains(names, "host") || !slices.Contains(names, "x-amz-date") {
 		return nil, Grant{}, &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The signed headers must include host and x-amz-date."}
 	}
@@ -153,8 +149,11 @@ func resign(r *http.Request, creds aws.Credentials, signed []string, payloadHash
 	if err := signer.SignHTTP(context.Background(), creds, c, payloadHash, "s3", region, t); err != nil {
 		return "", "", err
 	}
-	_, signedHeaders, sig = authFields(strings.TrimPrefix(c.Header.Get("Authorization"), sigV4Algorithm+" "))
-	return sig, signedHeaders, nil
+	a, err := sigv4.ParseAuthorization(c.Header.Get("Authorization"))
+	if err != nil {
+		return "", "", err
+	}
+	return a.Signature, strings.Join(a.SignedHeaders, ";"), nil
 }
 
 // requestPath returns the path of r's URL as the client sent it, escaped.
@@ -174,38 +173,6 @@ func requestPath(r *http.Request) string {
 	return r.URL.EscapedPath()
 }
 
-// signingKey derives the SigV4 signing key of a secret for a date, region
-// and service.
-func signingKey(secret, date, region, service string) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), date)
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	return hmacSHA256(k, "aws4_request")
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
-}
-
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// authFields reads the Credential, SignedHeaders and Signature of an
-// Authorization header's fields (what follows the algorithm name).
-func authFields(fields string) (credential, signedHeaders, sig string) {
-	for _, f := range strings.Split(fields, ",") {
-		name, value, _ := strings.Cut(strings.TrimSpace(f), "=")
-		switch name {
-		case "Credential":
-			credential = value
-		case "SignedHeaders":
-			signedHeaders = value
-		case "Signature":
-			sig = value
-		}
-	}
-	return credential, signedHeaders, sig
 }

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/stageflow/stageflow/shared/auth/sigv4"
 )
 
 // Values of X-Amz-Content-Sha256 besides the hex SHA-256 of the payload.
@@ -191,7 +193,7 @@ func (h *handler) decodeChunked(r *http.Request, sig *signature, st *payloadStat
 	if c.signed {
 		c.sig = sig
 		c.prev = sig.seed
-		c.key = signingKey(sig.secret, sig.time.Format(scopeDateFmt), sig.region, "s3")
+		c.key = sigv4.SigningKey(sig.secret, sig.time.Format(scopeDateFmt), sig.region, "s3")
 	}
 	for _, name := range strings.Split(r.Header.Get("X-Amz-Trailer"), ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
@@ -395,7 +397,7 @@ func (c *chunkReader) next() {
 // chainSignature signs a link of the chunk signature chain.
 func (c *chunkReader) chainSignature(algorithm string, hashes ...string) string {
 	sts := strings.Join(append([]string{algorithm, c.sig.amzDate, c.sig.scope, c.prev}, hashes...), "\n")
-	return hex.EncodeToString(hmacSHA256(c.key, sts))
+	return hex.EncodeToString(sigv4.HMAC(c.key, sts))
 }
 
 // finish reads the trailers after the last chunk and checks the body.

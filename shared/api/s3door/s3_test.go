@@ -610,6 +610,16 @@ func TestRawAuthFailures(t *testing.T) {
 			r.Header.Set("Authorization", "AWS "+e.creds.AccessKeyID+":c2lnbmF0dXJl")
 			return r
 		}, http.StatusBadRequest, "InvalidRequest"},
+		{"malformed credential", func() *http.Request {
+			r := signed(t, "GET", url, nil, e.creds, now, "", nil)
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/s3/aws4_request", "/aws4_request", 1))
+			return r
+		}, http.StatusBadRequest, "AuthorizationHeaderMalformed"},
+		{"credential scoped to another service", func() *http.Request {
+			r := signed(t, "GET", url, nil, e.creds, now, "", nil)
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/s3/aws4_request", "/codepipeline/aws4_request", 1))
+			return r
+		}, http.StatusBadRequest, "AuthorizationHeaderMalformed"},
 		{"skewed clock", func() *http.Request {
 			return signed(t, "GET", url, nil, e.creds, now.Add(-time.Hour), "", nil)
 		}, http.StatusForbidden, "RequestTimeTooSkewed"},
