@@ -474,3 +474,22 @@ func SplitEvents(data []byte) ([]json.RawMessage, error) {
 	}
 	return events, nil
 }
+
+// ErrorType and ErrorMessage are what Lambda reports of a function error
+// (Step Functions names a failed Task state's error after ErrorType).
+func (e *FunctionError) ErrorType() string    { return e.Type }
+func (e *FunctionError) ErrorMessage() string { return e.Message }
+
+// Functions invokes the function named by its first argument on that
+// function's pool: the shape of the Step Functions test bridge's Invoke
+// (shared/sfn/sfntest), for state machines whose Task states call
+// bootstraps under the emulator.
+func Functions(pools map[string]*Pool) func(ctx context.Context, function string, payload json.RawMessage) (json.RawMessage, error) {
+	return func(ctx context.Context, function string, payload json.RawMessage) (json.RawMessage, error) {
+		p := pools[function]
+		if p == nil {
+			return nil, fmt.Errorf("no function %q", function)
+		}
+		return p.Invoke(ctx, payload)
+	}
+}

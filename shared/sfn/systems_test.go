@@ -27,7 +27,7 @@ import (
 type system struct {
 	name  string
 	svc   *service.Service
-	store *sqlite.Store
+	store engine.ExecutionStore // SQLite, or DynamoDB Local under the emulator
 	// settle waits until the driver's loop for the execution has ended
 	// and returns how the state machine ended ("" for the runner).
 	settle func(t *testing.T, id string) sfntest.Result
@@ -49,7 +49,7 @@ func testEnv() engine.Env {
 	return engine.Env{Now: func() time.Time { return time.Now().UTC() }, NewID: uuid.NewString, ArtifactBucket: "artifacts"}
 }
 
-func newService(t *testing.T, st *sqlite.Store, drv service.Driver) *service.Service {
+func newService(t *testing.T, st service.Store, drv service.Driver) *service.Service {
 	t.Helper()
 	svc := service.New(service.Config{Store: st, Driver: drv, NoFirstExecution: true, Region: "us-east-1", Account: "000000000000"})
 	if _, err := svc.CreateCustomActionType(t.Context(), service.CustomActionTypeInput{Category: customType.Category, Provider: customType.Provider, Version: customType.Version,
