@@ -2,6 +2,7 @@ package lambdatest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,4 +169,45 @@ func TestEverySampleIsChecked(t *testing.T) {
 			t.Errorf("machineSamples names %s: %v", name, err)
 		}
 	}
+}
+
+// TestPoolServesConcurrentCalls: concurrent invocations each get an
+// emulator of their own (an emulator refuses a second invocation while one
+// runs), at most the pool's size, reused afterwards.
+func TestPoolServesConcurrentCalls(t *testing.T) {
+	rie := rie(t)
+	c := dynamotest.Client(t)
+	refuse, err := lambdatest.RefusingEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(moduleRoot(t), "events", "api.rest-list-pipelines.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := lambdatest.NewPool(lambdatest.Config{RIE: rie, Bootstrap: bootstrap(t, "api"),
+		Env: lambdatest.Env(dynamotest.NewTable(t, c), dynamotest.Endpoint(t), refuse)}, 3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			out, err := p.Invoke(t.Context(), data)
+			if err == nil && !strings.Contains(string(out), `"statusCode":200`) {
+				err = errors.New("answer " + string(out))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a concurrent invocation: %v", err)
+		}
+	}
+	if n := p.Started(); n < 1 || n > 3 {
+		t.Errorf("%d emulators started for 8 calls, want 1 to 3", n)
+	}
+	t.Logf("%d emulators served 8 concurrent calls", p.Started())
 }
