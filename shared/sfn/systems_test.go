@@ -85,11 +85,11 @@ const (
 	dispatchFunc    = "stageflow-dispatch"
 )
 
-// sfnSystem is the Step Functions driver: the generated definition run by
-// the interpreter behind the bridge, its Task states calling the handlers.
-func sfnSystem(t *testing.T) *system { return sfnSystemWith(t, nil) }
-
-// sfnSystemWith is sfnSystem with the bridge's invoke target wrapped.
+// sfnSystemWith is the Step Functions driver on SQLite: the generated
+// definition run by the interpreter behind the bridge, its Task states
+// calling the handlers in this process, through wrap (a test's way to make
+// a handler fail or answer otherwise). sfnEmulatedSystem is the same with
+// the bootstraps under the emulator.
 func sfnSystemWith(t *testing.T, wrap func(sfntest.Invoke) sfntest.Invoke) *system {
 	if testing.Short() {
 		t.Skip("-short: no node")
