@@ -24,10 +24,10 @@ DYNAMODB_LOCAL_DIR     := $(CURDIR)/tools/dynamodb-local-$(DYNAMODB_LOCAL_VERSIO
 export STAGEFLOW_DYNAMODB_LOCAL_JAR := $(DYNAMODB_LOCAL_DIR)/DynamoDBLocal.jar
 
 .PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean \
-	build-lambdas cdk-cli synth deploy
+	build-lambdas cdk-cli synth deploy rie
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 deps: ## download Go modules (idempotent)
 	$(GO) mod download
@@ -48,7 +48,7 @@ run-once: build ## run the example pipelines once without a server (stageflow ru
 	  ./$(BIN)/stageflow run --data-dir $(ONCE_DIR) --approve examples/build-test-deploy.json; \
 	fi
 
-test: deps lint system-deps js-deps dynamodb-local ## every test: lint, unit, integration (SQLite and DynamoDB Local stores, both HTTP doors with the AWS SDK and the AWS CLI, the Step Functions state machine)
+test: deps lint system-deps js-deps dynamodb-local rie ## every test: lint, unit, integration (SQLite and DynamoDB Local stores, both HTTP doors with the AWS SDK and the AWS CLI, the Step Functions state machine)
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-race
 	@echo "make test: all checks passed"
@@ -93,6 +93,23 @@ fuzz: ## run the pipeline loader fuzz target for FUZZTIME (default 60s)
 
 bench: ## Go benchmarks with their figures
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
+
+# AWS's Lambda Runtime Interface Emulator (README "Lambda functions on this
+# machine"): runs a function's bootstrap through the real Lambda Runtime API,
+# for `make invoke-%` and the emulator tests (shared/lambdatest). Installed
+# once per version (the stamp names it).
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE_STAMP   := $(TOOLS)/.aws-lambda-rie-$(RIE_VERSION)
+rie: $(RIE_STAMP) ## install the Lambda Runtime Interface Emulator into tools/bin (go install; cached)
+
+$(RIE_STAMP):
+	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@touch $@
+
+EVENT ?=
+invoke-%: deps rie dynamodb-local ## invoke-FUNCTION EVENT=FILE: run that function's bootstrap (built for this machine into build/host) under the emulator with the event(s) of FILE; one response per line
+	@test -n "$(EVENT)" || { echo "usage: make invoke-$* EVENT=events/$*.<case>.json"; exit 2; }
+	@$(GO) run ./tools/invoke -function '$*' -event '$(EVENT)'
 
 # --- the AWS deployment (infra/, README "Deploy to AWS") ---
 

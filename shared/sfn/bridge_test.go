@@ -28,11 +28,13 @@ func threeStages(name string) scenario {
 }
 
 // TestStateMachineRunsAPipeline: the generated definition, executed by
-// aws-local-stepfunctions behind the bridge, runs a three-stage pipeline
+// aws-local-stepfunctions behind the bridge, its Task states calling the
+// advance and dispatch bootstraps under the Lambda Runtime Interface
+// Emulator with the store on DynamoDB Local, runs a three-stage pipeline
 // with a parallel stage to its end: every action once, in order, and the
 // state machine succeeds.
 func TestStateMachineRunsAPipeline(t *testing.T) {
-	sys := sfnSystem(t)
+	sys := sfnEmulatedSystem(t)
 	e, res := play(t, sys, threeStages("three"))
 	if e.Status != engine.Succeeded {
 		t.Fatalf("execution %s: %s", e.Status, e.StatusSummary)
@@ -73,9 +75,10 @@ func TestStateMachineRunsAPipeline(t *testing.T) {
 // TestStateMachineFailedParallelAction: one failing action of a parallel
 // group does not abort its sibling, which ends as its worker says; the
 // stage and the execution fail, the next stage never starts, and the state
-// machine itself succeeds (the failure is data, decided by Advance).
+// machine itself succeeds (the failure is data, decided by Advance). As
+// TestStateMachineRunsAPipeline, through the bootstraps under the emulator.
 func TestStateMachineFailedParallelAction(t *testing.T) {
-	sys := sfnSystem(t)
+	sys := sfnEmulatedSystem(t)
 	sc := threeStages("three-failing")
 	sc.fail = map[string]bool{"Left": true}
 	e, res := play(t, sys, sc)

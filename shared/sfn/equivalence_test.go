@@ -12,8 +12,10 @@ import (
 // TestEquivalentToTheLocalRunner: the same pipelines, their actions ended
 // the same way, run through the local runner and through the Step
 // Functions path (the generated definition in the interpreter behind the
-// bridge) end with the same statuses, the same action order and the same
-// output variables.
+// bridge, its Task states calling the advance and dispatch bootstraps under
+// the Lambda Runtime Interface Emulator, the store on DynamoDB Local) end
+// with the same statuses, the same action order and the same output
+// variables.
 func TestEquivalentToTheLocalRunner(t *testing.T) {
 	vars := map[string]map[string]string{"A": {"V": "a"}, "B": {"V": "b", "W": "2"}, "C": {"V": "c"}}
 	tests := []struct {
@@ -43,7 +45,7 @@ func TestEquivalentToTheLocalRunner(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.sc.name, func(t *testing.T) {
 			local, _ := play(t, runnerSystem(t), tt.sc)
-			sfnExec, res := play(t, sfnSystem(t), tt.sc)
+			sfnExec, res := play(t, sfnEmulatedSystem(t), tt.sc)
 			want, got := outcome(local), outcome(sfnExec)
 			if !slices.Equal(want, got) {
 				t.Fatalf("the Step Functions path differs from the local runner:\nrunner:\n  %s\nsfn:\n  %s", strings.Join(want, "\n  "), strings.Join(got, "\n  "))

@@ -27,7 +27,7 @@ import (
 type system struct {
 	name  string
 	svc   *service.Service
-	store *sqlite.Store
+	store engine.ExecutionStore // SQLite, or DynamoDB Local under the emulator
 	// settle waits until the driver's loop for the execution has ended
 	// and returns how the state machine ended ("" for the runner).
 	settle func(t *testing.T, id string) sfntest.Result
@@ -49,7 +49,7 @@ func testEnv() engine.Env {
 	return engine.Env{Now: func() time.Time { return time.Now().UTC() }, NewID: uuid.NewString, ArtifactBucket: "artifacts"}
 }
 
-func newService(t *testing.T, st *sqlite.Store, drv service.Driver) *service.Service {
+func newService(t *testing.T, st service.Store, drv service.Driver) *service.Service {
 	t.Helper()
 	svc := service.New(service.Config{Store: st, Driver: drv, NoFirstExecution: true, Region: "us-east-1", Account: "000000000000"})
 	if _, err := svc.CreateCustomActionType(t.Context(), service.CustomActionTypeInput{Category: customType.Category, Provider: customType.Provider, Version: customType.Version,
@@ -85,11 +85,11 @@ const (
 	dispatchFunc    = "stageflow-dispatch"
 )
 
-// sfnSystem is the Step Functions driver: the generated definition run by
-// the interpreter behind the bridge, its Task states calling the handlers.
-func sfnSystem(t *testing.T) *system { return sfnSystemWith(t, nil) }
-
-// sfnSystemWith is sfnSystem with the bridge's invoke target wrapped.
+// sfnSystemWith is the Step Functions driver on SQLite: the generated
+// definition run by the interpreter behind the bridge, its Task states
+// calling the handlers in this process, through wrap (a test's way to make
+// a handler fail or answer otherwise). sfnEmulatedSystem is the same with
+// the bootstraps under the emulator.
 func sfnSystemWith(t *testing.T, wrap func(sfntest.Invoke) sfntest.Invoke) *system {
 	if testing.Short() {
 		t.Skip("-short: no node")

@@ -392,9 +392,16 @@ func (b *Bridge) serveTask(w http.ResponseWriter, r *http.Request, body []byte) 
 			tk.closed = "TaskDoesNotExist"
 			b.mu.Unlock()
 		}
+		// As Lambda reports a handler's error: its type's name and message
+		// (a function under the emulator tells both itself).
 		name := reflect.TypeOf(err).String()
 		name = name[strings.LastIndex(name, ".")+1:]
-		cause, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": name})
+		msg := err.Error()
+		var fe lambdaError
+		if errors.As(err, &fe) {
+			name, msg = fe.ErrorType(), fe.ErrorMessage()
+		}
+		cause, _ := json.Marshal(map[string]string{"errorMessage": msg, "errorType": name})
 		fail(name, string(cause))
 		return
 	}
@@ -431,6 +438,14 @@ func (b *Bridge) serveTask(w http.ResponseWriter, r *http.Request, body []byte) 
 		}
 		b.mu.Unlock()
 	}
+}
+
+// lambdaError is an error a function reported through the Lambda Runtime
+// API (lambdatest.FunctionError).
+type lambdaError interface {
+	error
+	ErrorType() string
+	ErrorMessage() string
 }
 
 func (b *Bridge) serveDone(w http.ResponseWriter, body []byte) {

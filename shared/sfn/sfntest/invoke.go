@@ -11,8 +11,9 @@ import (
 )
 
 // InProcess invokes the handlers of d in this process, as the functions
-// named advance and dispatch: the Invoke of the bridge until the
-// functions' bootstraps run under the Lambda Runtime Interface Emulator.
+// named advance and dispatch (the equivalence and driver tests use it);
+// lambdatest.Functions is the other Invoke: the functions' bootstraps
+// under the Lambda Runtime Interface Emulator.
 // Payloads are decoded as the Lambda runtime for Go decodes them (unknown
 // fields ignored).
 func InProcess(d *sfn.Driver, advance, dispatch string) Invoke {

@@ -284,3 +284,18 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// StartLocal starts a DynamoDB Local of its own outside a test (`make
+// invoke-%`): the installed jar on a free 127.0.0.1 port, in memory. stop
+// ends it by its PID.
+func StartLocal() (endpoint string, stop func(), err error) {
+	jar, err := findJar()
+	if err != nil {
+		return "", nil, fmt.Errorf("DynamoDB Local is not installed (%v): run `make dynamodb-local`", err)
+	}
+	s, err := start(jar)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.endpoint, s.stop, nil
+}
