@@ -14,10 +14,12 @@ import (
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/uuid"
 
+	"github.com/stageflow/stageflow/shared/artifacts/sts"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
 	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/sfn"
+	"github.com/stageflow/stageflow/shared/store"
 	"github.com/stageflow/stageflow/shared/store/dynamo"
 )
 
@@ -31,6 +33,9 @@ type Config struct {
 	StateMachineARN string
 	// Region and Account make the service's ARNs (the api function's).
 	Region, Account string
+	// ArtifactRoleARN is the artifact access role the api function assumes
+	// for each job's artifactCredentials (empty: jobs carry none).
+	ArtifactRoleARN string
 	// DynamoDBEndpoint overrides DynamoDB's endpoint (DynamoDB Local).
 	DynamoDBEndpoint string
 	Logger           *slog.Logger
@@ -38,7 +43,7 @@ type Config struct {
 
 // The variables each function reads (infra sets exactly these).
 var (
-	APIEnv     = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account}
+	APIEnv     = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account, lambdaenv.ArtifactRoleARN}
 	HandlerEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket}
 )
 
@@ -54,7 +59,8 @@ func FromEnv(lookup func(string) (string, bool), names []string) (Config, error)
 	return Config{
 		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
 		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
-		Region: region, DynamoDBEndpoint: endpoint,
+		ArtifactRoleARN: env[lambdaenv.ArtifactRoleARN],
+		Region:          region, DynamoDBEndpoint: endpoint,
 	}, nil
 }
 
@@ -90,12 +96,39 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	// No ArtifactKey: deployed, a job's artifactCredentials are to be STS
-	// sessions of the artifact access role (infra declares it; the call is
-	// later work), so jobs carry none yet.
+	// No ArtifactKey: deployed, a job's artifactCredentials are STS
+	// sessions of the artifact access role, limited to the job's objects.
+	var jobCreds func(context.Context, *store.Job, []engine.ArtifactRef, []engine.ArtifactRef) (*service.AWSSessionCredentials, error)
+	if cfg.ArtifactRoleARN != "" {
+		iss, err := sts.NewFromConfig(awsCfg, cfg.ArtifactRoleARN)
+		if err != nil {
+			return nil, err
+		}
+		jobCreds = jobCredentials(iss)
+	}
 	svc := service.New(service.Config{
 		Store: st, Driver: drv, Now: now, NewID: uuid.NewString,
-		Region: cfg.Region, Account: cfg.Account, Logger: cfg.Logger,
+		Region: cfg.Region, Account: cfg.Account, Logger: cfg.Logger, JobCredentials: jobCreds,
 	})
 	return &System{Store: st, Driver: drv, Service: svc}, nil
+}
+
+// jobCredentials issues a job's artifactCredentials with iss: a session
+// reading the job's input objects and writing its outputs, until the job's
+// deadline.
+func jobCredentials(iss *sts.Issuer) func(context.Context, *store.Job, []engine.ArtifactRef, []engine.ArtifactRef) (*service.AWSSessionCredentials, error) {
+	objects := func(refs []engine.ArtifactRef) []sts.Object {
+		out := make([]sts.Object, 0, len(refs))
+		for _, r := range refs {
+			out = append(out, sts.Object{Bucket: r.Bucket, Key: r.Key})
+		}
+		return out
+	}
+	return func(ctx context.Context, j *store.Job, read, write []engine.ArtifactRef) (*service.AWSSessionCredentials, error) {
+		c, err := iss.Issue(ctx, j.ID, j.Deadline, objects(read), objects(write))
+		if err != nil {
+			return nil, err
+		}
+		return &service.AWSSessionCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+	}
 }

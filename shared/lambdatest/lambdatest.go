@@ -423,12 +423,16 @@ const (
 	LocalRegion          = "us-east-1"
 	LocalBucket          = "stageflow-local-artifacts"
 	LocalStateMachineARN = "arn:aws:states:us-east-1:000000000000:stateMachine:stageflow-local"
+	LocalArtifactRoleARN = "arn:aws:iam::000000000000:role/stageflow-local-artifacts"
 )
 
 // Env is the environment infra gives each function (shared/lambdaenv;
 // every function gets them all here) with the store on the DynamoDB at
 // dynamoEndpoint and the Step Functions client on sfnEndpoint, through the
-// SDK's per-service endpoint variable (AWS_ENDPOINT_URL_SFN).
+// SDK's per-service endpoint variable (AWS_ENDPOINT_URL_SFN). The STS client
+// that issues job workers' artifact credentials is pointed there too: no
+// test here polls for jobs through a function, and a call would fail at
+// once rather than leave the machine.
 func Env(table, dynamoEndpoint, sfnEndpoint string) map[string]string {
 	return map[string]string{
 		"STAGEFLOW_TABLE":             table,
@@ -436,7 +440,9 @@ func Env(table, dynamoEndpoint, sfnEndpoint string) map[string]string {
 		"STAGEFLOW_STATE_MACHINE_ARN": LocalStateMachineARN,
 		"STAGEFLOW_ACCOUNT":           LocalAccount,
 		"STAGEFLOW_DYNAMODB_ENDPOINT": dynamoEndpoint,
+		"STAGEFLOW_ARTIFACT_ROLE_ARN": LocalArtifactRoleARN,
 		"AWS_ENDPOINT_URL_SFN":        sfnEndpoint,
+		"AWS_ENDPOINT_URL_STS":        sfnEndpoint,
 		"AWS_REGION":                  LocalRegion,
 	}
 }

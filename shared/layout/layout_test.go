@@ -86,6 +86,13 @@ var rules = []rule{
 		except: []string{module + "/shared/store/dynamo", module + "/shared/store/dynamo/dynamotest", module + "/infra"},
 	},
 	{
+		why:    "only adapters named after their technology import its driver or SDK",
+		of:     []string{module + "/..."},
+		not:    []string{"github.com/aws/aws-sdk-go-v2/service/sts/..."},
+		direct: true,
+		except: []string{module + "/shared/artifacts/sts"},
+	},
+	{
 		why:    "only the S3 door imports the S3 server library",
 		of:     []string{module + "/..."},
 		not:    []string{"github.com/johannesboyne/gofakes3/..."},

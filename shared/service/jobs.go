@@ -24,23 +24,25 @@ func (s *Service) PollForJobs(ctx context.Context, typ pipeline.ActionTypeID, ma
 		maxBatch = 1
 	}
 	out := []Job{}
+	var taken []*store.Job // handed out by this call, so far
 	for len(out) < maxBatch {
 		jobs, err := s.store.PollJobs(ctx, typ, maxBatch-len(out), s.now().UTC())
 		if err != nil {
 			return nil, err
 		}
 		skipped := 0
-		for _, j := range jobs {
+		for i, j := range jobs {
 			if ended, err := s.dropJobOfEndedRun(ctx, j); err != nil {
-				return nil, err
+				return nil, s.requeue(ctx, err, append(taken, jobs[i:]...))
 			} else if ended != "" {
 				skipped++ // its run was stopped or abandoned: no worker gets it
 				continue
 			}
-			data, err := s.jobData(j)
+			data, err := s.jobData(ctx, j)
 			if err != nil {
-				return nil, err
+				return nil, s.requeue(ctx, err, append(taken, jobs[i:]...))
 			}
+			taken = append(taken, j)
 			out = append(out, Job{ID: j.ID, Data: data, Nonce: j.Nonce, AccountID: s.account})
 		}
 		if skipped == 0 {
@@ -93,10 +95,34 @@ func (s *Service) actionTypeExists(ctx context.Context, typ pipeline.ActionTypeI
 	return false
 }
 
-func (s *Service) jobData(j *store.Job) (JobData, error) {
+// requeue puts back the jobs a poll took when it cannot answer (their
+// credentials could not be issued, say), so that no job waits for a worker
+// that never got it; it returns err.
+func (s *Service) requeue(ctx context.Context, err error, jobs []*store.Job) error {
+	for _, j := range jobs {
+		if j.Status != store.JobDispatched {
+			continue
+		}
+		j.Status = store.JobQueued
+		if uerr := s.store.UpdateJob(context.WithoutCancel(ctx), j); uerr != nil {
+			s.log.Error("putting back a job a failed poll took", "job", j.ID, "err", uerr)
+		}
+	}
+	return err
+}
+
+func (s *Service) jobData(ctx context.Context, j *store.Job) (JobData, error) {
 	var d custom.JobData
 	if err := json.Unmarshal(j.Data, &d); err != nil {
 		return JobData{}, fmt.Errorf("job %s: %w", j.ID, err)
+	}
+	creds := s.jobCredentials(j)
+	if s.jobCreds != nil {
+		c, err := s.jobCreds(ctx, j, d.InputArtifacts, d.OutputArtifacts)
+		if err != nil {
+			return JobData{}, err
+		}
+		creds = c
 	}
 	arts := func(refs []engine.ArtifactRef) []Artifact {
 		out := []Artifact{}
@@ -115,7 +141,7 @@ func (s *Service) jobData(j *store.Job) (JobData, error) {
 		},
 		InputArtifacts:      arts(d.InputArtifacts),
 		OutputArtifacts:     arts(d.OutputArtifacts),
-		ArtifactCredentials: s.jobCredentials(j),
+		ArtifactCredentials: creds,
 		ContinuationToken:   j.ContinuationToken,
 	}, nil
 }
@@ -164,7 +190,7 @@ func (s *Service) GetJobDetails(ctx context.Context, id string) (*JobDetails, er
 	if err != nil {
 		return nil, err
 	}
-	data, err := s.jobData(j)
+	data, err := s.jobData(ctx, j)
 	if err != nil {
 		return nil, err
 	}

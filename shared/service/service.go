@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // Driver runs executions: the service creates the record of an execution,
@@ -51,6 +52,11 @@ type Config struct {
 	// ArtifactKey (ArtifactKeySize random bytes) derives each job's
 	// artifactCredentials (artifactkeys.go); nil: jobs carry none.
 	ArtifactKey []byte
+	// JobCredentials, when set, issues each job's artifactCredentials
+	// instead of ArtifactKey (deployed: an STS session limited to the job's
+	// input and output objects, shared/artifacts/sts). read and write are
+	// the job's input and output artifacts.
+	JobCredentials func(ctx context.Context, job *store.Job, read, write []engine.ArtifactRef) (*AWSSessionCredentials, error)
 	// Authorize is asked before every operation; nil allows everything.
 	Authorize Authorizer
 	// Events, when set, is where the stream operations (WatchExecution)
@@ -75,6 +81,7 @@ type Service struct {
 	region      string
 	account     string
 	artifactKey []byte
+	jobCreds    func(ctx context.Context, job *store.Job, read, write []engine.ArtifactRef) (*AWSSessionCredentials, error)
 	authz       Authorizer
 	events      *Events
 	// noFirstExecution: CreatePipeline starts nothing (Config.NoFirstExecution).
@@ -86,7 +93,7 @@ type Service struct {
 func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
-		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, authz: cfg.Authorize, events: cfg.Events,
+		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, jobCreds: cfg.JobCredentials, authz: cfg.Authorize, events: cfg.Events,
 		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger,
 	}
 	if s.log == nil {
