@@ -54,7 +54,7 @@ func TestJobsGetSessionsOfTheArtifactRole(t *testing.T) {
 	exec := &engine.Execution{ID: "33333333-3333-4333-8333-333333333333", PipelineName: "app", PipelineVersion: 1,
 		Pipeline: pipeline.Pipeline{Name: "app", Stages: []pipeline.Stage{{Name: "Build", Actions: []pipeline.Action{{Name: "Compile", ActionTypeID: typ}}}}},
 		Status:   engine.InProgress, Trigger: engine.Trigger{Type: "StartPipelineExecution"},
-		Stages:   []engine.StageState{{Name: "Build", Status: engine.InProgress}}, StartTime: now, LastUpdateTime: now}
+		Stages: []engine.StageState{{Name: "Build", Status: engine.InProgress}}, StartTime: now, LastUpdateTime: now}
 	for _, id := range []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"} {
 		exec.Actions = append(exec.Actions, engine.ActionRun{ID: "run-" + id, Stage: "Build", Action: "Compile", Attempt: 1,
 			Type: typ, Status: engine.InProgress, Token: id, StartTime: now, LastUpdateTime: now})
