@@ -27,6 +27,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stageflow/stageflow/shared/store/dynamo/dynamotest"
 )
 
 // RIEPath is where `make rie` installs the emulator, relative to the module
@@ -42,22 +44,7 @@ const startTimeout = 30 * time.Second
 
 // ModuleRoot finds the directory holding go.mod, upwards from the working
 // directory.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func ModuleRoot() (string, error) { return dynamotest.ModuleRoot() }
 
 // FindRIE returns the emulator under root, or an error saying how to
 // install it.

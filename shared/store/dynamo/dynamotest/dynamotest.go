@@ -152,7 +152,7 @@ func NewTable(t testing.TB, c *dynamodb.Client) string {
 func findJar() (string, error) {
 	jar := os.Getenv(EnvJar)
 	if jar == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			return "", err
 		}
@@ -167,9 +167,10 @@ func findJar() (string, error) {
 	return jar, nil
 }
 
-// moduleRoot finds the directory holding go.mod, upwards from the working
-// directory (a test runs in its package's directory).
-func moduleRoot() (string, error) {
+// ModuleRoot finds the directory holding go.mod, upwards from the working
+// directory (a test runs in its package's directory), where the tools the
+// tests use are installed.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
