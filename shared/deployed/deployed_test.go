@@ -21,13 +21,14 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 func TestFromEnv(t *testing.T) {
 	full := map[string]string{
 		lambdaenv.Table: "t", lambdaenv.ArtifactBucket: "b", lambdaenv.StateMachineARN: "arn:sm",
-		lambdaenv.Account: "123456789012", "AWS_REGION": "eu-west-1",
+		lambdaenv.Account: "123456789012", lambdaenv.ArtifactRoleARN: "arn:role", "AWS_REGION": "eu-west-1",
 	}
 	lookup := func(env map[string]string) func(string) (string, bool) {
 		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	}
 	got, err := FromEnv(lookup(full), APIEnv)
-	want := Config{Table: "t", ArtifactBucket: "b", StateMachineARN: "arn:sm", Account: "123456789012", Region: "eu-west-1"}
+	want := Config{Table: "t", ArtifactBucket: "b", StateMachineARN: "arn:sm", Account: "123456789012", Region: "eu-west-1",
+		ArtifactRoleARN: "arn:role"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("FromEnv(api) = %+v, %v; want %+v", got, err, want)
 	}
