@@ -222,7 +222,10 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 		}
 	}
 	if len(opt.start) > 0 || opt.examples != "" {
-		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      aws codepipeline list-pipelines --endpoint-url %s\n  list:         bin/stageflow pipeline list\n", endpoint, endpoint, endpoint)
+		// The AWS CLI needs a region and some credentials to sign with, even
+		// though this server checks no signature yet: say so where it is shown.
+		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      export AWS_ACCESS_KEY_ID=stageflow AWS_SECRET_ACCESS_KEY=stageflow AWS_DEFAULT_REGION=%s\n"+
+			"                aws codepipeline list-pipelines --endpoint-url %s\n  list:         bin/stageflow pipeline list\n", endpoint, endpoint, opt.region, endpoint)
 	}
 	return nil
 }

@@ -213,6 +213,11 @@ func TestServeLoadStartsOnlyWhatIsNamed(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			// The AWS CLI hint says what the CLI needs besides the endpoint
+			// (a region and credentials to sign with; README item 16).
+			if out := s.stdout.String(); !strings.Contains(out, "export AWS_ACCESS_KEY_ID=stageflow AWS_SECRET_ACCESS_KEY=stageflow AWS_DEFAULT_REGION=us-east-1") {
+				t.Errorf("the start-up hint lacks what the AWS CLI needs:\n%s", out)
+			}
 			var pipelines struct {
 				Pipelines []struct {
 					Name string `json:"name"`
