@@ -291,3 +291,23 @@ func TestRunPrintsTheFailureOnce(t *testing.T) {
 		}
 	}
 }
+
+// The examples are what users copy: a hostile variable value stays data all
+// the way through them, into the generated script and its run, and is
+// printed as given.
+func TestExampleKeepsAHostileVariableAsData(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "pwned")
+	value := `$(touch ` + marker + `); ` + "`touch " + marker + "`" + `; "; touch ` + marker + ` #`
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "--data-dir", t.TempDir(), "--var", "GREETING=" + value, "--approve", "../../examples/build-test-deploy.json"},
+		strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("the variable's value ran as shell: %s exists", marker)
+	}
+	if !strings.Contains(stdout.String(), value+", world") {
+		t.Errorf("the greeting is not printed as given:\n%s", stdout.String())
+	}
+}
