@@ -8,47 +8,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stageflow/stageflow/shared/lambdatest"
 	"github.com/stageflow/stageflow/shared/store/dynamo/dynamotest"
 )
 
-// buildDir holds the bootstraps this test binary builds (once each).
-var buildDir string
+// builds holds the bootstraps this test binary builds (once each).
+var builds lambdatest.Builds
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdatest-")
-	if err != nil {
-		panic(err)
-	}
-	buildDir = dir
-	defer os.RemoveAll(dir)
-	dynamotest.Main(m)
+	code := dynamotest.Run(m)
+	builds.Remove()
+	os.Exit(code)
 }
-
-var (
-	buildMu    sync.Mutex
-	bootstraps = map[string]string{}
-	built      = map[string]error{}
-)
 
 // bootstrap builds functions/<fn> for this machine, once per test binary.
-func bootstrap(t *testing.T, fn string) string {
-	t.Helper()
-	root := moduleRoot(t)
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if _, done := built[fn]; !done {
-		start := time.Now()
-		bootstraps[fn], built[fn] = lambdatest.Build(context.Background(), root, fn, buildDir)
-		t.Logf("built %s in %v", fn, time.Since(start).Round(time.Millisecond))
-	}
-	if err := built[fn]; err != nil {
-		t.Fatal(err)
-	}
-	return bootstraps[fn]
-}
+func bootstrap(t *testing.T, fn string) string { return builds.Bootstrap(t, fn) }
 
 func moduleRoot(t *testing.T) string {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,43 +19,13 @@ import (
 	"github.com/stageflow/stageflow/shared/store/dynamo/dynamotest"
 )
 
-// buildDir holds the bootstraps this test binary builds.
-var buildDir string
+// builds holds the bootstraps this test binary builds (once each).
+var builds lambdatest.Builds
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sfn-bootstraps-")
-	if err != nil {
-		panic(err)
-	}
-	buildDir = dir
-	defer os.RemoveAll(dir)
-	dynamotest.Main(m)
-}
-
-var (
-	buildOnce  sync.Once
-	bootstraps map[string]string
-	buildErr   error
-)
-
-// buildFunctions builds the advance and dispatch bootstraps for this
-// machine, once per test binary.
-func buildFunctions(t *testing.T, root string) map[string]string {
-	t.Helper()
-	buildOnce.Do(func() {
-		start := time.Now()
-		bootstraps = map[string]string{}
-		for _, fn := range []string{"advance", "dispatch"} {
-			if bootstraps[fn], buildErr = lambdatest.Build(context.Background(), root, fn, buildDir); buildErr != nil {
-				return
-			}
-		}
-		t.Logf("built advance and dispatch in %v", time.Since(start).Round(time.Millisecond))
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return bootstraps
+	code := dynamotest.Run(m)
+	builds.Remove()
+	os.Exit(code)
 }
 
 // Emulator pool sizes: an emulator serves one invocation at a time; the
@@ -90,7 +59,7 @@ func sfnEmulatedSystemWith(t *testing.T, change func(fn string, env map[string]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins := buildFunctions(t, root)
+	bins := map[string]string{"advance": builds.Bootstrap(t, "advance"), "dispatch": builds.Bootstrap(t, "dispatch")}
 	c := dynamotest.Client(t)
 	table := dynamotest.NewTable(t, c)
 	env := testEnv()

@@ -63,10 +63,14 @@ type server struct {
 }
 
 // Main runs the tests of m and then stops DynamoDB Local if it was started.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with more to clean up: it
+// returns m's exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	Stop()
-	os.Exit(code)
+	return code
 }
 
 // Stop stops the DynamoDB Local process started by this package, if any,
