@@ -3,25 +3,13 @@
 package main
 
 import (
-	"context"
 	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/stageflow/stageflow/shared/deployed"
 )
 
 func main() {
-	lg := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := deployed.FromEnv(os.LookupEnv, deployed.HandlerEnv)
-	if err == nil {
-		cfg.Logger = lg
-		var sys *deployed.System
-		if sys, err = deployed.Open(context.Background(), cfg); err == nil {
-			lambda.Start(sys.Driver.HandleAdvance)
-		}
-	}
-	lg.Error("advance: cannot start", "err", err)
-	os.Exit(1)
+	deployed.Main("advance", deployed.HandlerEnv, func(sys *deployed.System, _ *slog.Logger) (any, error) {
+		return sys.Driver.HandleAdvance, nil
+	})
 }

@@ -4,11 +4,8 @@
 package main
 
 import (
-	"context"
 	"log/slog"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/stageflow/stageflow/shared/api"
@@ -16,18 +13,11 @@ import (
 )
 
 func main() {
-	lg := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := deployed.FromEnv(os.LookupEnv, deployed.APIEnv)
-	if err == nil {
-		cfg.Logger = lg
-		var sys *deployed.System
-		if sys, err = deployed.Open(context.Background(), cfg); err == nil {
-			var h *api.Handler
-			if h, err = api.NewHandler(api.Config{Service: sys.Service, Logger: lg}); err == nil {
-				lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
-			}
+	deployed.Main("api", deployed.APIEnv, func(sys *deployed.System, lg *slog.Logger) (any, error) {
+		h, err := api.NewHandler(api.Config{Service: sys.Service, Logger: lg})
+		if err != nil {
+			return nil, err
 		}
-	}
-	lg.Error("api: cannot start", "err", err)
-	os.Exit(1)
+		return httpadapter.NewV2(h).ProxyWithContext, nil
+	})
 }

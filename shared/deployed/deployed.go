@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/uuid"
@@ -131,4 +133,25 @@ func jobCredentials(iss *sts.Issuer) func(context.Context, *store.Job, []engine.
 		}
 		return &service.AWSSessionCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
 	}
+}
+
+// Main is a function's main: the configuration from the environment (the
+// variables names lists), the system, the handler handlerOf makes of it,
+// and lambda.Start. Whatever fails before the handler runs is logged (JSON,
+// as Lambda's logs take it) and ends the process with status 1.
+func Main(name string, names []string, handlerOf func(sys *System, lg *slog.Logger) (any, error)) {
+	lg := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := FromEnv(os.LookupEnv, names)
+	if err == nil {
+		cfg.Logger = lg
+		var sys *System
+		if sys, err = Open(context.Background(), cfg); err == nil {
+			var h any
+			if h, err = handlerOf(sys, lg); err == nil {
+				lambda.Start(h)
+			}
+		}
+	}
+	lg.Error(name+": cannot start", "err", err)
+	os.Exit(1)
 }
