@@ -99,6 +99,20 @@ func NewJob(j *Job, now time.Time) (Job, error) {
 	return c, nil
 }
 
+// ActionTypeCreated checks a custom action type CreateActionType is to
+// store (a category, a provider and a version) and returns its creation
+// time: t.Created, else now.
+func ActionTypeCreated(t *CustomActionType, now time.Time) (time.Time, error) {
+	id := t.ID
+	if id.Category == "" || id.Provider == "" || id.Version == "" {
+		return time.Time{}, errs.Of(errs.Validation, errs.KindActionType, "action type %s needs a category, a provider and a version", id)
+	}
+	if t.Created.IsZero() {
+		return now, nil
+	}
+	return t.Created, nil
+}
+
 // Nanos and FromNanos convert times to and from the nanoseconds since the
 // epoch that stores keep (zero for the zero time, UTC when read).
 func Nanos(t time.Time) int64 {

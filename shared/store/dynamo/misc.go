@@ -37,12 +37,9 @@ func tagsPK(arn string) string { return key("TAG", arn) }
 // when it is zero).
 func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType) error {
 	id := t.ID
-	if id.Category == "" || id.Provider == "" || id.Version == "" {
-		return errs.Of(errs.Validation, errs.KindActionType, "action type %s needs a category, a provider and a version", id)
-	}
-	created := t.Created
-	if created.IsZero() {
-		created = time.Now()
+	created, err := store.ActionTypeCreated(t, time.Now())
+	if err != nil {
+		return err
 	}
 	it := item{
 		attrPK: sv(pkActionTypes), attrSK: sv(actionTypeSK(id)),
@@ -53,7 +50,7 @@ func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType)
 		it[aDefinition] = bv(t.Definition)
 	}
 	cond := "attribute_not_exists(#pk)"
-	_, err := s.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it,
+	_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it,
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: namesOf(cond)})
 	if conditionFailed(err) {
 		return errs.Of(errs.Conflict, errs.KindActionType, "action type %s already exists", id)

@@ -15,18 +15,15 @@ import (
 // when it is zero).
 func (s *Store) CreateActionType(ctx context.Context, t *store.CustomActionType) error {
 	id := t.ID
-	if id.Category == "" || id.Provider == "" || id.Version == "" {
-		return errs.Of(errs.Validation, errs.KindActionType, "action type %s needs a category, a provider and a version", id)
-	}
-	created := t.Created
-	if created.IsZero() {
-		created = time.Now()
+	created, err := store.ActionTypeCreated(t, time.Now())
+	if err != nil {
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
-	_, err := s.db.ExecContext(ctx,
+	_, err = s.db.ExecContext(ctx,
 		`INSERT INTO action_types (category, owner, provider, type_version, definition, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		id.Category, id.Owner, id.Provider, id.Version, nullBlob(t.Definition), store.Nanos(created))
 	if isPrimaryKeyViolation(err) {
