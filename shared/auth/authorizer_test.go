@@ -49,7 +49,7 @@ const (
 	keyNone     = "AKIDNOPOLICY"
 )
 
-func lookup(t *testing.T) auth.PolicyLookup {
+func lookup(t *testing.T) service.PolicyLookup {
 	builtin := func(name string) *auth.Policy {
 		p, ok := auth.Builtin(name)
 		if !ok {
@@ -57,7 +57,7 @@ func lookup(t *testing.T) auth.PolicyLookup {
 		}
 		return p
 	}
-	return auth.Static(map[string][]*auth.Policy{
+	return service.StaticPolicies(map[string][]*auth.Policy{
 		keyAdmin:    {builtin(auth.FullAccess)},
 		keyFull:     {builtin(auth.FullAccess)},
 		keyRead:     {builtin(auth.ReadOnlyAccess)},
@@ -233,7 +233,7 @@ var allowed = map[string]struct {
 // pipeline and no policy, on two pipelines, and checks each is allowed or
 // refused with AccessDeniedException as the evaluation rules say.
 func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
-	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(auth.NewAuthorizer(lookup(t))))
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(claimed(lookup(t))))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin := client(srv.URL, keyAdmin)
@@ -281,7 +281,7 @@ func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
 // TestAuthorizerDenialNamesActionAndResource checks the error the hook
 // returns, and that a lookup failure is returned as it is.
 func TestAuthorizerDenialNamesActionAndResource(t *testing.T) {
-	authz := auth.NewAuthorizer(lookup(t))
+	authz := claimed(lookup(t))
 	ctx := service.WithCaller(context.Background(), service.Caller{Principal: keyRead, Door: service.DoorCodePipeline})
 	err := authz(ctx, service.OpStartPipelineExecution, arnPrefix+"p")
 	e, ok := errs.As(err)
@@ -296,7 +296,7 @@ func TestAuthorizerDenialNamesActionAndResource(t *testing.T) {
 		t.Fatalf("read-only may read logs: %v", err)
 	}
 	boom := errors.New("store down")
-	failing := auth.NewAuthorizer(func(context.Context, service.Caller) ([]*auth.Policy, error) { return nil, boom })
+	failing := claimed(func(context.Context, service.Caller) ([]*auth.Policy, error) { return nil, boom })
 	if err := failing(ctx, service.OpGetPipeline, arnPrefix+"p"); !errors.Is(err, boom) {
 		t.Fatalf("err %v, want the lookup's", err)
 	}
@@ -343,7 +343,7 @@ func contains(list []string, s string) bool {
 // and to a caller without policy (the REST door names the caller by its
 // X-Stageflow-User header).
 func TestStageflowReadsOverTheRESTDoor(t *testing.T) {
-	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(auth.NewAuthorizer(lookup(t))))
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(claimed(lookup(t))))
 	exec := srv.URL + "/v1/pipelines/p/executions/" + someUUID
 	paths := map[string]string{"GetExecutionRecord": exec, "WatchExecution": exec + "/events", "GetActionLogs": exec + "/actions/r/logs"}
 	for _, key := range []string{keyFull, keyRead, keyApprover, keyWorker, keyDenyProd, keyNone} {
@@ -361,5 +361,16 @@ func TestStageflowReadsOverTheRESTDoor(t *testing.T) {
 				t.Errorf("stageflow:%s as %s: %d, want denied=%v", op, key, resp.StatusCode, wantDenied)
 			}
 		}
+	}
+}
+
+// claimed is the policy authorizer over callers taken at their word (the
+// key ID a request names): these tests are about evaluation, not signatures.
+func claimed(lookup service.PolicyLookup) service.Authorizer {
+	authz := service.NewPolicyAuthorizer(lookup)
+	return func(ctx context.Context, op service.Operation, resource string) error {
+		c := service.CallerFrom(ctx)
+		c.Verified = true
+		return authz(service.WithCaller(ctx, c), op, resource)
 	}
 }

@@ -1,10 +1,6 @@
 package auth
 
-import (
-	"slices"
-
-	"github.com/stageflow/stageflow/shared/service"
-)
+import "slices"
 
 // The names of the built-in policies: AWS's managed policies for
 // CodePipeline, keeping their codepipeline: statements (see the README's
@@ -14,14 +10,18 @@ const (
 	ReadOnlyAccess     = "AWSCodePipeline_ReadOnlyAccess"
 	ApproverAccess     = "AWSCodePipelineApproverAccess"
 	CustomActionAccess = "AWSCodePipelineCustomActionAccess"
+	// StageflowFullAccess allows every stageflow: action (access keys,
+	// policies of principals, and the reads); the admin key carries it
+	// with FullAccess.
+	StageflowFullAccess = "StageflowFullAccess"
 )
 
 // The stageflow: reads that go with reading executions: the whole record
 // (REST), its event stream and its actions' logs.
 var stageflowReads = []string{
-	string(service.OpGetExecutionRecord),
-	string(service.OpWatchExecution),
-	string(service.OpGetActionLogs),
+	"stageflow:GetExecutionRecord",
+	"stageflow:WatchExecution",
+	"stageflow:GetActionLogs",
 }
 
 // builtins holds the documents, parsed at first use by Parse itself.
@@ -53,6 +53,10 @@ var builtins = map[string]string{
       "codepipeline:ListPipelineExecutions", "codepipeline:ListPipelines", "codepipeline:PutApprovalResult"], "Resource": "*"},
     {"Sid": "StageflowReads", "Effect": "Allow", "Action": ` + jsonList(stageflowReads) + `, "Resource": "*"}
   ]
+}`,
+	StageflowFullAccess: `{
+  "Version": "2012-10-17",
+  "Statement": [{"Sid": "Stageflow", "Effect": "Allow", "Action": "stageflow:*", "Resource": "*"}]
 }`,
 	CustomActionAccess: `{
   "Version": "2012-10-17",

@@ -1,8 +1,9 @@
 // Package auth is Stageflow's access control: identity policies in IAM's own
 // JSON language (Parse), their evaluation as IAM documents it (Evaluate),
 // the built-in policies named after AWS's managed policies for CodePipeline
-// (Builtin), and the service.Authorizer that evaluates a caller's attached
-// policies (NewAuthorizer). SigV4 request verification is in auth/sigv4.
+// (Builtin). It knows nothing of callers: the service's authorization hook
+// (service.NewPolicyAuthorizer) evaluates a caller's attached policies with
+// it. SigV4 request verification is in auth/sigv4.
 //
 // Stageflow evaluates Version, Id, Statement, Sid, Effect, Action,
 // NotAction and Resource. A document using an element it does not evaluate

@@ -1,13 +1,10 @@
 package embedded
 
 import (
-	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
+	"github.com/stageflow/stageflow/shared/seal"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -23,46 +20,12 @@ const ArtifactKeyFile = "artifact-key"
 // it first if there is none.
 func LoadArtifactKey(dir string) ([]byte, error) {
 	path := filepath.Join(dir, ArtifactKeyFile)
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return createArtifactKey(path)
-	}
+	key, err := seal.LoadKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the artifact key: %w", err)
-	}
-	if len(key) != service.ArtifactKeySize {
-		return nil, fmt.Errorf("artifact key %s holds %d bytes, not %d: remove it (jobs in progress then lose their artifact credentials) and start again",
-			path, len(key), service.ArtifactKeySize)
+		return nil, fmt.Errorf("artifact key: %w (removing it revokes the artifact credentials of the jobs in progress)", err)
 	}
 	return key, nil
 }
 
-// createArtifactKey writes a new random key to a temporary file and renames
-// it to path, so that path never holds a partial key. The caller owns the
-// data directory (its store is open), so no other process races it.
-func createArtifactKey(path string) ([]byte, error) {
-	key := make([]byte, service.ArtifactKeySize)
-	rand.Read(key) // never fails (crypto/rand panics instead)
-	f, err := os.CreateTemp(filepath.Dir(path), ArtifactKeyFile+".*")
-	if err != nil {
-		return nil, fmt.Errorf("creating the artifact key: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // once renamed, a no-op
-	// CreateTemp makes files of mode 0600.
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing the artifact key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing the artifact key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("writing the artifact key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("creating the artifact key: %w", err)
-	}
-	return key, nil
-}
+// The artifact key is a key file of seal's size.
+var _ [service.ArtifactKeySize]byte = [seal.KeySize]byte{}

@@ -59,6 +59,8 @@ const (
 	KindArtifact                 Kind = "Artifact"
 	KindAccess                   Kind = "Access"          // the caller's policy does not allow the operation
 	KindOutputVariables          Kind = "OutputVariables" // an action's output variables together
+	KindAccessKey                Kind = "AccessKey"       // an access key of the server
+	KindPolicy                   Kind = "Policy"          // a policy document or name given to attach
 )
 
 // Kinds lists every kind, for tests that check each has a mapping.
@@ -66,7 +68,7 @@ func Kinds() []Kind {
 	return []Kind{KindNone, KindStructure, KindNextToken, KindNonce, KindPipeline, KindPipelineVersion,
 		KindPipelineExecution, KindStage, KindAction, KindActionType, KindActionExecution, KindJob, KindJobState,
 		KindApprovalToken, KindApprovalAlreadyCompleted, KindDuplicatedStop, KindNotStoppable, KindResource,
-		KindTags, KindArtifact, KindAccess, KindOutputVariables}
+		KindTags, KindArtifact, KindAccess, KindOutputVariables, KindAccessKey, KindPolicy}
 }
 
 // Problem is one finding about a document: a JSON path and a plain sentence.

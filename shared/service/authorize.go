@@ -2,8 +2,10 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
+	"github.com/stageflow/stageflow/shared/auth"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
@@ -43,7 +45,26 @@ const (
 	OpWatchExecution     Operation = "stageflow:WatchExecution"     // server-sent events
 	OpGetActionLogs      Operation = "stageflow:GetActionLogs"      // an action's log
 	OpExpireJobs         Operation = "stageflow:ExpireJobs"         // the server's job timeout sweep
+
+	// The server's access keys and the policies attached to principals.
+	OpCreateAccessKey      Operation = "stageflow:CreateAccessKey"
+	OpListAccessKeys       Operation = "stageflow:ListAccessKeys"
+	OpDeleteAccessKey      Operation = "stageflow:DeleteAccessKey"
+	OpPutPrincipalPolicies Operation = "stageflow:PutPrincipalPolicies"
+	OpGetPrincipalPolicies Operation = "stageflow:GetPrincipalPolicies"
 )
+
+// Operations lists every operation, for the checks of GetCallerIdentity and
+// for tests that walk them all.
+func Operations() []Operation {
+	return []Operation{OpCreatePipeline, OpGetPipeline, OpUpdatePipeline, OpDeletePipeline, OpListPipelines,
+		OpGetPipelineState, OpStartPipelineExecution, OpStopPipelineExecution, OpGetPipelineExecution,
+		OpListPipelineExecutions, OpListActionExecutions, OpPutApprovalResult, OpCreateCustomActionType,
+		OpDeleteCustomActionType, OpListActionTypes, OpPollForJobs, OpAcknowledgeJob, OpGetJobDetails,
+		OpPutJobSuccessResult, OpPutJobFailureResult, OpTagResource, OpUntagResource, OpListTagsForResource,
+		OpGetExecutionRecord, OpWatchExecution, OpGetActionLogs, OpExpireJobs,
+		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies}
+}
 
 // AllResources is the resource of operations on no particular resource
 // (ListPipelines, the job calls), as IAM writes it.
@@ -59,10 +80,76 @@ type Authorizer func(ctx context.Context, op Operation, resource string) error
 // is configured.
 func AllowAll(context.Context, Operation, string) error { return nil }
 
-// Denied is the error an Authorizer returns for a denial.
+// Denied is the error an Authorizer returns for a denial nobody evaluated
+// a policy for (an implicit deny), in IAM's words.
 func Denied(ctx context.Context, op Operation, resource string) error {
-	return errs.Of(errs.Forbidden, errs.KindAccess, "%s is not authorized to perform %s on resource %s",
-		CallerFrom(ctx).Principal, op, resource)
+	return DeniedError(CallerFrom(ctx).Principal, op, resource, auth.ImplicitDeny)
+}
+
+// DeniedError is the denial of op on resource for principal, worded as IAM
+// words it ("User: … is not authorized to perform: … on resource: …
+// because …"): an errs.Forbidden error of kind Access, which the doors
+// answer as AccessDeniedException (403).
+func DeniedError(principal string, op Operation, resource string, d auth.Decision) error {
+	why := "because no identity-based policy allows the " + string(op) + " action"
+	if d == auth.ExplicitDeny {
+		why = "with an explicit deny in an identity-based policy"
+	}
+	return errs.Of(errs.Forbidden, errs.KindAccess, "User: %s is not authorized to perform: %s on resource: %s %s",
+		principal, op, resource, why)
+}
+
+// PolicyLookup returns the policies that apply to a caller beyond those it
+// carries (Caller.Policies), such as a table for tests. An error is
+// returned as it is by the operation asked about (a store failure, say); it
+// is not a denial.
+type PolicyLookup func(ctx context.Context, caller Caller) ([]*auth.Policy, error)
+
+// NewPolicyAuthorizer returns the authorization hook of a server with
+// access control on. It allows a local caller (DoorLocal: this process)
+// everything; denies an unverified caller everything; allows a caller the
+// gateway authorized (Caller.GatewayAuthorized) that carries no policy
+// whatever the gateway allowed; and otherwise evaluates the caller's
+// policies (Caller.Policies, then those lookup adds; lookup may be nil)
+// with IAM's rules (auth.Evaluate).
+func NewPolicyAuthorizer(lookup PolicyLookup) Authorizer {
+	return func(ctx context.Context, op Operation, resource string) error {
+		caller := CallerFrom(ctx)
+		if caller.Door == DoorLocal {
+			return nil
+		}
+		if !caller.Verified {
+			return DeniedError(caller.Principal, op, resource, auth.ImplicitDeny)
+		}
+		policies := caller.Policies
+		if lookup != nil {
+			more, err := lookup(ctx, caller)
+			if err != nil {
+				return err
+			}
+			policies = append(slices.Clip(policies), more...)
+		}
+		if caller.GatewayAuthorized && len(policies) == 0 {
+			return nil
+		}
+		d, _ := auth.Evaluate(policies, string(op), resource)
+		if d == auth.Allowed {
+			return nil
+		}
+		return DeniedError(caller.Principal, op, resource, d)
+	}
+}
+
+// StaticPolicies returns a lookup from a fixed table, for tests and simple
+// setups: a caller gets the policies of its access key ID, or, without
+// one, of its principal; anyone else gets none.
+func StaticPolicies(m map[string][]*auth.Policy) PolicyLookup {
+	return func(_ context.Context, c Caller) ([]*auth.Policy, error) {
+		if c.AccessKeyID != "" {
+			return m[c.AccessKeyID], nil
+		}
+		return m[c.Principal], nil
+	}
 }
 
 // authorize asks the hook; every exported operation calls it first.

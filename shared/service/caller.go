@@ -1,6 +1,10 @@
 package service
 
-import "context"
+import (
+	"context"
+
+	"github.com/stageflow/stageflow/shared/auth"
+)
 
 // Caller is who is calling, as the door that took the request established
 // it. The service reads it from the context: it is recorded as the trigger
@@ -17,10 +21,19 @@ type Caller struct {
 	// DoorS3 or DoorLocal (a process on this machine calling the service
 	// directly: `stageflow run`, `serve --start`).
 	Door string
-	// Verified reports whether the door checked the caller's credentials.
-	// No door does yet (authentication comes with access control): an
-	// unverified principal is only a claim.
+	// Verified reports whether the caller's identity was checked: a
+	// signature verified against the server's keys, or a gateway's own
+	// authorization (GatewayAuthorized). An unverified principal is only a
+	// claim (a server run with --auth none).
 	Verified bool
+	// Policies are the policies attached to the verified caller (its
+	// key's, its principal's), which NewPolicyAuthorizer evaluates.
+	Policies []*auth.Policy
+	// GatewayAuthorized reports that the gateway in front of the server
+	// (API Gateway's IAM authorization, deployed) has allowed the request:
+	// a caller with no Policies then keeps what the gateway allowed, and
+	// attached policies narrow it.
+	GatewayAuthorized bool
 }
 
 // The doors a caller comes through.

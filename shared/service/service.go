@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/seal"
 	"github.com/stageflow/stageflow/shared/store"
 )
 
@@ -67,6 +68,11 @@ type Config struct {
 	// CreatePipeline); tests that count executions, or that want a pipeline
 	// at rest, set this. WithoutFirstExecution does the same for one call.
 	NoFirstExecution bool
+	// Keys keeps the server's access keys and the policies attached to
+	// principals, whose secrets Sealer seals; without both, the server
+	// keeps no keys (it runs without authentication).
+	Keys   store.AccessKeyStore
+	Sealer seal.Sealer
 	// Logger receives what the service does on its own, outside any
 	// request (the first execution of a new pipeline); nil discards it.
 	Logger *slog.Logger
@@ -87,6 +93,9 @@ type Service struct {
 	// noFirstExecution: CreatePipeline starts nothing (Config.NoFirstExecution).
 	noFirstExecution bool
 	log              *slog.Logger
+	keys             store.AccessKeyStore
+	sealer           seal.Sealer
+	uses             keyUses
 }
 
 // New makes a Service.
@@ -94,7 +103,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
 		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, jobCreds: cfg.JobCredentials, authz: cfg.Authorize, events: cfg.Events,
-		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger,
+		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger, keys: cfg.Keys, sealer: cfg.Sealer,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -220,6 +220,59 @@ type Store interface {
 	Close() error
 }
 
+// AccessKey is an access key of the server: who signs with it (User, named
+// in the principal ARN), the policies attached to it, and its secret,
+// sealed (never stored in the clear; the service seals and opens it).
+type AccessKey struct {
+	ID          string `json:"id"`
+	User        string `json:"user"`
+	Description string `json:"description,omitempty"`
+	// Policies are the policies attached to the key, in attachment order.
+	Policies []AttachedPolicy `json:"policies"`
+	// Secret is the secret access key sealed with the key ID as additional
+	// data (service.Sealer).
+	Secret  []byte    `json:"secret"`
+	Created time.Time `json:"created"`
+	// LastUsed is the last time a request verified with the key (zero:
+	// never), recorded at most about once a minute.
+	LastUsed time.Time `json:"lastUsed,omitzero"`
+}
+
+// AttachedPolicy is a policy attached to a key or a principal: a built-in
+// policy (Name only) or a document of the caller's (Name, as the caller
+// named it, and Document, IAM's JSON policy language).
+type AttachedPolicy struct {
+	Name     string `json:"name"`
+	Document string `json:"document,omitempty"`
+}
+
+// PrincipalPolicies are the policies attached to a principal the server does
+// not hold keys for (an IAM principal ARN deployed, a console group).
+type PrincipalPolicies struct {
+	Principal string           `json:"principal"`
+	Policies  []AttachedPolicy `json:"policies"`
+	Updated   time.Time        `json:"updated"`
+}
+
+// AccessKeyStore keeps the server's access keys and the policies attached
+// to principals. CreateAccessKey stores a new key (Conflict if the ID
+// exists; Created defaults to now); GetAccessKey and DeleteAccessKey answer
+// NotFound for an unknown ID; ListAccessKeys returns every key, oldest
+// first (then by ID); TouchAccessKey sets LastUsed to at when at is later
+// than the stored value (NotFound for an unknown ID).
+// PutPrincipalPolicies replaces a principal's policies (Updated defaults to
+// now; an empty list removes the record); GetPrincipalPolicies answers
+// NotFound for a principal with none.
+type AccessKeyStore interface {
+	CreateAccessKey(ctx context.Context, k *AccessKey) error
+	GetAccessKey(ctx context.Context, id string) (*AccessKey, error)
+	ListAccessKeys(ctx context.Context) ([]AccessKey, error)
+	DeleteAccessKey(ctx context.Context, id string) error
+	TouchAccessKey(ctx context.Context, id string, at time.Time) error
+	PutPrincipalPolicies(ctx context.Context, p *PrincipalPolicies) error
+	GetPrincipalPolicies(ctx context.Context, principal string) (*PrincipalPolicies, error)
+}
+
 // SelfPruning is implemented by a store that expires ended executions on its
 // own (a DynamoDB TTL set when an execution ends, from its start time and
 // the retention), whose PruneExecutions may then delete nothing. Files kept

@@ -38,6 +38,8 @@ var table = map[errs.Code]row{
 		errs.KindResource:          "ValidationException",
 		errs.KindTags:              "InvalidTagsException",
 		errs.KindArtifact:          "ValidationException",
+		errs.KindAccessKey:         "ValidationException",
+		errs.KindPolicy:            "MalformedPolicyDocumentException",
 	}},
 	errs.NotFound: {http.StatusBadRequest, http.StatusNotFound, map[errs.Kind]string{
 		errs.KindNone:              "ResourceNotFoundException",
@@ -51,6 +53,8 @@ var table = map[errs.Code]row{
 		errs.KindJob:               "JobNotFoundException",
 		errs.KindResource:          "ResourceNotFoundException",
 		errs.KindArtifact:          "ResourceNotFoundException",
+		errs.KindAccessKey:         "NoSuchEntityException",
+		errs.KindPolicy:            "NoSuchEntityException",
 	}},
 	errs.Conflict: {http.StatusBadRequest, http.StatusConflict, map[errs.Kind]string{
 		errs.KindNone:              "ConflictException",
@@ -59,6 +63,7 @@ var table = map[errs.Code]row{
 		errs.KindActionType:        "ConcurrentModificationException",
 		errs.KindJob:               "ConflictException",
 		errs.KindDuplicatedStop:    "DuplicatedStopRequestException",
+		errs.KindAccessKey:         "EntityAlreadyExistsException",
 	}},
 	errs.InvalidState: {http.StatusBadRequest, http.StatusConflict, map[errs.Kind]string{
 		errs.KindNone:                     "ConflictException",
@@ -72,6 +77,8 @@ var table = map[errs.Code]row{
 		errs.KindNone:            "LimitExceededException",
 		errs.KindTags:            "TooManyTagsException",
 		errs.KindOutputVariables: "OutputVariablesSizeExceededException",
+		errs.KindAccessKey:       "LimitExceededException",
+		errs.KindPolicy:          "LimitExceededException",
 	}},
 	errs.Unauthorized: {http.StatusForbidden, http.StatusForbidden, map[errs.Kind]string{
 		errs.KindNone: "UnrecognizedClientException",
