@@ -20,7 +20,6 @@ import (
 	"github.com/stageflow/stageflow/shared/service"
 )
 
-
 // trigger is what a door lists of an execution's trigger.
 type trigger struct{ typ, detail string }
 
