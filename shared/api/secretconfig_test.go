@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -322,4 +323,41 @@ func streamEvents(t *testing.T, ctx context.Context, srv *apitest.Server, path s
 		}
 	}
 	return out
+}
+
+// TestQueryableSecretRefused: CodePipeline documents that a queryable
+// property must be required and not secret, and that there is at most one.
+func TestQueryableSecretRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	cp := cpClient(srv)
+	prop := func(name string, required, secret, queryable bool) cptypes.ActionConfigurationProperty {
+		return cptypes.ActionConfigurationProperty{Name: aws.String(name), Required: required, Secret: secret, Queryable: queryable}
+	}
+	tests := []struct {
+		name  string
+		props []cptypes.ActionConfigurationProperty
+		want  string // "" when accepted
+	}{
+		{"queryable, required, not secret", []cptypes.ActionConfigurationProperty{prop("Q", true, false, true), prop("S", true, true, false)}, ""},
+		{"queryable and secret", []cptypes.ActionConfigurationProperty{prop("Q", true, true, true)}, "configurationProperties[0]"},
+		{"queryable, not required", []cptypes.ActionConfigurationProperty{prop("Q", false, false, true)}, "configurationProperties[0]"},
+		{"two queryable", []cptypes.ActionConfigurationProperty{prop("Q", true, false, true), prop("R", true, false, true)}, "configurationProperties[1].queryable"},
+	}
+	for i, tt := range tests {
+		_, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{
+			Category: cptypes.ActionCategoryDeploy, Provider: aws.String(fmt.Sprintf("Q%d", i)), Version: aws.String("1"),
+			InputArtifactDetails:    &cptypes.ArtifactDetails{MinimumCount: 0, MaximumCount: 0},
+			OutputArtifactDetails:   &cptypes.ArtifactDetails{MinimumCount: 0, MaximumCount: 0},
+			ConfigurationProperties: tt.props,
+		})
+		var ve *cptypes.ValidationException
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (!errors.As(err, &ve) || !strings.Contains(ve.ErrorMessage(), tt.want)):
+			t.Errorf("%s: %v, want a ValidationException naming %s", tt.name, err, tt.want)
+		}
+	}
 }
