@@ -25,6 +25,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/s3door"
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -62,17 +63,11 @@ type Config struct {
 	// REST and CodePipeline request must be signed with one of the
 	// service's access keys (authn.go).
 	AuthNone bool
-	// Failures limits the failed signatures answered per key or address
-	// (nil: no limit).
-	Failures FailureLimiter
-}
-
-// FailureLimiter limits failed authentications per key: Allow reports
-// whether a request of the key may be checked at all, Failed counts a
-// failure.
-type FailureLimiter interface {
-	Allow(key string) bool
-	Failed(key string)
+	// Failures limits the failed signatures answered per access key or
+	// address (nil: throttle's defaults, 10 a minute): past the limit,
+	// requests of the key are refused with ThrottlingException (429) until
+	// its window ends.
+	Failures *throttle.Limiter
 }
 
 // Handler is the HTTP surface.
@@ -85,7 +80,7 @@ type Handler struct {
 	closeStreams           func()
 	svc                    *service.Service
 	authNone               bool
-	failures               FailureLimiter
+	failures               *throttle.Limiter
 }
 
 // NewHandler builds the HTTP surface.
@@ -111,6 +106,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = BodyTimeout
+	}
+	if h.failures == nil {
+		h.failures = throttle.New(throttle.Options{})
 	}
 	if cfg.Artifacts != nil {
 		s3h, err := s3door.NewHandler(cfg.Artifacts, jobKeys{cfg.Service})
