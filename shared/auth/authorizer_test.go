@@ -305,17 +305,28 @@ func TestAuthorizerDenialNamesActionAndResource(t *testing.T) {
 // TestStageflowOperationsPerBuiltin pins the README's table of the
 // stageflow: operations each built-in allows.
 func TestStageflowOperationsPerBuiltin(t *testing.T) {
-	ops := []service.Operation{service.OpGetExecutionRecord, service.OpWatchExecution, service.OpGetActionLogs, service.OpExpireJobs}
+	ops := []service.Operation{service.OpGetExecutionRecord, service.OpWatchExecution, service.OpGetActionLogs, service.OpExpireJobs,
+		service.OpGetArtifactObject, service.OpListArtifactObjects, service.OpPutArtifactObject, service.OpDeleteArtifactObject}
+	resource := func(op service.Operation) string {
+		switch op {
+		case service.OpGetArtifactObject, service.OpPutArtifactObject, service.OpDeleteArtifactObject:
+			return service.ArtifactArn("stageflow-artifacts", "p/e/A.zip")
+		case service.OpListArtifactObjects:
+			return service.ArtifactArn("stageflow-artifacts", "")
+		}
+		return arnPrefix + "p"
+	}
 	want := map[string][]bool{
-		auth.FullAccess:         {true, true, true, false},
-		auth.ReadOnlyAccess:     {true, true, true, false},
-		auth.ApproverAccess:     {true, true, true, false},
-		auth.CustomActionAccess: {false, false, false, false},
+		auth.FullAccess:          {true, true, true, false, true, true, false, false},
+		auth.ReadOnlyAccess:      {true, true, true, false, true, true, false, false},
+		auth.ApproverAccess:      {true, true, true, false, false, false, false, false},
+		auth.CustomActionAccess:  {false, false, false, false, false, false, false, false},
+		auth.StageflowFullAccess: {true, true, true, true, true, true, true, true},
 	}
 	for name, w := range want {
 		p, _ := auth.Builtin(name)
 		for i, op := range ops {
-			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), arnPrefix+"p")
+			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), resource(op))
 			if (d == auth.Allowed) != w[i] {
 				t.Errorf("%s: %s %v, want allowed=%v", name, op, d, w[i])
 			}

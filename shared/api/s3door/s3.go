@@ -156,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Method == http.MethodPost && bucketOnly(r.URL.Path) && !r.URL.Query().Has("delete") {
 		// Browser-form uploads (POST policy) are not supported.
-		writeError(w, r, &apiError{http.StatusNotImplemented, "NotImplemented", "POST object uploads are not supported; use PutObject"})
+		writeError(w, r, &apiError{http.StatusNotImplemented, "NotImplemented", "POST object uploads are not supported; use PutObject", nil})
 		drain(r, body)
 		return
 	}
@@ -213,15 +213,24 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	Expiry  *expiry // the elements of an expired presigned URL's error, if it is one
+}
+
+// expiry is what S3 adds to the error of an expired presigned URL.
+type expiry struct {
+	Expires    string `xml:"X-Amz-Expires"`
+	ExpiresAt  string `xml:"Expires"`
+	ServerTime string `xml:"ServerTime"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 type errorBody struct {
-	XMLName  xml.Name `xml:"Error"`
-	Code     string   `xml:"Code"`
-	Message  string   `xml:"Message,omitempty"`
-	Resource string   `xml:"Resource,omitempty"`
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message,omitempty"`
+	*expiry
+	Resource string `xml:"Resource,omitempty"`
 }
 
 // writeError writes e as an S3 XML error response (without a body for HEAD
@@ -236,7 +245,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	body, _ := xml.Marshal(errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path})
+	body, _ := xml.Marshal(errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path, expiry: e.Expiry})
 	w.Write([]byte(xml.Header))
 	w.Write(body)
 }
