@@ -28,14 +28,14 @@ func (s *Service) AuthorizeArtifact(ctx context.Context, op Operation, bucket, k
 	switch op {
 	case OpListArtifactObjects:
 		if key != "" {
-			return errs.Of(errs.Validation, errs.KindAccess, "%s is asked of a bucket, not of object %q", op, truncate(key, 80))
+			return errs.Of(errs.Validation, errs.KindArtifact, "%s is asked of a bucket, not of object %q", op, truncate(key, 80))
 		}
 	case OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject:
 		if bucket == "" || key == "" {
-			return errs.Of(errs.Validation, errs.KindAccess, "%s needs a bucket and an object key", op)
+			return errs.Of(errs.Validation, errs.KindArtifact, "%s needs a bucket and an object key", op)
 		}
 	default:
-		return errs.Of(errs.Validation, errs.KindAccess, "%s is not an operation on artifact objects", op)
+		return errs.Of(errs.Validation, errs.KindArtifact, "%s is not an operation on artifact objects", op)
 	}
 	return s.authorize(ctx, op, ArtifactArn(bucket, key))
 }
