@@ -48,7 +48,8 @@ type Config struct {
 	Service *service.Service
 	// Artifacts is the artifact bucket the S3 door serves to job workers,
 	// who sign with their job's artifact credentials (the service's
-	// LookupArtifactKey); with no Artifacts there is no S3 door.
+	// LookupArtifactKey), and to holders of the server's access keys (see
+	// s3keys.go); with no Artifacts there is no S3 door.
 	Artifacts *artifacts.Store
 	Logger    *slog.Logger
 	// LoopbackOnly refuses requests whose Host is not a loopback name: the
@@ -111,7 +112,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		h.failures = throttle.New(throttle.Options{})
 	}
 	if cfg.Artifacts != nil {
-		s3h, err := s3door.NewHandler(cfg.Artifacts, jobKeys{cfg.Service})
+		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service})
 		if err != nil {
 			return nil, err
 		}
