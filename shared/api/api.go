@@ -112,7 +112,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		h.failures = throttle.New(throttle.Options{})
 	}
 	if cfg.Artifacts != nil {
-		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service})
+		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service}, s3door.WithFailureLimiter(h.failures))
 		if err != nil {
 			return nil, err
 		}

@@ -30,14 +30,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
 
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/auth/sigv4"
 )
@@ -49,11 +52,31 @@ const maxClockSkew = sigv4.S3MaxSkew
 // handler authenticates requests and prepares their bodies before passing
 // them to gofakes3.
 type handler struct {
-	bucket  string
-	keys    Keys
-	now     func() time.Time
-	backend *backend
-	s3      http.Handler
+	bucket   string
+	keys     Keys
+	now      func() time.Time
+	backend  *backend
+	s3       http.Handler
+	failures FailureLimiter
+}
+
+// FailureLimiter limits the failed authentications answered per key
+// (throttle.Limiter is one): Allow false refuses a request of the key
+// outright, Failed counts a failure.
+type FailureLimiter interface {
+	Allow(key string) bool
+	Failed(key string)
+	RetryAfter(key string) time.Duration
+}
+
+// Option adjusts a handler.
+type Option func(*handler)
+
+// WithFailureLimiter throttles the keys (or, for requests naming none, the
+// addresses) whose signatures fail too often: past the limit, requests are
+// answered 503 SlowDown, as S3 throttles, without being checked.
+func WithFailureLimiter(l FailureLimiter) Option {
+	return func(h *handler) { h.failures = l }
 }
 
 // NewHandler returns an http.Handler serving store's folder as the S3 bucket
@@ -72,7 +95,7 @@ type handler struct {
 // temporary folder. Keys must be relative slash paths whose segments are
 // non-empty and not "." or ".." (the keys artifacts.Store accepts); other
 // keys are rejected, so no request can reach a file outside the folder.
-func NewHandler(store *artifacts.Store, keys Keys) (http.Handler, error) {
+func NewHandler(store *artifacts.Store, keys Keys, opts ...Option) (http.Handler, error) {
 	if store == nil || store.Root == "" {
 		return nil, errors.New("s3: artifact store has no root folder")
 	}
@@ -100,13 +123,17 @@ func NewHandler(store *artifacts.Store, keys Keys) (http.Handler, error) {
 		gofakes3.WithTimeSkewLimit(0),
 		gofakes3.WithoutVersioning(),
 	)
-	return &handler{
+	h := &handler{
 		bucket:  bucket,
 		keys:    keys,
 		now:     time.Now,
 		backend: b,
 		s3:      fake.Server(),
-	}, nil
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h, nil
 }
 
 // validBucketName accepts names made of ASCII letters, digits, '.', '-' and
@@ -146,8 +173,20 @@ func IsS3Request(r *http.Request, bucket string) bool {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := r.Body
+	limitKey := throttle.Key(signingKeyID(r), r.RemoteAddr)
+	if h.failures != nil && !h.failures.Allow(limitKey) {
+		if d := h.failures.RetryAfter(limitKey); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		}
+		writeError(w, r, &apiError{http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate: too many requests with failed signatures from this access key or address.", nil})
+		drain(r, body)
+		return
+	}
 	sig, grant, aerr := h.authenticate(r)
 	if aerr != nil {
+		if h.failures != nil && aerr.Status != http.StatusInternalServerError {
+			h.failures.Failed(limitKey)
+		}
 		writeError(w, r, aerr)
 		drain(r, body)
 		return
