@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,11 +10,13 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/api/cpdoor"
+	"github.com/stageflow/stageflow/shared/awssign"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
 // TestFailedSignaturesAreThrottled: with the server's default limit, the
-// eleventh failed signature of a key within a minute is answered 429
+// eleventh failed signature of a key from one address within a minute is
+// answered 429
 // ThrottlingException with Retry-After (the S3 door: 503 SlowDown) without
 // being checked, on every door, while other keys go on; requests naming no
 // key are counted per address.
@@ -59,6 +62,14 @@ func TestFailedSignaturesAreThrottled(t *testing.T) {
 	// is checked until its window ends.
 	if resp := rest(srv.ClientOf(victim)); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("the throttled key with its secret: %d, want 429", resp.StatusCode)
+	}
+	// From another address the key is not throttled: failing with a key's
+	// ID (which is no secret) does not lock its owner out.
+	elsewhere := srv.ClientOf(victim)
+	elsewhere.Transport.(*awssign.Transport).Base = &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}
+	if resp := rest(elsewhere); resp.StatusCode != http.StatusOK {
+		t.Errorf("the key from another address: %d, want 200", resp.StatusCode)
 	}
 	resp, err := srv.ClientOf(victim).Get(srv.URL + "/" + "stageflow-artifacts/x")
 	if err != nil {
