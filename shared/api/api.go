@@ -216,6 +216,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ar, ok := h.authenticate(rw, r, door); ok {
 			h.rest.ServeHTTP(rw, ar)
 		}
+	case isConsolePath(r.URL.Path):
+		door = "console"
+		h.console(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)
