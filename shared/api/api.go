@@ -1,6 +1,8 @@
 // Package api builds Stageflow's whole HTTP surface in one place: the three
 // doors (REST under /v1, CodePipeline's JSON 1.1 protocol at POST /, the S3
-// endpoint of the artifact bucket), the loopback Host guard, one request log
+// endpoint of the artifact bucket), the console's sign-in under /console
+// (console.go: one-time links exchanged for a session cookie that the REST
+// door takes, authn.go), the loopback Host guard, one request log
 // line per request (refused ones and the S3 door's included), the cross-site
 // guard, the time a request body may take and the server's timeouts (each
 // door bounds its bodies' size). `stageflow serve`, the test helpers (apitest) and the

@@ -112,20 +112,13 @@ func signed(r *http.Request) bool {
 // authenticateSession establishes the caller of an unsigned REST request
 // carrying the console's session cookie: the session's key's principal,
 // with the key's current policies. A request that changes something must
-// also carry the session's CSRF token. An unknown or ended session counts
-// as a failed signature of the address.
+// also carry the session's CSRF token. An unknown or ended session is not
+// counted as a failed signature: a session ID (32 random bytes) cannot be
+// guessed, and a console still sending the cookie of a session that a
+// restart ended must not get its address throttled before the user signs in
+// again.
 func (h *Handler) authenticateSession(w http.ResponseWriter, r *http.Request, sessionID string) (*http.Request, bool) {
 	ctx := r.Context()
-	throttleKey := throttle.Key("", r.RemoteAddr)
-	if !h.failures.Allow(throttleKey) {
-		reqlog.Add(ctx, slog.String("refused", "too many failed sessions"))
-		if d := h.failures.RetryAfter(throttleKey); d > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-		}
-		h.refuse(w, "rest", http.StatusTooManyRequests, "ThrottlingException",
-			"Rate exceeded: too many requests with failed signatures or ended sessions from this address; retry after the Retry-After seconds")
-		return nil, false
-	}
 	c, ok, err := h.svc.ConsoleCaller(ctx, sessionID)
 	if err != nil {
 		reqlog.Fail(ctx, err)
@@ -133,7 +126,6 @@ func (h *Handler) authenticateSession(w http.ResponseWriter, r *http.Request, se
 		return nil, false
 	}
 	if !ok {
-		h.failures.Failed(throttleKey)
 		reqlog.Add(ctx, slog.String("refused", "console session"))
 		clearSessionCookie(w, r)
 		h.refuse(w, "rest", http.StatusForbidden, "ExpiredTokenException",

@@ -44,7 +44,8 @@ func isConsolePath(p string) bool { return p == "/console" || strings.HasPrefix(
 func (h *Handler) console(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case rest.ConsoleSignInPath:
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// GET only: a HEAD (a link preview) must not spend the link.
+		if r.Method != http.MethodGet {
 			h.consoleMethod(w, "GET")
 			return
 		}

@@ -468,3 +468,34 @@ func TestConsoleBounds(t *testing.T) {
 		t.Fatal("the session idle longest survived the bound")
 	}
 }
+
+// TestConsoleFailures: bad sign-in links are throttled per address like
+// failed signatures; ended sessions are not (a console still sending an
+// old cookie must not lock its user out of signing in again); a HEAD of a
+// link (a preview) does not spend it.
+func TestConsoleFailures(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithFailureLimit(3))
+	stale := &http.Cookie{Name: api.SessionCookie, Value: strings.Repeat("A", 43)}
+	for i := range 6 {
+		status, body := browser(t, srv, stale, http.MethodGet, "/v1/pipelines", "", "")
+		if status != http.StatusForbidden || restErrorCode(status, body) != "ExpiredTokenException" {
+			t.Fatalf("stale cookie, request %d: %d %s", i, status, body)
+		}
+	}
+	l := consoleLink(t, srv, srv.Admin)
+	req, _ := http.NewRequest(http.MethodHead, l.URL, nil)
+	if status, _ := send(t, &http.Client{}, req); status != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD of a link: %d", status)
+	}
+	if resp, body := openLink(t, &http.Client{}, l.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a link after stale cookies and a HEAD: %d %s", resp.StatusCode, body)
+	}
+	var last int
+	for range 4 {
+		resp, _ := openLink(t, &http.Client{}, l.URL)
+		last = resp.StatusCode
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("the 4th spent link in a row: %d, want 429", last)
+	}
+}
