@@ -191,6 +191,9 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		logger.Info("made the admin key and wrote it to the credentials file", "file", admin.Path, "accessKeyId", admin.AccessKeyID)
 	}
 	printAccess(cmd.OutOrStdout(), endpoint, opt, admin)
+	if admin != nil {
+		printConsoleLink(ctx, cmd.OutOrStdout(), svc, endpoint, admin.AccessKeyID)
+	}
 	n, err := sys.Runner.Resume(ctx)
 	if err != nil {
 		logger.Error("resuming executions", "err", err)

@@ -1,6 +1,8 @@
 // Package api builds Stageflow's whole HTTP surface in one place: the three
 // doors (REST under /v1, CodePipeline's JSON 1.1 protocol at POST /, the S3
-// endpoint of the artifact bucket), the loopback Host guard, one request log
+// endpoint of the artifact bucket), the console's sign-in under /console
+// (console.go: one-time links exchanged for a session cookie that the REST
+// door takes, authn.go), the loopback Host guard, one request log
 // line per request (refused ones and the S3 door's included), the cross-site
 // guard, the time a request body may take and the server's timeouts (each
 // door bounds its bodies' size). `stageflow serve`, the test helpers (apitest) and the
@@ -216,6 +218,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ar, ok := h.authenticate(rw, r, door); ok {
 			h.rest.ServeHTTP(rw, ar)
 		}
+	case isConsolePath(r.URL.Path):
+		door = "console"
+		h.console(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)

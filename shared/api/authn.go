@@ -33,7 +33,8 @@ const maxSignedBody = 1 << 20
 // unless the server runs without authentication, or the context already
 // holds a caller a gateway verified (deployed: API Gateway's IAM
 // authorization), the request must carry an AWS Signature Version 4 made
-// with one of the server's access keys. It answers the refusal itself and
+// with one of the server's access keys, or, at the REST door only and
+// unsigned, the console's session cookie (console.go). It answers the refusal itself and
 // returns false, or returns the request with the verified caller
 // (which the request log line names).
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door string) (*http.Request, bool) {
@@ -44,6 +45,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 	svcName, callerDoor := ServiceCodePipeline, service.DoorCodePipeline
 	if door == "rest" {
 		svcName, callerDoor = ServiceExecuteAPI, service.DoorREST
+	}
+	if door == "rest" && !signed(r) {
+		if ck, err := r.Cookie(SessionCookie); err == nil {
+			return h.authenticateSession(w, r, ck.Value)
+		}
 	}
 	if r.ContentLength > maxSignedBody {
 		// The door refuses the body for its size (413) without reading it.
@@ -90,6 +96,51 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 	h.svc.KeyUsed(ctx, verified.Caller.AccessKeyID)
 	reqlog.Add(ctx, slog.String("principal", verified.Caller.Principal))
 	return r.WithContext(service.WithCaller(ctx, verified.Caller)), true
+}
+
+// signed reports whether a request carries a signature (a header, or a
+// presigned query string): then it is verified as one, whatever cookie it
+// carries.
+func signed(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	q := r.URL.Query()
+	return q.Has("X-Amz-Signature") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Algorithm")
+}
+
+// authenticateSession establishes the caller of an unsigned REST request
+// carrying the console's session cookie: the session's key's principal,
+// with the key's current policies. A request that changes something must
+// also carry the session's CSRF token. An unknown or ended session is not
+// counted as a failed signature: a session ID (32 random bytes) cannot be
+// guessed, and a console still sending the cookie of a session that a
+// restart ended must not get its address throttled before the user signs in
+// again.
+func (h *Handler) authenticateSession(w http.ResponseWriter, r *http.Request, sessionID string) (*http.Request, bool) {
+	ctx := r.Context()
+	c, ok, err := h.svc.ConsoleCaller(ctx, sessionID)
+	if err != nil {
+		reqlog.Fail(ctx, err)
+		h.refuse(w, "rest", http.StatusInternalServerError, "InternalFailure", "the server could not check the console session; try again")
+		return nil, false
+	}
+	if !ok {
+		reqlog.Add(ctx, slog.String("refused", "console session"))
+		clearSessionCookie(w, r)
+		h.refuse(w, "rest", http.StatusForbidden, "ExpiredTokenException",
+			"the console session has ended (signed out, unused for "+service.ConsoleSessionIdle.String()+", older than "+
+				service.ConsoleSessionLifetime.String()+", its key deleted, or the server restarted): sign in again with a new link from `stageflow console-link`")
+		return nil, false
+	}
+	if changesState(r.Method) && !csrfMatches(r, c) {
+		reqlog.Add(ctx, slog.String("principal", c.Principal), slog.String("refused", "csrf token"))
+		h.refuse(w, "rest", http.StatusForbidden, "AccessDeniedException", csrfMessage)
+		return nil, false
+	}
+	h.svc.KeyUsed(ctx, c.AccessKeyID)
+	reqlog.Add(ctx, slog.String("principal", c.Principal), slog.String("session", "console"))
+	return r.WithContext(service.WithCaller(ctx, c)), true
 }
 
 // signatureMessage is the refusal's message: the verifier's, with what to

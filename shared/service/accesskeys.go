@@ -300,7 +300,11 @@ func (s *Service) DeleteAccessKey(ctx context.Context, id string) error {
 	if err := s.authorize(ctx, OpDeleteAccessKey, s.UserArn(k.User)); err != nil {
 		return err
 	}
-	return keys.DeleteAccessKey(ctx, id)
+	if err := keys.DeleteAccessKey(ctx, id); err != nil {
+		return err
+	}
+	s.endConsoleKey(id)
+	return nil
 }
 
 // HasAccessKey reports whether the server holds a key (the server checks
@@ -465,6 +469,10 @@ type CallerIdentity struct {
 	Verified    bool               `json:"verified"`
 	Door        string             `json:"door"`
 	Checks      []PermissionResult `json:"checks"`
+	// CSRFToken is the console session's CSRF token, when the caller is a
+	// console session: its requests that change something send it as the
+	// X-CSRF-Token header.
+	CSRFToken string `json:"csrfToken,omitempty"`
 }
 
 // GetCallerIdentity tells the caller who it is and, for each check (every
@@ -486,7 +494,7 @@ func (s *Service) GetCallerIdentity(ctx context.Context, checks []PermissionChec
 	}
 	c := CallerFrom(ctx)
 	out := &CallerIdentity{Principal: c.Principal, AccessKeyID: c.AccessKeyID, Verified: c.Verified, Door: c.Door,
-		Checks: make([]PermissionResult, 0, len(checks))}
+		Checks: make([]PermissionResult, 0, len(checks)), CSRFToken: c.ConsoleSessionCSRF()}
 	for i, ch := range checks {
 		if !known[strings.ToLower(ch.Action)] {
 			return nil, errs.New(errs.Validation, "checks[%d]: %q is not an operation of this server (codepipeline:GetPipeline, stageflow:GetActionLogs, …)",

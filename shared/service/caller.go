@@ -34,6 +34,9 @@ type Caller struct {
 	// a caller with no Policies then keeps what the gateway allowed, and
 	// attached policies narrow it.
 	GatewayAuthorized bool
+	// console is the console session the request came in with (nil for a
+	// signed request): its CSRF token guards the session's changes.
+	console *consoleSession
 }
 
 // The doors a caller comes through.

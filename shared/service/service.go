@@ -96,6 +96,7 @@ type Service struct {
 	keys             store.AccessKeyStore
 	sealer           seal.Sealer
 	uses             keyUses
+	console          consoleState // console sign-in links and sessions (console.go)
 }
 
 // New makes a Service.

@@ -70,6 +70,7 @@ type Server struct {
 
 	t        testing.TB
 	authNone bool
+	tls      bool
 }
 
 // Option adjusts the server before it opens: the embedded system's options
@@ -79,6 +80,13 @@ type Option func(*options)
 type options struct {
 	embedded.Options
 	failures *throttle.Limiter
+	tls      bool
+}
+
+// WithTLS serves HTTPS (httptest's certificate, which Client, ClientOf and
+// HTTP.Client trust) instead of plain HTTP.
+func WithTLS() Option {
+	return func(o *options) { o.tls = true }
 }
 
 // WithFailureLimit lets each access key or address fail its signature n
@@ -144,7 +152,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("apitest: building the HTTP surface: %v", err)
 	}
-	s := &Server{Service: sys.Service, System: sys, DataDir: dir, Handler: h, Logger: logger, t: t, authNone: o.AuthNone}
+	s := &Server{Service: sys.Service, System: sys, DataDir: dir, Handler: h, Logger: logger, t: t, authNone: o.AuthNone, tls: o.tls}
 	if !o.AuthNone {
 		admin, err := sys.EnsureAdminKey(service.LocalCaller(context.Background(), "apitest"))
 		if err != nil {
@@ -156,7 +164,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.HTTP = httptest.NewUnstartedServer(h)
 	s.HTTP.Config.RegisterOnShutdown(h.CloseStreams)
 	t.Cleanup(s.close)
-	s.HTTP.Start()
+	if o.tls {
+		s.HTTP.StartTLS()
+	} else {
+		s.HTTP.Start()
+	}
 	s.URL = s.HTTP.URL
 	return s
 }
@@ -179,14 +191,23 @@ func (s *Server) close() {
 // under WithoutAuth it signs nothing.
 func (s *Server) Client() *http.Client {
 	if s.authNone {
-		return &http.Client{}
+		return &http.Client{Transport: s.base()}
 	}
 	return s.ClientOf(s.Admin)
 }
 
 // ClientOf is an HTTP client that signs every request with creds.
 func (s *Server) ClientOf(creds aws.Credentials) *http.Client {
-	return awssign.Client(credentials.StaticCredentialsProvider{Value: creds}, Region)
+	return &http.Client{Transport: &awssign.Transport{Base: s.base(), Credentials: credentials.StaticCredentialsProvider{Value: creds}, Region: Region}}
+}
+
+// base is the transport that reaches the server: the default one, or under
+// WithTLS one that trusts the test certificate.
+func (s *Server) base() http.RoundTripper {
+	if s.tls {
+		return s.HTTP.Client().Transport
+	}
+	return http.DefaultTransport
 }
 
 // Credentials is the admin key as an SDK credentials provider (for the

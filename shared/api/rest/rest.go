@@ -119,6 +119,7 @@ func (h *Handler) routes() []route {
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},
 		{"GET /v1/whoami", h.whoami},
+		{"POST /v1/console-links", h.createConsoleLink},
 		{"POST /v1/keys", h.createKey},
 		{"GET /v1/keys", h.listKeys},
 		{"DELETE /v1/keys/{id}", h.deleteKey},
