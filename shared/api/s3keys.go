@@ -35,6 +35,7 @@ func (k s3Keys) Lookup(ctx context.Context, accessKeyID string) (s3door.Grant, b
 		Authorize: func(ctx context.Context, op s3door.Op, bucket, key string) error {
 			sop, ok := artifactOps[op]
 			if !ok {
+				//lint:ignore ST1005 the message is S3's, which starts so
 				return s3Denial{errors.New("Access Denied: the bucket's own operations (DeleteObjects, CreateBucket, DeleteBucket, versioning) are open to no key; delete objects one by one with DeleteObject")}
 			}
 			err := k.svc.AuthorizeArtifact(service.WithCaller(ctx, vk.Caller), sop, bucket, key)
