@@ -292,10 +292,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, cpSerializationError("reading the request body: %v", err)
 	}
-	key := CallerAccessKeyID(r)
-	caller := service.Caller{Principal: key, Door: service.DoorCodePipeline}
-	if key != service.Anonymous {
-		caller.AccessKeyID = key
+	// A caller already verified in this process (the deployed gateway's
+	// authorization) is kept; otherwise the signature's key names one.
+	caller := service.CallerFrom(r.Context())
+	if !caller.Verified {
+		key := CallerAccessKeyID(r)
+		caller = service.Caller{Principal: key, Door: service.DoorCodePipeline}
+		if key != service.Anonymous {
+			caller.AccessKeyID = key
+		}
 	}
 	return op.run(service.WithCaller(r.Context(), caller), &cpCall{svc: h.svc, body: body})
 }

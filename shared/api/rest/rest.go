@@ -154,8 +154,14 @@ func (h *Handler) CloseStreams() {
 // ServeHTTP establishes the caller, routes, and turns the mux's own 404 and
 // 405 answers into JSON errors.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user, userErr := restUser(r)
-	r = r.WithContext(service.WithCaller(r.Context(), service.Caller{Principal: user, Door: service.DoorREST}))
+	// A caller already verified in this process (the deployed gateway's
+	// authorization) is kept; otherwise the header names one.
+	var userErr error
+	if !service.CallerFrom(r.Context()).Verified {
+		var user string
+		user, userErr = restUser(r)
+		r = r.WithContext(service.WithCaller(r.Context(), service.Caller{Principal: user, Door: service.DoorREST}))
+	}
 	rw := &restResponseWriter{ResponseWriter: w, req: r}
 	defer func() { reqlog.Add(r.Context(), slog.String("route", routeOf(r))) }()
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {

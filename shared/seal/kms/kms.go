@@ -26,6 +26,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
@@ -245,3 +246,9 @@ func (s *Sealer) Len() int {
 }
 
 var _ seal.Sealer = (*Sealer)(nil)
+
+// NewFromConfig returns a sealer under keyID whose KMS client is made of
+// the AWS configuration (the function's role, its region).
+func NewFromConfig(cfg aws.Config, keyID string, o Options) (*Sealer, error) {
+	return New(awskms.NewFromConfig(cfg), keyID, o)
+}
