@@ -443,6 +443,7 @@ func TestGrants(t *testing.T) {
 	store := func(logs string) []statement {
 		return []statement{
 			{"dynamodb:DeleteItem", table}, {"dynamodb:GetItem", table}, {"dynamodb:PutItem", table}, {"dynamodb:Query", table},
+			{"dynamodb:UpdateItem", table},
 			{"logs:CreateLogStream", logs + ".Arn"}, {"logs:PutLogEvents", logs + ".Arn"},
 		}
 	}

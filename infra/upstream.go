@@ -17,11 +17,12 @@ import (
 func storeTableSchema(name string) *dynamodb.CreateTableInput { return dynamo.TableSchema(name) }
 
 // storeTableActions are the DynamoDB actions the store's calls need
-// (GetItem, PutItem, DeleteItem, Query, and TransactWriteItems of puts and
-// deletes, which IAM authorizes as PutItem and DeleteItem on each item).
+// (GetItem, PutItem, DeleteItem, UpdateItem — an access key's last use —,
+// Query, and TransactWriteItems of puts and deletes, which IAM authorizes as
+// PutItem and DeleteItem on each item).
 // TestStoreActionsCoverTheStore checks them against the calls in
 // shared/store/dynamo.
-var storeTableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+var storeTableActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"}
 
 // storeActionsNotDeployed are the store's calls that no deployed function
 // makes, so no role is granted them, each with the reason.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cli-roundtrip.sh — drive a running Stageflow server with the AWS CLI.
 #
-#   STAGEFLOW_ENDPOINT=http://127.0.0.1:8480 scripts/cli-roundtrip.sh
+#   STAGEFLOW_ENDPOINT=http://127.0.0.1:8480 STAGEFLOW_CREDENTIALS=.stageflow/credentials scripts/cli-roundtrip.sh
 #
 # For each pipeline document (shared/api/cpdoor/testdata/cli-pipeline.json, and the
 # AWS documentation's example ../shared/testdata/aws-docs-s3-codedeploy.json
@@ -13,13 +13,20 @@
 # checks that an invalid document is refused with a non-zero exit and
 # InvalidStructureException. It exits non-zero at the first mismatch.
 #
-# Credentials are dummies (signatures are not verified yet). Needs jq, to
+# The CLI signs with the server's admin key: the credentials file the server
+# wrote to its data directory (STAGEFLOW_CREDENTIALS, default
+# .stageflow/credentials), profile stageflow. Needs jq, to
 # drop the "metadata" member of the AWS example (create-pipeline does not
 # take it) and to compare lists.
 set -Eeuo pipefail
 
 if [[ -z "${STAGEFLOW_ENDPOINT:-}" ]]; then
-  echo "usage: STAGEFLOW_ENDPOINT=http://127.0.0.1:8480 $0" >&2
+  echo "usage: STAGEFLOW_ENDPOINT=http://127.0.0.1:8480 [STAGEFLOW_CREDENTIALS=.stageflow/credentials] $0" >&2
+  exit 2
+fi
+credentials="${STAGEFLOW_CREDENTIALS:-.stageflow/credentials}"
+if [[ ! -r "$credentials" ]]; then
+  echo "cli-roundtrip: no credentials file at $credentials (the server writes it to its data directory at its first start)" >&2
   exit 2
 fi
 for tool in aws jq; do
@@ -29,12 +36,11 @@ for tool in aws jq; do
   fi
 done
 
-export AWS_ACCESS_KEY_ID=AKIDSTAGEFLOWCLI
-export AWS_SECRET_ACCESS_KEY=stageflow-cli-dummy-secret
+export AWS_SHARED_CREDENTIALS_FILE="$credentials" AWS_PROFILE=stageflow
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_PAGER=""
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
+unset AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 
 trap 'if ((BASH_SUBSHELL == 0)); then printf "cli-roundtrip: FAIL: command failed (line %s): %s\n" "$LINENO" "$BASH_COMMAND" >&2; fi' ERR
 

@@ -46,11 +46,25 @@ func addEndpointFlag(cmd *cobra.Command, c *client) {
 	cmd.Flags().StringVar(&c.endpoint, "endpoint", defaultEndpoint(), "the Stageflow server (env STAGEFLOW_ENDPOINT)")
 }
 
-// api is a REST client of the endpoint that names $USER as the caller.
+// api is a REST client of the endpoint signing with the credentials the
+// command finds (credentials.go); it names $USER as the caller, which only
+// a server run with --auth none takes at its word.
 func (c *client) api() *restclient.Client {
-	rc := restclient.New(c.endpoint, &http.Client{})
+	hc, err := httpClient(context.Background())
+	if err != nil {
+		hc = &http.Client{Transport: failingTransport{err}}
+	}
+	rc := restclient.New(c.endpoint, hc)
 	rc.User = os.Getenv("USER")
 	return rc
+}
+
+// failingTransport fails every request with the error of finding
+// credentials, so that the command reports it.
+type failingTransport struct{ err error }
+
+func (t failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("finding credentials: %w", t.err)
 }
 
 func printJSON(w io.Writer, v any) error {

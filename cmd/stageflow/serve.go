@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -30,7 +31,7 @@ const defaultAddr = "127.0.0.1:8480"
 func newServeCmd() *cobra.Command {
 	var (
 		addr, dataDir, region, account, logFormat string
-		examples, tlsCert, tlsKey                 string
+		examples, tlsCert, tlsKey, authMode       string
 		insecureHTTP                              bool
 		startExamples, passEnv                    []string
 		shutdownGrace                             time.Duration
@@ -53,7 +54,7 @@ and lets running actions finish up to --shutdown-grace.`,
 			return serve(cmd, serveOptions{res: res,
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
-				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv,
+				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv, auth: authMode,
 			})
 		},
 	}
@@ -69,6 +70,8 @@ and lets running actions finish up to --shutdown-grace.`,
 	f.StringVar(&tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	f.BoolVar(&insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback --addr (unsafe: anyone on the network can run commands here)")
 	f.StringSliceVar(&passEnv, "pass-env", nil, "variables of the server's environment that actions get too (actions get only a base environment otherwise)")
+	f.StringVar(&authMode, "auth", "sigv4", "sigv4: every request is signed with one of the server's access keys (the admin key is written to <data-dir>/credentials); "+
+		"none: callers are taken at their word and may do everything (loopback addresses only; unsafe)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
 	res = addResourceFlags(cmd)
 	return cmd
@@ -76,6 +79,7 @@ and lets running actions finish up to --shutdown-grace.`,
 
 type serveOptions struct {
 	addr, dataDir, region, account, logFormat, examples string
+	auth                                                string
 	tlsCert, tlsKey                                     string
 	insecureHTTP                                        bool
 	start, passEnv                                      []string
@@ -112,6 +116,19 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		return err
 	}
 	loopback := isLoopback(ln.Addr())
+	authNone := false
+	switch opt.auth {
+	case "sigv4", "":
+	case "none":
+		authNone = true
+		if !loopback {
+			ln.Close()
+			return usageError{fmt.Errorf("--auth none is only allowed on a loopback --addr (%s is not): on a network, every request must be signed", opt.addr)}
+		}
+	default:
+		ln.Close()
+		return usageError{fmt.Errorf("--auth must be sigv4 or none, not %q", opt.auth)}
+	}
 	if !loopback && !useTLS && !opt.insecureHTTP {
 		ln.Close()
 		return usageError{fmt.Errorf("--addr %s is not a loopback address: serve it over HTTPS (--tls-cert, --tls-key), "+
@@ -119,6 +136,7 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	}
 	eopt := embedded.Options{
 		DataDir: opt.dataDir, Logger: logger, Region: opt.region, Account: opt.account, PassEnv: opt.passEnv,
+		AuthNone: authNone,
 	}
 	if opt.res != nil {
 		opt.res.apply(&eopt)
@@ -130,12 +148,20 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	}
 	h, err := api.NewHandler(api.Config{
 		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger,
-		LoopbackOnly: loopback,
+		LoopbackOnly: loopback, AuthNone: authNone,
 	})
 	if err != nil {
 		ln.Close()
 		sys.Close(context.Background())
 		return err
+	}
+	var admin *embedded.AdminKey
+	if !authNone {
+		if admin, err = sys.EnsureAdminKey(ctx); err != nil {
+			ln.Close()
+			sys.Close(context.Background())
+			return err
+		}
 	}
 	srv := api.NewServer(h)
 	svc := sys.Service
@@ -150,7 +176,13 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		logger.Warn("INSECURE: plain HTTP on a non-loopback address (--insecure-http): anyone who can reach " + ln.Addr().String() +
 			" can read and change pipelines and run commands on this machine, and nothing is encrypted")
 	}
-	logger.Warn("authentication is not enabled yet: this server trusts every local caller; it only answers requests for loopback host names when bound to loopback")
+	if authNone {
+		logger.Warn("AUTHENTICATION OFF (--auth none): every local caller may do everything, named as it claims; " +
+			"the server still answers only requests for loopback host names")
+	} else if admin.Created {
+		logger.Info("made the admin key and wrote it to the credentials file", "file", admin.Path, "accessKeyId", admin.AccessKeyID)
+	}
+	printAccess(cmd.OutOrStdout(), endpoint, opt, admin)
 	n, err := sys.Runner.Resume(ctx)
 	if err != nil {
 		logger.Error("resuming executions", "err", err)
@@ -221,13 +253,33 @@ func loadAndStart(ctx context.Context, sys *embedded.System, opt serveOptions, e
 			fmt.Fprintf(out, "  approve:    bin/stageflow approve %s --stage %s --action %s\n", name, a.stage, a.action)
 		}
 	}
-	if len(opt.start) > 0 || opt.examples != "" {
-		// The AWS CLI needs a region and some credentials to sign with, even
-		// though this server checks no signature yet: say so where it is shown.
-		fmt.Fprintf(out, "\nStageflow is at %s\n  REST:         %s/v1/pipelines\n  AWS CLI:      export AWS_ACCESS_KEY_ID=stageflow AWS_SECRET_ACCESS_KEY=stageflow AWS_DEFAULT_REGION=%s\n"+
-			"                aws codepipeline list-pipelines --endpoint-url %s\n  list:         bin/stageflow pipeline list\n", endpoint, endpoint, opt.region, endpoint)
-	}
 	return nil
+}
+
+// printAccess tells how to reach the server: the stageflow commands, the
+// AWS CLI (with the admin key's credentials file, or with any key under
+// --auth none) and the REST API.
+func printAccess(out io.Writer, endpoint string, opt serveOptions, admin *embedded.AdminKey) {
+	fmt.Fprintf(out, "\nStageflow is at %s\n", endpoint)
+	if admin == nil {
+		// The AWS CLI signs even when nobody checks: it needs some key.
+		fmt.Fprintf(out, "  AWS CLI:   export AWS_ACCESS_KEY_ID=stageflow AWS_SECRET_ACCESS_KEY=stageflow AWS_DEFAULT_REGION=%s\n"+
+			"             aws codepipeline list-pipelines --endpoint-url %s\n  stageflow: bin/stageflow pipeline list\n", opt.region, endpoint)
+		return
+	}
+	path := admin.Path
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	fmt.Fprintf(out, "  admin key: %s in %s (profile %s; keep it secret)\n", admin.AccessKeyID, path, embedded.CredentialsProfile)
+	fmt.Fprintf(out, "  AWS CLI:   export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=%s AWS_DEFAULT_REGION=%s\n"+
+		"             aws codepipeline list-pipelines --endpoint-url %s\n", path, embedded.CredentialsProfile, opt.region, endpoint)
+	if filepath.Clean(opt.dataDir) == filepath.Clean(embedded.DefaultDataDir()) {
+		fmt.Fprintf(out, "  stageflow: bin/stageflow pipeline list   (finds the key in %s)\n", path)
+	} else {
+		fmt.Fprintf(out, "  stageflow: STAGEFLOW_DATA_DIR=%s bin/stageflow pipeline list\n", opt.dataDir)
+	}
+	fmt.Fprintf(out, "  more keys: bin/stageflow keys create --user NAME --policy AWSCodePipeline_ReadOnlyAccess\n")
 }
 
 func expireJobs(ctx context.Context, svc *service.Service, logger *slog.Logger) {

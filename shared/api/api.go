@@ -56,6 +56,23 @@ type Config struct {
 	LoopbackOnly bool
 	// BodyTimeout overrides the package's BodyTimeout (tests).
 	BodyTimeout time.Duration
+	// AuthNone takes callers at their word (the access key ID a request
+	// names, the X-Stageflow-User header) instead of verifying signatures:
+	// `stageflow serve --auth none`, on loopback only. By default every
+	// REST and CodePipeline request must be signed with one of the
+	// service's access keys (authn.go).
+	AuthNone bool
+	// Failures limits the failed signatures answered per key or address
+	// (nil: no limit).
+	Failures FailureLimiter
+}
+
+// FailureLimiter limits failed authentications per key: Allow reports
+// whether a request of the key may be checked at all, Failed counts a
+// failure.
+type FailureLimiter interface {
+	Allow(key string) bool
+	Failed(key string)
 }
 
 // Handler is the HTTP surface.
@@ -66,6 +83,9 @@ type Handler struct {
 	bodyTimeout            time.Duration
 	log                    *slog.Logger
 	closeStreams           func()
+	svc                    *service.Service
+	authNone               bool
+	failures               FailureLimiter
 }
 
 // NewHandler builds the HTTP surface.
@@ -85,6 +105,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,
 		closeStreams: restDoor.CloseStreams,
+		svc:          cfg.Service,
+		authNone:     cfg.AuthNone,
+		failures:     cfg.Failures,
 	}
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = BodyTimeout
@@ -191,13 +214,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.bodyDeadline(rw, r)
-		h.rest.ServeHTTP(rw, r)
+		if ar, ok := h.authenticate(rw, r, door); ok {
+			h.rest.ServeHTTP(rw, ar)
+		}
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)
 	default:
 		h.bodyDeadline(rw, r)
-		h.codepipeline.ServeHTTP(rw, r)
+		if ar, ok := h.authenticate(rw, r, door); ok {
+			h.codepipeline.ServeHTTP(rw, ar)
+		}
 	}
 }
 

@@ -84,7 +84,7 @@ var cpRequests = map[string]struct {
 // TestEveryCodePipelineOperationAsksAuthorization: with a deny-all hook,
 // every operation of the CodePipeline door is refused with
 // AccessDeniedException, after asking about its own action name and
-// resource, for the caller named by the request's access key.
+// resource, for the caller its signature verified (the admin key).
 func TestEveryCodePipelineOperationAsksAuthorization(t *testing.T) {
 	hook := &denyAll{}
 	srv := apitest.NewServer(t, apitest.WithAuthorizer(hook.authorize))
@@ -101,8 +101,7 @@ func TestEveryCodePipelineOperationAsksAuthorization(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(tc.body))
 			req.Header.Set("X-Amz-Target", cpdoor.TargetPrefix+op)
 			req.Header.Set("Content-Type", cpdoor.ContentType)
-			req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDAUTHZTEST/20260101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=00")
-			status, body := send(t, req)
+			status, body := send(t, srv.Client(), req)
 			var e struct {
 				Type    string `json:"__type"`
 				Message string `json:"message"`
@@ -111,7 +110,7 @@ func TestEveryCodePipelineOperationAsksAuthorization(t *testing.T) {
 			if status != http.StatusForbidden || e.Type != "AccessDeniedException" {
 				t.Fatalf("%d %s, want 403 AccessDeniedException", status, body)
 			}
-			want := question{service.Operation("codepipeline:" + op), tc.resource, "AKIDAUTHZTEST", service.DoorCodePipeline}
+			want := question{service.Operation("codepipeline:" + op), tc.resource, srv.Service.UserArn(service.AdminUser), service.DoorCodePipeline}
 			asked := hook.take()
 			if len(asked) == 0 || asked[0] != want {
 				t.Fatalf("asked %+v, want first %+v", asked, want)
@@ -159,12 +158,12 @@ func TestEveryRESTRouteAsksAuthorization(t *testing.T) {
 			}
 			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, rd)
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Stageflow-User", "alice")
-			status, body := send(t, req)
+			req.Header.Set("X-Stageflow-User", "alice") // a claim: the signature names the caller
+			status, body := send(t, srv.Client(), req)
 			if status != http.StatusForbidden || !strings.Contains(string(body), `"AccessDeniedException"`) {
 				t.Fatalf("%d %s, want 403 AccessDeniedException", status, body)
 			}
-			want := question{tt.op, tt.resource, "alice", service.DoorREST}
+			want := question{tt.op, tt.resource, srv.Service.UserArn(service.AdminUser), service.DoorREST}
 			if asked := hook.take(); len(asked) == 0 || asked[0] != want {
 				t.Fatalf("asked %+v, want first %+v", asked, want)
 			}
@@ -172,9 +171,9 @@ func TestEveryRESTRouteAsksAuthorization(t *testing.T) {
 	}
 }
 
-func send(t *testing.T, req *http.Request) (int, []byte) {
+func send(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func doorsCP(t *testing.T, srv *apitest.Server, op, body string) (exception, mes
 	}
 	req.Header.Set("X-Amz-Target", cpdoor.TargetPrefix+op)
 	req.Header.Set("Content-Type", cpdoor.ContentType)
-	status, data := send(t, req)
+	status, data := send(t, srv.Client(), req)
 	var e struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -136,7 +136,7 @@ func doorsREST(t *testing.T, srv *apitest.Server, method, path, body string) (st
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	status, data := send(t, req)
+	status, data := send(t, srv.Client(), req)
 	var e rest.RESTError
 	if err := json.Unmarshal(data, &e); err != nil || status != http.StatusBadRequest {
 		t.Fatalf("%s %s: %d %s", method, path, status, data)

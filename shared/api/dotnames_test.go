@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
@@ -23,10 +22,10 @@ import (
 // executions are read through the REST client and the CodePipeline door.
 func TestDotNames(t *testing.T) {
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
-	rc := restclient.New(srv.URL, nil)
+	rc := restclient.New(srv.URL, srv.Client())
 	cp := codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Credentials: srv.Credentials(),
 	})
 	commands := `{"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}`
 	for _, name := range []string{".", "..", "...", "a..b", ".hidden", ".put-x"} {

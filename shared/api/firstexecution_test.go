@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/smithy-go"
@@ -20,10 +19,6 @@ import (
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/service"
 )
-
-// firstAccessKey signs the SDK's requests; the CodePipeline door names the
-// caller by it.
-const firstAccessKey = "AKIDFIRSTEXECUTION"
 
 // trigger is what a door lists of an execution's trigger.
 type trigger struct{ typ, detail string }
@@ -50,8 +45,8 @@ func restCall(t *testing.T, srv *apitest.Server, method, path, body string, out 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(rest.RESTUserHeader, "alice")
-	status, data := send(t, req)
+	req.Header.Set(rest.RESTUserHeader, "alice") // a claim the signature overrides
+	status, data := send(t, srv.Client(), req)
 	if out != nil && status < 300 {
 		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatalf("%s %s: %d %s", method, path, status, data)
@@ -63,7 +58,7 @@ func restCall(t *testing.T, srv *apitest.Server, method, path, body string, out 
 func sdkClient(srv *apitest.Server) *codepipeline.Client {
 	return codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider(firstAccessKey, "secret", ""),
+		Credentials: srv.Credentials(),
 	})
 }
 
@@ -80,7 +75,7 @@ func sdkGate(name, action string) *cptypes.PipelineDeclaration {
 
 var firstDoors = []firstDoor{
 	{
-		name: "REST", principal: "alice",
+		name: "REST", principal: apitest.AdminPrincipal,
 		create: func(t *testing.T, srv *apitest.Server, name string) {
 			if code := restCall(t, srv, "POST", "/v1/pipelines", gateJSON(name, "Approve"), nil); code != http.StatusCreated {
 				t.Fatalf("POST /v1/pipelines: %d", code)
@@ -104,7 +99,7 @@ var firstDoors = []firstDoor{
 		},
 	},
 	{
-		name: "CodePipeline (AWS SDK for Go v2)", principal: firstAccessKey,
+		name: "CodePipeline (AWS SDK for Go v2)", principal: apitest.AdminPrincipal,
 		create: func(t *testing.T, srv *apitest.Server, name string) {
 			_, err := sdkClient(srv).CreatePipeline(t.Context(), &codepipeline.CreatePipelineInput{Pipeline: sdkGate(name, "Approve")})
 			if err != nil {

@@ -41,7 +41,7 @@ func jobCredsServer(t *testing.T, ctx context.Context) (*apitest.Server, *codepi
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithClock(func() time.Time { return time.Now().UTC().Add(time.Duration(skew.Load())) }))
 	cp := codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Credentials: srv.Credentials(),
 	})
 	typ := &cptypes.ActionTypeId{Category: cptypes.ActionCategoryDeploy, Owner: cptypes.ActionOwnerCustom, Provider: aws.String("CredsWorker"), Version: aws.String("1")}
 	if _, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{
@@ -274,7 +274,7 @@ func TestJobArtifactCredentials(t *testing.T) {
 			}
 		})
 	}
-	if n, err := srv.Service.ExpireJobs(ctx); err != nil || n != 1 {
+	if n, err := srv.Service.ExpireJobs(service.LocalCaller(ctx, "test")); err != nil || n != 1 {
 		t.Errorf("ExpireJobs: %d %v, want gamma's job", n, err)
 	}
 	if _, err := getObject(ctx, jobClient(srv, g), bucket, g.in); err == nil {

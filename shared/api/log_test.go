@@ -33,7 +33,11 @@ func TestOneLogLinePerRequest(t *testing.T) {
 		if r.host != "" {
 			req.Host = r.host
 		}
-		if status, body := send(t, req); status != r.status {
+		client := srv.Client()
+		if r.door == "s3" {
+			client = http.DefaultClient // unsigned: the S3 door takes its jobs' keys only
+		}
+		if status, body := send(t, client, req); status != r.status {
 			t.Fatalf("%s %s: %d %s, want %d", r.method, r.path, status, body, r.status)
 		}
 	}

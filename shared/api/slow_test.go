@@ -30,7 +30,8 @@ func TestSlowClientsAreCut(t *testing.T) {
 	}{
 		{"a body shorter than announced, REST", "POST /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": \"x\"", "HTTP/1.1 4"},
 		{"a body shorter than announced, CodePipeline", "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: CodePipeline_20150709.ListPipelines\r\nContent-Length: 1000\r\n\r\n{}", "HTTP/1.1 4"},
-		{"an idle keep-alive connection", "GET /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "HTTP/1.1 200"},
+		// Unsigned, so refused; then the connection idles.
+		{"an idle keep-alive connection", "GET /v1/pipelines HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "HTTP/1.1 403"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,7 +35,7 @@ func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	reqCtx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(reqCtx, "GET", url+"/v1/pipelines/gate/executions/"+e.ID+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := base.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/runner"
+	"github.com/stageflow/stageflow/shared/seal"
 	"github.com/stageflow/stageflow/shared/secrets"
 	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/store/sqlite"
@@ -54,8 +55,13 @@ type Options struct {
 	// Region and Account are named in ARNs (defaults: DefaultRegion,
 	// DefaultAccount).
 	Region, Account string
-	// Authorize is the service's authorization hook (nil: allow all).
+	// Authorize is the service's authorization hook (nil: the policies of
+	// the callers' access keys, service.NewPolicyAuthorizer; with AuthNone,
+	// allow all).
 	Authorize service.Authorizer
+	// AuthNone: the server takes callers at their word and allows
+	// everything (`stageflow serve --auth none`).
+	AuthNone bool
 	// Now is the clock (nil: the wall clock, in UTC).
 	Now func() time.Time
 	// PassEnv names variables of this process's environment that Commands
@@ -100,6 +106,7 @@ type System struct {
 	now         func() time.Time
 	log         *slog.Logger
 	stopJanitor func()
+	dataDir     string
 }
 
 // Open opens (creating if needed) the data directory and assembles the
@@ -121,6 +128,18 @@ func Open(opt Options) (*System, error) {
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	sealer, err := seal.FileKey(filepath.Join(opt.DataDir, AccessKeySealFile))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("access keys: %w", err)
+	}
+	authz := opt.Authorize
+	if authz == nil {
+		authz = service.NewPolicyAuthorizer(nil)
+		if opt.AuthNone {
+			authz = service.AllowAll
+		}
 	}
 	now := opt.Now
 	if now == nil {
@@ -158,10 +177,11 @@ func Open(opt Options) (*System, error) {
 	}
 	svc := service.New(service.Config{
 		Store: st, Driver: r, Now: now, NewID: uuid.NewString, Region: opt.Region, Account: opt.Account,
-		ArtifactKey: artifactKey, Authorize: opt.Authorize, Events: events,
-		NoFirstExecution: opt.NoFirstExecution, Logger: lg,
+		ArtifactKey: artifactKey, Authorize: authz, Events: events,
+		NoFirstExecution: opt.NoFirstExecution, Logger: lg, Keys: st, Sealer: sealer,
 	})
-	sys := &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events, retention: retention, now: now, log: lg}
+	sys := &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events, retention: retention, now: now, log: lg,
+		dataDir: opt.DataDir}
 	interval := opt.JanitorInterval
 	if interval <= 0 {
 		interval = DefaultJanitorInterval

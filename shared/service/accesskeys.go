@@ -445,3 +445,68 @@ func checkPrincipal(p string) error {
 }
 
 var _ seal.Sealer = (*seal.AESGCM)(nil)
+
+// MaxPermissionChecks bounds the checks of one GetCallerIdentity.
+const MaxPermissionChecks = 100
+
+// PermissionCheck asks whether the caller may perform Action on Resource
+// (an ARN; "*" when empty).
+type PermissionCheck struct {
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+}
+
+// PermissionResult answers a PermissionCheck.
+type PermissionResult struct {
+	PermissionCheck
+	Allowed bool `json:"allowed"`
+}
+
+// CallerIdentity is who the caller is, and what it may do.
+type CallerIdentity struct {
+	Principal   string             `json:"principal"`
+	AccessKeyID string             `json:"accessKeyId,omitempty"`
+	Verified    bool               `json:"verified"`
+	Door        string             `json:"door"`
+	Checks      []PermissionResult `json:"checks"`
+}
+
+// GetCallerIdentity tells the caller who it is and, for each check (every
+// operation on "*" when none is given), whether the authorization hook
+// allows it. Like STS's GetCallerIdentity it needs no permission of its
+// own. The console uses it to show only what the caller may do.
+func (s *Service) GetCallerIdentity(ctx context.Context, checks []PermissionCheck) (*CallerIdentity, error) {
+	if len(checks) > MaxPermissionChecks {
+		return nil, errs.New(errs.Validation, "%d checks given: at most %d", len(checks), MaxPermissionChecks)
+	}
+	if len(checks) == 0 {
+		for _, op := range Operations() {
+			checks = append(checks, PermissionCheck{Action: string(op), Resource: AllResources})
+		}
+	}
+	known := map[string]bool{}
+	for _, op := range Operations() {
+		known[strings.ToLower(string(op))] = true
+	}
+	c := CallerFrom(ctx)
+	out := &CallerIdentity{Principal: c.Principal, AccessKeyID: c.AccessKeyID, Verified: c.Verified, Door: c.Door,
+		Checks: make([]PermissionResult, 0, len(checks))}
+	for i, ch := range checks {
+		if !known[strings.ToLower(ch.Action)] {
+			return nil, errs.New(errs.Validation, "checks[%d]: %q is not an operation of this server (codepipeline:GetPipeline, stageflow:GetActionLogs, …)",
+				i, truncate(ch.Action, 80))
+		}
+		if ch.Resource == "" {
+			ch.Resource = AllResources
+		}
+		if len(ch.Resource) > 1200 || (ch.Resource != AllResources && !strings.HasPrefix(ch.Resource, "arn:")) {
+			return nil, errs.New(errs.Validation, "checks[%d]: the resource must be an ARN or *", i)
+		}
+		err := s.authorize(ctx, Operation(ch.Action), ch.Resource)
+		if err != nil && errs.CodeOf(err) != errs.Forbidden {
+			return nil, err
+		}
+		out.Checks = append(out.Checks, PermissionResult{PermissionCheck: ch, Allowed: err == nil})
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/stageflow/stageflow/shared/errs"
@@ -47,6 +48,20 @@ func checkActionType(at *ActionType) []errs.Problem {
 	}{{"inputArtifactDetails", at.InputArtifactDetails}, {"outputArtifactDetails", at.OutputArtifactDetails}} {
 		if d.ad.MinimumCount < 0 || d.ad.MinimumCount > 5 || d.ad.MaximumCount < 0 || d.ad.MaximumCount > 5 || d.ad.MinimumCount > d.ad.MaximumCount {
 			p = append(p, errs.Problem{Path: d.path, Message: "minimumCount and maximumCount must be 0..5 with minimumCount ≤ maximumCount"})
+		}
+	}
+	queryable := 0
+	for i, prop := range at.ActionConfigurationProperties {
+		if !prop.Queryable {
+			continue
+		}
+		// As CodePipeline documents: a queryable value is matched in
+		// PollForJobs queries, so it may be neither secret nor absent.
+		if queryable++; queryable > 1 {
+			p = append(p, errs.Problem{Path: fmt.Sprintf("configurationProperties[%d].queryable", i), Message: "an action type has at most one queryable property"})
+		}
+		if prop.Secret || !prop.Required {
+			p = append(p, errs.Problem{Path: fmt.Sprintf("configurationProperties[%d]", i), Message: "a queryable property must be required and not secret"})
 		}
 	}
 	return p

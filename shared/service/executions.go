@@ -178,7 +178,7 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 	if err != nil {
 		return nil, err
 	}
-	return e.WithoutDriverTokens(), nil
+	return s.maskedExecution(ctx, e.WithoutDriverTokens())
 }
 
 // ListExecutions lists a pipeline's executions, newest first.
@@ -291,10 +291,14 @@ func actionExecution(r *engine.ActionRun) *ActionExecution {
 	return ae
 }
 
-func actionDetail(e *engine.Execution, r *engine.ActionRun) ActionExecutionDetail {
+// actionDetail is an action run as ListActionExecutions shows it, the
+// values of secret configuration properties masked.
+func actionDetail(e *engine.Execution, r *engine.ActionRun, sp secretProps) ActionExecutionDetail {
 	decl := e.Pipeline.Stages[r.StageIndex].Actions[r.ActionIndex]
+	declared, _ := sp.maskConfig(decl.ActionTypeID, decl.Configuration)
+	resolved, _ := sp.maskConfig(r.Type, r.Configuration)
 	in := &ActionExecutionInput{
-		ActionTypeID: r.Type, Configuration: decl.Configuration, ResolvedConfiguration: r.Configuration,
+		ActionTypeID: r.Type, Configuration: declared, ResolvedConfiguration: resolved,
 		RoleArn: decl.RoleArn, Region: decl.Region, InputArtifacts: []ArtifactDetail{}, Namespace: r.Namespace,
 	}
 	for _, a := range r.InputArtifacts {

@@ -109,8 +109,20 @@ func (s *Service) ListActionExecutions(ctx context.Context, name string, f Actio
 	}
 	out := &ListActionExecutionsOutput{ActionExecutionDetails: []ActionExecutionDetail{}}
 	var bad bool
+	// The secret properties are read once, at the first execution that
+	// uses a custom action type.
+	var sp secretProps
+	var spErr error
+	spRead := false
 	// rows adds the rows of e from its place and says whether to go on.
 	rows := func(page string, e *engine.Execution) bool {
+		if !spRead && hasCustom(&e.Pipeline) {
+			sp, spErr = s.allSecrets(ctx)
+			spRead = true
+			if spErr != nil {
+				return false
+			}
+		}
 		from := len(e.Actions)
 		if at.Execution != "" {
 			if at.Execution != e.ID || at.Run > from {
@@ -128,7 +140,7 @@ func (s *Service) ListActionExecutions(ctx context.Context, name string, f Actio
 				out.NextToken = actionPlace{Page: page, Execution: e.ID, Run: i + 1}.token()
 				return false
 			}
-			out.ActionExecutionDetails = append(out.ActionExecutionDetails, actionDetail(e, r))
+			out.ActionExecutionDetails = append(out.ActionExecutionDetails, actionDetail(e, r, sp))
 		}
 		return true
 	}
@@ -145,6 +157,9 @@ func (s *Service) ListActionExecutions(ctx context.Context, name string, f Actio
 		if err := s.walkExecutions(ctx, store.ExecutionFilter{PipelineName: name}, at.Page, at.Execution, rows); err != nil {
 			return nil, err
 		}
+	}
+	if spErr != nil {
+		return nil, spErr
 	}
 	if bad {
 		return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")

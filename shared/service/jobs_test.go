@@ -20,7 +20,7 @@ func TestJobsTimeOut(t *testing.T) {
 	var skew atomic.Int64 // how far the server's clock is ahead
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithClock(func() time.Time { return time.Now().UTC().Add(time.Duration(skew.Load())) }))
 	svc := srv.Service
-	ctx := t.Context()
+	ctx := service.LocalCaller(t.Context(), "test")
 	typ := pipeline.ActionTypeID{Category: "Deploy", Owner: "Custom", Provider: "Slow", Version: "1"}
 	if _, err := svc.CreateCustomActionType(ctx, apiCustomType(typ)); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,13 @@ func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags 
 	if err := checkTags(tags, nil); err != nil {
 		return nil, err
 	}
+	sp, err := s.secretsOf(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.keepSecrets(&p, nil); err != nil {
+		return nil, err
+	}
 	rec := &store.Pipeline{Name: p.Name, Declaration: p, Tags: tags}
 	if err := s.store.CreatePipeline(ctx, rec); err != nil {
 		if errs.Is(err, errs.Conflict) {
@@ -38,7 +45,7 @@ func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags 
 		}
 	}
 	s.startFirstExecution(ctx, p.Name)
-	return s.pipelineOutput(rec), nil
+	return s.pipelineOutput(rec, sp), nil
 }
 
 // UpdatePipeline stores the next version of a pipeline.
@@ -49,15 +56,44 @@ func (s *Service) UpdatePipeline(ctx context.Context, p pipeline.Pipeline) (*Get
 	if err := validatePipeline(&p); err != nil {
 		return nil, err
 	}
+	sp, err := s.secretsOf(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	if len(sp) > 0 {
+		// A secret sent back masked keeps the latest version's value.
+		cur, err := s.store.GetPipeline(ctx, p.Name, 0)
+		if err != nil {
+			return nil, pipelineNotFound(err, p.Name)
+		}
+		if err := sp.keepSecrets(&p, &cur.Declaration); err != nil {
+			return nil, err
+		}
+	}
 	rec, err := s.store.UpdatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p})
 	if err != nil {
 		return nil, pipelineNotFound(err, p.Name)
 	}
-	return s.pipelineOutput(rec), nil
+	return s.pipelineOutput(rec, sp), nil
 }
 
-// GetPipeline returns a version of a pipeline (0: the latest).
+// GetPipeline returns a version of a pipeline (0: the latest), the values
+// of secret configuration properties masked (SecretMask).
 func (s *Service) GetPipeline(ctx context.Context, name string, version int) (*GetPipelineOutput, error) {
+	rec, err := s.getPipeline(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.secretsOf(ctx, &rec.Declaration)
+	if err != nil {
+		return nil, err
+	}
+	return s.pipelineOutput(rec, sp), nil
+}
+
+// getPipeline is GetPipeline's authorized read of the stored record, secrets
+// included.
+func (s *Service) getPipeline(ctx context.Context, name string, version int) (*store.Pipeline, error) {
 	if err := s.authorize(ctx, OpGetPipeline, s.PipelineArn(name)); err != nil {
 		return nil, err
 	}
@@ -70,7 +106,7 @@ func (s *Service) GetPipeline(ctx context.Context, name string, version int) (*G
 		}
 		return nil, pipelineNotFound(err, name)
 	}
-	return s.pipelineOutput(rec), nil
+	return rec, nil
 }
 
 // DeletePipeline deletes every version of a pipeline, its executions and its
@@ -144,8 +180,10 @@ func (s *Service) ListPipelines(ctx context.Context, maxResults int, nextToken s
 	return out, nil
 }
 
-func (s *Service) pipelineOutput(rec *store.Pipeline) *GetPipelineOutput {
-	p := rec.Declaration
+// pipelineOutput is a stored pipeline as the API shows it: its secret
+// configuration values masked.
+func (s *Service) pipelineOutput(rec *store.Pipeline, sp secretProps) *GetPipelineOutput {
+	p := sp.maskPipeline(rec.Declaration)
 	v := rec.Version
 	p.Version = &v
 	return &GetPipelineOutput{Pipeline: p, Metadata: &PipelineMetadata{
@@ -193,7 +231,7 @@ const (
 // starts nothing, as UpdatePipeline.
 func (s *Service) ApplyPipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, Applied, error) {
 	p.Version = nil
-	cur, err := s.GetPipeline(ctx, p.Name, 0)
+	cur, err := s.getPipeline(ctx, p.Name, 0)
 	if errs.Is(err, errs.NotFound) {
 		out, err := s.CreatePipeline(ctx, p, tags)
 		return out, Created, err
@@ -201,12 +239,24 @@ func (s *Service) ApplyPipeline(ctx context.Context, p pipeline.Pipeline, tags [
 	if err != nil {
 		return nil, "", err
 	}
-	old := cur.Pipeline
+	// Compared with the stored values: a masked secret keeps its value.
+	sp, err := s.secretsOf(ctx, &p)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := sp.keepSecrets(&p, &cur.Declaration); err != nil {
+		return nil, "", err
+	}
+	old := cur.Declaration
 	old.Version = nil
 	a, _ := json.Marshal(old)
 	b, _ := json.Marshal(p)
 	if bytes.Equal(a, b) {
-		return cur, Unchanged, nil
+		sp, err := s.secretsOf(ctx, &cur.Declaration)
+		if err != nil {
+			return nil, "", err
+		}
+		return s.pipelineOutput(cur, sp), Unchanged, nil
 	}
 	out, err := s.UpdatePipeline(ctx, p)
 	return out, Updated, err

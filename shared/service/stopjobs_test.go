@@ -15,7 +15,7 @@ import (
 func TestAbandonedJobsLeaveTheQueue(t *testing.T) {
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	svc := srv.Service
-	ctx := t.Context()
+	ctx := service.LocalCaller(t.Context(), "test")
 	typ := pipeline.ActionTypeID{Category: "Deploy", Owner: "Custom", Provider: "Stopped", Version: "1"}
 	if _, err := svc.CreateCustomActionType(ctx, apiCustomType(typ)); err != nil {
 		t.Fatal(err)

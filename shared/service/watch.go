@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
@@ -17,8 +18,9 @@ type Watch struct {
 	// changes).
 	Changes <-chan *engine.Execution
 
-	svc    *Service
-	cancel func()
+	svc     *Service
+	cancel  func()
+	secrets secretProps // masked in every state the watch hands out
 }
 
 // Reload reads the execution's current state (the watch was authorized
@@ -28,7 +30,7 @@ func (w *Watch) Reload(ctx context.Context) (*engine.Execution, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.WithoutDriverTokens(), nil
+	return w.secrets.maskExecution(e.WithoutDriverTokens()), nil
 }
 
 // Close ends the subscription.
@@ -50,8 +52,42 @@ func (s *Service) watch(ctx context.Context, name, id string, subscribe bool) (*
 		w.Close()
 		return nil, err
 	}
-	w.Execution = e.WithoutDriverTokens()
+	if w.secrets, err = s.secretsOf(ctx, &e.Pipeline); err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.Execution = w.secrets.maskExecution(e.WithoutDriverTokens())
+	w.maskChanges()
 	return w, nil
+}
+
+// maskChanges relays the subscription's states with their secrets masked
+// (the hub hands out the records as the driver saved them). The relay ends
+// when the subscription's channel closes or the watch is closed.
+func (w *Watch) maskChanges() {
+	if len(w.secrets) == 0 || w.Changes == nil {
+		return
+	}
+	src, out, done := w.Changes, make(chan *engine.Execution, 1), make(chan struct{})
+	cancel := w.cancel
+	var once sync.Once
+	w.cancel = func() {
+		once.Do(func() {
+			close(done)
+			cancel()
+		})
+	}
+	go func() {
+		defer close(out)
+		for e := range src {
+			select {
+			case out <- w.secrets.maskExecution(e):
+			case <-done:
+				return
+			}
+		}
+	}()
+	w.Changes = out
 }
 
 // WatchExecution begins watching an execution of a pipeline.

@@ -129,3 +129,30 @@ func FromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// AccessKeyCreated checks an access key CreateAccessKey is to store (an ID
+// and a user) and returns its creation time: k.Created, else now.
+func AccessKeyCreated(k *AccessKey, now time.Time) (time.Time, error) {
+	if k.ID == "" {
+		return time.Time{}, errs.Of(errs.Validation, errs.KindAccessKey, "an access key needs an ID")
+	}
+	if k.User == "" {
+		return time.Time{}, errs.Of(errs.Validation, errs.KindAccessKey, "access key %s needs a user", k.ID)
+	}
+	if k.Created.IsZero() {
+		return now, nil
+	}
+	return k.Created, nil
+}
+
+// PrincipalPoliciesUpdated checks the policies PutPrincipalPolicies is to
+// store (a principal) and returns their update time: p.Updated, else now.
+func PrincipalPoliciesUpdated(p *PrincipalPolicies, now time.Time) (time.Time, error) {
+	if p.Principal == "" {
+		return time.Time{}, errs.Of(errs.Validation, errs.KindPolicy, "policies are attached to a principal: none given")
+	}
+	if p.Updated.IsZero() {
+		return now, nil
+	}
+	return p.Updated, nil
+}

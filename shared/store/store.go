@@ -217,6 +217,9 @@ type Store interface {
 	UntagResource(ctx context.Context, arn string, keys []string) error
 	ListTags(ctx context.Context, arn string) ([]pipeline.Tag, error)
 
+	// Access keys and the policies of principals.
+	AccessKeyStore
+
 	Close() error
 }
 
@@ -256,13 +259,16 @@ type PrincipalPolicies struct {
 
 // AccessKeyStore keeps the server's access keys and the policies attached
 // to principals. CreateAccessKey stores a new key (Conflict if the ID
-// exists; Created defaults to now); GetAccessKey and DeleteAccessKey answer
-// NotFound for an unknown ID; ListAccessKeys returns every key, oldest
-// first (then by ID); TouchAccessKey sets LastUsed to at when at is later
-// than the stored value (NotFound for an unknown ID).
-// PutPrincipalPolicies replaces a principal's policies (Updated defaults to
-// now; an empty list removes the record); GetPrincipalPolicies answers
-// NotFound for a principal with none.
+// exists; Validation without an ID or a user; Created defaults to now, set
+// in k too); GetAccessKey and DeleteAccessKey answer NotFound for an unknown
+// ID; ListAccessKeys returns every key, oldest first (then by ID);
+// TouchAccessKey sets LastUsed to at when at is later than the stored value
+// and changes nothing otherwise (NotFound for an unknown ID).
+// PutPrincipalPolicies replaces a principal's policies (Validation without
+// a principal; Updated defaults to now, set in p too; an empty list removes
+// the record, and removing none is no error); GetPrincipalPolicies answers
+// NotFound for a principal with none. Errors name KindAccessKey for keys,
+// KindPolicy for principals' policies.
 type AccessKeyStore interface {
 	CreateAccessKey(ctx context.Context, k *AccessKey) error
 	GetAccessKey(ctx context.Context, id string) (*AccessKey, error)

@@ -17,14 +17,20 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/stageflow/stageflow/shared/api"
+	"github.com/stageflow/stageflow/shared/awssign"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/service"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // The region and account the test server names in ARNs and jobs.
@@ -32,6 +38,10 @@ const (
 	Region  = embedded.DefaultRegion
 	Account = embedded.DefaultAccount
 )
+
+// AdminPrincipal is the principal of the admin key (Server.Admin): what
+// the server records as the caller of its requests.
+const AdminPrincipal = "arn:aws:iam::" + Account + ":user/admin"
 
 // CloseTimeout is how long cleanup lets running actions finish before the
 // runner cancels them.
@@ -53,12 +63,24 @@ type Server struct {
 	HTTP *httptest.Server
 	// Logger is the server's logger (discarding unless STAGEFLOW_TEST_LOG is set).
 	Logger *slog.Logger
+	// Admin is the server's admin key (its credentials file's), which
+	// Client signs with; empty under WithoutAuth.
+	Admin aws.Credentials
 
-	t testing.TB
+	t        testing.TB
+	authNone bool
 }
 
 // Option adjusts the embedded system's options before it opens.
 type Option func(*embedded.Options)
+
+// WithoutAuth runs the server as `stageflow serve --auth none` does:
+// callers are taken at their word (unsigned requests are served) and
+// everything is allowed. For tests of what a claimed caller is recorded as;
+// every other test signs.
+func WithoutAuth() Option {
+	return func(o *embedded.Options) { o.AuthNone = true }
+}
 
 // WithAuthorizer sets the service's authorization hook.
 func WithAuthorizer(a service.Authorizer) Option {
@@ -103,12 +125,20 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("apitest: opening the embedded system: %v", err)
 	}
 	h, err := api.NewHandler(api.Config{
-		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true,
+		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true, AuthNone: o.AuthNone,
 	})
 	if err != nil {
 		t.Fatalf("apitest: building the HTTP surface: %v", err)
 	}
-	s := &Server{Service: sys.Service, System: sys, DataDir: dir, Handler: h, Logger: logger, t: t}
+	s := &Server{Service: sys.Service, System: sys, DataDir: dir, Handler: h, Logger: logger, t: t, authNone: o.AuthNone}
+	if !o.AuthNone {
+		admin, err := sys.EnsureAdminKey(service.LocalCaller(context.Background(), "apitest"))
+		if err != nil {
+			sys.Close(context.Background())
+			t.Fatalf("apitest: making the admin key: %v", err)
+		}
+		s.Admin = aws.Credentials{AccessKeyID: admin.AccessKeyID, SecretAccessKey: admin.SecretAccessKey, Source: "apitest"}
+	}
 	s.HTTP = httptest.NewUnstartedServer(h)
 	s.HTTP.Config.RegisterOnShutdown(h.CloseStreams)
 	t.Cleanup(s.close)
@@ -129,3 +159,39 @@ func (s *Server) close() {
 		s.t.Errorf("apitest: closing the store: %v", err)
 	}
 }
+
+// Client is an HTTP client of the server that signs every request with the
+// admin key (for the REST door as execute-api, otherwise as codepipeline);
+// under WithoutAuth it signs nothing.
+func (s *Server) Client() *http.Client {
+	if s.authNone {
+		return &http.Client{}
+	}
+	return s.ClientOf(s.Admin)
+}
+
+// ClientOf is an HTTP client that signs every request with creds.
+func (s *Server) ClientOf(creds aws.Credentials) *http.Client {
+	return awssign.Client(credentials.StaticCredentialsProvider{Value: creds}, Region)
+}
+
+// Credentials is the admin key as an SDK credentials provider (for the
+// AWS SDK's clients of the CodePipeline door).
+func (s *Server) Credentials() aws.CredentialsProvider {
+	return credentials.StaticCredentialsProvider{Value: s.Admin}
+}
+
+// NewKey makes an access key for user with policies attached (built-in
+// names, or documents under a name) and returns it.
+func (s *Server) NewKey(user string, policies ...store.AttachedPolicy) aws.Credentials {
+	s.t.Helper()
+	ctx := service.LocalCaller(context.Background(), "apitest")
+	out, err := s.Service.CreateAccessKey(ctx, service.CreateAccessKeyInput{User: user, Policies: policies})
+	if err != nil {
+		s.t.Fatalf("apitest: making a key for %s: %v", user, err)
+	}
+	return aws.Credentials{AccessKeyID: out.AccessKeyID, SecretAccessKey: out.SecretAccessKey, Source: "apitest"}
+}
+
+// Builtin names a built-in policy to attach.
+func Builtin(name string) store.AttachedPolicy { return store.AttachedPolicy{Name: name} }

@@ -292,17 +292,18 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, cpSerializationError("reading the request body: %v", err)
 	}
-	// A caller already verified in this process (the deployed gateway's
-	// authorization) is kept; otherwise the signature's key names one.
-	caller := service.CallerFrom(r.Context())
-	if !caller.Verified {
+	ctx := r.Context()
+	if !service.CallerFrom(ctx).Verified {
+		// Without authentication (--auth none) the caller is the access
+		// key ID the request names: a claim, recorded as such.
 		key := CallerAccessKeyID(r)
-		caller = service.Caller{Principal: key, Door: service.DoorCodePipeline}
+		caller := service.Caller{Principal: key, Door: service.DoorCodePipeline}
 		if key != service.Anonymous {
 			caller.AccessKeyID = key
 		}
+		ctx = service.WithCaller(ctx, caller)
 	}
-	return op.run(service.WithCaller(r.Context(), caller), &cpCall{svc: h.svc, body: body})
+	return op.run(ctx, &cpCall{svc: h.svc, body: body})
 }
 
 // cpMarshal encodes v without escaping <, > and & (commands and messages

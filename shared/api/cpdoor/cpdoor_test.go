@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/smithy-go"
@@ -33,9 +32,6 @@ import (
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
-
-// The access key ID the SDK client signs with; the door names the caller by it.
-const testAccessKeyID = "AKIDSTAGEFLOWTEST"
 
 // testRoleArn is a service role for the declarations: the API definition
 // requires roleArn (so the SDK does), and Stageflow keeps it without using it.
@@ -49,7 +45,7 @@ func newClient(t *testing.T, srv *apitest.Server) *codepipeline.Client {
 	return codepipeline.New(codepipeline.Options{
 		BaseEndpoint:     aws.String(srv.URL),
 		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(testAccessKeyID, "stageflow-test-secret", ""),
+		Credentials:      srv.Credentials(),
 		RetryMaxAttempts: 1, // a failure shows at once instead of being retried
 	})
 }
@@ -392,8 +388,8 @@ func TestSDKCustomActionWorkerFlow(t *testing.T) {
 	} else if d.Input == nil || !strings.HasPrefix(d.Input.ResolvedConfiguration["Greeting"], "hello-from-make") || d.Input.Configuration["Greeting"] == d.Input.ResolvedConfiguration["Greeting"] {
 		t.Errorf("Deploy/Worker input = %+v", d.Input)
 	}
-	if d := acts["Approve/Gate"]; aws.ToString(d.UpdatedBy) != testAccessKeyID {
-		t.Errorf("Approve/Gate updated by %q, want the caller's access key ID %q", aws.ToString(d.UpdatedBy), testAccessKeyID)
+	if d := acts["Approve/Gate"]; aws.ToString(d.UpdatedBy) != apitest.AdminPrincipal {
+		t.Errorf("Approve/Gate updated by %q, want the caller's verified principal %q", aws.ToString(d.UpdatedBy), apitest.AdminPrincipal)
 	}
 	echo := acts["Report/Echo"]
 	if echo.Output == nil || echo.Output.OutputVariables["ECHOED"] != "deployed-42" {
@@ -415,7 +411,7 @@ func TestSDKCustomActionWorkerFlow(t *testing.T) {
 		t.Fatalf("GetPipelineState: %d stages", len(state.StageStates))
 	}
 	gate := state.StageStates[2].ActionStates[0].LatestExecution
-	if gate == nil || aws.ToString(gate.LastUpdatedBy) != testAccessKeyID || gate.Token != nil {
+	if gate == nil || aws.ToString(gate.LastUpdatedBy) != apitest.AdminPrincipal || gate.Token != nil {
 		t.Errorf("GetPipelineState Gate = %+v", gate)
 	}
 
@@ -762,7 +758,7 @@ type rawResponse struct {
 	errorType, message string
 }
 
-func rawCall(t *testing.T, url, method, target, contentType string, body []byte) rawResponse {
+func rawCall(t *testing.T, client *http.Client, url, method, target, contentType string, body []byte) rawResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -774,7 +770,7 @@ func rawCall(t *testing.T, url, method, target, contentType string, body []byte)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, target, err)
 	}
@@ -800,7 +796,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	url := srv.URL + "/"
 	call := func(op, body string) rawResponse {
-		return rawCall(t, url, http.MethodPost, target+op, cpdoor.ContentType, []byte(body))
+		return rawCall(t, srv.Client(), url, http.MethodPost, target+op, cpdoor.ContentType, []byte(body))
 	}
 	// Fixtures: a pipeline with an approval.
 	const fixture = `{"pipeline": {"name": "bad-input", "stages": [
@@ -889,7 +885,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 			if tc.path != "" {
 				u = srv.URL + tc.path
 			}
-			r := rawCall(t, u, method, tc.target, ct, []byte(tc.body))
+			r := rawCall(t, srv.Client(), u, method, tc.target, ct, []byte(tc.body))
 			if r.status >= 500 {
 				t.Fatalf("status %d: %s", r.status, r.body)
 			}
@@ -927,13 +923,13 @@ func TestCodePipelineRequestLog(t *testing.T) {
 	var mu sync.Mutex
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, nil))
-	door := apitest.NewServer(t, apitest.WithLogger(logger)).HTTP
+	srv := apitest.NewServer(t, apitest.WithLogger(logger))
+	door := srv.HTTP
 
 	req, _ := http.NewRequest(http.MethodPost, door.URL+"/", strings.NewReader(`{"name": "secret-body-value"}`))
 	req.Header.Set("X-Amz-Target", target+"GetPipeline")
 	req.Header.Set("Content-Type", cpdoor.ContentType)
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDLOGTEST/20240101/us-east-1/codepipeline/aws4_request, SignedHeaders=host, Signature=deadbeefsignature")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -954,7 +950,7 @@ func TestCodePipelineRequestLog(t *testing.T) {
 	if rec["operation"] != "GetPipeline" || rec["status"] != float64(400) || rec["exception"] != "PipelineNotFoundException" || rec["duration"] == nil || rec["requestId"] == nil {
 		t.Errorf("log record = %v", rec)
 	}
-	for _, secret := range []string{"secret-body-value", "AKIDLOGTEST", "deadbeefsignature"} {
+	for _, secret := range []string{"secret-body-value", srv.Admin.SecretAccessKey, "Signature=", "AWS4-HMAC-SHA256"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the log shows %q:\n%s", secret, out)
 		}
@@ -1078,7 +1074,7 @@ func TestAWSCLIRoundTrip(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"STAGEFLOW_ENDPOINT="+srv.URL,
 		"AWS_CONFIG_FILE="+filepath.Join(noFiles, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(noFiles, "credentials"),
+		"STAGEFLOW_CREDENTIALS="+filepath.Join(srv.DataDir, "credentials"),
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("cli-roundtrip.sh:\n%s", out)

@@ -297,7 +297,7 @@ func TestCurrentRevisionRefused(t *testing.T) {
 			if !json.Valid([]byte(body)) {
 				t.Fatalf("test body is not JSON: %s", body)
 			}
-			r := rawCall(t, srv.URL, http.MethodPost, target+"PutJobSuccessResult", "application/x-amz-json-1.1", []byte(body))
+			r := rawCall(t, srv.Client(), srv.URL, http.MethodPost, target+"PutJobSuccessResult", "application/x-amz-json-1.1", []byte(body))
 			if r.status != http.StatusBadRequest || r.errorType != c.wantType {
 				t.Fatalf("status %d %s %q, want 400 %s", r.status, r.errorType, r.message, c.wantType)
 			}

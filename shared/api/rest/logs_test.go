@@ -25,7 +25,7 @@ func logsServer(t *testing.T) *apitest.Server {
 
 func logsGet(t *testing.T, srv *apitest.Server, path string, out any) {
 	t.Helper()
-	resp, err := http.Get(srv.URL + path)
+	resp, err := srv.Client().Get(srv.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestRESTLogPagesKeepCharactersWhole(t *testing.T) {
 	doc := `{"name": "logs-utf8", "pipelineType": "V2", "stages": [{"name": "Run", "actions": [{"name": "Print",
 	  "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
 	  "commands": ["printf 'héllo wörld ✓ 𝄞 end\\n'"]}]}]}`
-	resp, err := http.Post(srv.URL+"/v1/pipelines", "application/json", strings.NewReader(doc))
+	resp, err := srv.Client().Post(srv.URL+"/v1/pipelines", "application/json", strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestRESTLogPagesKeepCharactersWhole(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
-	resp, err = http.Post(srv.URL+"/v1/pipelines/logs-utf8/executions", "application/json", nil)
+	resp, err = srv.Client().Post(srv.URL+"/v1/pipelines/logs-utf8/executions", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestRESTMountedOnAPITest(t *testing.T) {
 		{"GET", "/v1/pipelines/nope", 404, "PipelineNotFoundException"},
 	} {
 		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,12 +135,12 @@ func TestRESTMountedOnAPITest(t *testing.T) {
 	doc := `{"name": "logs-events", "pipelineType": "V2", "stages": [{"name": "Run", "actions": [{"name": "Print",
 	  "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
 	  "commands": ["echo hi"]}]}]}`
-	resp, err := http.Post(srv.URL+"/v1/pipelines", "application/json", strings.NewReader(doc))
+	resp, err := srv.Client().Post(srv.URL+"/v1/pipelines", "application/json", strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	resp, err = http.Post(srv.URL+"/v1/pipelines/logs-events/executions", "application/json", strings.NewReader(`{"clientRequestToken": "t"}`))
+	resp, err = srv.Client().Post(srv.URL+"/v1/pipelines/logs-events/executions", "application/json", strings.NewReader(`{"clientRequestToken": "t"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestRESTMountedOnAPITest(t *testing.T) {
 
 	done := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(srv.URL + "/v1/pipelines/logs-events/executions/" + started.PipelineExecutionID + "/events")
+		resp, err := srv.Client().Get(srv.URL + "/v1/pipelines/logs-events/executions/" + started.PipelineExecutionID + "/events")
 		if err != nil {
 			done <- err.Error()
 			return

@@ -118,6 +118,12 @@ func (h *Handler) routes() []route {
 		{"GET /v1/pipelines/{name}/tags", h.listTags},
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},
+		{"GET /v1/whoami", h.whoami},
+		{"POST /v1/keys", h.createKey},
+		{"GET /v1/keys", h.listKeys},
+		{"DELETE /v1/keys/{id}", h.deleteKey},
+		{"PUT /v1/principal-policies", h.putPrincipalPolicies},
+		{"GET /v1/principal-policies", h.getPrincipalPolicies},
 	}
 }
 
@@ -154,10 +160,10 @@ func (h *Handler) CloseStreams() {
 // ServeHTTP establishes the caller, routes, and turns the mux's own 404 and
 // 405 answers into JSON errors.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A caller already verified in this process (the deployed gateway's
-	// authorization) is kept; otherwise the header names one.
+	// A caller the HTTP surface verified stands; without authentication
+	// (--auth none) the X-Stageflow-User header names the caller, a claim.
 	var userErr error
-	if !service.CallerFrom(r.Context()).Verified {
+	if c := service.CallerFrom(r.Context()); !c.Verified {
 		var user string
 		user, userErr = restUser(r)
 		r = r.WithContext(service.WithCaller(r.Context(), service.Caller{Principal: user, Door: service.DoorREST}))

@@ -54,7 +54,7 @@ func (b *restSyncBuffer) String() string {
 
 func newRESTEnv(t *testing.T) *restEnv {
 	t.Helper()
-	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), Account: "123456789012", NoFirstExecution: true})
+	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), Account: "123456789012", NoFirstExecution: true, AuthNone: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,3 +120,49 @@ func TestExecutionsOfThePreviousRelease(t *testing.T) {
 		t.Errorf("currentRevision read back as %+v", r.CurrentRevision)
 	}
 }
+
+// A database of the previous release migrates to today's schema and then
+// holds access keys and principals' policies beside its executions, across
+// a reopen.
+func TestPreviousReleaseHoldsAccessKeys(t *testing.T) {
+	s, path := loadFixture(t)
+	ctx := t.Context()
+	if v := userVersion(t, s.db); v != len(migrations) {
+		t.Fatalf("the fixture's database is at schema version %d, want %d", v, len(migrations))
+	}
+	created := time.Date(2026, 12, 1, 8, 0, 0, 123, time.UTC)
+	key := &store.AccessKey{ID: "SFAKFIXTUREFIXTURE23", User: "admin", Description: "made after the upgrade",
+		Policies: []store.AttachedPolicy{{Name: "AWSCodePipeline_FullAccess"}, {Name: "StageflowFullAccess"}},
+		Secret:   []byte{0x00, 0xff, 0x10, 0x80}, Created: created}
+	if err := s.CreateAccessKey(ctx, key); err != nil {
+		t.Fatalf("creating a key in an upgraded database: %v", err)
+	}
+	if err := s.TouchAccessKey(ctx, key.ID, created.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	const principal = "arn:aws:iam::123456789012:role/deployer"
+	if err := s.PutPrincipalPolicies(ctx, &store.PrincipalPolicies{Principal: principal,
+		Policies: []store.AttachedPolicy{{Name: "AWSCodePipeline_ReadOnlyAccess"}}, Updated: created}); err != nil {
+		t.Fatalf("attaching policies in an upgraded database: %v", err)
+	}
+	s.Close()
+
+	s = openTest(t, path, options{})
+	got, err := s.GetAccessKey(ctx, key.ID)
+	if err != nil {
+		t.Fatalf("reading the key after a reopen: %v", err)
+	}
+	want := *key
+	want.LastUsed = created.Add(time.Minute)
+	if !reflect.DeepEqual(got, &want) {
+		t.Fatalf("the key reads back as %+v, want %+v", got, &want)
+	}
+	pol, err := s.GetPrincipalPolicies(ctx, principal)
+	if err != nil || len(pol.Policies) != 1 || pol.Policies[0].Name != "AWSCodePipeline_ReadOnlyAccess" || !pol.Updated.Equal(created) {
+		t.Fatalf("the principal's policies read back as %+v, %v", pol, err)
+	}
+	// The executions of the previous release are still there.
+	if _, err := s.GetExecution(ctx, fixtureSucceeded); err != nil {
+		t.Fatalf("the fixture's execution after adding keys: %v", err)
+	}
+}

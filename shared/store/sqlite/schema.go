@@ -150,6 +150,28 @@ END;
 	// body, so that listing reads no body. NULL in rows written before:
 	// the service reads those records instead.
 	`ALTER TABLE executions ADD COLUMN listing TEXT;`,
+	// 7: the server's access keys (the secret sealed by the service, kept
+	// as given) and the policies attached to principals without keys.
+	// Policies are JSON lists of {"name","document"}.
+	`
+CREATE TABLE access_keys (
+	id          TEXT    NOT NULL PRIMARY KEY,
+	user        TEXT    NOT NULL,
+	description TEXT    NOT NULL,
+	policies    TEXT    NOT NULL,
+	secret      BLOB    NOT NULL,
+	created     INTEGER NOT NULL,
+	last_used   INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX access_keys_by_created ON access_keys (created, id);
+
+CREATE TABLE principal_policies (
+	principal TEXT    NOT NULL PRIMARY KEY,
+	policies  TEXT    NOT NULL,
+	updated   INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // schemaVersion reads PRAGMA user_version.

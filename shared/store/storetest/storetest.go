@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Jobs", jobTests},
 		{"ActionTypes", actionTypeTests},
 		{"Tags", tagTests},
+		{"AccessKeys", accessKeyTests},
 		{"Retention", retentionTests},
 	}
 	for _, g := range groups {

@@ -14,6 +14,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/rest/restclient"
+	"github.com/stageflow/stageflow/shared/auth"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
@@ -44,7 +45,16 @@ func approvalPipeline(name string) []byte {
 
 func newClient(t *testing.T) *restclient.Client {
 	t.Helper()
-	return restclient.New(apitest.NewServer(t, apitest.WithoutFirstExecution()).URL+"/", nil)
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	return restclient.New(srv.URL+"/", srv.Client())
+}
+
+// newClientAs is a client signing with a key of user's, of full access.
+func newClientAs(t *testing.T, user string) *restclient.Client {
+	t.Helper()
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	key := srv.NewKey(user, apitest.Builtin(auth.FullAccess), apitest.Builtin(auth.StageflowFullAccess))
+	return restclient.New(srv.URL+"/", srv.ClientOf(key))
 }
 
 func testContext(t *testing.T) context.Context {
@@ -230,8 +240,7 @@ func TestPipelines(t *testing.T) {
 }
 
 func TestExecutions(t *testing.T) {
-	c := newClient(t)
-	c.User = "alice"
+	c := newClientAs(t, "alice")
 	ctx := testContext(t)
 	if _, err := c.CreatePipeline(ctx, commandsPipeline("say", "echo greeting #{variables.GREETING}")); err != nil {
 		t.Fatal(err)
@@ -344,7 +353,7 @@ func TestExecutions(t *testing.T) {
 		{name: "the approver is the user", call: func(t *testing.T) error {
 			f := service.ActionExecutionFilter{PipelineExecutionID: gated, Action: "Gate"}
 			out, err := c.ListActionExecutions(ctx, "gated", f, 10, "")
-			if err == nil && (len(out.ActionExecutionDetails) != 1 || out.ActionExecutionDetails[0].UpdatedBy != "alice") {
+			if err == nil && (len(out.ActionExecutionDetails) != 1 || out.ActionExecutionDetails[0].UpdatedBy != "arn:aws:iam::"+apitest.Account+":user/alice") {
 				t.Errorf("gate %+v", out.ActionExecutionDetails)
 			}
 			return err

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/stageflow/stageflow/shared/api/cpdoor"
+	"github.com/stageflow/stageflow/shared/api/reqlog"
+	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/auth/sigv4"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// The services a signature's credential scope names at each door: the
+// CodePipeline door is CodePipeline's endpoint; the REST door signs as
+// API Gateway's execute-api, as it does deployed.
+const (
+	ServiceCodePipeline = "codepipeline"
+	ServiceExecuteAPI   = "execute-api"
+)
+
+// maxSignedBody bounds the body the verifier reads to hash it: the doors'
+// own limit (a larger body is refused by the door, 413, before anything is
+// read).
+const maxSignedBody = 1 << 20
+
+// authenticate establishes the caller of a REST or CodePipeline request:
+// unless the server runs without authentication, or the context already
+// holds a caller a gateway verified (deployed: API Gateway's IAM
+// authorization), the request must carry an AWS Signature Version 4 made
+// with one of the server's access keys. It answers the refusal itself and
+// returns false, or returns the request with the verified caller
+// (which the request log line names).
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door string) (*http.Request, bool) {
+	ctx := r.Context()
+	if h.authNone || service.CallerFrom(ctx).Verified {
+		return r, true
+	}
+	svcName, callerDoor := ServiceCodePipeline, service.DoorCodePipeline
+	if door == "rest" {
+		svcName, callerDoor = ServiceExecuteAPI, service.DoorREST
+	}
+	if r.ContentLength > maxSignedBody {
+		// The door refuses the body for its size (413) without reading it.
+		return r, true
+	}
+	throttleKey := signingKeyID(r)
+	if throttleKey == "" {
+		throttleKey = "addr:" + remoteHost(r)
+	}
+	if h.failures != nil && !h.failures.Allow(throttleKey) {
+		reqlog.Add(ctx, slog.String("refused", "too many failed signatures"))
+		h.refuse(w, door, http.StatusTooManyRequests, "ThrottlingException",
+			"too many requests with failed signatures from this key or address; wait a minute")
+		return nil, false
+	}
+	var verified service.VerifiedKey
+	v := sigv4.Verifier{
+		Keys: func(ctx context.Context, id string) (sigv4.Key, bool, error) {
+			k, ok, err := h.svc.VerifyingKey(ctx, id, callerDoor)
+			verified = k
+			return sigv4.Key{SecretAccessKey: k.SecretAccessKey}, ok, err
+		},
+		Services: []string{svcName},
+		Region:   h.svc.Region(),
+		MaxBody:  maxSignedBody,
+	}
+	if _, err := v.Verify(r); err != nil {
+		kind := sigv4.KindOf(err)
+		if kind == 0 {
+			// The key lookup failed (the store): not the caller's fault.
+			reqlog.Fail(ctx, err)
+			h.refuse(w, door, http.StatusInternalServerError, "InternalFailure", "the server could not check the request's signature; try again")
+			return nil, false
+		}
+		if h.failures != nil {
+			h.failures.Failed(throttleKey)
+		}
+		reqlog.Add(ctx, slog.String("refused", "signature: "+kind.String()))
+		status := http.StatusForbidden
+		if kind == sigv4.Malformed || kind == sigv4.Unsupported {
+			status = http.StatusBadRequest
+		}
+		h.refuse(w, door, status, kind.Exception(), signatureMessage(kind, err, svcName))
+		return nil, false
+	}
+	h.svc.KeyUsed(ctx, verified.Caller.AccessKeyID)
+	reqlog.Add(ctx, slog.String("principal", verified.Caller.Principal))
+	return r.WithContext(service.WithCaller(ctx, verified.Caller)), true
+}
+
+// signatureMessage is the refusal's message: the verifier's, with what to
+// do for a request that carries no signature at all.
+func signatureMessage(kind sigv4.Kind, err error, svcName string) string {
+	if kind == sigv4.Missing {
+		return "Missing Authentication Token: sign requests with AWS Signature Version 4 (service " + svcName +
+			") using one of this server's access keys; the server writes its admin key to the file credentials of its data directory at its first start"
+	}
+	return err.Error()
+}
+
+// refuse answers an authentication failure in the door's error format.
+func (h *Handler) refuse(w http.ResponseWriter, door string, status int, code, message string) {
+	var body []byte
+	if door == "rest" {
+		body, _ = json.Marshal(rest.RESTError{Error: rest.RESTErrorDetail{Code: code, Message: message}})
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		body, _ = json.Marshal(map[string]string{"__type": code, "message": message})
+		w.Header().Set("Content-Type", cpdoor.ContentType)
+		w.Header().Set("X-Amzn-Errortype", code)
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// signingKeyID is the access key ID a request's signature names, "" when
+// it names none (for the failure limiter only: nothing is trusted of it).
+func signingKeyID(r *http.Request) string {
+	id := cpdoor.CallerAccessKeyID(r)
+	if id == service.Anonymous {
+		return ""
+	}
+	return id
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return strings.TrimSpace(r.RemoteAddr)
+	}
+	return host
+}
