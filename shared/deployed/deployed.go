@@ -138,7 +138,7 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 		if err != nil {
 			return nil, err
 		}
-		svcCfg.Keys, svcCfg.Sealer = accessKeys(st), sealer
+		svcCfg.Keys, svcCfg.Sealer = st, sealer
 		svcCfg.Authorize = service.NewPolicyAuthorizer(GatewayPolicies(func(ctx context.Context, principal string) ([]*auth.Policy, error) {
 			return svc.PrincipalPolicies(ctx, service.Caller{Principal: principal, Verified: true})
 		}))
