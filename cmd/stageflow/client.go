@@ -47,15 +47,20 @@ func addEndpointFlag(cmd *cobra.Command, c *client) {
 }
 
 // api is a REST client of the endpoint signing with the credentials the
-// command finds (credentials.go); it names $USER as the caller, which only
-// a server run with --auth none takes at its word.
+// command finds (credentials.go). Unsigned (no credentials found), it
+// names $USER as the caller, which only a server run with --auth none
+// takes at its word. When finding credentials fails, every request fails
+// with that credentialsError, which run reports as it is
+// (explainAuthError).
 func (c *client) api() *restclient.Client {
-	hc, err := httpClient(context.Background())
+	hc, signed, err := httpClient(context.Background())
 	if err != nil {
 		hc = &http.Client{Transport: failingTransport{err}}
 	}
 	rc := restclient.New(c.endpoint, hc)
-	rc.User = os.Getenv("USER")
+	if !signed {
+		rc.User = os.Getenv("USER")
+	}
 	return rc
 }
 
@@ -64,7 +69,7 @@ func (c *client) api() *restclient.Client {
 type failingTransport struct{ err error }
 
 func (t failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
-	return nil, fmt.Errorf("finding credentials: %w", t.err)
+	return nil, t.err
 }
 
 func printJSON(w io.Writer, v any) error {

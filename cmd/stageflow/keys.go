@@ -66,8 +66,9 @@ the file). A document using an element Stageflow does not evaluate
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "created access key %s for %s (policies: %s)\n", out.AccessKeyID, out.Principal, strings.Join(out.Policies, ", "))
 			fmt.Fprintf(w, "secret access key: %s   (shown this once)\n", out.SecretAccessKey)
-			fmt.Fprintf(w, "use it:  aws configure set aws_access_key_id %s --profile %s && aws configure set aws_secret_access_key <secret> --profile %s\n",
-				out.AccessKeyID, out.User, out.User)
+			fmt.Fprintf(w, "use it:  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=<the secret> AWS_DEFAULT_REGION=%s\n"+
+				"         (stageflow commands, the AWS CLI and SDKs, job workers; or keep it in a profile: aws configure --profile %s)\n",
+				out.AccessKeyID, signingRegion(), out.User)
 			return nil
 		},
 	}

@@ -63,6 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// The command has already said what went wrong.
 		return ex.code
 	}
+	err = explainAuthError(err)
 	fmt.Fprintln(stderr, "stageflow:", err)
 	var usage usageError
 	if errors.As(err, &usage) || isCobraUsage(err) {

@@ -4,15 +4,19 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stageflow/stageflow/shared/embedded"
 )
 
 // TestREADMEQuickStartAWSCLI runs the AWS CLI lines of the README's quick
 // start, as written, against a server loaded with the examples, on a
 // machine whose AWS CLI has nothing configured: HOME is an empty folder and
-// the environment holds PATH alone, plus what the lines export.
+// the environment holds PATH alone, plus what the lines export. They sign
+// with the admin key the server wrote to its data directory.
 func TestREADMEQuickStartAWSCLI(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the aws command is not on PATH (make test installs it)")
@@ -36,11 +40,20 @@ func TestREADMEQuickStartAWSCLI(t *testing.T) {
 		t.Fatalf("the quick start has no AWS CLI line:\n%s", quick)
 	}
 	const readmeEndpoint = "http://127.0.0.1:8480"
-	s := startServer(t, t.TempDir(), "--load", "../../examples")
-	body := strings.ReplaceAll(strings.Join(script, "\n"), readmeEndpoint, s.endpoint)
-	if body == strings.Join(script, "\n") {
+	// The lines name the credentials file of `make run`'s data directory,
+	// run from the repository: here, the test server's.
+	const readmeCredentials = "$PWD/.stageflow/credentials"
+	dir := t.TempDir()
+	s := startServer(t, dir, "--load", "../../examples")
+	lines := strings.Join(script, "\n")
+	body := strings.ReplaceAll(lines, readmeEndpoint, s.endpoint)
+	if body == lines {
 		t.Fatalf("the AWS CLI lines do not use the endpoint %s:\n%s", readmeEndpoint, body)
 	}
+	if !strings.Contains(body, readmeCredentials) {
+		t.Fatalf("the AWS CLI lines do not use the credentials file %s that make run writes:\n%s", readmeCredentials, body)
+	}
+	body = strings.ReplaceAll(body, readmeCredentials, filepath.Join(dir, embedded.CredentialsFile))
 	// --load runs once the server listens: wait for the examples.
 	deadline := time.Now().Add(30 * time.Second)
 	for {

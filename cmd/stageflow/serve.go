@@ -45,7 +45,15 @@ own JSON 1.1 protocol at POST / (for the AWS CLI, SDKs and job workers), an
 S3-compatible endpoint for the artifact bucket (for job workers), the engine
 and the embedded SQLite store in the data directory. Executions left in
 progress by an earlier run resume. SIGTERM or Ctrl-C stops accepting requests
-and lets running actions finish up to --shutdown-grace.`,
+and lets running actions finish up to --shutdown-grace.
+
+Every REST and CodePipeline request must be signed (AWS Signature Version 4)
+with one of the server's access keys. At the first start (and whenever
+<data-dir>/credentials is missing or names a key the server no longer holds)
+the server makes an admin key and writes it there (mode 0600, profile
+stageflow), where the client commands find it; "stageflow keys create" makes
+keys for others. --auth none (loopback addresses only) serves unsigned
+requests, taking callers at their word.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := res.check(); err != nil {

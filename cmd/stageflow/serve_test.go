@@ -15,6 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/stageflow/stageflow/shared/awssign"
+	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
 )
 
@@ -39,12 +44,21 @@ func (s *syncBuffer) String() string {
 // server runs `stageflow serve` in-process until stop is called.
 type server struct {
 	endpoint       string
+	dataDir        string
 	stop           func() error
 	stdout, stderr *syncBuffer
+	// creds is the admin key the server wrote to its data directory (zero
+	// under --auth none); http signs with it.
+	creds aws.Credentials
+	http  *http.Client
 }
 
+// startServer runs `stageflow serve` on dataDir and points the client
+// commands run in-process at its credentials: STAGEFLOW_DATA_DIR is
+// dataDir, and no AWS variable names other credentials.
 func startServer(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
+	useServerCredentials(t, dataDir)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	root := newRootCmd()
@@ -57,7 +71,14 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(stderr.String()); m != nil {
-			s := &server{endpoint: m[1], stdout: stdout, stderr: stderr}
+			s := &server{endpoint: m[1], dataDir: dataDir, stdout: stdout, stderr: stderr, http: &http.Client{}}
+			if id, secret, err := embedded.ReadCredentialsFile(filepath.Join(dataDir, embedded.CredentialsFile), embedded.CredentialsProfile); err == nil {
+				s.creds = aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+				s.http = signingClient(s.creds)
+			} else if !authNone(args) {
+				cancel()
+				t.Fatalf("serve wrote no admin key: %v", err)
+			}
 			var once sync.Once
 			var err error
 			s.stop = func() error {
@@ -81,9 +102,36 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 	}
 }
 
+// authNone reports whether serve's arguments turn authentication off.
+func authNone(args []string) bool {
+	for i, a := range args {
+		if a == "--auth=none" || a == "--auth" && i+1 < len(args) && args[i+1] == "none" {
+			return true
+		}
+	}
+	return false
+}
+
+// useServerCredentials makes the client commands run in-process sign with
+// the admin key of the server whose data directory is dataDir, whatever
+// the environment of the test names.
+func useServerCredentials(t *testing.T, dataDir string) {
+	t.Helper()
+	t.Setenv("STAGEFLOW_DATA_DIR", dataDir)
+	for _, v := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+}
+
+// signingClient is an HTTP client signing with creds.
+func signingClient(creds aws.Credentials) *http.Client {
+	return awssign.Client(credentials.StaticCredentialsProvider{Value: creds}, embedded.DefaultRegion)
+}
+
 func (s *server) get(t *testing.T, path string, out any) int {
 	t.Helper()
-	resp, err := http.Get(s.endpoint + path)
+	resp, err := s.http.Get(s.endpoint + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +144,7 @@ func (s *server) get(t *testing.T, path string, out any) int {
 
 func (s *server) post(t *testing.T, path, body string, out any) int {
 	t.Helper()
-	resp, err := http.Post(s.endpoint+path, "application/json", strings.NewReader(body))
+	resp, err := s.http.Post(s.endpoint+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +197,14 @@ func TestServeResumesAfterRestart(t *testing.T) {
 	}
 	s.waitExecution(t, "hello", list.Summaries[0].ID, "hello to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
 
-	// A request for another host name is refused (DNS rebinding).
+	// A request for another host name is refused (DNS rebinding), signed
+	// or not.
 	req, _ := http.NewRequest("GET", s.endpoint+"/v1/pipelines", nil)
 	req.Host = "rebind.attacker.test"
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+	if resp, err := s.http.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("foreign Host: %v %v, want 403", resp.StatusCode, err)
+	} else if body, _ := io.ReadAll(resp.Body); strings.Contains(string(body), "Authentication") || strings.Contains(string(body), "security token") {
+		t.Errorf("foreign Host refused for its signature, not its host: %s", body)
 	}
 
 	var started struct {
@@ -174,9 +225,12 @@ func TestServeResumesAfterRestart(t *testing.T) {
 	}
 
 	s2 := startServer(t, dir)
-	if !strings.Contains(s2.stderr.String(), "authentication is not enabled yet") {
-		t.Errorf("the server does not say it trusts local callers:\n%s", s2.stderr.String())
+	// The second start keeps the admin key of the first: the client of the
+	// first server is let in.
+	if s2.creds != s.creds || strings.Contains(s2.stderr.String(), "made the admin key") {
+		t.Errorf("the restarted server made a new admin key (%s, was %s):\n%s", s2.creds.AccessKeyID, s.creds.AccessKeyID, s2.stderr.String())
 	}
+	s2.http = s.http
 	body := `{"stage": "Release", "action": "ApproveRelease", "status": "Approved", "summary": "after restart"}`
 	if code := s2.post(t, "/v1/pipelines/build-test-deploy/approvals", body, nil); code >= 300 {
 		t.Fatalf("approve after restart: HTTP %d", code)
@@ -213,10 +267,18 @@ func TestServeLoadStartsOnlyWhatIsNamed(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			// The AWS CLI hint says what the CLI needs besides the endpoint
-			// (a region and credentials to sign with; README item 16).
-			if out := s.stdout.String(); !strings.Contains(out, "export AWS_ACCESS_KEY_ID=stageflow AWS_SECRET_ACCESS_KEY=stageflow AWS_DEFAULT_REGION=us-east-1") {
-				t.Errorf("the start-up hint lacks what the AWS CLI needs:\n%s", out)
+			// The AWS CLI hint says what the CLI needs besides the endpoint:
+			// the credentials file of the admin key, its profile and a region.
+			out := s.stdout.String()
+			abs, _ := filepath.Abs(filepath.Join(s.dataDir, embedded.CredentialsFile))
+			for _, want := range []string{
+				"admin key: " + s.creds.AccessKeyID + " in " + abs,
+				"export AWS_SHARED_CREDENTIALS_FILE=" + abs + " AWS_PROFILE=stageflow AWS_DEFAULT_REGION=us-east-1",
+				"aws codepipeline list-pipelines --endpoint-url " + s.endpoint,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the start-up hint lacks %q:\n%s", want, out)
+				}
 			}
 			var pipelines struct {
 				Pipelines []struct {
@@ -275,7 +337,8 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"logs", "hello", "--action", "Hello/SayHello"}, 0, []string{"Hello from Stageflow, execution"}},
 		{[]string{"pipeline", "list", "-o", "json"}, 0, []string{`"name": "hello"`, `"name": "build-test-deploy"`}},
 		{[]string{"status", "hello", "--output", "json"}, 0, []string{`"pipelineName": "hello"`, `"status": "Succeeded"`}},
-		{[]string{"executions", "hello", "-o", "json"}, 0, []string{`"pipelineExecutionId": `, `"status": "Succeeded"`}},
+		// The caller recorded is the verified principal of the key, not $USER.
+		{[]string{"executions", "hello", "-o", "json"}, 0, []string{`"pipelineExecutionId": `, `"status": "Succeeded"`, `"triggerDetail": "arn:aws:iam::000000000000:user/admin"`}},
 		{[]string{"start", "hello", "-o", "json", "--watch"}, 0, []string{`"pipelineExecutionId": `, `"action":"SayHello","status":"Succeeded"`}},
 		{[]string{"executions", "hello", "-o", "yaml"}, 2, []string{`--output must be "text" or "json", got "yaml"`}},
 		// pipeline create started build-test-deploy's first execution; it

@@ -18,6 +18,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/stageflow/stageflow/shared/awssign"
+	"github.com/stageflow/stageflow/shared/embedded"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and its key; it returns
@@ -54,6 +59,8 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 
 // TestServeBeyondLoopback: a non-loopback address needs TLS or an explicit
 // --insecure-http, which warns; with TLS the server answers over HTTPS.
+// --auth none is refused beyond loopback, and warns on it; otherwise
+// requests are signed with the admin key the server wrote.
 func TestServeBeyondLoopback(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
 	tests := []struct {
@@ -69,6 +76,10 @@ func TestServeBeyondLoopback(t *testing.T) {
 		{"TLS on all interfaces", []string{"--addr", "0.0.0.0:0", "--tls-cert", certFile, "--tls-key", keyFile}, "", "https", ""},
 		{"explicitly insecure", []string{"--addr", "0.0.0.0:0", "--insecure-http"}, "", "http", "INSECURE"},
 		{"TLS on loopback", []string{"--addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}, "", "https", ""},
+		{"--auth none beyond loopback", []string{"--addr", "0.0.0.0:0", "--insecure-http", "--auth", "none"}, "--auth none is only allowed on a loopback --addr", "", ""},
+		{"--auth none with TLS beyond loopback", []string{"--addr", "0.0.0.0:0", "--tls-cert", certFile, "--tls-key", keyFile, "--auth", "none"}, "--auth none is only allowed on a loopback --addr", "", ""},
+		{"--auth none on loopback", []string{"--addr", "127.0.0.1:0", "--auth", "none"}, "", "http", "AUTHENTICATION OFF (--auth none)"},
+		{"an unknown --auth", []string{"--addr", "127.0.0.1:0", "--auth", "basic"}, `--auth must be sigv4 or none, not "basic"`, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +87,8 @@ func TestServeBeyondLoopback(t *testing.T) {
 			defer cancel()
 			stdout, stderr := &syncBuffer{}, &syncBuffer{}
 			root := newRootCmd()
-			root.SetArgs(append([]string{"serve", "--data-dir", t.TempDir(), "--shutdown-grace", "5s"}, tt.args...))
+			dataDir := t.TempDir()
+			root.SetArgs(append([]string{"serve", "--data-dir", dataDir, "--shutdown-grace", "5s"}, tt.args...))
 			root.SetOut(stdout)
 			root.SetErr(stderr)
 			done := make(chan error, 1)
@@ -111,7 +123,21 @@ func TestServeBeyondLoopback(t *testing.T) {
 			if tt.warns != "" && !strings.Contains(stderr.String(), tt.warns) {
 				t.Fatalf("no %q warning:\n%s", tt.warns, stderr.String())
 			}
-			client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+			var transport http.RoundTripper = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+			credsFile := filepath.Join(dataDir, embedded.CredentialsFile)
+			if authNone(tt.args) {
+				if _, err := os.Stat(credsFile); err == nil {
+					t.Errorf("--auth none wrote an admin key to %s", credsFile)
+				}
+			} else {
+				id, secret, err := embedded.ReadCredentialsFile(credsFile, embedded.CredentialsProfile)
+				if err != nil {
+					t.Fatalf("serve wrote no admin key: %v", err)
+				}
+				transport = &awssign.Transport{Base: transport, Region: embedded.DefaultRegion,
+					Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")}
+			}
+			client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 			resp, err := client.Get(m[1] + "://127.0.0.1:" + m[2] + "/v1/pipelines")
 			if err != nil {
 				t.Fatal(err)

@@ -109,16 +109,19 @@ func envOr(name, def string) string {
 }
 
 // New makes a worker. The worker's own credentials (for the CodePipeline
-// API) come from the usual AWS sources; without any, dummy ones are used,
-// which Stageflow accepts while it does not verify signatures.
+// API) come from the usual AWS sources (AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …): against Stageflow, a key made with
+// `stageflow keys create --user worker --policy AWSCodePipelineCustomActionAccess`.
+// Without any, New fails saying so.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Worker, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(cfg.Region)}
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("STAGEFLOWJOBWORKER", "job-worker", "")))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(cfg.Region))
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("no AWS credentials to sign with (%w): give the worker a key of its own, made with "+
+			"`stageflow keys create --user worker --policy AWSCodePipelineCustomActionAccess`, "+
+			"as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile: AWS_PROFILE)", err)
 	}
 	cp := codepipeline.NewFromConfig(awsCfg, func(o *codepipeline.Options) {
 		o.BaseEndpoint = aws.String(cfg.Endpoint)

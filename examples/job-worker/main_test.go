@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -14,29 +15,53 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/embedded"
 )
 
+// noAWSConfig empties the AWS configuration of the environment: no
+// profile, no key, no files, no instance metadata.
+func noAWSConfig(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
 // TestWorkerAgainstStageflow runs the worker against a test server whose
 // artifact bucket is served, path-style on the same port, by the server's
 // S3 endpoint: the first job uploads its report as
 // an output artifact, the second downloads it as its input and counts it.
+// The pipeline is made with the admin key; the worker signs, from the
+// environment as a deployed worker would, with a key of its own that may
+// only do the job calls (AWSCodePipelineCustomActionAccess).
 func TestWorkerAgainstStageflow(t *testing.T) {
 	srv := apitest.NewServer(t) // its S3 door serves the artifact bucket
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	noAWSConfig(t)
+	key := srv.NewKey("worker", apitest.Builtin("AWSCodePipelineCustomActionAccess"))
+	t.Setenv("AWS_ACCESS_KEY_ID", key.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", key.SecretAccessKey)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cp := codepipeline.New(codepipeline.Options{
-		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Credentials: srv.Credentials(),
 	})
+	// The worker's key does the job calls, and nothing else.
+	asWorker := codepipeline.New(codepipeline.Options{
+		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.SecretAccessKey, ""),
+	})
+	var denied smithy.APIError
+	if _, err := asWorker.ListPipelines(ctx, &codepipeline.ListPipelinesInput{}); !errors.As(err, &denied) || denied.ErrorCode() != "AccessDeniedException" {
+		t.Fatalf("ListPipelines with the worker's key: %v, want AccessDeniedException", err)
+	}
 	typ := types.ActionTypeId{Category: types.ActionCategoryDeploy, Owner: types.ActionOwnerCustom, Provider: aws.String("FileCounter"), Version: aws.String("1")}
 	if _, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{
 		Category: typ.Category, Provider: typ.Provider, Version: typ.Version,
@@ -142,5 +167,17 @@ func TestWorkerAgainstStageflow(t *testing.T) {
 	text, _ := io.ReadAll(f)
 	if !strings.Contains(string(text), "Target = staging") || !strings.Contains(string(text), "0 files") {
 		t.Errorf("report.txt:\n%s", text)
+	}
+}
+
+// TestWorkerWithoutCredentials: a worker with no credentials to sign with
+// does not start, and says how to get a key.
+func TestWorkerWithoutCredentials(t *testing.T) {
+	noAWSConfig(t)
+	typ := types.ActionTypeId{Category: types.ActionCategoryDeploy, Owner: types.ActionOwnerCustom, Provider: aws.String("FileCounter"), Version: aws.String("1")}
+	_, err := New(context.Background(), Config{Endpoint: "http://127.0.0.1:1", Region: "us-east-1", ActionType: typ},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "stageflow keys create --user worker --policy AWSCodePipelineCustomActionAccess") {
+		t.Fatalf("New without credentials: %v, want an error telling how to make a key", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/s3door"
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -47,7 +48,8 @@ type Config struct {
 	Service *service.Service
 	// Artifacts is the artifact bucket the S3 door serves to job workers,
 	// who sign with their job's artifact credentials (the service's
-	// LookupArtifactKey); with no Artifacts there is no S3 door.
+	// LookupArtifactKey), and to holders of the server's access keys (see
+	// s3keys.go); with no Artifacts there is no S3 door.
 	Artifacts *artifacts.Store
 	Logger    *slog.Logger
 	// LoopbackOnly refuses requests whose Host is not a loopback name: the
@@ -62,17 +64,11 @@ type Config struct {
 	// REST and CodePipeline request must be signed with one of the
 	// service's access keys (authn.go).
 	AuthNone bool
-	// Failures limits the failed signatures answered per key or address
-	// (nil: no limit).
-	Failures FailureLimiter
-}
-
-// FailureLimiter limits failed authentications per key: Allow reports
-// whether a request of the key may be checked at all, Failed counts a
-// failure.
-type FailureLimiter interface {
-	Allow(key string) bool
-	Failed(key string)
+	// Failures limits the failed signatures answered per access key or
+	// address (nil: throttle's defaults, 10 a minute): past the limit,
+	// requests of the key are refused with ThrottlingException (429) until
+	// its window ends.
+	Failures *throttle.Limiter
 }
 
 // Handler is the HTTP surface.
@@ -85,7 +81,7 @@ type Handler struct {
 	closeStreams           func()
 	svc                    *service.Service
 	authNone               bool
-	failures               FailureLimiter
+	failures               *throttle.Limiter
 }
 
 // NewHandler builds the HTTP surface.
@@ -112,8 +108,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = BodyTimeout
 	}
+	if h.failures == nil {
+		h.failures = throttle.New(throttle.Options{})
+	}
 	if cfg.Artifacts != nil {
-		s3h, err := s3door.NewHandler(cfg.Artifacts, jobKeys{cfg.Service})
+		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service}, s3door.WithFailureLimiter(h.failures))
 		if err != nil {
 			return nil, err
 		}

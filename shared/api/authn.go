@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
+	"math"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/stageflow/stageflow/shared/api/cpdoor"
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/auth/sigv4"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -48,14 +49,14 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 		// The door refuses the body for its size (413) without reading it.
 		return r, true
 	}
-	throttleKey := signingKeyID(r)
-	if throttleKey == "" {
-		throttleKey = "addr:" + remoteHost(r)
-	}
-	if h.failures != nil && !h.failures.Allow(throttleKey) {
+	throttleKey := throttle.Key(signingKeyID(r), r.RemoteAddr)
+	if !h.failures.Allow(throttleKey) {
 		reqlog.Add(ctx, slog.String("refused", "too many failed signatures"))
+		if d := h.failures.RetryAfter(throttleKey); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		}
 		h.refuse(w, door, http.StatusTooManyRequests, "ThrottlingException",
-			"too many requests with failed signatures from this key or address; wait a minute")
+			"Rate exceeded: too many requests with failed signatures from this access key or address; retry after the Retry-After seconds")
 		return nil, false
 	}
 	var verified service.VerifiedKey
@@ -77,9 +78,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 			h.refuse(w, door, http.StatusInternalServerError, "InternalFailure", "the server could not check the request's signature; try again")
 			return nil, false
 		}
-		if h.failures != nil {
-			h.failures.Failed(throttleKey)
-		}
+		h.failures.Failed(throttleKey)
 		reqlog.Add(ctx, slog.String("refused", "signature: "+kind.String()))
 		status := http.StatusForbidden
 		if kind == sigv4.Malformed || kind == sigv4.Unsupported {
@@ -126,12 +125,4 @@ func signingKeyID(r *http.Request) string {
 		return ""
 	}
 	return id
-}
-
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return strings.TrimSpace(r.RemoteAddr)
-	}
-	return host
 }

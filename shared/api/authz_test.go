@@ -12,6 +12,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/api/cpdoor"
+	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -126,31 +127,7 @@ func TestEveryCodePipelineOperationAsksAuthorization(t *testing.T) {
 func TestEveryRESTRouteAsksAuthorization(t *testing.T) {
 	hook := &denyAll{}
 	srv := apitest.NewServer(t, apitest.WithAuthorizer(hook.authorize))
-	exec := "/v1/pipelines/p/executions/" + someUUID
-	tests := []struct {
-		method, path, body string
-		op                 service.Operation
-		resource           string
-	}{
-		{"POST", "/v1/pipelines", pipelineJS, service.OpCreatePipeline, arnPrefix + "p"},
-		{"GET", "/v1/pipelines", "", service.OpListPipelines, "*"},
-		{"GET", "/v1/pipelines/p", "", service.OpGetPipeline, arnPrefix + "p"},
-		{"PUT", "/v1/pipelines/p", pipelineJS, service.OpUpdatePipeline, arnPrefix + "p"},
-		{"DELETE", "/v1/pipelines/p", "", service.OpDeletePipeline, arnPrefix + "p"},
-		{"GET", "/v1/pipelines/p/state", "", service.OpGetPipelineState, arnPrefix + "p"},
-		{"POST", "/v1/pipelines/p/executions", "{}", service.OpStartPipelineExecution, arnPrefix + "p"},
-		{"GET", "/v1/pipelines/p/executions", "", service.OpListPipelineExecutions, arnPrefix + "p"},
-		{"GET", exec, "", service.OpGetExecutionRecord, arnPrefix + "p"},
-		{"POST", exec + "/stop", "{}", service.OpStopPipelineExecution, arnPrefix + "p"},
-		{"GET", exec + "/events", "", service.OpWatchExecution, arnPrefix + "p"},
-		{"GET", exec + "/actions/r/logs", "", service.OpGetActionLogs, arnPrefix + "p"},
-		{"GET", "/v1/pipelines/p/action-executions", "", service.OpListActionExecutions, arnPrefix + "p"},
-		{"POST", "/v1/pipelines/p/approvals", `{"stage":"S","action":"A","status":"Approved"}`, service.OpPutApprovalResult, arnPrefix + "p/S/A"},
-		{"GET", "/v1/pipelines/p/tags", "", service.OpListTagsForResource, arnPrefix + "p"},
-		{"PUT", "/v1/pipelines/p/tags", `{"tags":[{"key":"k","value":"v"}]}`, service.OpTagResource, arnPrefix + "p"},
-		{"DELETE", "/v1/pipelines/p/tags?key=k", "", service.OpUntagResource, arnPrefix + "p"},
-	}
-	for _, tt := range tests {
+	for _, tt := range restRoutes {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			var rd io.Reader
 			if tt.body != "" {
@@ -183,4 +160,72 @@ func send(t *testing.T, client *http.Client, req *http.Request) (int, []byte) {
 		t.Fatal(fmt.Errorf("%s %s: %w", req.Method, req.URL, err))
 	}
 	return resp.StatusCode, body
+}
+
+// restExec is an execution's path under the pipeline p.
+const restExec = "/v1/pipelines/p/executions/" + someUUID
+
+// restRoute is a valid request of a REST route, with the operation and
+// resource the service must ask about.
+type restRoute struct {
+	method, path, body string
+	op                 service.Operation
+	resource           string
+}
+
+// restRoutes has a request for every REST route that asks the hook
+// (TestRESTRoutesAreCovered checks none is missing).
+var restRoutes = []restRoute{
+	{"POST", "/v1/pipelines", pipelineJS, service.OpCreatePipeline, arnPrefix + "p"},
+	{"GET", "/v1/pipelines", "", service.OpListPipelines, "*"},
+	{"GET", "/v1/pipelines/p", "", service.OpGetPipeline, arnPrefix + "p"},
+	{"PUT", "/v1/pipelines/p", pipelineJS, service.OpUpdatePipeline, arnPrefix + "p"},
+	{"DELETE", "/v1/pipelines/p", "", service.OpDeletePipeline, arnPrefix + "p"},
+	{"GET", "/v1/pipelines/p/state", "", service.OpGetPipelineState, arnPrefix + "p"},
+	{"POST", "/v1/pipelines/p/executions", "{}", service.OpStartPipelineExecution, arnPrefix + "p"},
+	{"GET", "/v1/pipelines/p/executions", "", service.OpListPipelineExecutions, arnPrefix + "p"},
+	{"GET", restExec, "", service.OpGetExecutionRecord, arnPrefix + "p"},
+	{"POST", restExec + "/stop", "{}", service.OpStopPipelineExecution, arnPrefix + "p"},
+	{"GET", restExec + "/events", "", service.OpWatchExecution, arnPrefix + "p"},
+	{"GET", restExec + "/actions/r/logs", "", service.OpGetActionLogs, arnPrefix + "p"},
+	{"GET", "/v1/pipelines/p/action-executions", "", service.OpListActionExecutions, arnPrefix + "p"},
+	{"POST", "/v1/pipelines/p/approvals", `{"stage":"S","action":"A","status":"Approved"}`, service.OpPutApprovalResult, arnPrefix + "p/S/A"},
+	{"GET", "/v1/pipelines/p/tags", "", service.OpListTagsForResource, arnPrefix + "p"},
+	{"PUT", "/v1/pipelines/p/tags", `{"tags":[{"key":"k","value":"v"}]}`, service.OpTagResource, arnPrefix + "p"},
+	{"DELETE", "/v1/pipelines/p/tags?key=k", "", service.OpUntagResource, arnPrefix + "p"},
+	{"POST", "/v1/keys", `{"user":"someone","policies":[{"name":"AWSCodePipeline_ReadOnlyAccess"}]}`, service.OpCreateAccessKey, "arn:aws:iam::" + apitest.Account + ":user/someone"},
+	{"GET", "/v1/keys", "", service.OpListAccessKeys, "*"},
+	{"DELETE", "/v1/keys/SFAKAAAAAAAAAAAAAAAA", "", service.OpDeleteAccessKey, "*"},
+	{"PUT", "/v1/principal-policies", `{"principal":"arn:aws:iam::` + apitest.Account + `:role/r","policies":[]}`, service.OpPutPrincipalPolicies, "arn:aws:iam::" + apitest.Account + ":role/r"},
+	{"GET", "/v1/principal-policies?principal=arn:aws:iam::" + apitest.Account + ":role/r", "", service.OpGetPrincipalPolicies, "arn:aws:iam::" + apitest.Account + ":role/r"},
+}
+
+// TestRESTRoutesAreCovered: every route of the REST door but whoami (which
+// asks about what it is told to) has a request in restRoutes.
+func TestRESTRoutesAreCovered(t *testing.T) {
+	have := map[string]bool{"GET /v1/whoami": true}
+	for _, r := range restRoutes {
+		path, _, _ := strings.Cut(r.path, "?")
+		have[r.method+" "+routeShape(path)] = true
+	}
+	for _, p := range rest.Patterns() {
+		if !have[p] {
+			t.Errorf("route %s has no request in restRoutes", p)
+		}
+	}
+}
+
+// routeShape turns a concrete path into its ServeMux pattern.
+func routeShape(path string) string {
+	segs := strings.Split(path, "/")
+	names := map[int]string{3: "{name}", 5: "{id}", 7: "{runId}"}
+	for i := range segs {
+		if n, ok := names[i]; ok && segs[i] != "" {
+			if i == 3 && segs[2] == "keys" {
+				n = "{id}"
+			}
+			segs[i] = n
+		}
+	}
+	return strings.Join(segs, "/")
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
@@ -34,7 +33,7 @@ var secretType = &cptypes.ActionTypeId{
 func cpClient(srv *apitest.Server) *codepipeline.Client {
 	return codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		Credentials: srv.Credentials(),
 	})
 }
 
@@ -106,7 +105,7 @@ func pollSecretJob(t *testing.T, ctx context.Context, cp *codepipeline.Client) c
 func restGet(t *testing.T, ctx context.Context, srv *apitest.Server, path string) string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
@@ -122,7 +121,7 @@ func restPut(t *testing.T, ctx context.Context, srv *apitest.Server, path, body 
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatalf("PUT %s: %v", path, err)
 	}
@@ -304,7 +303,7 @@ func restDeclaration(t *testing.T, get string) string {
 func streamEvents(t *testing.T, ctx context.Context, srv *apitest.Server, path string, then func()) []string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

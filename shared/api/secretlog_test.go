@@ -64,10 +64,8 @@ func TestNoSecretInLogs(t *testing.T) {
 	var buf strings.Builder
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := apitest.NewServer(t, apitest.WithLogger(logger), apitest.WithoutFirstExecution())
-	const (
-		clientSecret = "client-SECRET-key-0c9d8e7f6a5b4c3d2e1f"
-		storedSecret = "stored-SECRET-value-7d1e"
-	)
+	const storedSecret = "stored-SECRET-value-7d1e"
+	clientSecret := srv.Admin.SecretAccessKey
 	if err := secrets.Open(srv.DataDir).Put("prod/token", storedSecret); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +73,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	httpClient := &http.Client{Transport: rec}
 	cp := codepipeline.New(codepipeline.Options{
 		BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", Retryer: aws.NopRetryer{}, HTTPClient: httpClient,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOGTEST", clientSecret, ""),
+		Credentials: srv.Credentials(),
 	})
 	createSecretType(t, ctx, cp)
 	p := secretPipeline("logged", secretOne)

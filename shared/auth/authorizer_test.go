@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/stageflow/stageflow/shared/auth"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 const (
@@ -49,29 +49,30 @@ const (
 	keyNone     = "AKIDNOPOLICY"
 )
 
-func lookup(t *testing.T) service.PolicyLookup {
-	builtin := func(name string) *auth.Policy {
-		p, ok := auth.Builtin(name)
-		if !ok {
-			t.Fatalf("no built-in %s", name)
-		}
-		return p
-	}
-	return service.StaticPolicies(map[string][]*auth.Policy{
-		keyAdmin:    {builtin(auth.FullAccess)},
-		keyFull:     {builtin(auth.FullAccess)},
-		keyRead:     {builtin(auth.ReadOnlyAccess)},
-		keyApprover: {builtin(auth.ApproverAccess)},
-		keyWorker:   {builtin(auth.CustomActionAccess)},
-		keyDenyProd: {auth.MustParse(denyProd)},
-	})
+// policiesOf is the policies attached to each user's key.
+var policiesOf = map[string][]store.AttachedPolicy{
+	keyFull:     {{Name: auth.FullAccess}},
+	keyRead:     {{Name: auth.ReadOnlyAccess}},
+	keyApprover: {{Name: auth.ApproverAccess}},
+	keyWorker:   {{Name: auth.CustomActionAccess}},
+	keyDenyProd: {{Name: "DenyProd", Document: denyProd}},
+	keyNone:     nil,
 }
 
-func client(url, key string) *codepipeline.Client {
+// keysOf makes a key for each user of policiesOf on srv.
+func keysOf(srv *apitest.Server) map[string]aws.Credentials {
+	keys := map[string]aws.Credentials{keyAdmin: srv.Admin}
+	for user, ps := range policiesOf {
+		keys[user] = srv.NewKey(user, ps...)
+	}
+	return keys
+}
+
+func client(url string, key aws.Credentials) *codepipeline.Client {
 	return codepipeline.New(codepipeline.Options{
 		BaseEndpoint:     aws.String(url),
 		Region:           apitest.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(key, "secret-"+key, ""),
+		Credentials:      credentials.StaticCredentialsProvider{Value: key},
 		RetryMaxAttempts: 1,
 	})
 }
@@ -233,10 +234,11 @@ var allowed = map[string]struct {
 // pipeline and no policy, on two pipelines, and checks each is allowed or
 // refused with AccessDeniedException as the evaluation rules say.
 func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
-	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(claimed(lookup(t))))
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin := client(srv.URL, keyAdmin)
+	creds := keysOf(srv)
+	admin := client(srv.URL, creds[keyAdmin])
 	for _, op := range cpdoor.Operations() {
 		if _, ok := calls[op]; !ok {
 			t.Fatalf("the door has %s: add it to calls and allowed", op)
@@ -256,7 +258,7 @@ func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
 				}
 				want := allowed[op]
 				ok := contains(want.keys, key) && !(key == keyDenyProd && want.perPipeline && pipeline == "prod")
-				err := calls[op](ctx, client(srv.URL, key), pipeline)
+				err := calls[op](ctx, client(srv.URL, creds[key]), pipeline)
 				denied := isCode(err, "AccessDeniedException")
 				if denied == ok {
 					t.Errorf("%s as %s on %s: %v; want allowed=%v", op, key, pipeline, err, ok)
@@ -266,7 +268,7 @@ func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
 					var ae smithy.APIError
 					errors.As(err, &ae)
 					msg := ae.ErrorMessage()
-					if !strings.Contains(msg, "User: "+key+" is not authorized to perform: codepipeline:"+op+" on resource: ") {
+					if !strings.Contains(msg, "User: arn:aws:iam::"+apitest.Account+":user/"+key+" is not authorized to perform: codepipeline:"+op+" on resource: ") {
 						t.Errorf("%s as %s: denial %q does not name the caller and action in IAM's words", op, key, msg)
 					}
 					if explicit := strings.Contains(msg, "explicit deny"); explicit != (key == keyDenyProd) {
@@ -281,8 +283,10 @@ func TestPoliciesOverTheCodePipelineDoor(t *testing.T) {
 // TestAuthorizerDenialNamesActionAndResource checks the error the hook
 // returns, and that a lookup failure is returned as it is.
 func TestAuthorizerDenialNamesActionAndResource(t *testing.T) {
-	authz := claimed(lookup(t))
-	ctx := service.WithCaller(context.Background(), service.Caller{Principal: keyRead, Door: service.DoorCodePipeline})
+	read, _ := auth.Builtin(auth.ReadOnlyAccess)
+	authz := service.NewPolicyAuthorizer(nil)
+	ctx := service.WithCaller(context.Background(), service.Caller{Principal: keyRead, Door: service.DoorCodePipeline,
+		Verified: true, Policies: []*auth.Policy{read}})
 	err := authz(ctx, service.OpStartPipelineExecution, arnPrefix+"p")
 	e, ok := errs.As(err)
 	if !ok || e.Code != errs.Forbidden || e.Kind != errs.KindAccess {
@@ -296,26 +300,50 @@ func TestAuthorizerDenialNamesActionAndResource(t *testing.T) {
 		t.Fatalf("read-only may read logs: %v", err)
 	}
 	boom := errors.New("store down")
-	failing := claimed(func(context.Context, service.Caller) ([]*auth.Policy, error) { return nil, boom })
+	failing := service.NewPolicyAuthorizer(func(context.Context, service.Caller) ([]*auth.Policy, error) { return nil, boom })
 	if err := failing(ctx, service.OpGetPipeline, arnPrefix+"p"); !errors.Is(err, boom) {
 		t.Fatalf("err %v, want the lookup's", err)
+	}
+	unverified := service.WithCaller(context.Background(), service.Caller{Principal: "claimed", Policies: []*auth.Policy{read}})
+	if err := authz(unverified, service.OpGetPipeline, arnPrefix+"p"); errs.CodeOf(err) != errs.Forbidden {
+		t.Fatalf("an unverified caller: %v, want a denial whatever its policies", err)
+	}
+	gateway := service.WithCaller(context.Background(), service.Caller{Principal: "arn:aws:iam::1:role/r", Verified: true, GatewayAuthorized: true})
+	if err := authz(gateway, service.OpStartPipelineExecution, arnPrefix+"p"); err != nil {
+		t.Fatalf("a gateway-authorized caller without policies keeps what the gateway allowed: %v", err)
+	}
+	narrowed := service.WithCaller(context.Background(), service.Caller{Principal: "arn:aws:iam::1:role/r", Verified: true, GatewayAuthorized: true,
+		Policies: []*auth.Policy{read}})
+	if err := authz(narrowed, service.OpStartPipelineExecution, arnPrefix+"p"); errs.CodeOf(err) != errs.Forbidden {
+		t.Fatalf("attached policies narrow what the gateway allowed: %v", err)
 	}
 }
 
 // TestStageflowOperationsPerBuiltin pins the README's table of the
 // stageflow: operations each built-in allows.
 func TestStageflowOperationsPerBuiltin(t *testing.T) {
-	ops := []service.Operation{service.OpGetExecutionRecord, service.OpWatchExecution, service.OpGetActionLogs, service.OpExpireJobs}
+	ops := []service.Operation{service.OpGetExecutionRecord, service.OpWatchExecution, service.OpGetActionLogs, service.OpExpireJobs,
+		service.OpGetArtifactObject, service.OpListArtifactObjects, service.OpPutArtifactObject, service.OpDeleteArtifactObject}
+	resource := func(op service.Operation) string {
+		switch op {
+		case service.OpGetArtifactObject, service.OpPutArtifactObject, service.OpDeleteArtifactObject:
+			return service.ArtifactArn("stageflow-artifacts", "p/e/A.zip")
+		case service.OpListArtifactObjects:
+			return service.ArtifactArn("stageflow-artifacts", "")
+		}
+		return arnPrefix + "p"
+	}
 	want := map[string][]bool{
-		auth.FullAccess:         {true, true, true, false},
-		auth.ReadOnlyAccess:     {true, true, true, false},
-		auth.ApproverAccess:     {true, true, true, false},
-		auth.CustomActionAccess: {false, false, false, false},
+		auth.FullAccess:          {true, true, true, false, true, true, false, false},
+		auth.ReadOnlyAccess:      {true, true, true, false, true, true, false, false},
+		auth.ApproverAccess:      {true, true, true, false, false, false, false, false},
+		auth.CustomActionAccess:  {false, false, false, false, false, false, false, false},
+		auth.StageflowFullAccess: {true, true, true, true, true, true, true, true},
 	}
 	for name, w := range want {
 		p, _ := auth.Builtin(name)
 		for i, op := range ops {
-			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), arnPrefix+"p")
+			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), resource(op))
 			if (d == auth.Allowed) != w[i] {
 				t.Errorf("%s: %s %v, want allowed=%v", name, op, d, w[i])
 			}
@@ -335,42 +363,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// TestStageflowReadsOverTheRESTDoor: the stageflow: reads of the REST door
-// (the execution record, its events, an action's log) are allowed by the
-// read-only, approver and full-access policies and refused to a job worker
-// and to a caller without policy (the REST door names the caller by its
-// X-Stageflow-User header).
-func TestStageflowReadsOverTheRESTDoor(t *testing.T) {
-	srv := apitest.NewServer(t, apitest.WithoutFirstExecution(), apitest.WithAuthorizer(claimed(lookup(t))))
-	exec := srv.URL + "/v1/pipelines/p/executions/" + someUUID
-	paths := map[string]string{"GetExecutionRecord": exec, "WatchExecution": exec + "/events", "GetActionLogs": exec + "/actions/r/logs"}
-	for _, key := range []string{keyFull, keyRead, keyApprover, keyWorker, keyDenyProd, keyNone} {
-		for op, url := range paths {
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			req.Header.Set("X-Stageflow-User", key)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			// Allowed, the execution is not found; refused, 403.
-			wantDenied := key == keyWorker || key == keyNone || key == keyDenyProd
-			if denied := resp.StatusCode == http.StatusForbidden; denied != wantDenied {
-				t.Errorf("stageflow:%s as %s: %d, want denied=%v", op, key, resp.StatusCode, wantDenied)
-			}
-		}
-	}
-}
-
-// claimed is the policy authorizer over callers taken at their word (the
-// key ID a request names): these tests are about evaluation, not signatures.
-func claimed(lookup service.PolicyLookup) service.Authorizer {
-	authz := service.NewPolicyAuthorizer(lookup)
-	return func(ctx context.Context, op service.Operation, resource string) error {
-		c := service.CallerFrom(ctx)
-		c.Verified = true
-		return authz(service.WithCaller(ctx, c), op, resource)
-	}
 }

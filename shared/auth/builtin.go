@@ -24,6 +24,13 @@ var stageflowReads = []string{
 	"stageflow:GetActionLogs",
 }
 
+// The S3 door's reads, which go with reading pipelines: an artifact
+// object, and the list of the bucket.
+var artifactReads = []string{
+	"stageflow:GetArtifactObject",
+	"stageflow:ListArtifactObjects",
+}
+
 // builtins holds the documents, parsed at first use by Parse itself.
 var builtins = map[string]string{
 	// AWS's statement "codepipeline:*" on "*"; the statements for other
@@ -32,7 +39,7 @@ var builtins = map[string]string{
   "Version": "2012-10-17",
   "Statement": [
     {"Sid": "CodePipeline", "Effect": "Allow", "Action": "codepipeline:*", "Resource": "*"},
-    {"Sid": "StageflowReads", "Effect": "Allow", "Action": ` + jsonList(stageflowReads) + `, "Resource": "*"}
+    {"Sid": "StageflowReads", "Effect": "Allow", "Action": ` + jsonList(slices.Concat(stageflowReads, artifactReads)) + `, "Resource": "*"}
   ]
 }`,
 	ReadOnlyAccess: `{
@@ -42,7 +49,7 @@ var builtins = map[string]string{
       "codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
       "codepipeline:ListPipelineExecutions", "codepipeline:ListActionExecutions", "codepipeline:ListActionTypes",
       "codepipeline:ListPipelines", "codepipeline:ListTagsForResource"], "Resource": "*"},
-    {"Sid": "StageflowReads", "Effect": "Allow", "Action": ` + jsonList(stageflowReads) + `, "Resource": "*"}
+    {"Sid": "StageflowReads", "Effect": "Allow", "Action": ` + jsonList(slices.Concat(stageflowReads, artifactReads)) + `, "Resource": "*"}
   ]
 }`,
 	ApproverAccess: `{

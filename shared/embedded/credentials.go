@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stageflow/stageflow/shared/atomicfile"
 )
 
 // The data directory's files of access control.
@@ -67,8 +69,8 @@ func (s *System) EnsureAdminKey(ctx context.Context) (*AdminKey, error) {
 	return &AdminKey{AccessKeyID: out.AccessKeyID, SecretAccessKey: out.SecretAccessKey, Path: path, Created: true}, nil
 }
 
-// writeCredentialsFile writes the admin key to path (mode 0600), through a
-// temporary file renamed over it, so that path never holds half a key.
+// writeCredentialsFile writes the admin key to path (mode 0600), whole or
+// not at all (atomicfile).
 func writeCredentialsFile(path, id, secret string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# The admin key of the Stageflow server whose data directory is %s,\n", filepath.Dir(path))
@@ -76,24 +78,7 @@ func writeCredentialsFile(path, id, secret string) error {
 	fmt.Fprintf(&b, "#   AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=%s aws codepipeline list-pipelines --endpoint-url <server>\n", path, CredentialsProfile)
 	fmt.Fprintf(&b, "# Keep it secret: it may do everything. Delete this file and restart the server to get a new one.\n")
 	fmt.Fprintf(&b, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", CredentialsProfile, id, secret)
-	f, err := os.CreateTemp(filepath.Dir(path), CredentialsFile+".*")
-	if err != nil {
-		return fmt.Errorf("writing the credentials file: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // once renamed, a no-op
-	// CreateTemp makes files of mode 0600.
-	_, err = f.Write(b.Bytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, b.Bytes()); err != nil {
 		return fmt.Errorf("writing the credentials file: %w", err)
 	}
 	return nil

@@ -50,6 +50,16 @@ var rules = []rule{
 			module + "/shared/store/dynamo/...", module + "/shared/embedded/...", module + "/shared/sfn/...", "database/sql", "github.com/aws/..."},
 	},
 	{
+		why: "the policy language knows nothing of callers or operations: the service evaluates callers' policies with it",
+		of:  []string{module + "/shared/auth/..."},
+		not: []string{module + "/shared/service/..."},
+	},
+	{
+		why: "sealing is a leaf: the store adapters and the service use it, it uses none of them",
+		of:  []string{module + "/shared/seal"},
+		not: []string{module + "/shared/service/...", module + "/shared/store/...", module + "/shared/api/..."},
+	},
+	{
 		why: "only SigV4 verification (over an *http.Request) brings net/http into shared/auth",
 		of:  []string{module + "/shared/auth/..."},
 		not: []string{"net/http"},
@@ -208,6 +218,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"auth importing a door", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/api/cpdoor"}}, "shared/auth imports"},
 		{"auth importing a store adapter", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/store/sqlite"}}, "shared/store/sqlite"},
 		{"auth importing the AWS SDK", pkg{ImportPath: module + "/shared/auth/sigv4", Deps: []string{"github.com/aws/aws-sdk-go-v2/aws"}}, "github.com/aws/aws-sdk-go-v2/aws"},
+		{"policies importing the service", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/service"}}, "shared/service"},
+		{"the service evaluating policies", pkg{ImportPath: module + "/shared/service", Deps: []string{module + "/shared/auth"}}, ""},
+		{"sealing importing a store", pkg{ImportPath: module + "/shared/seal", Deps: []string{module + "/shared/store/sqlite"}}, "shared/store/sqlite"},
 		{"policies importing net/http", pkg{ImportPath: module + "/shared/auth", Deps: []string{"net/http"}}, "net/http"},
 		{"sigv4 verifying an *http.Request", pkg{ImportPath: module + "/shared/auth/sigv4", Deps: []string{"net/http", "crypto/hmac"}}, ""},
 		{"a door using sigv4", pkg{ImportPath: module + "/shared/api/s3door", Deps: []string{module + "/shared/auth/sigv4", "net/http"}}, ""},

@@ -14,7 +14,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/stageflow/stageflow/shared/atomicfile"
 )
 
 // Sealer seals and opens secrets. Open fails for a value it did not seal
@@ -101,24 +102,7 @@ func FileKey(path string) (*AESGCM, error) {
 func createKeyFile(path string) ([]byte, error) {
 	key := make([]byte, KeySize)
 	rand.Read(key)
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return nil, fmt.Errorf("creating the key %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // once renamed, a no-op
-	// CreateTemp makes files of mode 0600.
-	_, err = f.Write(key)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, key); err != nil {
 		return nil, fmt.Errorf("writing the key %s: %w", path, err)
 	}
 	return key, nil

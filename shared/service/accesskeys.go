@@ -98,11 +98,9 @@ func (s *Service) UserArn(user string) string {
 
 // CheckPolicies checks policies to attach: each a built-in policy's name,
 // or a named document that auth.Parse accepts. A document using an element
-// Stageflow does not evaluate is refused here, never attached.
+// Stageflow does not evaluate is refused here, never attached. None at all
+// is allowed: a key without policies may do nothing (IAM's default deny).
 func CheckPolicies(policies []store.AttachedPolicy) error {
-	if len(policies) == 0 {
-		return errs.Of(errs.Validation, errs.KindPolicy, "attach at least one policy (a built-in policy's name, or a policy document)")
-	}
 	if len(policies) > MaxKeyPolicies {
 		return errs.Of(errs.LimitExceeded, errs.KindPolicy, "%d policies given: at most %d may be attached", len(policies), MaxKeyPolicies)
 	}
@@ -387,10 +385,8 @@ func (s *Service) PutPrincipalPolicies(ctx context.Context, principal string, po
 	if err := s.authorize(ctx, OpPutPrincipalPolicies, principal); err != nil {
 		return err
 	}
-	if len(policies) > 0 {
-		if err := CheckPolicies(policies); err != nil {
-			return err
-		}
+	if err := CheckPolicies(policies); err != nil {
+		return err
 	}
 	return keys.PutPrincipalPolicies(ctx, &store.PrincipalPolicies{Principal: principal, Policies: policies, Updated: s.now()})
 }

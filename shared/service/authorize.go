@@ -52,6 +52,14 @@ const (
 	OpDeleteAccessKey      Operation = "stageflow:DeleteAccessKey"
 	OpPutPrincipalPolicies Operation = "stageflow:PutPrincipalPolicies"
 	OpGetPrincipalPolicies Operation = "stageflow:GetPrincipalPolicies"
+
+	// The S3 door's objects, for requests signed with the server's access
+	// keys (a job's artifact credentials allow its own artifacts without
+	// asking): on arn:aws:s3:::<bucket>/<key>, the list on the bucket's ARN.
+	OpGetArtifactObject    Operation = "stageflow:GetArtifactObject"    // GetObject, HeadObject, a copy's source
+	OpPutArtifactObject    Operation = "stageflow:PutArtifactObject"    // PutObject, multipart uploads, a copy's destination
+	OpDeleteArtifactObject Operation = "stageflow:DeleteArtifactObject" // DeleteObject
+	OpListArtifactObjects  Operation = "stageflow:ListArtifactObjects"  // ListObjects(V2), ListMultipartUploads, ListBuckets
 )
 
 // Operations lists every operation, for the checks of GetCallerIdentity and
@@ -63,7 +71,8 @@ func Operations() []Operation {
 		OpDeleteCustomActionType, OpListActionTypes, OpPollForJobs, OpAcknowledgeJob, OpGetJobDetails,
 		OpPutJobSuccessResult, OpPutJobFailureResult, OpTagResource, OpUntagResource, OpListTagsForResource,
 		OpGetExecutionRecord, OpWatchExecution, OpGetActionLogs, OpExpireJobs,
-		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies}
+		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies,
+		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects}
 }
 
 // AllResources is the resource of operations on no particular resource

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/stageflow/stageflow/shared/api"
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/awssign"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/service"
@@ -71,30 +72,43 @@ type Server struct {
 	authNone bool
 }
 
-// Option adjusts the embedded system's options before it opens.
-type Option func(*embedded.Options)
+// Option adjusts the server before it opens: the embedded system's options
+// and the HTTP surface's.
+type Option func(*options)
+
+type options struct {
+	embedded.Options
+	failures *throttle.Limiter
+}
+
+// WithFailureLimit lets each access key or address fail its signature n
+// times a minute before it is throttled (the server's default is 10), for
+// tests that make many bad requests on purpose.
+func WithFailureLimit(n int) Option {
+	return func(o *options) { o.failures = throttle.New(throttle.Options{Failures: n}) }
+}
 
 // WithoutAuth runs the server as `stageflow serve --auth none` does:
 // callers are taken at their word (unsigned requests are served) and
 // everything is allowed. For tests of what a claimed caller is recorded as;
 // every other test signs.
 func WithoutAuth() Option {
-	return func(o *embedded.Options) { o.AuthNone = true }
+	return func(o *options) { o.AuthNone = true }
 }
 
 // WithAuthorizer sets the service's authorization hook.
 func WithAuthorizer(a service.Authorizer) Option {
-	return func(o *embedded.Options) { o.Authorize = a }
+	return func(o *options) { o.Authorize = a }
 }
 
 // WithLogger makes the server log to logger.
 func WithLogger(logger *slog.Logger) Option {
-	return func(o *embedded.Options) { o.Logger = logger }
+	return func(o *options) { o.Logger = logger }
 }
 
 // WithClock makes the server's clock (service, engine, providers) now.
 func WithClock(now func() time.Time) Option {
-	return func(o *embedded.Options) { o.Now = now }
+	return func(o *options) { o.Now = now }
 }
 
 // WithoutFirstExecution makes creating a pipeline start nothing (through
@@ -102,7 +116,7 @@ func WithClock(now func() time.Time) Option {
 // pipeline at rest. Without it, every pipeline created starts its first
 // execution, as in CodePipeline.
 func WithoutFirstExecution() Option {
-	return func(o *embedded.Options) { o.NoFirstExecution = true }
+	return func(o *options) { o.NoFirstExecution = true }
 }
 
 // NewServer builds and starts a server; t.Cleanup closes it.
@@ -113,19 +127,19 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	dir := t.TempDir()
-	o := embedded.Options{
+	o := options{Options: embedded.Options{
 		DataDir: dir, Logger: logger, Region: Region, Account: Account,
-	}
+	}}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	logger = o.Logger
-	sys, err := embedded.Open(o)
+	sys, err := embedded.Open(o.Options)
 	if err != nil {
 		t.Fatalf("apitest: opening the embedded system: %v", err)
 	}
 	h, err := api.NewHandler(api.Config{
-		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true, AuthNone: o.AuthNone,
+		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true, AuthNone: o.AuthNone, Failures: o.failures,
 	})
 	if err != nil {
 		t.Fatalf("apitest: building the HTTP surface: %v", err)

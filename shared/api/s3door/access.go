@@ -2,6 +2,7 @@ package s3door
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,11 +10,13 @@ import (
 
 // Keys knows the access keys requests may be signed with. The door asks it
 // for every request's access key ID; the server answers with the
-// credentials of the job the key was issued to, as long as the job runs.
+// credentials of the job the key was issued to, as long as the job runs,
+// or with one of its own access keys.
 type Keys interface {
 	// Lookup returns the grant of an access key ID, or false when the key
-	// is unknown or no longer valid.
-	Lookup(ctx context.Context, accessKeyID string) (Grant, bool)
+	// is unknown or no longer valid; an error is a failure of its own
+	// (the request gets InternalError).
+	Lookup(ctx context.Context, accessKeyID string) (Grant, bool, error)
 }
 
 // Op is what a request does to an object or the bucket.
@@ -46,11 +49,45 @@ type Grant struct {
 	// (key "" for ListBucket and ManageBucket). Nil allows nothing but
 	// HeadBucket and GetBucketLocation, which every valid key may do.
 	Allow func(op Op, bucket, key string) bool
+	// Authorize, when set, decides instead of Allow, for the request's
+	// context: nil allows; a Denial refuses with AccessDenied and its
+	// words; any other error is the server's failure (InternalError).
+	Authorize func(ctx context.Context, op Op, bucket, key string) error
+	// Used, when set, is called once a request's signature made with the
+	// key has been verified.
+	Used func(ctx context.Context)
 }
 
-func (g Grant) allows(op Op, bucket, key string) bool {
-	return g.Allow != nil && g.Allow(op, bucket, key)
+// Denial is an error of Grant.Authorize that refuses a request (rather than
+// failing): its message is the AccessDenied error's.
+type Denial interface {
+	error
+	Denied() bool
 }
+
+// check decides whether the grant allows op on the object key of bucket.
+func (g Grant) check(ctx context.Context, op Op, bucket, key string) *apiError {
+	denied := &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: the credentials do not allow this request", nil}
+	if g.Authorize == nil {
+		if g.Allow == nil || !g.Allow(op, bucket, key) {
+			return denied
+		}
+		return nil
+	}
+	err := g.Authorize(ctx, op, bucket, key)
+	var d Denial
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &d) && d.Denied():
+		return &apiError{http.StatusForbidden, "AccessDenied", err.Error(), nil}
+	default:
+		return internalError
+	}
+}
+
+// internalError is S3's answer to a failure of the server's own.
+var internalError = &apiError{http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.", nil}
 
 // authorize checks that grant allows everything r does, and refuses it
 // with AccessDenied otherwise. The operation is found as gofakes3 routes the
@@ -59,14 +96,10 @@ func (g Grant) allows(op Op, bucket, key string) bool {
 // ManageBucket. A copy's source is rewritten into a form gofakes3 reads
 // back exactly as it was checked.
 func (h *handler) authorize(r *http.Request, grant Grant) *apiError {
-	denied := &apiError{http.StatusForbidden, "AccessDenied", "Access Denied: the credentials do not allow this request"}
 	bucket, object, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
 	need := func(op Op, key string) *apiError {
-		if !grant.allows(op, bucket, key) {
-			return denied
-		}
-		return nil
+		return grant.check(r.Context(), op, bucket, key)
 	}
 	switch {
 	case bucket == "":
@@ -76,7 +109,7 @@ func (h *handler) authorize(r *http.Request, grant Grant) *apiError {
 			return need(ListBucket, "") // ListMultipartUploads
 		}
 		if r.Method == http.MethodPut {
-			if aerr := h.authorizeCopySource(r, grant, denied); aerr != nil {
+			if aerr := h.authorizeCopySource(r, grant); aerr != nil {
 				return aerr
 			}
 		}
@@ -99,7 +132,7 @@ func (h *handler) authorize(r *http.Request, grant Grant) *apiError {
 	case http.MethodGet, http.MethodHead:
 		return need(ReadObject, object)
 	case http.MethodPut:
-		if aerr := h.authorizeCopySource(r, grant, denied); aerr != nil {
+		if aerr := h.authorizeCopySource(r, grant); aerr != nil {
 			return aerr
 		}
 		return need(WriteObject, object)
@@ -114,17 +147,17 @@ func (h *handler) authorize(r *http.Request, grant Grant) *apiError {
 // X-Amz-Copy-Source header), and rewrites the header as bucket/key with the
 // key query-escaped, which gofakes3 splits and unescapes to the very bucket
 // and key checked here.
-func (h *handler) authorizeCopySource(r *http.Request, grant Grant, denied *apiError) *apiError {
+func (h *handler) authorizeCopySource(r *http.Request, grant Grant) *apiError {
 	source := r.Header.Get("X-Amz-Copy-Source")
 	if source == "" {
 		return nil
 	}
 	bucket, key, ok := parseCopySource(source)
 	if !ok {
-		return &apiError{http.StatusBadRequest, "InvalidArgument", "X-Amz-Copy-Source must contain bucket and key separated by '/'"}
+		return &apiError{http.StatusBadRequest, "InvalidArgument", "X-Amz-Copy-Source must contain bucket and key separated by '/'", nil}
 	}
-	if !grant.allows(ReadObject, bucket, key) {
-		return denied
+	if aerr := grant.check(r.Context(), ReadObject, bucket, key); aerr != nil {
+		return aerr
 	}
 	r.Header.Set("X-Amz-Copy-Source", bucket+"/"+url.QueryEscape(key))
 	return nil

@@ -27,13 +27,13 @@ func newTestCredentials() Credentials {
 // staticKeys grants each of its credentials what its Allow allows.
 type staticKeys map[Credentials]func(op Op, bucket, key string) bool
 
-func (k staticKeys) Lookup(_ context.Context, id string) (Grant, bool) {
+func (k staticKeys) Lookup(_ context.Context, id string) (Grant, bool, error) {
 	for c, allow := range k {
 		if c.AccessKeyID == id {
-			return Grant{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Allow: allow}, true
+			return Grant{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Allow: allow}, true, nil
 		}
 	}
-	return Grant{}, false
+	return Grant{}, false, nil
 }
 
 // fullAccess allows everything.

@@ -84,7 +84,7 @@ type check struct {
 func (c *check) ok() bool { return bytes.Equal(c.h.Sum(nil), c.want) }
 
 func badDigest(name string) *apiError {
-	return &apiError{http.StatusBadRequest, "BadDigest", "The " + name + " you specified did not match the calculated checksum."}
+	return &apiError{http.StatusBadRequest, "BadDigest", "The " + name + " you specified did not match the calculated checksum.", nil}
 }
 
 // preparePayload replaces r.Body by a reader that fails unless the body
@@ -94,7 +94,7 @@ func badDigest(name string) *apiError {
 // signatures and trailing checksums checked, and the request rewritten as a
 // plain upload of the decoded bytes.
 func (h *handler) preparePayload(r *http.Request, sig *signature, st *payloadState) *apiError {
-	mode := r.Header.Get("X-Amz-Content-Sha256")
+	mode := sig.payloadHash
 	checks, aerr := headerChecksums(r)
 	if aerr != nil {
 		return aerr
@@ -106,13 +106,13 @@ func (h *handler) preparePayload(r *http.Request, sig *signature, st *payloadSta
 	default:
 		want, err := hex.DecodeString(mode)
 		if err != nil || len(want) != sha256.Size {
-			return &apiError{http.StatusBadRequest, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or the hex SHA-256 of the payload"}
+			return &apiError{http.StatusBadRequest, "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value or the hex SHA-256 of the payload", nil}
 		}
 		checks = append(checks, &check{
 			name: "x-amz-content-sha256",
 			h:    sha256.New(),
 			want: want,
-			err:  &apiError{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."},
+			err:  &apiError{http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", nil},
 		})
 	}
 	if len(checks) > 0 && r.Body != nil && r.Body != http.NoBody {
@@ -137,7 +137,7 @@ func headerChecksums(r *http.Request) ([]*check, *apiError) {
 		}
 		want, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
-			return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "Value for " + name + " header is invalid."}
+			return nil, &apiError{http.StatusBadRequest, "InvalidRequest", "Value for " + name + " header is invalid.", nil}
 		}
 		checks = append(checks, &check{name: name, h: newHash(), want: want, err: badDigest(name)})
 	}
@@ -175,11 +175,11 @@ type readCloser struct {
 // decodeChunked sets up the decoding of an aws-chunked body.
 func (h *handler) decodeChunked(r *http.Request, sig *signature, st *payloadState, mode string, checks []*check) *apiError {
 	if r.Method != http.MethodPut {
-		return &apiError{http.StatusBadRequest, "InvalidRequest", "aws-chunked bodies are only accepted for uploads"}
+		return &apiError{http.StatusBadRequest, "InvalidRequest", "aws-chunked bodies are only accepted for uploads", nil}
 	}
 	decoded, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
 	if err != nil || decoded < 0 {
-		return &apiError{http.StatusLengthRequired, "MissingContentLength", "aws-chunked uploads need a valid x-amz-decoded-content-length header"}
+		return &apiError{http.StatusLengthRequired, "MissingContentLength", "aws-chunked uploads need a valid x-amz-decoded-content-length header", nil}
 	}
 	c := &chunkReader{
 		br:          bufio.NewReader(r.Body),
@@ -202,7 +202,7 @@ func (h *handler) decodeChunked(r *http.Request, sig *signature, st *payloadStat
 		}
 		newHash, ok := checksumAlgorithms[name]
 		if !ok || !c.trailer {
-			return &apiError{http.StatusBadRequest, "InvalidRequest", "unsupported trailer " + name}
+			return &apiError{http.StatusBadRequest, "InvalidRequest", "unsupported trailer " + name, nil}
 		}
 		c.trailers[name] = newHash()
 	}
@@ -260,7 +260,7 @@ type chunkReader struct {
 }
 
 func (c *chunkReader) malformed(msg string) error {
-	c.err = c.st.fail(&apiError{http.StatusBadRequest, "IncompleteBody", "malformed aws-chunked body: " + msg})
+	c.err = c.st.fail(&apiError{http.StatusBadRequest, "IncompleteBody", "malformed aws-chunked body: " + msg, nil})
 	return c.err
 }
 
@@ -380,7 +380,7 @@ func (c *chunkReader) next() {
 		dataHash := sha256.Sum256(data)
 		want := c.chainSignature("AWS4-HMAC-SHA256-PAYLOAD", emptySHA256, hex.EncodeToString(dataHash[:]))
 		if !constantEqual(want, chunkSig) {
-			c.err = c.st.fail(&apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The chunk signature we calculated does not match the signature you provided."})
+			c.err = c.st.fail(&apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The chunk signature we calculated does not match the signature you provided.", nil})
 			return
 		}
 		c.prev = chunkSig
@@ -455,7 +455,7 @@ func (c *chunkReader) finish() {
 	if c.signed && c.trailer && len(seen) > 0 {
 		sum := sha256.Sum256([]byte(canonical.String()))
 		if trailerSig == "" || !constantEqual(c.chainSignature("AWS4-HMAC-SHA256-TRAILER", hex.EncodeToString(sum[:])), trailerSig) {
-			c.err = c.st.fail(&apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The trailer signature we calculated does not match the signature you provided."})
+			c.err = c.st.fail(&apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The trailer signature we calculated does not match the signature you provided.", nil})
 			return
 		}
 	}

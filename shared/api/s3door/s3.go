@@ -11,12 +11,13 @@
 // protocol is handled by github.com/johannesboyne/gofakes3 over a backend of
 // this package that keeps the objects in the folder (see backend.go).
 //
-// Every request must be signed with AWS Signature Version 4 in the
-// Authorization header with a key the handler's Keys know; the signature is
-// verified by re-signing the request with the key's secret (see auth.go),
-// and the request must be one the key's Grant allows: a job worker's key
-// reads its job's input objects and writes its output objects, nothing else
-// (see access.go).
+// Every request must be signed with AWS Signature Version 4, in the
+// Authorization header or as a presigned URL (query-string
+// authentication), with a key the handler's Keys know; the signature is
+// verified by shared/auth/sigv4's Verifier (see auth.go), and the request
+// must be one the key's Grant allows: a job worker's key reads its job's
+// input objects and writes its output objects, nothing else; a server's
+// access key what the service's authorization hook allows (see access.go).
 // Request bodies are checked against the payload hash the client signed and
 // against any x-amz-checksum-* value it sent, and aws-chunked bodies
 // (streaming uploads, with or without chunk signatures and trailing
@@ -29,37 +30,62 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
 
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/artifacts"
+	"github.com/stageflow/stageflow/shared/auth/sigv4"
 )
 
 // maxClockSkew is how far a request's X-Amz-Date may be from the server's
-// clock, as on AWS.
-const maxClockSkew = 15 * time.Minute
+// clock, as S3 allows (a presigned URL's: ahead of it).
+const maxClockSkew = sigv4.S3MaxSkew
 
 // handler authenticates requests and prepares their bodies before passing
 // them to gofakes3.
 type handler struct {
-	bucket  string
-	keys    Keys
-	now     func() time.Time
-	backend *backend
-	s3      http.Handler
+	bucket   string
+	keys     Keys
+	now      func() time.Time
+	backend  *backend
+	s3       http.Handler
+	failures FailureLimiter
+}
+
+// FailureLimiter limits the failed authentications answered per key
+// (throttle.Limiter is one): Allow false refuses a request of the key
+// outright, Failed counts a failure.
+type FailureLimiter interface {
+	Allow(key string) bool
+	Failed(key string)
+	RetryAfter(key string) time.Duration
+}
+
+// Option adjusts a handler.
+type Option func(*handler)
+
+// WithFailureLimiter throttles the keys (or, for requests naming none, the
+// addresses) whose signatures fail too often: past the limit, requests are
+// answered 503 SlowDown, as S3 throttles, without being checked.
+func WithFailureLimiter(l FailureLimiter) Option {
+	return func(h *handler) { h.failures = l }
 }
 
 // NewHandler returns an http.Handler serving store's folder as the S3 bucket
 // of the store's bucket name (store.Bucket, or the base name of store.Root),
 // path-style: /<bucket>/<key> is the file store.Root/<key>. Requests must be
 // signed (AWS Signature Version 4) with the secret keys returns for their
-// access key ID, and may do only what that key's Grant allows (see
-// access.go); others get S3 XML errors with status 403. The folder is
+// access key ID (in the Authorization header or as a presigned URL), and
+// may do only what that key's Grant allows (see access.go); others get S3
+// XML errors with status 403 (400 for malformed signatures). The folder is
 // created if missing.
 //
 // Supported: GetObject (with ranges), HeadObject, PutObject (plain,
@@ -69,7 +95,7 @@ type handler struct {
 // temporary folder. Keys must be relative slash paths whose segments are
 // non-empty and not "." or ".." (the keys artifacts.Store accepts); other
 // keys are rejected, so no request can reach a file outside the folder.
-func NewHandler(store *artifacts.Store, keys Keys) (http.Handler, error) {
+func NewHandler(store *artifacts.Store, keys Keys, opts ...Option) (http.Handler, error) {
 	if store == nil || store.Root == "" {
 		return nil, errors.New("s3: artifact store has no root folder")
 	}
@@ -97,13 +123,17 @@ func NewHandler(store *artifacts.Store, keys Keys) (http.Handler, error) {
 		gofakes3.WithTimeSkewLimit(0),
 		gofakes3.WithoutVersioning(),
 	)
-	return &handler{
+	h := &handler{
 		bucket:  bucket,
 		keys:    keys,
 		now:     time.Now,
 		backend: b,
 		s3:      fake.Server(),
-	}, nil
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h, nil
 }
 
 // validBucketName accepts names made of ASCII letters, digits, '.', '-' and
@@ -143,8 +173,20 @@ func IsS3Request(r *http.Request, bucket string) bool {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := r.Body
+	limitKey := throttle.Key(signingKeyID(r), r.RemoteAddr)
+	if h.failures != nil && !h.failures.Allow(limitKey) {
+		if d := h.failures.RetryAfter(limitKey); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		}
+		writeError(w, r, &apiError{http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate: too many requests with failed signatures from this access key or address.", nil})
+		drain(r, body)
+		return
+	}
 	sig, grant, aerr := h.authenticate(r)
 	if aerr != nil {
+		if h.failures != nil && aerr.Status != http.StatusInternalServerError {
+			h.failures.Failed(limitKey)
+		}
 		writeError(w, r, aerr)
 		drain(r, body)
 		return
@@ -156,7 +198,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Method == http.MethodPost && bucketOnly(r.URL.Path) && !r.URL.Query().Has("delete") {
 		// Browser-form uploads (POST policy) are not supported.
-		writeError(w, r, &apiError{http.StatusNotImplemented, "NotImplemented", "POST object uploads are not supported; use PutObject"})
+		writeError(w, r, &apiError{http.StatusNotImplemented, "NotImplemented", "POST object uploads are not supported; use PutObject", nil})
 		drain(r, body)
 		return
 	}
@@ -213,15 +255,24 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	Expiry  *expiry // the elements of an expired presigned URL's error, if it is one
+}
+
+// expiry is what S3 adds to the error of an expired presigned URL.
+type expiry struct {
+	Expires    string `xml:"X-Amz-Expires"`
+	ExpiresAt  string `xml:"Expires"`
+	ServerTime string `xml:"ServerTime"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
 type errorBody struct {
-	XMLName  xml.Name `xml:"Error"`
-	Code     string   `xml:"Code"`
-	Message  string   `xml:"Message,omitempty"`
-	Resource string   `xml:"Resource,omitempty"`
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message,omitempty"`
+	*expiry
+	Resource string `xml:"Resource,omitempty"`
 }
 
 // writeError writes e as an S3 XML error response (without a body for HEAD
@@ -236,7 +287,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	body, _ := xml.Marshal(errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path})
+	body, _ := xml.Marshal(errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path, expiry: e.Expiry})
 	w.Write([]byte(xml.Header))
 	w.Write(body)
 }

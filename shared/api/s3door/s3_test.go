@@ -604,7 +604,7 @@ func TestRawAuthFailures(t *testing.T) {
 		{"presigned", func() *http.Request {
 			r, _ := http.NewRequest("GET", url+"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x&X-Amz-Signature=y", nil)
 			return r
-		}, http.StatusForbidden, "AccessDenied"},
+		}, http.StatusBadRequest, "AuthorizationQueryParametersError"},
 		{"signature version 2", func() *http.Request {
 			r, _ := http.NewRequest("GET", url, nil)
 			r.Header.Set("Authorization", "AWS "+e.creds.AccessKeyID+":c2lnbmF0dXJl")

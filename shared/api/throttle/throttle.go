@@ -91,16 +91,19 @@ func New(o Options) *Limiter {
 	return l
 }
 
-// Key is the key of a request: its access key ID when it names one, else
-// the host of its remote address (the port dropped, so that one client's
-// connections share a key). The two kinds never collide.
+// Key is the key of a request: the host of its remote address (the port
+// dropped, so that one client's connections share a key), with the access
+// key ID it names when it names one. Access key IDs are not secret: keyed
+// by the ID alone, anyone could keep a key's owner throttled by failing
+// with its ID; keyed by ID and address, a failing client throttles only
+// itself. The two kinds never collide.
 func Key(accessKeyID, remoteAddr string) string {
-	if accessKeyID != "" {
-		return "key:" + accessKeyID
-	}
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
+	}
+	if accessKeyID != "" {
+		return "key:" + accessKeyID + "@" + host
 	}
 	return "addr:" + host
 }

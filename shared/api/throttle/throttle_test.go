@@ -153,11 +153,12 @@ func TestLimiterConcurrent(t *testing.T) {
 
 func TestKey(t *testing.T) {
 	tests := []struct{ id, addr, want string }{
-		{"AKIDEXAMPLE", "127.0.0.1:5000", "key:AKIDEXAMPLE"},
+		{"AKIDEXAMPLE", "127.0.0.1:5000", "key:AKIDEXAMPLE@127.0.0.1"},
+		{"AKIDEXAMPLE", "127.0.0.2:5000", "key:AKIDEXAMPLE@127.0.0.2"},
 		{"", "127.0.0.1:5000", "addr:127.0.0.1"},
 		{"", "[::1]:443", "addr:::1"},
 		{"", "not an address", "addr:not an address"},
-		{"127.0.0.1", "", "key:127.0.0.1"},
+		{"127.0.0.1", "", "key:127.0.0.1@"},
 	}
 	for _, tt := range tests {
 		if got := Key(tt.id, tt.addr); got != tt.want {

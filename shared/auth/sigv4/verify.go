@@ -65,6 +65,12 @@ type Verifier struct {
 	// SingleEncodedPath takes the canonical URI as the path was sent, as S3
 	// signs it; AWS's other services encode it once more.
 	SingleEncodedPath bool
+	// DeclaredPayloadHash signs an Authorization-header request with its
+	// x-amz-content-sha256 header as sent (required, any value: a hex
+	// SHA-256, UNSIGNED-PAYLOAD, S3's STREAMING-* values), without reading
+	// the body: the caller holds the body to it while streaming it (the S3
+	// door, whose uploads are too large to read first).
+	DeclaredPayloadHash bool
 }
 
 // Result is what a verified signature tells.
@@ -114,8 +120,12 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	payloadHash, err := v.payloadHash(r)
-	if err != nil {
+	var payloadHash string
+	if v.DeclaredPayloadHash {
+		if payloadHash = r.Header.Get("X-Amz-Content-Sha256"); payloadHash == "" {
+			return nil, newError(Malformed, "the request has no x-amz-content-sha256 header")
+		}
+	} else if payloadHash, err = v.payloadHash(r); err != nil {
 		return nil, err
 	}
 	creq := CanonicalRequest(r, a.SignedHeaders, canonicalQuery(r.URL.RawQuery, ""), payloadHash, v.SingleEncodedPath)

@@ -286,6 +286,38 @@ func TestVerifyOptions(t *testing.T) {
 			t.Fatalf("err %v, want the lookup's", err)
 		}
 	})
+	t.Run("declared payload hash", func(t *testing.T) {
+		v := verifier()
+		v.Services, v.SingleEncodedPath, v.DeclaredPayloadHash = []string{"s3"}, true, true
+		srv := newServer(t, v)
+		// A streaming upload's declared hash is signed as sent and the body
+		// is left to the caller (it is not the hash of the body).
+		const streaming = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+		req, _ := http.NewRequest("PUT", srv.URL+"/b/k", strings.NewReader("chunked body"))
+		req.Header.Set("X-Amz-Content-Sha256", streaming)
+		sign := func(req *http.Request) {
+			if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}, req, streaming, "s3", region, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sign(req)
+		res, err := srv.do(t, req)
+		if err != nil || res.PayloadHash != streaming || srv.body != "chunked body" {
+			t.Fatalf("refused or changed: %v %+v %q", err, res, srv.body)
+		}
+		req, _ = http.NewRequest("PUT", srv.URL+"/b/k", strings.NewReader("chunked body"))
+		req.Header.Set("X-Amz-Content-Sha256", streaming)
+		sign(req)
+		req.Header.Set("X-Amz-Content-Sha256", sigv4.UnsignedPayload)
+		if _, err := srv.do(t, req); sigv4.KindOf(err) != sigv4.BadSignature {
+			t.Fatalf("a changed declared hash: err %v, want BadSignature", err)
+		}
+		req, _ = http.NewRequest("PUT", srv.URL+"/b/k", strings.NewReader("chunked body"))
+		sign(req)
+		if _, err := srv.do(t, req); sigv4.KindOf(err) != sigv4.Malformed {
+			t.Fatalf("no declared hash: err %v, want Malformed", err)
+		}
+	})
 	t.Run("session token", func(t *testing.T) {
 		srv := newServer(t, verifier())
 		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(jsonCall.body))
