@@ -7,51 +7,84 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/deployed"
 )
 
 // codePipelineRoute is the route of the CodePipeline door (JSON 1.1, the
-// operation in X-Amz-Target).
+// operation in X-Amz-Target): open at the gateway, every request verified
+// by Stageflow against its own access keys (SigV4 for codepipeline), so the
+// unchanged AWS CLI and SDKs work with a profile and --endpoint-url.
 const codePipelineRoute = "POST /"
 
+// codePipelineIAMRoute is the CodePipeline door again, IAM-authorized: for
+// job workers on IAM role credentials, which sign for execute-api.
+const codePipelineIAMRoute = "POST " + deployed.CodePipelineIAMPath
+
+// route is one route of the HTTP API and who authorizes it.
+type route struct {
+	Key  string // METHOD /path
+	Auth string // authIAM, authNone or authConsole
+}
+
+// Who authorizes a route.
+const (
+	authIAM     = "AWS_IAM"
+	authNone    = "NONE"
+	authConsole = "JWT" // the console's user pool
+)
+
 // apiRoutes are the routes the HTTP API declares: every route of the REST
-// door and the CodePipeline door's.
-func apiRoutes() []string {
-	return append(rest.Patterns(), codePipelineRoute)
+// door with IAM authorization, each again under the console's prefix with
+// the user pool's JWT authorizer (API Gateway takes one authorizer per
+// route, and a browser cannot sign IAM requests), the CodePipeline door's
+// open route and its IAM-authorized one.
+func apiRoutes() []route {
+	var out []route
+	for _, r := range rest.Patterns() {
+		out = append(out, route{r, authIAM})
+		method, path, _ := strings.Cut(r, " ")
+		out = append(out, route{method + " " + deployed.ConsolePrefix + path, authConsole})
+	}
+	return append(out, route{codePipelineRoute, authNone}, route{codePipelineIAMRoute, authIAM})
 }
 
 // newHTTPAPI declares the API Gateway HTTP API (v2) in front of the api
-// function: one route per route of the doors, each with IAM authorization
-// (callers sign their requests with SigV4 for the service execute-api), the
-// function invoked with the version 2.0 payload. A path no route declares
-// is answered by API Gateway (404) without reaching the function.
-//
-// The CodePipeline door is behind IAM too until the access-control issue
-// verifies CodePipeline-signed requests in Stageflow itself: until then an
-// SDK must sign for execute-api (not codepipeline), which the AWS CLI does
-// not do.
-func newHTTPAPI(scope constructs.Construct, api function) (awsapigatewayv2.HttpApi, error) {
-	iam := awsapigatewayv2authorizers.NewHttpIamAuthorizer()
+// function: one route per apiRoutes entry, each with its authorizer, the
+// function invoked with the version 2.0 payload (whose request context
+// shared/deployed's GatewayCallers reads the caller from). A path no route
+// declares is answered by API Gateway (404) without reaching the function.
+func newHTTPAPI(scope constructs.Construct, api function, users consoleUsers) (awsapigatewayv2.HttpApi, error) {
+	authorizers := map[string]awsapigatewayv2.IHttpRouteAuthorizer{
+		authIAM:  awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+		authNone: awsapigatewayv2.NewHttpNoneAuthorizer(),
+		authConsole: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("ConsoleAuthorizer"), users.Pool,
+			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+				AuthorizerName:  jsii.String("ConsoleUsers"),
+				UserPoolClients: &[]awscognito.IUserPoolClient{users.Client},
+			}),
+	}
 	h := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description:       jsii.String("Stageflow: the REST door under /v1 and the CodePipeline door at POST /"),
-		DefaultAuthorizer: iam,
+		Description:       jsii.String("Stageflow: the REST door under /v1 (IAM) and /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM)"),
+		DefaultAuthorizer: authorizers[authIAM],
 	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiFunction"), api.Fn,
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
 	for _, r := range apiRoutes() {
-		method, path, ok := strings.Cut(r, " ")
+		method, path, ok := strings.Cut(r.Key, " ")
 		if !ok {
-			return nil, fmt.Errorf("route %q is not METHOD /path", r)
+			return nil, fmt.Errorf("route %q is not METHOD /path", r.Key)
 		}
 		m, ok := httpMethods[method]
 		if !ok {
-			return nil, fmt.Errorf("route %q: method %s is not one the HTTP API declares", r, method)
+			return nil, fmt.Errorf("route %q: method %s is not one the HTTP API declares", r.Key, method)
 		}
 		h.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path: jsii.String(path), Methods: &[]awsapigatewayv2.HttpMethod{m}, Integration: integration, Authorizer: iam,
+			Path: jsii.String(path), Methods: &[]awsapigatewayv2.HttpMethod{m}, Integration: integration, Authorizer: authorizers[r.Auth],
 		})
 	}
 	return h, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -16,12 +17,15 @@ const (
 	outBucket          = "ArtifactBucketName"
 	outStateMachine    = "StateMachineArn"
 	outArtifactRoleARN = "ArtifactRoleArn"
+	outUserPool        = "ConsoleUserPoolId"
+	outUserPoolClient  = "ConsoleUserPoolClientId"
+	outSecretsKey      = "SecretsKeyArn"
 )
 
 // NewStack declares the whole deployment in one stack: the store's table,
 // the artifact bucket and its access role, the three functions, the state
-// machine and the HTTP API, each function granted what it calls and no
-// more.
+// machine, the HTTP API, the KMS key of the access keys' secrets and the
+// console's user pool, each function granted what it calls and no more.
 func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), &awscdk.StackProps{
 		Description: jsii.String("Stageflow: a self-hosted CodePipeline (DynamoDB store, Step Functions driver, Lambda functions behind an HTTP API)"),
@@ -51,12 +55,17 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	// The api function's role exists before its artifact role (which trusts
 	// it) and its environment (which names that role): the function is
 	// declared after both.
-	apiEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID()}
+	users := newConsoleUsers(stack, cfg)
+	apiEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID(),
+		lambdaenv.UserPoolID: users.Pool.UserPoolId()}
 	for k, v := range common {
 		apiEnv[k] = v
 	}
+	var secretsKey awskms.Key
 	api, err := newFunction(stack, cfg, apiSpec, func(role awsiam.Role) map[string]*string {
 		apiEnv[lambdaenv.ArtifactRoleARN] = newArtifactRole(stack, bucket, role).RoleArn()
+		secretsKey = newSecretsKey(stack, cfg, role)
+		apiEnv[lambdaenv.KMSKeyARN] = secretsKey.KeyArn()
 		return apiEnv
 	})
 	if err != nil {
@@ -66,7 +75,7 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpAPI, err := newHTTPAPI(stack, api)
+	httpAPI, err := newHTTPAPI(stack, api, users)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +105,13 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	output := func(id string, value *string, what string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
 	}
-	output(outAPIURL, httpAPI.Url(), "The HTTP API: REST under /v1, the CodePipeline door at POST / (IAM: sign for execute-api)")
+	output(outAPIURL, httpAPI.Url(), "The HTTP API: REST under /v1 (IAM), the console's under /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM)")
 	output(outTable, table.TableName(), "The store's DynamoDB table")
 	output(outBucket, bucket.BucketName(), "The artifact bucket")
 	output(outStateMachine, sm.StateMachineArn(), "The state machine that drives pipeline executions")
 	output(outArtifactRoleARN, apiEnv[lambdaenv.ArtifactRoleARN], "The role job workers' artifact credentials are sessions of")
+	output(outUserPool, users.Pool.UserPoolId(), "The console's Cognito user pool (its groups carry Stageflow's built-in policies)")
+	output(outUserPoolClient, users.Client.UserPoolClientId(), "The console's app client of the user pool")
+	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys' secrets (only the api function may use it)")
 	return stack, nil
 }

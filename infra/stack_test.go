@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/deployed"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
 )
@@ -156,6 +157,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		lambdaenv.StateMachineARN: "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:Stageflow-executions",
 		lambdaenv.ArtifactRoleARN: "ArtifactAccessRole.Arn",
 		lambdaenv.Account:         "${AWS::AccountId}",
+		lambdaenv.KMSKeyARN:       "SecretsKey.Arn",
+		lambdaenv.UserPoolID:      "ref(ConsoleUsers)",
 	}
 	for k, v := range common {
 		api[k] = v
@@ -269,28 +272,44 @@ func TestHTTPAPI(t *testing.T) {
 	if integ["IntegrationType"] != "AWS_PROXY" || integ["PayloadFormatVersion"] != "2.0" || tp.text(integ["IntegrationUri"]) != "Api.Arn" {
 		t.Errorf("integration %v %v %v, want AWS_PROXY of the api function, payload 2.0", integ["IntegrationType"], integ["PayloadFormatVersion"], tp.text(integ["IntegrationUri"]))
 	}
-	var routes []string
+	// Every route: its key and how it is authorized.
+	routes := map[string]string{}
 	for path, r := range tp.ofType("AWS::ApiGatewayV2::Route") {
 		p := props(r)
 		key := fmt.Sprint(p["RouteKey"])
-		routes = append(routes, key)
-		if p["AuthorizationType"] != "AWS_IAM" {
-			t.Errorf("route %s (%s): AuthorizationType = %v, want AWS_IAM", key, path, p["AuthorizationType"])
+		auth := fmt.Sprint(p["AuthorizationType"])
+		if id := p["AuthorizerId"]; id != nil {
+			auth += " " + tp.text(id)
 		}
+		routes[key] = auth
 		if got := tp.text(p["Target"]); !strings.HasPrefix(got, "integrations/ref(HttpApi") {
-			t.Errorf("route %s: Target = %s, want the api function's integration", key, got)
+			t.Errorf("route %s (%s): Target = %s, want the api function's integration", key, path, got)
 		}
 	}
-	sort.Strings(routes)
-	want := apiRoutes()
-	sort.Strings(want)
+	const console = "JWT ref(HttpApiConsoleAuthorizer)"
+	want := map[string]string{
+		"POST /":             "NONE", // open: Stageflow verifies the signature against its own keys
+		"POST /codepipeline": "AWS_IAM",
+	}
+	for _, r := range rest.Patterns() {
+		want[r] = "AWS_IAM"
+		method, path, _ := strings.Cut(r, " ")
+		want[method+" /console"+path] = console
+	}
 	if !reflect.DeepEqual(routes, want) {
 		t.Errorf("routes:\n got %v\nwant %v", routes, want)
 	}
-	for _, r := range []string{"POST /", "POST /v1/pipelines/{name}/executions", "GET /v1/pipelines/{name}/executions/{id}"} {
-		if !slices.Contains(routes, r) {
-			t.Errorf("no route %s", r)
+	for _, r := range []string{"POST /v1/pipelines/{name}/executions", "GET /v1/pipelines/{name}/executions/{id}"} {
+		if routes[r] != "AWS_IAM" || routes[strings.Replace(r, " /v1", " /console/v1", 1)] != console {
+			t.Errorf("route %s: %q and under /console %q; want IAM, and the console's JWT authorizer", r, routes[r], routes[strings.Replace(r, " /v1", " /console/v1", 1)])
 		}
+	}
+	// The console's authorizer takes the user pool's tokens for its client.
+	a := props(tp.one(t, "AWS::ApiGatewayV2::Authorizer"))
+	if a["AuthorizerType"] != "JWT" || tp.text(a["IdentitySource"]) != `["$request.header.Authorization"]` ||
+		tp.text(get(a, "JwtConfiguration", "Issuer")) != "https://cognito-idp.${AWS::Region}.amazonaws.com/ref(ConsoleUsers)" ||
+		fmt.Sprint(len(list(get(a, "JwtConfiguration", "Audience")))) != "1" || tp.text(list(get(a, "JwtConfiguration", "Audience"))[0]) != "ref(ConsoleUsersConsoleClient)" {
+		t.Errorf("authorizer %v, want JWT of the console's user pool and client", a)
 	}
 	if st := props(tp.one(t, "AWS::ApiGatewayV2::Stage")); st["StageName"] != "$default" || st["AutoDeploy"] != true {
 		t.Errorf("stage %v (auto deploy %v), want $default, deployed automatically", st["StageName"], st["AutoDeploy"])
@@ -542,6 +561,9 @@ func TestOutputs(t *testing.T) {
 		outBucket:          "ref(Artifacts)",
 		outStateMachine:    "ref(Executions)",
 		outArtifactRoleARN: "ArtifactAccessRole.Arn",
+		outUserPool:        "ref(ConsoleUsers)",
+		outUserPoolClient:  "ref(ConsoleUsersConsoleClient)",
+		outSecretsKey:      "SecretsKey.Arn",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("outputs:\n got %v\nwant %v", got, want)

@@ -1,6 +1,7 @@
 // Command api is the api function: the whole HTTP surface of shared/api
 // (the REST door and the CodePipeline door) behind the API Gateway HTTP
-// API, whose version 2.0 events the adapter turns into HTTP requests.
+// API, whose version 2.0 events the adapter turns into HTTP requests; the
+// gateway's authorization becomes the request's caller (deployed.Gateway).
 package main
 
 import (
@@ -18,6 +19,8 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return httpadapter.NewV2(h).ProxyWithContext, nil
+		// The callers API Gateway authorized (IAM, the console's user pool)
+		// are established from the event's request context.
+		return httpadapter.NewV2(sys.Gateway.GatewayCallers(h)).ProxyWithContext, nil
 	})
 }

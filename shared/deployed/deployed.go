@@ -17,8 +17,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stageflow/stageflow/shared/artifacts/sts"
+	"github.com/stageflow/stageflow/shared/auth"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
+	"github.com/stageflow/stageflow/shared/seal/kms"
 	"github.com/stageflow/stageflow/shared/service"
 	"github.com/stageflow/stageflow/shared/sfn"
 	"github.com/stageflow/stageflow/shared/store"
@@ -38,6 +40,16 @@ type Config struct {
 	// ArtifactRoleARN is the artifact access role the api function assumes
 	// for each job's artifactCredentials (empty: jobs carry none).
 	ArtifactRoleARN string
+	// KMSKeyARN is the KMS key that seals the server's access keys'
+	// secrets: the api function's. With it, access control is on: the
+	// service keeps its access keys in the table and authorizes every
+	// operation (service.NewPolicyAuthorizer, the callers established by
+	// GatewayCallers and the doors); advance and dispatch, which only the
+	// state machine invokes, have none.
+	KMSKeyARN string
+	// UserPoolID is the Cognito user pool of the console's routes (the api
+	// function's).
+	UserPoolID string
 	// DynamoDBEndpoint overrides DynamoDB's endpoint (DynamoDB Local).
 	DynamoDBEndpoint string
 	Logger           *slog.Logger
@@ -45,7 +57,8 @@ type Config struct {
 
 // The variables each function reads (infra sets exactly these).
 var (
-	APIEnv     = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account, lambdaenv.ArtifactRoleARN}
+	APIEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account, lambdaenv.ArtifactRoleARN,
+		lambdaenv.KMSKeyARN, lambdaenv.UserPoolID}
 	HandlerEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket}
 )
 
@@ -62,7 +75,8 @@ func FromEnv(lookup func(string) (string, bool), names []string) (Config, error)
 		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
 		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
 		ArtifactRoleARN: env[lambdaenv.ArtifactRoleARN],
-		Region:          region, DynamoDBEndpoint: endpoint,
+		KMSKeyARN:       env[lambdaenv.KMSKeyARN], UserPoolID: env[lambdaenv.UserPoolID],
+		Region: region, DynamoDBEndpoint: endpoint,
 	}, nil
 }
 
@@ -71,6 +85,9 @@ type System struct {
 	Store   *dynamo.Store
 	Driver  *sfn.Driver
 	Service *service.Service
+	// Gateway establishes the callers of the api function's requests
+	// (GatewayCallers).
+	Gateway Gateway
 }
 
 // Open builds the system: the store on the table, the driver on Step
@@ -108,11 +125,27 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 		}
 		jobCreds = jobCredentials(iss)
 	}
-	svc := service.New(service.Config{
+	svcCfg := service.Config{
 		Store: st, Driver: drv, Now: now, NewID: uuid.NewString,
 		Region: cfg.Region, Account: cfg.Account, Logger: cfg.Logger, JobCredentials: jobCreds,
-	})
-	return &System{Store: st, Driver: drv, Service: svc}, nil
+	}
+	// The authorizer looks policies up in the service's principal-policy
+	// store, so it calls the service it is part of: svc is set before any
+	// request is served.
+	var svc *service.Service
+	if cfg.KMSKeyARN != "" {
+		sealer, err := kms.NewFromConfig(awsCfg, cfg.KMSKeyARN, kms.Options{})
+		if err != nil {
+			return nil, err
+		}
+		svcCfg.Keys, svcCfg.Sealer = st, sealer
+		svcCfg.Authorize = service.NewPolicyAuthorizer(GatewayPolicies(func(ctx context.Context, principal string) ([]*auth.Policy, error) {
+			return svc.PrincipalPolicies(ctx, service.Caller{Principal: principal, Verified: true})
+		}))
+	}
+	svc = service.New(svcCfg)
+	return &System{Store: st, Driver: drv, Service: svc,
+		Gateway: Gateway{Region: cfg.Region, Account: cfg.Account, UserPoolID: cfg.UserPoolID}}, nil
 }
 
 // jobCredentials issues a job's artifactCredentials with iss: a session

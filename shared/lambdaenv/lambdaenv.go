@@ -24,6 +24,12 @@ const (
 	// Account is the AWS account ID, for the service's ARNs (Lambda gives
 	// the region, AWS_REGION, but not the account).
 	Account = "STAGEFLOW_ACCOUNT"
+	// KMSKeyARN is the KMS key that seals the server's access keys'
+	// secrets in the table (the api function's; only it may use the key).
+	KMSKeyARN = "STAGEFLOW_KMS_KEY_ARN"
+	// UserPoolID is the Cognito user pool whose users the console's routes
+	// take (the api function checks each token's issuer against it).
+	UserPoolID = "STAGEFLOW_USER_POOL_ID"
 	// DynamoDBEndpoint, when set, points the store at another DynamoDB
 	// (DynamoDB Local under the Lambda Runtime Interface Emulator); infra
 	// never sets it.

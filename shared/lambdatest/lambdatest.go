@@ -411,15 +411,18 @@ const (
 	LocalBucket          = "stageflow-local-artifacts"
 	LocalStateMachineARN = "arn:aws:states:us-east-1:000000000000:stateMachine:stageflow-local"
 	LocalArtifactRoleARN = "arn:aws:iam::000000000000:role/stageflow-local-artifacts"
+	LocalKMSKeyARN       = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000"
+	LocalUserPoolID      = "us-east-1_Local0000"
 )
 
 // Env is the environment infra gives each function (shared/lambdaenv;
 // every function gets them all here) with the store on the DynamoDB at
 // dynamoEndpoint and the Step Functions client on sfnEndpoint, through the
 // SDK's per-service endpoint variable (AWS_ENDPOINT_URL_SFN). The STS client
-// that issues job workers' artifact credentials is pointed there too: no
-// test here polls for jobs through a function, and a call would fail at
-// once rather than leave the machine.
+// that issues job workers' artifact credentials and the KMS client that
+// opens access keys' secrets are pointed there too: no test here polls for
+// jobs or verifies a key through a function, and a call would fail at once
+// rather than leave the machine.
 func Env(table, dynamoEndpoint, sfnEndpoint string) map[string]string {
 	return map[string]string{
 		"STAGEFLOW_TABLE":             table,
@@ -430,6 +433,9 @@ func Env(table, dynamoEndpoint, sfnEndpoint string) map[string]string {
 		"STAGEFLOW_ARTIFACT_ROLE_ARN": LocalArtifactRoleARN,
 		"AWS_ENDPOINT_URL_SFN":        sfnEndpoint,
 		"AWS_ENDPOINT_URL_STS":        sfnEndpoint,
+		"AWS_ENDPOINT_URL_KMS":        sfnEndpoint,
+		"STAGEFLOW_KMS_KEY_ARN":       LocalKMSKeyARN,
+		"STAGEFLOW_USER_POOL_ID":      LocalUserPoolID,
 		"AWS_REGION":                  LocalRegion,
 	}
 }

@@ -103,6 +103,13 @@ var rules = []rule{
 		except: []string{module + "/shared/artifacts/sts"},
 	},
 	{
+		why:    "only adapters named after their technology import its driver or SDK",
+		of:     []string{module + "/..."},
+		not:    []string{"github.com/aws/aws-sdk-go-v2/service/kms/..."},
+		direct: true,
+		except: []string{module + "/shared/seal/kms"},
+	},
+	{
 		why:    "only the S3 door imports the S3 server library",
 		of:     []string{module + "/..."},
 		not:    []string{"github.com/johannesboyne/gofakes3/..."},
@@ -204,6 +211,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"the SQLite adapter itself", pkg{ImportPath: module + "/shared/store/sqlite", Imports: []string{"database/sql", "modernc.org/sqlite"}}, ""},
 		{"the DynamoDB SDK outside its adapter", pkg{ImportPath: module + "/shared/runner", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb"}}, "service/dynamodb"},
 		{"the DynamoDB adapter itself", pkg{ImportPath: module + "/shared/store/dynamo", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"}}, ""},
+		{"the KMS SDK outside its sealer", pkg{ImportPath: module + "/shared/deployed", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/kms"}}, "service/kms"},
+		{"the KMS sealer itself", pkg{ImportPath: module + "/shared/seal/kms", Imports: []string{"github.com/aws/aws-sdk-go-v2/service/kms/types"}}, ""},
 		{"a door importing the DynamoDB store", pkg{ImportPath: module + "/shared/api/rest", Deps: []string{module + "/shared/store/dynamo"}}, "shared/api/rest imports"},
 		{"apitest assembling a server", pkg{ImportPath: module + "/shared/api/apitest", Deps: []string{module + "/shared/runner"}}, ""},
 		{"auth importing a door", pkg{ImportPath: module + "/shared/auth", Deps: []string{module + "/shared/api/cpdoor"}}, "shared/auth imports"},

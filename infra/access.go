@@ -1,0 +1,118 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/stageflow/stageflow/shared/deployed"
+	"github.com/stageflow/stageflow/shared/seal/kms"
+)
+
+// keyAdminActions are what the account (its IAM policies: the deploying
+// role, an administrator) may do with the secrets key: manage it, never use
+// it. Listed one by one: no wildcard (TestNoWildcardActions).
+var keyAdminActions = []string{
+	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
+	"kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:ListKeyRotations", "kms:RotateKeyOnDemand",
+	"kms:UpdateKeyDescription", "kms:EnableKey", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+	"kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:ListGrants", "kms:RevokeGrant",
+}
+
+// keyUseActions are what the api function does with the key
+// (shared/seal/kms: Encrypt and Decrypt, nothing else).
+var keyUseActions = []string{"kms:Encrypt", "kms:Decrypt"}
+
+// newSecretsKey declares the KMS key that seals the server's access keys'
+// secrets in the table: symmetric, rotated yearly by KMS, its key policy
+// the only one (it replaces CDK's default, which lets any IAM policy of the
+// account use the key): the account may manage it, and only the api
+// function's role may encrypt and decrypt, always with Stageflow's
+// encryption context. Kept with the table when deletion protection is on
+// (a retained table's secrets would not open otherwise).
+func newSecretsKey(scope constructs.Construct, cfg Config, apiRole awsiam.Role) awskms.Key {
+	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountManagesTheKey"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			Actions:    jsii.Strings(keyAdminActions...),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("ApiFunctionSealsAccessKeySecrets"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(apiRole.RoleArn())},
+			Actions:    jsii.Strings(keyUseActions...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{
+				"ForAllValues:StringEquals": map[string]any{"kms:EncryptionContextKeys": []string{kms.ContextKey}},
+				"Null":                      map[string]any{"kms:EncryptionContextKeys": "false"},
+			},
+		}),
+	}})
+	removal := awscdk.RemovalPolicy_DESTROY
+	if cfg.DeletionProtection {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	return awskms.NewKey(scope, jsii.String("SecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Stageflow: seals the server's access keys' secrets in the table (only the api function may use it)"),
+		EnableKeyRotation: jsii.Bool(true),
+		Policy:            policy,
+		RemovalPolicy:     removal,
+	})
+}
+
+// consoleUsers is the user pool the console signs in with, and its app
+// client.
+type consoleUsers struct {
+	Pool   awscognito.UserPool
+	Client awscognito.UserPoolClient
+}
+
+// newConsoleUsers declares the console's Cognito user pool: no self
+// sign-up (an administrator invites users), sign-in by user name or email,
+// a strong password policy with optional TOTP MFA, and one group per
+// deployed.ConsoleGroups role; its app client is a browser's (no secret,
+// SRP sign-in). A SAML identity provider (a company directory) can be added
+// to the pool; see the README's "Deployed access control".
+func newConsoleUsers(scope constructs.Construct, cfg Config) consoleUsers {
+	removal := awscdk.RemovalPolicy_DESTROY
+	if cfg.DeletionProtection {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+	pool := awscognito.NewUserPool(scope, jsii.String("ConsoleUsers"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled:   jsii.Bool(false),
+		SignInAliases:       &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
+		SignInCaseSensitive: jsii.Bool(false),
+		AutoVerify:          &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireDigits: jsii.Bool(true), RequireLowercase: jsii.Bool(true),
+			RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+		},
+		Mfa:                awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
+		DeletionProtection: jsii.Bool(cfg.DeletionProtection),
+		RemovalPolicy:      removal,
+	})
+	client := pool.AddClient(jsii.String("ConsoleClient"), &awscognito.UserPoolClientOptions{
+		GenerateSecret:             jsii.Bool(false),
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Hours(jsii.Number(12)),
+		// The console's hosted sign-in (and a SAML provider with it) is
+		// configured with the console; until then, no OAuth flows.
+		DisableOAuth: jsii.Bool(true),
+	})
+	for i, g := range deployed.ConsoleGroups {
+		pool.AddGroup(jsii.String("Group"+g.Name), &awscognito.UserPoolGroupOptions{
+			GroupName: jsii.String(g.Name), Description: jsii.String(g.Description), Precedence: jsii.Number(float64(i)),
+		})
+	}
+	return consoleUsers{Pool: pool, Client: client}
+}
