@@ -190,10 +190,6 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 	} else if admin.Created {
 		logger.Info("made the admin key and wrote it to the credentials file", "file", admin.Path, "accessKeyId", admin.AccessKeyID)
 	}
-	printAccess(cmd.OutOrStdout(), endpoint, opt, admin)
-	if admin != nil {
-		printConsoleLink(ctx, cmd.OutOrStdout(), svc, endpoint, admin.AccessKeyID)
-	}
 	n, err := sys.Runner.Resume(ctx)
 	if err != nil {
 		logger.Error("resuming executions", "err", err)
@@ -211,6 +207,12 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 
 	if err := loadAndStart(ctx, sys, opt, endpoint, cmd); err != nil {
 		logger.Error("loading examples", "err", err)
+	}
+	// Last, so that it ends what start-up prints (tests and users wait for
+	// "Stageflow is at").
+	printAccess(cmd.OutOrStdout(), endpoint, opt, admin)
+	if admin != nil {
+		printConsoleLink(ctx, cmd.OutOrStdout(), svc, endpoint, admin.AccessKeyID)
 	}
 	go expireJobs(ctx, svc, logger)
 
