@@ -190,6 +190,28 @@ func startOnce(cfg Config) (*Emulator, error) {
 	}
 }
 
+// invokeDone is what the emulator logs at the end of each invocation.
+const invokeDone = "Invoke DONE"
+
+// settleTimeout bounds how long a failed invocation waits for the
+// emulator's log to tell the end of it.
+const settleTimeout = 2 * time.Second
+
+// settledLog is the emulator's log once it tells how the last invocation
+// ended (one more invokeDone than donesBefore), or as it is after settleTimeout: the emulator may
+// answer a failed invocation before the bootstrap's last words and its own
+// report of them have reached the log.
+func (e *Emulator) settledLog(ctx context.Context, donesBefore int) string {
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		log := e.log.String()
+		if strings.Count(log, invokeDone) > donesBefore || time.Now().After(deadline) || ctx.Err() != nil {
+			return log
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // FunctionError is an invocation the function answered with an error (its
 // handler returned one): what Lambda reports with X-Amz-Function-Error.
 type FunctionError struct {
@@ -207,9 +229,10 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
+	dones := strings.Count(e.log.String(), invokeDone)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("invoking the emulator: %w; its log: %s", err, tail(e.log.String(), 20))
+		return nil, fmt.Errorf("invoking the emulator: %w; its log: %s", err, tail(e.settledLog(ctx, dones), 20))
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 7<<20))
@@ -217,7 +240,7 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (json.RawMessage, e
 		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the emulator answered %s: %s; its log: %s", res.Status, body, tail(e.log.String(), 20))
+		return nil, fmt.Errorf("the emulator answered %s: %s; its log: %s", res.Status, body, tail(e.settledLog(ctx, dones), 20))
 	}
 	if !json.Valid(body) {
 		return nil, fmt.Errorf("the function's response is not JSON: %q; the emulator's log: %s", body, tail(e.log.String(), 20))
