@@ -47,7 +47,10 @@ package engine
 //     Expired instead, to be ended Cancelled (CodePipeline leaves them; an
 //     execution InProgress for ever is worse). DisableStageTransition and
 //     GetPipelineState name a stage, not a lane, so a transition is
-//     pipeline-wide: disabling it holds that stage in every lane.
+//     pipeline-wide: disabling it holds that stage in every lane. Only
+//     inbound transitions are modelled (GetPipelineState shows only
+//     inboundTransitionState); what an Outbound request does is the
+//     service's to decide when it is wired.
 //  7. Changing the mode (CodePipeline's table for mode changes, and any
 //     UpdatePipeline, which stops what runs): executions started in
 //     SUPERSEDED or QUEUED mode are cancelled — waiting ones at once, active
