@@ -30,7 +30,7 @@ func Enter(l *PipelineLocks, a Arrival, now time.Time) (EnterResult, error) {
 		return EnterResult{}, errs.Of(errs.Validation, errs.KindPipelineExecution, "entering a stage needs an execution ID")
 	}
 	if a.Stage == "" {
-		return EnterResult{}, errs.Of(errs.Validation, errs.KindStage, "execution %s: entering a stage needs a stage name", a.ExecutionID)
+		return EnterResult{}, errs.Of(errs.Validation, errs.KindNone, "execution %s: entering a stage needs a stage name", a.ExecutionID)
 	}
 	if err := checkMode(a.Mode); err != nil {
 		return EnterResult{}, err
@@ -170,10 +170,10 @@ func (l *PipelineLocks) handOver(lane, stage string, now time.Time) []Resume {
 // the stage goes on. Disabling it again replaces the reason, who and when.
 func DisableTransition(l *PipelineLocks, stage, reason, by string, now time.Time) error {
 	if stage == "" {
-		return errs.Of(errs.Validation, errs.KindStage, "disabling a transition needs a stage name")
+		return errs.Of(errs.Validation, errs.KindNone, "disabling a transition needs a stage name")
 	}
 	if reason == "" {
-		return errs.Of(errs.Validation, errs.KindStage, "disabling the transition into %q needs a reason", stage)
+		return errs.Of(errs.Validation, errs.KindNone, "disabling the transition into %q needs a reason", stage)
 	}
 	if l.Transitions == nil {
 		l.Transitions = map[string]*DisabledTransition{}
