@@ -148,9 +148,9 @@ type Store interface {
 	// (NotFound if the pipeline does not exist); GetPipeline with version 0
 	// returns the latest; DeletePipeline removes every version and every
 	// execution of the pipeline, with their runs, client request
-	// tokens and jobs, so that a pipeline created later under the name starts
-	// with an empty history (the caller stops the executions still going
-	// first). The store sets Version and mirrors it in the
+	// tokens and jobs, and its stage locks record, so that a pipeline
+	// created later under the name starts with an empty history and free
+	// stages (the caller stops the executions still going first). The store sets Version and mirrors it in the
 	// declaration; Created/Updated default to now; UpdatePipeline keeps
 	// version 1's Created and, when p.Tags is nil, the previous Tags.
 	CreatePipeline(ctx context.Context, p *Pipeline) error
@@ -193,6 +193,27 @@ type Store interface {
 	// deleted, however old. A store that expires ended executions on its
 	// own (SelfPruning) may delete nothing and return none.
 	PruneExecutions(ctx context.Context, before time.Time, max int) ([]PrunedExecution, error)
+
+	// Stage locks (engine.PipelineLocks): one record per pipeline, shared
+	// by its executions, which the engine decides on and the store only
+	// stores. GetPipelineLocks returns the pipeline's record; a pipeline
+	// without one (none written yet, or deleted with its pipeline) has an
+	// empty record of Version 0 (Pipeline set, no lanes, no transitions),
+	// not NotFound, whether or not the pipeline exists. UpdateLocks writes
+	// locks and the given executions in one atomic write, all or nothing:
+	// locks only if the stored record's Version equals locks.Version
+	// (0: there must be none; Conflict otherwise, KindPipeline), each
+	// execution as UpdateExecution does (NotFound when missing, Conflict,
+	// KindPipelineExecution, when its Version is stale: it is updated,
+	// never created). On success it bumps locks.Version and every
+	// execution's Version; on any error nothing is written and no Version
+	// changes. Validation (CheckLocksUpdate) when locks names no pipeline
+	// or breaks engine.PipelineLocks.Validate, or an execution is of
+	// another pipeline or given twice; LimitExceeded when the write does
+	// not fit in one atomic write of the store (DynamoDB: 100 items in
+	// all, see its package). DeletePipeline removes the record.
+	GetPipelineLocks(ctx context.Context, pipeline string) (*engine.PipelineLocks, error)
+	UpdateLocks(ctx context.Context, locks *engine.PipelineLocks, executions []*engine.Execution) error
 
 	// Jobs. CreateJob stores a job (Conflict on a duplicate ID). PollJobs
 	// atomically hands out up to max Queued jobs of the action type,

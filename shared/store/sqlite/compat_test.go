@@ -166,3 +166,43 @@ func TestPreviousReleaseHoldsAccessKeys(t *testing.T) {
 		t.Fatalf("the fixture's execution after adding keys: %v", err)
 	}
 }
+
+// A database of the previous release migrates and then holds stage locks,
+// written together with its executions, across a reopen.
+func TestPreviousReleaseHoldsLocks(t *testing.T) {
+	s, path := loadFixture(t)
+	ctx := t.Context()
+	if got, err := s.GetPipelineLocks(ctx, "fixture"); err != nil || got.Version != 0 || got.Lanes != nil {
+		t.Fatalf("the fixture's pipeline before any lock: %+v, %v", got, err)
+	}
+	stopped, err := s.GetExecution(ctx, fixtureStopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	locks := &engine.PipelineLocks{Pipeline: "fixture", Lanes: map[string]*engine.LaneLocks{"": {Stages: map[string]*engine.StageLock{
+		"Build": {Holder: &engine.Holder{ExecutionID: fixtureStopped, Mode: "QUEUED", Started: stopped.StartTime, Since: since}},
+	}}}}
+	stopped.StatusSummary = "held Build after the upgrade"
+	if err := s.UpdateLocks(ctx, locks, []*engine.Execution{stopped}); err != nil {
+		t.Fatalf("writing locks in an upgraded database: %v", err)
+	}
+	s.Close()
+
+	s = openTest(t, path, options{})
+	got, err := s.GetPipelineLocks(ctx, "fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := got.Lanes[""].Stages["Build"].Holder
+	if got.Version != 1 || h == nil || h.ExecutionID != fixtureStopped || !h.Since.Equal(since) || !h.Started.Equal(stopped.StartTime) {
+		t.Fatalf("the locks read back as %+v (holder %+v)", got, h)
+	}
+	again, err := s.GetExecution(ctx, fixtureStopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Version != stopped.Version || again.StatusSummary != "held Build after the upgrade" {
+		t.Fatalf("the execution written with the locks reads back at version %d with %q", again.Version, again.StatusSummary)
+	}
+}

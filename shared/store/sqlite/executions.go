@@ -243,19 +243,39 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	if ctx, err = short(ctx); err != nil {
 		return err
 	}
+	if err := s.writeExecution(ctx, nil, e, x, cols, known); err != nil {
+		return err
+	}
+	e.Version++
+	s.cache.remember(e, x.ended)
+	return nil
+}
+
+// writeExecution updates the stored row of e, encoded as x for the version
+// after e.Version, if its stored version is e.Version (cols and known: what
+// the cache knows of the stored indexed columns), with the store's prepared
+// statements, or in tx when it is not nil (UpdateLocks). It leaves
+// e.Version and the cache to the caller, who holds the write semaphore.
+func (s *Store) writeExecution(ctx context.Context, tx *sql.Tx, e *engine.Execution, x *encoded, cols indexed, known bool) error {
+	stmt := func(st *sql.Stmt) *sql.Stmt {
+		if tx != nil {
+			return tx.StmtContext(ctx, st)
+		}
+		return st
+	}
 	body := x.body.String()
 	var moving any // NULL, or the chunk the trigger moves to execution_runs
 	if x.chunk != nil {
 		moving = x.chunk.json
 	}
 	updateBody := func() (int64, error) {
-		res, err := s.updateBody.ExecContext(ctx,
+		res, err := stmt(s.updateBody).ExecContext(ctx,
 			e.PipelineVersion, e.StatusSummary, e.Trigger.Type, e.Trigger.Detail, store.Nanos(e.LastUpdateTime), body, moving, x.listing,
 			e.ID, e.Version, e.PipelineName, string(e.Status), e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
 	updateAll := func() (int64, error) {
-		res, err := s.updateExec.ExecContext(ctx,
+		res, err := stmt(s.updateExec).ExecContext(ctx,
 			e.PipelineName, e.PipelineVersion, string(e.Status), e.StatusSummary,
 			e.Trigger.Type, e.Trigger.Detail, e.ClientRequestToken,
 			store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), body, moving, x.listing,
@@ -263,14 +283,17 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 		return rowsAffected(res, err)
 	}
 	updateStatus := func() (int64, error) {
-		res, err := s.updateStatus.ExecContext(ctx,
+		res, err := stmt(s.updateStatus).ExecContext(ctx,
 			e.PipelineVersion, string(e.Status), e.StatusSummary, e.Trigger.Type, e.Trigger.Detail,
 			store.Nanos(e.LastUpdateTime), body, moving, x.listing,
 			e.ID, e.Version, e.PipelineName, e.ClientRequestToken, store.Nanos(e.StartTime))
 		return rowsAffected(res, err)
 	}
 	now := indexedOf(e)
-	var n int64
+	var (
+		n   int64
+		err error
+	)
 	switch {
 	case known && cols == now:
 		n, err = updateBody()
@@ -290,10 +313,8 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	case err != nil:
 		return fmt.Errorf("sqlite store: updating execution %s: %w", e.ID, err)
 	case n == 0:
-		return staleWrite(s.execVersion.QueryRowContext(ctx, e.ID), errs.KindPipelineExecution, e.ID, e.Version)
+		return staleWrite(stmt(s.execVersion).QueryRowContext(ctx, e.ID), errs.KindPipelineExecution, e.ID, e.Version)
 	}
-	e.Version++
-	s.cache.remember(e, x.ended)
 	return nil
 }
 

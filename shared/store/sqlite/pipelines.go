@@ -179,7 +179,8 @@ func (s *Store) ListPipelines(ctx context.Context, page store.Page) ([]store.Pip
 	return out, next, nil
 }
 
-// DeletePipeline removes every version of a pipeline. Its executions stay.
+// DeletePipeline removes every version of a pipeline, its executions with
+// everything kept of them, and its stage locks.
 func (s *Store) DeletePipeline(ctx context.Context, name string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -240,6 +241,7 @@ func (s *Store) deletePipeline(ctx context.Context, name string) (ids []string, 
 		`DELETE FROM pipeline_snapshots WHERE id IN (SELECT snapshot FROM executions WHERE pipeline_name = ?1)
 	AND id NOT IN (SELECT snapshot FROM executions WHERE pipeline_name <> ?1 AND snapshot IS NOT NULL)`,
 		`DELETE FROM executions WHERE pipeline_name = ?1`,
+		`DELETE FROM pipeline_locks WHERE pipeline = ?1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, name); err != nil {
 			return nil, fmt.Errorf("sqlite store: deleting the executions of pipeline %s: %w", name, err)

@@ -172,6 +172,16 @@ CREATE TABLE principal_policies (
 	updated   INTEGER NOT NULL
 ) STRICT;
 `,
+	// 8: the stage locks of each pipeline (engine.PipelineLocks): who
+	// holds and who waits for its stages, and its disabled transitions,
+	// as JSON, with the optimistic version beside it (see locks.go).
+	`
+CREATE TABLE pipeline_locks (
+	pipeline TEXT    NOT NULL PRIMARY KEY,
+	version  INTEGER NOT NULL,
+	body     TEXT    NOT NULL
+) STRICT;
+`,
 }
 
 // schemaVersion reads PRAGMA user_version.

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Tags", tagTests},
 		{"AccessKeys", accessKeyTests},
 		{"Retention", retentionTests},
+		{"Locks", lockTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
