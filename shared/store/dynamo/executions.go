@@ -56,19 +56,20 @@ func clientTokenPK(pipe, tok string) string { return key("C", pipe, tok) }
 func runTokenKey(token string) string       { return key("TOK", token) }
 func execOrder(e *engine.Execution) string  { return ord(store.Nanos(e.StartTime)) + "#" + key(e.ID) }
 
-// store writes w: the head conditional on cond, with the items that change
-// with it in one transaction (the head first, then the client request token
-// items), and the run-token pointers before it when they do not fit in the
-// transaction. It returns the transaction's reason codes when it was
-// cancelled.
-func (s *Store) store(ctx context.Context, e *engine.Execution, w *write, version int64, cond string, vals item, crt []types.TransactWriteItem, snapshot []byte) ([]string, error) {
+// executionWrites are the items of writing w: the head conditional on cond
+// (with vals) first, then the items that change with it (the client request
+// token items crt, the snapshot, the chunk of ended runs moving out), then
+// the run-token pointers while the transaction has room (room items in
+// all); the pointers past it are returned in loose, to be written before
+// the transaction.
+func (s *Store) executionWrites(e *engine.Execution, w *write, version int64, cond string, vals item, crt []types.TransactWriteItem, snapshot []byte, room int) (writes, loose []types.TransactWriteItem) {
 	pk := execPK(e.ID)
 	head := &types.Put{TableName: s.table, Item: w.head, ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: namesOf(cond)}
 	if len(vals) > 0 {
 		head.ExpressionAttributeValues = vals
 	}
-	writes := append([]types.TransactWriteItem{{Put: head}}, crt...)
+	writes = append([]types.TransactWriteItem{{Put: head}}, crt...)
 	if snapshot != nil {
 		for _, it := range blobItems(pk, skSnapshot, snapshot, nil) {
 			writes = append(writes, s.put(it))
@@ -79,14 +80,24 @@ func (s *Store) store(ctx context.Context, e *engine.Execution, w *write, versio
 			writes = append(writes, s.put(it))
 		}
 	}
-	var loose []types.TransactWriteItem
 	for _, it := range w.tokens {
-		if len(writes) < maxTransactItems {
+		if len(writes) < room {
 			writes = append(writes, s.put(it))
 		} else {
 			loose = append(loose, s.put(it))
 		}
 	}
+	return writes, loose
+}
+
+// store writes w: the head conditional on cond, with the items that change
+// with it in one transaction (the head first, then the client request token
+// items), and the run-token pointers before it when they do not fit in the
+// transaction (executionWrites). It returns the transaction's reason codes
+// when it was cancelled.
+func (s *Store) store(ctx context.Context, e *engine.Execution, w *write, version int64, cond string, vals item, crt []types.TransactWriteItem, snapshot []byte) ([]string, error) {
+	writes, loose := s.executionWrites(e, w, version, cond, vals, crt, snapshot, maxTransactItems)
+	head := writes[0].Put
 	// Pointers are checked when followed: written first, they are there
 	// when the head that holds their runs is.
 	if err := s.writeLoose(ctx, loose); err != nil {
@@ -271,31 +282,11 @@ func staleExecution(m meta, found bool, id string, want int64) error {
 // UpdateExecution writes e if the stored Version equals e.Version, then
 // bumps e.Version. The pipeline snapshot is the one CreateExecution stored.
 func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error {
-	m, ok := s.cache.get(e.ID, e.Version)
-	if !ok {
-		var found bool
-		var err error
-		if m, found, err = s.storedMeta(ctx, e.ID); err != nil {
-			return fmt.Errorf("dynamo store: updating execution %s: %w", e.ID, err)
-		}
-		if !found || m.version != e.Version {
-			return staleExecution(m, found, e.ID, e.Version)
-		}
-	}
-	version := e.Version + 1
-	w, err := encodeExecution(e, version, m)
+	w, crt, err := s.prepareUpdate(ctx, e)
 	if err != nil {
 		return err
 	}
-	var crt []types.TransactWriteItem
-	if m.crt != e.ClientRequestToken || (m.crt != "" && m.pname != e.PipelineName) {
-		if e.ClientRequestToken != "" {
-			crt = append(crt, s.clientTokenPut(e))
-		}
-		if m.crt != "" {
-			crt = append(crt, s.del(clientTokenPK(m.pname, m.crt), skHead))
-		}
-	}
+	version := e.Version + 1
 	codes, err := s.store(ctx, e, w, version, "#v = :v", item{":v": nv(e.Version)}, crt, nil)
 	switch {
 	case len(codes) > 0 && codes[0] == "ConditionalCheckFailed":
@@ -317,6 +308,38 @@ func (s *Store) UpdateExecution(ctx context.Context, e *engine.Execution) error 
 	e.Version = version
 	s.cache.put(e.ID, w.meta(e, version))
 	return nil
+}
+
+// prepareUpdate encodes the update of e to the next version, from what is
+// known of the stored version (NotFound or Conflict when that is not
+// e.Version), with the writes of its client request token items when the
+// token or pipeline changed.
+func (s *Store) prepareUpdate(ctx context.Context, e *engine.Execution) (*write, []types.TransactWriteItem, error) {
+	m, ok := s.cache.get(e.ID, e.Version)
+	if !ok {
+		var found bool
+		var err error
+		if m, found, err = s.storedMeta(ctx, e.ID); err != nil {
+			return nil, nil, fmt.Errorf("dynamo store: updating execution %s: %w", e.ID, err)
+		}
+		if !found || m.version != e.Version {
+			return nil, nil, staleExecution(m, found, e.ID, e.Version)
+		}
+	}
+	w, err := encodeExecution(e, e.Version+1, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	var crt []types.TransactWriteItem
+	if m.crt != e.ClientRequestToken || (m.crt != "" && m.pname != e.PipelineName) {
+		if e.ClientRequestToken != "" {
+			crt = append(crt, s.clientTokenPut(e))
+		}
+		if m.crt != "" {
+			crt = append(crt, s.del(clientTokenPK(m.pname, m.crt), skHead))
+		}
+	}
+	return w, crt, nil
 }
 
 // ListExecutions lists the executions of a pipeline, newest first, from

@@ -160,6 +160,10 @@ func TestDeletePipelineLeavesNoItems(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	locks := &engine.PipelineLocks{Pipeline: "alpha", Transitions: map[string]*engine.DisabledTransition{"Build": {Reason: "freeze"}}}
+	if err := s.UpdateLocks(ctx, locks, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeletePipeline(ctx, "alpha"); err != nil {
 		t.Fatal(err)
 	}
@@ -206,5 +210,45 @@ func TestCreateWithManyRuns(t *testing.T) {
 		if err != nil || x.ID != "exec-many" {
 			t.Fatalf("ExecutionByRunToken of run %d: %v", i, err)
 		}
+	}
+}
+
+// UpdateLocks takes the locks item and 99 executions of one head each in
+// one transaction; one more execution is refused with LimitExceeded and
+// nothing written.
+func TestUpdateLocksItemLimit(t *testing.T) {
+	s := newStore(t, dynamo.Options{})
+	ctx := t.Context()
+	var execs []*engine.Execution
+	for i := range 100 {
+		e := storetest.RichExecution(fmt.Sprint("exec-", i), "alpha", time.Unix(int64(i), 0), 1)
+		if _, _, err := s.CreateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		e.StatusSummary = "written with the locks"
+		execs = append(execs, e)
+	}
+	locks := &engine.PipelineLocks{Pipeline: "alpha"}
+	err := s.UpdateLocks(ctx, locks, execs)
+	if e, ok := errs.As(err); !ok || e.Code != errs.LimitExceeded {
+		t.Fatalf("100 executions with the locks: %v, want LimitExceeded", err)
+	}
+	if locks.Version != 0 || execs[0].Version != 1 {
+		t.Fatalf("versions changed by a refused write: locks %d, execution %d", locks.Version, execs[0].Version)
+	}
+	if got, err := s.GetPipelineLocks(ctx, "alpha"); err != nil || got.Version != 0 {
+		t.Fatalf("locks after a refused write: %+v, %v", got, err)
+	}
+	if err := s.UpdateLocks(ctx, locks, execs[:99]); err != nil {
+		t.Fatalf("99 executions with the locks: %v", err)
+	}
+	for _, e := range []*engine.Execution{execs[0], execs[98]} {
+		got, err := s.GetExecution(ctx, e.ID)
+		if err != nil || got.Version != 2 || got.StatusSummary != "written with the locks" {
+			t.Fatalf("%s after the write: %v", e.ID, err)
+		}
+	}
+	if got, err := s.GetExecution(ctx, execs[99].ID); err != nil || got.Version != 1 {
+		t.Fatalf("the execution left out: %v", err)
 	}
 }

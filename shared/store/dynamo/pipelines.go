@@ -217,8 +217,8 @@ func (s *Store) ListPipelines(ctx context.Context, page store.Page) ([]store.Pip
 }
 
 // DeletePipeline removes every version of a pipeline and every execution of
-// it with their items, client request tokens and jobs. The head goes last,
-// so that a delete cut short can be run again.
+// it with their items, client request tokens and jobs, and its stage locks.
+// The head goes last, so that a delete cut short can be run again.
 func (s *Store) DeletePipeline(ctx context.Context, name string) error {
 	pk := pipelinePK(name)
 	head, err := s.getItem(ctx, pk, skHead)
@@ -252,7 +252,7 @@ func (s *Store) DeletePipeline(ctx context.Context, name string) error {
 		return true, nil
 	})
 	if err == nil {
-		writes = append(writes, s.del(pk, skHead))
+		writes = append(writes, s.del(locksPK(name), skHead), s.del(pk, skHead))
 		err = s.writeLoose(ctx, writes)
 	}
 	if err != nil {

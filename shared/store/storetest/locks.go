@@ -316,6 +316,44 @@ var lockTests = []test{
 			}
 		}
 	}},
+	{"ExecutionsWrittenAsUpdateExecutionDoes", func(t *testing.T, s store.Store) {
+		// An execution written with the locks reads back whole, however
+		// a store keeps it (ended runs moved apart, run-token pointers),
+		// by ID and by the token of a run the write added.
+		ctx := t.Context()
+		lockedExecutions(t, s, "alpha", "exec-1", "exec-2")
+		l := heldLocks("alpha", "exec-1", "exec-2", "exec-3")
+		e1, e2 := touched(t, s, "exec-1", "many runs"), touched(t, s, "exec-2", "a token changes")
+		for i := range 150 {
+			e1.Actions = append(e1.Actions, actionRun(fmt.Sprint("exec-1-more-", i), i, at(time.Duration(i)*time.Second)))
+			e1.Actions[len(e1.Actions)-1].Token = fmt.Sprint("token-more-", i)
+		}
+		e2.ClientRequestToken = "tok-2"
+		must(t, s.UpdateLocks(ctx, l, []*engine.Execution{e1, e2}))
+		unchanged(t, s, e1)
+		unchanged(t, s, e2)
+		for _, i := range []int{0, 99, 149} {
+			x, err := s.ExecutionByRunToken(ctx, fmt.Sprint("token-more-", i))
+			if err != nil || x.ID != "exec-1" {
+				t.Fatalf("ExecutionByRunToken of a run written with the locks (%d): %v", i, err)
+			}
+		}
+		// Another write of both, as UpdateExecution would make it.
+		e1.Status, e1.EndTime = engine.Succeeded, at(time.Hour)
+		l.Lanes = nil
+		must(t, s.UpdateLocks(ctx, l, []*engine.Execution{e1, e2}))
+		unchanged(t, s, e1)
+		again := richExecution("exec-9", "alpha", at(time.Hour))
+		again.ClientRequestToken = "tok-2"
+		got, _, err := s.CreateExecution(ctx, again)
+		must(t, err)
+		if got.ID != "exec-2" {
+			t.Fatalf("the client request token written with the locks names %s, want exec-2", got.ID)
+		}
+		active, err := s.ListActiveExecutions(ctx)
+		must(t, err)
+		deepEqual(t, "active executions", active, []string{"exec-2"})
+	}},
 	{"RefusesBadInput", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		lockedExecutions(t, s, "alpha", "exec-1")
