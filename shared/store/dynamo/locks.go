@@ -21,12 +21,13 @@ import (
 // request token items, ended runs moving out, run-token pointers): reads
 // see the same items whichever wrote them.
 //
-// DynamoDB takes at most 100 items in a transaction. The locks item, each
-// execution's head, its token items and its moving runs must fit (else
-// LimitExceeded, nothing written); run-token pointers that do not fit are
-// written before the transaction, as UpdateExecution does (a pointer is
-// checked against the execution when followed, so an early or orphan one
-// misleads nobody).
+// The JSON must fit in an item (maxHead bytes, else LimitExceeded: some
+// thousands of waiting executions). DynamoDB takes at most 100 items in a
+// transaction: the locks item, each execution's head, its token items and
+// its moving runs must fit (else LimitExceeded, nothing written); run-token
+// pointers that do not fit are written before the transaction, as
+// UpdateExecution does (a pointer is checked against the execution when
+// followed, so an early or orphan one misleads nobody).
 const aLocks = "locks"
 
 func locksPK(pipeline string) string { return key("L", pipeline) }
@@ -63,6 +64,9 @@ func (s *Store) UpdateLocks(ctx context.Context, locks *engine.PipelineLocks, ex
 	body, err := json.Marshal(&rec)
 	if err != nil {
 		return fmt.Errorf("dynamo store: encoding the stage locks of pipeline %s: %w", name, err)
+	}
+	if len(body) > maxHead {
+		return errs.Of(errs.LimitExceeded, errs.KindPipeline, "the stage locks of pipeline %s take %d bytes, more than the %d an item holds here", name, len(body), maxHead)
 	}
 	cond, vals := "#v = :v", item{":v": nv(locks.Version)}
 	if locks.Version == 0 {

@@ -214,8 +214,8 @@ func TestCreateWithManyRuns(t *testing.T) {
 }
 
 // UpdateLocks takes the locks item and 99 executions of one head each in
-// one transaction; one more execution is refused with LimitExceeded and
-// nothing written.
+// one transaction; one more execution, or a record past an item's size, is
+// refused with LimitExceeded and nothing written.
 func TestUpdateLocksItemLimit(t *testing.T) {
 	s := newStore(t, dynamo.Options{})
 	ctx := t.Context()
@@ -250,5 +250,21 @@ func TestUpdateLocksItemLimit(t *testing.T) {
 	}
 	if got, err := s.GetExecution(ctx, execs[99].ID); err != nil || got.Version != 1 {
 		t.Fatalf("the execution left out: %v", err)
+	}
+
+	// A record too large for an item is refused too, nothing written.
+	since := time.Unix(0, 0)
+	st := &engine.StageLock{Holder: &engine.Holder{ExecutionID: "held", Mode: pipeline.ModeQueued, Started: since, Since: since}}
+	for i := range 4000 {
+		st.Waiting = append(st.Waiting, engine.Waiter{ExecutionID: fmt.Sprintf("waiter-%05d", i), Mode: pipeline.ModeQueued,
+			Started: since.Add(time.Duration(i) * time.Second), Since: since})
+	}
+	big := &engine.PipelineLocks{Pipeline: "alpha", Version: 1, Lanes: map[string]*engine.LaneLocks{"": {Stages: map[string]*engine.StageLock{"Build": st}}}}
+	err = s.UpdateLocks(ctx, big, nil)
+	if e, ok := errs.As(err); !ok || e.Code != errs.LimitExceeded {
+		t.Fatalf("a record of 4000 waiters: %v, want LimitExceeded", err)
+	}
+	if got, err := s.GetPipelineLocks(ctx, "alpha"); err != nil || got.Version != 1 || got.Lanes != nil {
+		t.Fatalf("locks after a refused write: %+v, %v", got, err)
 	}
 }
