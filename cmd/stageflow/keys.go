@@ -32,7 +32,8 @@ func newKeysCmd() *cobra.Command {
 the name of a built-in policy (` + strings.Join(auth.BuiltinNames(), ", ") + `)
 or a file holding a policy document in IAM's JSON policy language (named after
 the file). A document using an element Stageflow does not evaluate
-(Condition, NotResource, Principal) is refused, never half-applied.`,
+(NotResource, Principal, a Condition beyond the tag keys CodePipeline
+documents) is refused, never half-applied.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			asJSON, err := jsonOutput(output)

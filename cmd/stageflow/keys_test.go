@@ -160,7 +160,8 @@ func TestKeysCommands(t *testing.T) {
 	}
 
 	// A policy document: one Stageflow evaluates is attached under the
-	// file's name; one with a Condition is refused, naming it.
+	// file's name; one with a Condition Stageflow does not evaluate (an
+	// IP address) is refused, naming it.
 	dir := t.TempDir()
 	readOnly := filepath.Join(dir, "read-hello.json")
 	os.WriteFile(readOnly, []byte(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codepipeline:GetPipeline*", "Resource": "*"}]}`), 0o644)

@@ -343,7 +343,7 @@ func TestStageflowOperationsPerBuiltin(t *testing.T) {
 	for name, w := range want {
 		p, _ := auth.Builtin(name)
 		for i, op := range ops {
-			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), resource(op))
+			d, _ := auth.Evaluate([]*auth.Policy{p}, string(op), resource(op), nil)
 			if (d == auth.Allowed) != w[i] {
 				t.Errorf("%s: %s %v, want allowed=%v", name, op, d, w[i])
 			}

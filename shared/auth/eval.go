@@ -27,9 +27,11 @@ func (d Decision) String() string {
 // policies attached to a caller, as IAM evaluates identity-based policies
 // within one account: every statement is considered; an explicit Deny in
 // any of them wins over every Allow; without a matching Allow the request
-// is denied by default. It returns the statement that decided (the first
-// matching Deny, else the first matching Allow), nil for an implicit deny.
-func Evaluate(policies []*Policy, action, resource string) (Decision, *Statement) {
+// is denied by default. A statement with conditions matches only when they
+// all hold for the request context rc (nil: a request without tags). It
+// returns the statement that decided (the first matching Deny, else the
+// first matching Allow), nil for an implicit deny.
+func Evaluate(policies []*Policy, action, resource string, rc *RequestContext) (Decision, *Statement) {
 	var allow *Statement
 	for _, p := range policies {
 		if p == nil {
@@ -37,7 +39,7 @@ func Evaluate(policies []*Policy, action, resource string) (Decision, *Statement
 		}
 		for i := range p.Statements {
 			st := &p.Statements[i]
-			if !st.matches(action, resource) {
+			if !st.matches(action, resource, rc) {
 				continue
 			}
 			if st.Effect == Deny {
@@ -56,8 +58,8 @@ func Evaluate(policies []*Policy, action, resource string) (Decision, *Statement
 
 // matches reports whether the statement applies to the request: its Action
 // matches the action (or its NotAction does not), and its Resource matches
-// the resource.
-func (st *Statement) matches(action, resource string) bool {
+// the resource, and its conditions all hold.
+func (st *Statement) matches(action, resource string, rc *RequestContext) bool {
 	if st.NotActions != nil {
 		if anyMatch(st.NotActions, action, actionMatches) {
 			return false
@@ -65,7 +67,15 @@ func (st *Statement) matches(action, resource string) bool {
 	} else if !anyMatch(st.Actions, action, actionMatches) {
 		return false
 	}
-	return anyMatch(st.Resources, resource, resourceMatches)
+	if !anyMatch(st.Resources, resource, resourceMatches) {
+		return false
+	}
+	for i := range st.Conditions {
+		if !st.Conditions[i].holds(rc) {
+			return false
+		}
+	}
+	return true
 }
 
 func anyMatch(patterns []string, s string, match func(pattern, s string) bool) bool {

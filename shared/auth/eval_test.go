@@ -111,7 +111,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, st := Evaluate(tt.policies, tt.action, tt.resource)
+			got, st := Evaluate(tt.policies, tt.action, tt.resource, nil)
 			if got != tt.want {
 				t.Fatalf("Evaluate = %v, want %v", got, tt.want)
 			}
@@ -126,7 +126,7 @@ func ExampleEvaluate() {
 	p := MustParse(`{"Version":"2012-10-17","Statement":[
 	  {"Effect":"Allow","Action":"codepipeline:*","Resource":"*"},
 	  {"Sid":"NoProd","Effect":"Deny","Action":"codepipeline:StartPipelineExecution","Resource":"arn:aws:codepipeline:us-east-1:123456789012:prod"}]}`)
-	d, st := Evaluate([]*Policy{p}, "codepipeline:StartPipelineExecution", "arn:aws:codepipeline:us-east-1:123456789012:prod")
+	d, st := Evaluate([]*Policy{p}, "codepipeline:StartPipelineExecution", "arn:aws:codepipeline:us-east-1:123456789012:prod", nil)
 	fmt.Println(d, st.Sid)
 	// Output: explicit deny NoProd
 }

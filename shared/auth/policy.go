@@ -6,9 +6,12 @@
 // it. SigV4 request verification is in auth/sigv4.
 //
 // Stageflow evaluates Version, Id, Statement, Sid, Effect, Action,
-// NotAction and Resource. A document using an element it does not evaluate
-// (Condition, NotResource, Principal, NotPrincipal) is refused by Parse,
-// naming the element and its JSON path: a policy is never half-applied.
+// NotAction, Resource and Condition — the latter with IAM's string
+// operators and Null on the tag condition keys CodePipeline documents
+// (condition.go). A document using anything else (another element such as
+// NotResource or Principal, another operator or condition key, a policy
+// variable) is refused by Parse, naming it and its JSON path: a policy is
+// never half-applied.
 package auth
 
 import (
@@ -56,15 +59,15 @@ type Statement struct {
 	Actions    []string // patterns: "*", or "service:Action" with * and ?
 	NotActions []string
 	Resources  []string // patterns: "*", or an ARN with * and ?
+	Conditions []Condition
 }
 
 // The members a policy and a statement may have, and the ones IAM has that
 // Stageflow does not evaluate.
 var (
 	policyMembers    = []string{"Version", "Id", "Statement"}
-	statementMembers = []string{"Sid", "Effect", "Action", "NotAction", "Resource"}
+	statementMembers = []string{"Sid", "Effect", "Action", "NotAction", "Resource", "Condition"}
 	notEvaluated     = map[string]string{
-		"Condition":    "Stageflow does not evaluate conditions yet; remove the Condition or narrow the statement's Resource instead",
 		"NotResource":  "Stageflow does not evaluate NotResource; list the resources in Resource instead",
 		"Principal":    "an identity policy names no Principal: the policy applies to whoever it is attached to",
 		"NotPrincipal": "an identity policy names no NotPrincipal: the policy applies to whoever it is attached to",
@@ -261,6 +264,9 @@ func (p *parser) statement(v any, path string) (Statement, bool) {
 	} else if _, has := obj["NotResource"]; !has {
 		p.add(strictjson.Join(path, "Resource"), "a statement needs a Resource (\"*\" for every resource)")
 	}
+	if c, ok := obj["Condition"]; ok {
+		st.Conditions = p.conditions(c, strictjson.Join(path, "Condition"))
+	}
 	return st, len(p.problems) == before
 }
 
@@ -329,11 +335,12 @@ func sortedKeys(m map[string]any) []string {
 // MarshalJSON writes the policy back in IAM's grammar.
 func (p *Policy) MarshalJSON() ([]byte, error) {
 	type stmt struct {
-		Sid       string   `json:"Sid,omitempty"`
-		Effect    Effect   `json:"Effect"`
-		Action    []string `json:"Action,omitempty"`
-		NotAction []string `json:"NotAction,omitempty"`
-		Resource  []string `json:"Resource"`
+		Sid       string                         `json:"Sid,omitempty"`
+		Effect    Effect                         `json:"Effect"`
+		Action    []string                       `json:"Action,omitempty"`
+		NotAction []string                       `json:"NotAction,omitempty"`
+		Resource  []string                       `json:"Resource"`
+		Condition map[string]map[string][]string `json:"Condition,omitempty"`
 	}
 	doc := struct {
 		Version   string `json:"Version"`
@@ -341,7 +348,17 @@ func (p *Policy) MarshalJSON() ([]byte, error) {
 		Statement []stmt `json:"Statement"`
 	}{Version: p.Version, ID: p.ID}
 	for _, s := range p.Statements {
-		doc.Statement = append(doc.Statement, stmt{s.Sid, s.Effect, s.Actions, s.NotActions, s.Resources})
+		var cond map[string]map[string][]string
+		for _, c := range s.Conditions {
+			if cond == nil {
+				cond = map[string]map[string][]string{}
+			}
+			if cond[c.Operator] == nil {
+				cond[c.Operator] = map[string][]string{}
+			}
+			cond[c.Operator][c.Key] = c.Values
+		}
+		doc.Statement = append(doc.Statement, stmt{s.Sid, s.Effect, s.Actions, s.NotActions, s.Resources, cond})
 	}
 	return json.Marshal(doc)
 }

@@ -52,7 +52,7 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown policy member", `{"Statment":[{` + ok + `}]}`, "Statment", "unknown element"},
 		{"unknown statement member", `{"Statement":[{` + ok + `,"Comment":"x"}]}`, "Statement[0].Comment", "unknown element"},
 		{"wrong case member", `{"Statement":[{` + ok + `,"sid":"x"}]}`, "Statement[0].sid", "case-sensitive"},
-		{"Condition", `{"Version":"2012-10-17","Statement":[{` + ok + `,"Condition":{"StringEquals":{"aws:ResourceTag/team":"a"}}}]}`, "Statement[0].Condition", "Condition element is not supported"},
+		{"Condition on a key not evaluated", `{"Version":"2012-10-17","Statement":[{` + ok + `,"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`, "Statement[0].Condition.IpAddress", "not supported"},
 		{"NotResource", `{"Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:codepipeline:r:1:p"}]}`, "Statement[0].NotResource", "NotResource element is not supported"},
 		{"Principal", `{"Statement":[{` + ok + `,"Principal":"*"}]}`, "Statement[0].Principal", "Principal element is not supported"},
 		{"NotPrincipal", `{"Statement":{` + ok + `,"NotPrincipal":{"AWS":"x"}}}`, "Statement.NotPrincipal", "NotPrincipal element is not supported"},

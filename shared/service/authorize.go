@@ -120,7 +120,9 @@ type PolicyLookup func(ctx context.Context, caller Caller) ([]*auth.Policy, erro
 // gateway authorized (Caller.GatewayAuthorized) that carries no policy
 // whatever the gateway allowed; and otherwise evaluates the caller's
 // policies (Caller.Policies, then those lookup adds; lookup may be nil)
-// with IAM's rules (auth.Evaluate).
+// with IAM's rules (auth.Evaluate), against the request context the
+// service attached (the resource's tags, read only when a policy has an
+// aws:ResourceTag condition; the tags the request carries).
 func NewPolicyAuthorizer(lookup PolicyLookup) Authorizer {
 	return func(ctx context.Context, op Operation, resource string) error {
 		caller := CallerFrom(ctx)
@@ -141,7 +143,11 @@ func NewPolicyAuthorizer(lookup PolicyLookup) Authorizer {
 		if caller.GatewayAuthorized && len(policies) == 0 {
 			return nil
 		}
-		d, _ := auth.Evaluate(policies, string(op), resource)
+		rc, err := requestContextFrom(ctx).evaluated(ctx, policies)
+		if err != nil {
+			return err
+		}
+		d, _ := auth.Evaluate(policies, string(op), resource, rc)
 		if d == auth.Allowed {
 			return nil
 		}
@@ -163,7 +169,77 @@ func StaticPolicies(m map[string][]*auth.Policy) PolicyLookup {
 
 // authorize asks the hook; every exported operation calls it first.
 func (s *Service) authorize(ctx context.Context, op Operation, resource string) error {
-	return s.authz(ctx, op, resource)
+	return s.authorizeTagging(ctx, op, resource, nil, nil)
+}
+
+// authorizeTagging asks the hook about an operation that carries tags
+// (CreatePipeline's and TagResource's) or tag keys (UntagResource's): the
+// request context it attaches holds them, and the resource's tags to read
+// if a policy asks.
+func (s *Service) authorizeTagging(ctx context.Context, op Operation, resource string, tags []pipeline.Tag, keys []string) error {
+	rc := &requestContext{requestTags: tags, tagKeys: keys}
+	if op != OpCreatePipeline && s.isPipelineArn(resource) {
+		// CreatePipeline's pipeline has no tags yet (the request's are
+		// aws:RequestTag); only pipelines carry tags here.
+		rc.resourceTags = func(ctx context.Context) ([]pipeline.Tag, error) { return s.store.ListTags(ctx, resource) }
+	}
+	return s.authz(context.WithValue(ctx, requestContextKey{}, rc), op, resource)
+}
+
+// isPipelineArn reports whether arn is this server's ARN of a pipeline
+// (not of a stage, an action or an action type).
+func (s *Service) isPipelineArn(arn string) bool {
+	name, ok := strings.CutPrefix(arn, s.arnPrefix())
+	return ok && name != "" && !strings.ContainsAny(name, "/:")
+}
+
+type requestContextKey struct{}
+
+// requestContext is what the service tells the authorizer about a request
+// beyond its operation and resource, for the policies' conditions.
+type requestContext struct {
+	resourceTags func(context.Context) ([]pipeline.Tag, error) // nil: the resource carries no tags
+	requestTags  []pipeline.Tag
+	tagKeys      []string
+}
+
+func requestContextFrom(ctx context.Context) *requestContext {
+	rc, _ := ctx.Value(requestContextKey{}).(*requestContext)
+	return rc
+}
+
+// evaluated builds the request context for auth.Evaluate, reading the
+// resource's tags only when a policy has an aws:ResourceTag condition. A
+// failure to read them is the operation's error, not a decision.
+func (rc *requestContext) evaluated(ctx context.Context, policies []*auth.Policy) (*auth.RequestContext, error) {
+	if rc == nil {
+		return nil, nil
+	}
+	out := &auth.RequestContext{TagKeys: rc.tagKeys}
+	if rc.requestTags != nil {
+		out.RequestTags = tagMap(rc.requestTags)
+		if out.TagKeys == nil {
+			for _, t := range rc.requestTags {
+				out.TagKeys = append(out.TagKeys, t.Key)
+			}
+		}
+	}
+	if rc.resourceTags != nil && auth.UsesResourceTags(policies) {
+		tags, err := rc.resourceTags(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out.ResourceTags = tagMap(tags)
+	}
+	return out, nil
+}
+
+func tagMap(tags []pipeline.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
 }
 
 func (s *Service) arnPrefix() string {

@@ -16,7 +16,7 @@ import (
 // pipeline is created whether that start succeeds or not. Config's
 // NoFirstExecution, or a context from WithoutFirstExecution, starts nothing.
 func (s *Service) CreatePipeline(ctx context.Context, p pipeline.Pipeline, tags []pipeline.Tag) (*GetPipelineOutput, error) {
-	if err := s.authorize(ctx, OpCreatePipeline, s.PipelineArn(p.Name)); err != nil {
+	if err := s.authorizeTagging(ctx, OpCreatePipeline, s.PipelineArn(p.Name), tags, nil); err != nil {
 		return nil, err
 	}
 	if err := validatePipeline(&p); err != nil {

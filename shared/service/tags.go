@@ -9,7 +9,7 @@ import (
 
 // TagResource, UntagResource and ListTags act on a pipeline's tags by ARN.
 func (s *Service) TagResource(ctx context.Context, arn string, tags []pipeline.Tag) error {
-	if err := s.authorize(ctx, OpTagResource, arn); err != nil {
+	if err := s.authorizeTagging(ctx, OpTagResource, arn, tags, nil); err != nil {
 		return err
 	}
 	if err := s.checkArn(ctx, arn); err != nil {
@@ -27,7 +27,7 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags []pipeline.T
 
 // UntagResource removes tags by key.
 func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) error {
-	if err := s.authorize(ctx, OpUntagResource, arn); err != nil {
+	if err := s.authorizeTagging(ctx, OpUntagResource, arn, nil, keys); err != nil {
 		return err
 	}
 	if err := s.checkArn(ctx, arn); err != nil {

@@ -118,7 +118,7 @@ func TestSessionPolicyAllowsExactlyTheJobsObjects(t *testing.T) {
 		{"s3:ListBucket", "arn:aws:s3:::stageflow-artifacts", false},
 	}
 	for _, c := range cases {
-		if d, _ := auth.Evaluate([]*auth.Policy{pol}, c.action, c.resource); (d == auth.Allowed) != c.allowed {
+		if d, _ := auth.Evaluate([]*auth.Policy{pol}, c.action, c.resource, nil); (d == auth.Allowed) != c.allowed {
 			t.Errorf("%s on %s: %v, want allowed %v", c.action, c.resource, d, c.allowed)
 		}
 	}
@@ -130,7 +130,7 @@ func TestSessionPolicyAllowsExactlyTheJobsObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := auth.Evaluate([]*auth.Policy{np}, "s3:GetObject", "arn:aws:s3:::stageflow-artifacts/app/x.zip"); d == auth.Allowed {
+	if d, _ := auth.Evaluate([]*auth.Policy{np}, "s3:GetObject", "arn:aws:s3:::stageflow-artifacts/app/x.zip", nil); d == auth.Allowed {
 		t.Error("a job without artifacts may read one")
 	}
 }
