@@ -79,6 +79,7 @@ var table = map[errs.Code]row{
 		errs.KindOutputVariables: "OutputVariablesSizeExceededException",
 		errs.KindAccessKey:       "LimitExceededException",
 		errs.KindPolicy:          "LimitExceededException",
+		errs.KindPipeline:        "LimitExceededException",
 	}},
 	errs.Unauthorized: {http.StatusForbidden, http.StatusForbidden, map[errs.Kind]string{
 		errs.KindNone: "UnrecognizedClientException",
