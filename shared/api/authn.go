@@ -55,7 +55,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 		// The door refuses the body for its size (413) without reading it.
 		return r, true
 	}
-	throttleKey := throttle.Key(signingKeyID(r), r.RemoteAddr)
+	throttleKey := throttle.Key(sigv4.ClaimedAccessKeyID(r), r.RemoteAddr)
 	if !h.failures.Allow(throttleKey) {
 		reqlog.Add(ctx, slog.String("refused", "too many failed signatures"))
 		if d := h.failures.RetryAfter(throttleKey); d > 0 {
@@ -166,14 +166,4 @@ func (h *Handler) refuse(w http.ResponseWriter, door string, status int, code, m
 	}
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-// signingKeyID is the access key ID a request's signature names, "" when
-// it names none (for the failure limiter only: nothing is trusted of it).
-func signingKeyID(r *http.Request) string {
-	id := cpdoor.CallerAccessKeyID(r)
-	if id == service.Anonymous {
-		return ""
-	}
-	return id
 }

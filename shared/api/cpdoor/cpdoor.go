@@ -56,7 +56,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -65,6 +64,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/apierr"
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/apispec"
+	"github.com/stageflow/stageflow/shared/auth/sigv4"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -329,22 +329,12 @@ func cpWriteError(w http.ResponseWriter, status int, exception, message string) 
 	w.Write(body)
 }
 
-var cpAccessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
-
 // CallerAccessKeyID returns the access key ID of a SigV4-signed request (the
 // Authorization header's Credential, or a presigned URL's X-Amz-Credential),
-// or service.Anonymous. The signature is not verified.
+// or service.Anonymous. The signature is not verified (sigv4.ClaimedAccessKeyID).
 func CallerAccessKeyID(r *http.Request) string {
-	cred := ""
-	auth := r.Header.Get("Authorization")
-	if _, rest, ok := strings.Cut(auth, "Credential="); ok && strings.HasPrefix(auth, "AWS4-") {
-		cred, _, _ = strings.Cut(rest, ",")
-	} else if q := r.URL.Query().Get("X-Amz-Credential"); q != "" {
-		cred = q
+	if id := sigv4.ClaimedAccessKeyID(r); id != "" {
+		return id
 	}
-	id, _, _ := strings.Cut(strings.TrimSpace(cred), "/")
-	if !cpAccessKeyIDRE.MatchString(id) {
-		return service.Anonymous
-	}
-	return id
+	return service.Anonymous
 }

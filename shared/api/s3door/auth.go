@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/auth/sigv4"
@@ -186,19 +185,4 @@ func (h *handler) expired(r *http.Request) *apiError {
 
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// signingKeyID is the access key ID a request's signature names (the
-// Authorization header's Credential or X-Amz-Credential), "" when none: it
-// keys the failure limiter only, nothing is trusted of it.
-func signingKeyID(r *http.Request) string {
-	cred := r.URL.Query().Get("X-Amz-Credential")
-	if a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
-		cred = a.Credential.AccessKeyID
-	}
-	id, _, _ := strings.Cut(cred, "/")
-	if len(id) > 128 {
-		return ""
-	}
-	return id
 }

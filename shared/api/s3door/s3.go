@@ -173,7 +173,7 @@ func IsS3Request(r *http.Request, bucket string) bool {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := r.Body
-	limitKey := throttle.Key(signingKeyID(r), r.RemoteAddr)
+	limitKey := throttle.Key(sigv4.ClaimedAccessKeyID(r), r.RemoteAddr)
 	if h.failures != nil && !h.failures.Allow(limitKey) {
 		if d := h.failures.RetryAfter(limitKey); d > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))

@@ -8,6 +8,7 @@
 package sigv4
 
 import (
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -146,4 +147,27 @@ func firstWord(s string) string {
 		w = w[:32] + "…"
 	}
 	return w
+}
+
+// claimedKeyIDRE is the shape an access key ID may have to be named at all.
+var claimedKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
+
+// ClaimedAccessKeyID is the access key ID a request's signature names — the
+// Authorization header's Credential, or a presigned URL's X-Amz-Credential
+// — read leniently and without verifying anything, or "" when it names
+// none of a sane shape. It keys failure limits and names the caller of a
+// server that verifies nothing (--auth none); nothing is trusted of it.
+func ClaimedAccessKeyID(r *http.Request) string {
+	cred := ""
+	auth := r.Header.Get("Authorization")
+	if _, rest, ok := strings.Cut(auth, "Credential="); ok && strings.HasPrefix(auth, "AWS4-") {
+		cred, _, _ = strings.Cut(rest, ",")
+	} else if q := r.URL.Query().Get("X-Amz-Credential"); q != "" {
+		cred = q
+	}
+	id, _, _ := strings.Cut(strings.TrimSpace(cred), "/")
+	if !claimedKeyIDRE.MatchString(id) {
+		return ""
+	}
+	return id
 }
