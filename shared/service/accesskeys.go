@@ -131,7 +131,9 @@ func CheckPolicies(policies []store.AttachedPolicy) error {
 
 // parsePolicies turns attached policies into parsed ones. Documents were
 // checked when attached; one that no longer parses (stored by a release
-// with a looser parser) denies by failing, never by being skipped.
+// with a looser parser) denies by failing, never by being skipped. Every
+// verified request parses its key's policies: a parsed document is kept
+// (parsedDocuments) and shared, read-only, by the requests that attach it.
 func parsePolicies(attached []store.AttachedPolicy) ([]*auth.Policy, error) {
 	out := make([]*auth.Policy, 0, len(attached))
 	for _, p := range attached {
@@ -143,13 +145,44 @@ func parsePolicies(attached []store.AttachedPolicy) ([]*auth.Policy, error) {
 			out = append(out, b)
 			continue
 		}
-		pol, err := auth.Parse([]byte(p.Document))
+		pol, err := parsedDocuments.parse(p.Document)
 		if err != nil {
 			return nil, errs.Of(errs.Forbidden, errs.KindAccess, "the attached policy %q does not parse: %v", p.Name, err)
 		}
 		out = append(out, pol)
 	}
 	return out, nil
+}
+
+// maxParsedDocuments bounds the documents parsedDocuments keeps; past it,
+// documents are parsed each time.
+const maxParsedDocuments = 1024
+
+// documentCache keeps parsed policy documents by their text.
+type documentCache struct {
+	mu sync.Mutex
+	m  map[string]*auth.Policy
+}
+
+var parsedDocuments = &documentCache{m: map[string]*auth.Policy{}}
+
+func (c *documentCache) parse(doc string) (*auth.Policy, error) {
+	c.mu.Lock()
+	p, ok := c.m[doc]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := auth.Parse([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) < maxParsedDocuments {
+		c.m[doc] = p
+	}
+	c.mu.Unlock()
+	return p, nil
 }
 
 func policyNames(attached []store.AttachedPolicy) []string {
@@ -446,6 +479,16 @@ func checkPrincipal(p string) error {
 
 var _ seal.Sealer = (*seal.AESGCM)(nil)
 
+// knownOperations holds every operation's name in lower case (action
+// names match case-insensitively).
+var knownOperations = func() map[string]bool {
+	m := map[string]bool{}
+	for _, op := range Operations() {
+		m[strings.ToLower(string(op))] = true
+	}
+	return m
+}()
+
 // MaxPermissionChecks bounds the checks of one GetCallerIdentity.
 const MaxPermissionChecks = 100
 
@@ -488,15 +531,11 @@ func (s *Service) GetCallerIdentity(ctx context.Context, checks []PermissionChec
 			checks = append(checks, PermissionCheck{Action: string(op), Resource: AllResources})
 		}
 	}
-	known := map[string]bool{}
-	for _, op := range Operations() {
-		known[strings.ToLower(string(op))] = true
-	}
 	c := CallerFrom(ctx)
 	out := &CallerIdentity{Principal: c.Principal, AccessKeyID: c.AccessKeyID, Verified: c.Verified, Door: c.Door,
 		Checks: make([]PermissionResult, 0, len(checks)), CSRFToken: c.ConsoleSessionCSRF()}
 	for i, ch := range checks {
-		if !known[strings.ToLower(ch.Action)] {
+		if !knownOperations[strings.ToLower(ch.Action)] {
 			return nil, errs.New(errs.Validation, "checks[%d]: %q is not an operation of this server (codepipeline:GetPipeline, stageflow:GetActionLogs, …)",
 				i, truncate(ch.Action, 80))
 		}
