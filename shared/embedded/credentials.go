@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,7 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/stageflow/stageflow/shared/atomicfile"
 )
@@ -85,37 +85,18 @@ func writeCredentialsFile(path, id, secret string) error {
 }
 
 // ReadCredentialsFile reads the key of a profile from an AWS
-// shared-credentials file (an error wrapping fs.ErrNotExist when the file
-// does not exist).
+// shared-credentials file, with the AWS SDK's own reader of the format (an
+// error wrapping fs.ErrNotExist when the file does not exist).
 func ReadCredentialsFile(path, profile string) (id, secret string, err error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return "", "", err
 	}
-	section := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			section = strings.TrimSpace(line[1 : len(line)-1])
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || section != profile {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			id = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if id == "" || secret == "" {
+	cfg, err := config.LoadSharedConfigProfile(context.Background(), profile, func(o *config.LoadSharedConfigOptions) {
+		o.CredentialsFiles = []string{path}
+		o.ConfigFiles = []string{}
+	})
+	if err != nil || cfg.Credentials.AccessKeyID == "" || cfg.Credentials.SecretAccessKey == "" {
 		return "", "", fmt.Errorf("the credentials file %s has no key in its profile [%s]", path, profile)
 	}
-	return id, secret, nil
+	return cfg.Credentials.AccessKeyID, cfg.Credentials.SecretAccessKey, nil
 }
