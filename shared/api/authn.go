@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -52,8 +53,12 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, door stri
 		}
 	}
 	if r.ContentLength > maxSignedBody {
-		// The door refuses the body for its size (413) without reading it.
-		return r, true
+		// Refused for its size without reading it (nor checking what it
+		// claims to be), as the doors refuse it.
+		reqlog.Add(ctx, slog.String("refused", "body too large"))
+		h.refuse(w, door, http.StatusRequestEntityTooLarge, cpdoor.ExceptionTooLarge,
+			fmt.Sprintf("the request body is larger than the limit of %d bytes", maxSignedBody))
+		return nil, false
 	}
 	throttleKey := throttle.Key(sigv4.ClaimedAccessKeyID(r), r.RemoteAddr)
 	if !h.failures.Allow(throttleKey) {

@@ -126,3 +126,28 @@ func TestKeysLastUse(t *testing.T) {
 		t.Fatalf("listed %d of the 2 keys: %+v", seen, keys)
 	}
 }
+
+// TestOversizeBodiesAreRefusedUnread: a body announced larger than the
+// doors take is refused (413) before anything is checked or served, signed
+// or not, on a route that reads no body too.
+func TestOversizeBodiesAreRefusedUnread(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	for _, path := range []string{"/v1/pipelines", "/"} {
+		for name, client := range map[string]*http.Client{"unsigned": {}, "signed": srv.Client()} {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, strings.NewReader(strings.Repeat("x", 2<<20)))
+			if path == "/" {
+				req.Method = http.MethodPost
+				req.Header.Set("X-Amz-Target", cpdoor.TargetPrefix+"ListPipelines")
+				req.Header.Set("Content-Type", cpdoor.ContentType)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("%s %s with a 2 MiB body: %d, want 413", name, path, resp.StatusCode)
+			}
+		}
+	}
+}
