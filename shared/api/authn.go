@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/stageflow/stageflow/shared/api/cpdoor"
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/api/rest"
@@ -168,6 +170,8 @@ func (h *Handler) refuse(w http.ResponseWriter, door string, status int, code, m
 		body, _ = json.Marshal(map[string]string{"__type": code, "message": message})
 		w.Header().Set("Content-Type", cpdoor.ContentType)
 		w.Header().Set("X-Amzn-Errortype", code)
+		// Every answer of AWS's JSON protocol names its request, refusals too.
+		w.Header().Set("X-Amzn-Requestid", uuid.NewString())
 	}
 	w.WriteHeader(status)
 	w.Write(body)

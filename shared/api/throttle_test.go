@@ -33,6 +33,9 @@ func TestFailedSignaturesAreThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.Header.Get("X-Amzn-Requestid") == "" {
+			t.Errorf("the CodePipeline door's %d answer names no request (x-amzn-RequestId)", resp.StatusCode)
+		}
 		return resp
 	}
 	rest := func(client *http.Client) *http.Response {
