@@ -57,10 +57,16 @@ const (
 	KindResource                 Kind = "Resource"     // a resource named by ARN (tags)
 	KindTags                     Kind = "Tags"
 	KindArtifact                 Kind = "Artifact"
-	KindAccess                   Kind = "Access"          // the caller's policy does not allow the operation
-	KindOutputVariables          Kind = "OutputVariables" // an action's output variables together
-	KindAccessKey                Kind = "AccessKey"       // an access key of the server
-	KindPolicy                   Kind = "Policy"          // a policy document or name given to attach
+	KindAccess                   Kind = "Access"                   // the caller's policy does not allow the operation
+	KindOutputVariables          Kind = "OutputVariables"          // an action's output variables together
+	KindAccessKey                Kind = "AccessKey"                // an access key of the server
+	KindPolicy                   Kind = "Policy"                   // a policy document or name given to attach
+	KindStageNotRetryable        Kind = "StageNotRetryable"        // RetryStageExecution on a stage that did not fail
+	KindNotLatestExecution       Kind = "NotLatestExecution"       // the execution is not the stage's latest
+	KindUnableToRollback         Kind = "UnableToRollback"         // RollbackStage refused
+	KindExecutionOutdated        Kind = "ExecutionOutdated"        // the rollback target is older than allowed
+	KindConditionNotOverridable  Kind = "ConditionNotOverridable"  // OverrideStageCondition refused
+	KindConcurrentExecutionLimit Kind = "ConcurrentExecutionLimit" // too many executions of a pipeline at once
 )
 
 // Kinds lists every kind, for tests that check each has a mapping.

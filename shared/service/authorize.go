@@ -39,6 +39,15 @@ const (
 	OpTagResource            Operation = "codepipeline:TagResource"
 	OpUntagResource          Operation = "codepipeline:UntagResource"
 	OpListTagsForResource    Operation = "codepipeline:ListTagsForResource"
+	// Execution control (a stage's ARN for the transitions, the pipeline's
+	// for the others; ListRuleTypes on "*").
+	OpDisableStageTransition Operation = "codepipeline:DisableStageTransition"
+	OpEnableStageTransition  Operation = "codepipeline:EnableStageTransition"
+	OpRetryStageExecution    Operation = "codepipeline:RetryStageExecution"
+	OpRollbackStage          Operation = "codepipeline:RollbackStage"
+	OpOverrideStageCondition Operation = "codepipeline:OverrideStageCondition"
+	OpListRuleTypes          Operation = "codepipeline:ListRuleTypes"
+	OpListRuleExecutions     Operation = "codepipeline:ListRuleExecutions"
 
 	// What CodePipeline has no action for.
 	OpGetExecutionRecord Operation = "stageflow:GetExecutionRecord" // the whole execution record (REST)
@@ -70,6 +79,8 @@ func Operations() []Operation {
 		OpListPipelineExecutions, OpListActionExecutions, OpPutApprovalResult, OpCreateCustomActionType,
 		OpDeleteCustomActionType, OpListActionTypes, OpPollForJobs, OpAcknowledgeJob, OpGetJobDetails,
 		OpPutJobSuccessResult, OpPutJobFailureResult, OpTagResource, OpUntagResource, OpListTagsForResource,
+		OpDisableStageTransition, OpEnableStageTransition, OpRetryStageExecution, OpRollbackStage,
+		OpOverrideStageCondition, OpListRuleTypes, OpListRuleExecutions,
 		OpGetExecutionRecord, OpWatchExecution, OpGetActionLogs, OpExpireJobs,
 		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies,
 		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects}
@@ -248,6 +259,10 @@ func (s *Service) arnPrefix() string {
 
 // PipelineArn is the ARN of a pipeline.
 func (s *Service) PipelineArn(name string) string { return s.arnPrefix() + name }
+
+// StageArn is the ARN of a stage of a pipeline (the transitions'
+// resource): the pipeline's ARN, then /stage.
+func (s *Service) StageArn(name, stage string) string { return s.PipelineArn(name) + "/" + stage }
 
 // ActionArn is the ARN of an action of a pipeline (PutApprovalResult's
 // resource): the pipeline's ARN, then /stage/action.

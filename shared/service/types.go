@@ -138,7 +138,22 @@ type StageExecution struct {
 
 // TransitionState is a stage's inbound transition.
 type TransitionState struct {
-	Enabled bool `json:"enabled"`
+	Enabled        bool       `json:"enabled"`
+	LastChangedBy  string     `json:"lastChangedBy,omitempty"`
+	LastChangedAt  *Timestamp `json:"lastChangedAt,omitempty"`
+	DisabledReason string     `json:"disabledReason,omitempty"`
+}
+
+// RetryStageMetadata counts a stage's retries in its latest execution.
+type RetryStageMetadata struct {
+	AutoStageRetryAttempt   int    `json:"autoStageRetryAttempt,omitempty"`
+	ManualStageRetryAttempt int    `json:"manualStageRetryAttempt,omitempty"`
+	LatestRetryTrigger      string `json:"latestRetryTrigger,omitempty"` // AutomatedStageRetry, ManualStageRetry
+}
+
+// RollbackMetadata names the execution a rollback execution rolled back to.
+type RollbackMetadata struct {
+	RollbackTargetPipelineExecutionID string `json:"rollbackTargetPipelineExecutionId,omitempty"`
 }
 
 // StageState is a stage's state in GetPipelineState.
@@ -147,6 +162,12 @@ type StageState struct {
 	InboundTransitionState *TransitionState `json:"inboundTransitionState,omitempty"`
 	ActionStates           []ActionState    `json:"actionStates"`
 	LatestExecution        *StageExecution  `json:"latestExecution,omitempty"`
+	// InboundExecutions are the executions waiting to enter the stage
+	// (held by its lock or a disabled transition), oldest first;
+	// InboundExecution is the first of them.
+	InboundExecution   *StageExecution     `json:"inboundExecution,omitempty"`
+	InboundExecutions  []StageExecution    `json:"inboundExecutions,omitempty"`
+	RetryStageMetadata *RetryStageMetadata `json:"retryStageMetadata,omitempty"`
 }
 
 // GetPipelineStateOutput is the answer of GetPipelineState.
@@ -200,6 +221,7 @@ type PipelineExecution struct {
 	Trigger             *ExecutionTrigger          `json:"trigger,omitempty"`
 	ExecutionMode       string                     `json:"executionMode,omitempty"`
 	ExecutionType       string                     `json:"executionType,omitempty"`
+	RollbackMetadata    *RollbackMetadata          `json:"rollbackMetadata,omitempty"`
 }
 
 // StopExecutionTrigger records why an execution was stopped.
@@ -219,6 +241,7 @@ type PipelineExecutionSummary struct {
 	StopTrigger         *StopExecutionTrigger `json:"stopTrigger,omitempty"`
 	ExecutionMode       string                `json:"executionMode,omitempty"`
 	ExecutionType       string                `json:"executionType,omitempty"`
+	RollbackMetadata    *RollbackMetadata     `json:"rollbackMetadata,omitempty"`
 }
 
 // ListPipelineExecutionsOutput is a page of executions, newest first.
