@@ -56,8 +56,18 @@ func Advance(e *Execution, env Env) Decision {
 		}
 		st := &e.Stages[si]
 		if st.Status == "" {
+			if env.Gated && env.Admitted != st.Name {
+				return Decision{Status: e.Status, Enter: st.Name}
+			}
+			e.Wait = nil
 			st.Status = InProgress
 			st.StartTime = now
+			st.EndTime = time.Time{}
+			if st.Retry != "" {
+				if wave := e.beginRetry(si, env, now); len(wave) > 0 {
+					return Decision{Wave: wave, Status: e.Status}
+				}
+			}
 		}
 		if st.RunOrder != 0 {
 			group := e.latestRuns(si, st.RunOrder)
@@ -133,10 +143,20 @@ func stop(e *Execution, now time.Time) Decision {
 		e.Status = Stopping
 		return Decision{Status: Stopping}
 	}
+	if e.Stop.Cancel {
+		e.Wait = nil
+		for i := range e.Stages {
+			if e.Stages[i].Status == Stopped {
+				e.Stages[i].Status = Cancelled
+			}
+		}
+		return finish(e, Cancelled, "cancelled: "+e.Stop.Reason, now)
+	}
 	summary := "stopped"
 	if e.Stop.Reason != "" {
 		summary = "stopped: " + e.Stop.Reason
 	}
+	e.Wait = nil
 	return finish(e, Stopped, summary, now)
 }
 
@@ -150,8 +170,12 @@ func finish(e *Execution, s Status, summary string, now time.Time) Decision {
 }
 
 // currentStage is the index of the first stage that has not succeeded, or -1.
+// A rollback execution runs its one stage.
 func currentStage(e *Execution) int {
 	for i := range e.Stages {
+		if e.Rollback != nil && e.Stages[i].Name != e.Rollback.Stage {
+			continue
+		}
 		if e.Stages[i].Status != Succeeded {
 			return i
 		}
@@ -343,11 +367,13 @@ func (e *Execution) lookup(ns, name string) (string, bool) {
 		v, ok := e.Variables[name]
 		return v, ok
 	}
-	for i := len(e.Actions) - 1; i >= 0; i-- {
-		r := &e.Actions[i]
-		if r.Namespace == ns && r.Status == Succeeded {
-			v, ok := r.OutputVariables[name]
-			return v, ok
+	for _, runs := range [][]ActionRun{e.Actions, e.Inherited} {
+		for i := len(runs) - 1; i >= 0; i-- {
+			r := &runs[i]
+			if r.Namespace == ns && r.Status == Succeeded {
+				v, ok := r.OutputVariables[name]
+				return v, ok
+			}
 		}
 	}
 	return "", false
@@ -355,14 +381,16 @@ func (e *Execution) lookup(ns, name string) (string, bool) {
 
 // producedArtifact finds the output artifact of a succeeded run by name.
 func (e *Execution) producedArtifact(name string) (ArtifactRef, bool) {
-	for i := len(e.Actions) - 1; i >= 0; i-- {
-		r := &e.Actions[i]
-		if r.Status != Succeeded {
-			continue
-		}
-		for _, o := range r.OutputArtifacts {
-			if o.Name == name {
-				return o, true
+	for _, runs := range [][]ActionRun{e.Actions, e.Inherited} {
+		for i := len(runs) - 1; i >= 0; i-- {
+			r := &runs[i]
+			if r.Status != Succeeded {
+				continue
+			}
+			for _, o := range r.OutputArtifacts {
+				if o.Name == name {
+					return o, true
+				}
 			}
 		}
 	}

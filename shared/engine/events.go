@@ -49,6 +49,7 @@ func New(id, pipelineName string, version int, p pipeline.Pipeline, overrides ma
 		Variables:       vars,
 		StartTime:       now,
 		LastUpdateTime:  now,
+		Lane:            LaneOf(&p, vars),
 	}
 	for _, s := range p.Stages {
 		e.Stages = append(e.Stages, StageState{Name: s.Name})

@@ -73,6 +73,24 @@ type Execution struct {
 	LastUpdateTime  time.Time        `json:"lastUpdateTime"`
 	// Version is the optimistic-concurrency counter kept by the store.
 	Version int64 `json:"version"`
+	// Lane is the execution's lane (LaneOf at start; "" when the pipeline
+	// declares no StageflowLane variable): its stage locks are the lane's.
+	Lane string `json:"lane,omitempty"`
+	// Wait is set while the execution is parked in front of a stage (its
+	// lock is held, or its inbound transition is disabled).
+	Wait *Wait `json:"wait,omitempty"`
+	// Rollback is set on an execution that RollbackStage started: it runs
+	// only that stage, with what the target execution produced before it.
+	Rollback *Rollback `json:"rollback,omitempty"`
+	// Inherited are the succeeded action runs of the stages before a
+	// rolled-back stage, copied from the rollback's target: the artifacts
+	// and variables the stage's actions resolve against. They are not
+	// this execution's runs and are never shown as such.
+	Inherited []ActionRun `json:"inherited,omitempty"`
+	// Restarts counts the times an execution that had ended was driven
+	// again (RetryStageExecution): the Step Functions driver names each
+	// drive's state machine execution after it.
+	Restarts int `json:"restarts,omitempty"`
 	// ParkToken is the driver's token of an execution that waits on
 	// something other than its own actions (the Step Functions driver keeps
 	// its Park task's token here and sends it on Continue). The engine
@@ -108,11 +126,27 @@ type Revision struct {
 	Created time.Time `json:"created,omitzero"`
 }
 
-// StopRequest records a StopPipelineExecution call.
+// StopRequest records a StopPipelineExecution call, or a cancellation by
+// the engine (Cancel: the pipeline was updated; it ends Cancelled, not
+// Stopped).
 type StopRequest struct {
 	Abandon bool      `json:"abandon"`
 	Reason  string    `json:"reason,omitempty"`
 	At      time.Time `json:"at"`
+	Cancel  bool      `json:"cancel,omitempty"`
+}
+
+// Wait says where and why a parked execution waits.
+type Wait struct {
+	Stage  string    `json:"stage"`
+	Reason string    `json:"reason"` // WaitStage or WaitTransition
+	Since  time.Time `json:"since"`
+}
+
+// Rollback says what a rollback execution rolls back.
+type Rollback struct {
+	Stage  string `json:"stage"`
+	Target string `json:"targetPipelineExecutionId"`
 }
 
 // StageState is the state of one stage of an execution.
@@ -122,7 +156,25 @@ type StageState struct {
 	RunOrder  int       `json:"runOrder,omitempty"`
 	StartTime time.Time `json:"startTime,omitzero"`
 	EndTime   time.Time `json:"endTime,omitzero"`
+	// Retry is the mode of a retry asked for and not yet begun
+	// (RetryFailedActions, RetryAllActions): the stage runs again when it
+	// is entered next.
+	Retry string `json:"retry,omitempty"`
+	// ManualRetries and AutoRetries count the stage's retries;
+	// LatestRetryTrigger names the latest kind (ManualStageRetry,
+	// AutomatedStageRetry).
+	ManualRetries      int    `json:"manualRetries,omitempty"`
+	AutoRetries        int    `json:"autoRetries,omitempty"`
+	LatestRetryTrigger string `json:"latestRetryTrigger,omitempty"`
 }
+
+// Stage retry modes and triggers, as the API names them.
+const (
+	RetryFailedActions = "FAILED_ACTIONS"
+	RetryAllActions    = "ALL_ACTIONS"
+	ManualStageRetry   = "ManualStageRetry"
+	AutoStageRetry     = "AutomatedStageRetry"
+)
 
 // ArtifactRef names an artifact and where it is stored (the artifact store's
 // bucket and object key, as CodePipeline names S3 locations).
@@ -217,6 +269,18 @@ type Decision struct {
 	// whether the driver's loop for this execution is over.
 	Status   Status
 	Terminal bool
+	// Enter, set by Advance only when Env.Gated, names the stage the
+	// execution asks to enter: Step decides with the stage locks and
+	// advances again (drivers never see it set).
+	Enter string
+	// Wait is set when the execution is parked in front of a stage: the
+	// driver runs nothing for it until it is resumed (Continue).
+	Wait *Wait
+	// Changed are the other executions the step changed and saved with it
+	// (through the stage locks): the ones handed a stage, to resume with
+	// Continue, and the ones it ended (superseded, cancelled), whose ends
+	// the driver publishes.
+	Changed []*Execution
 }
 
 // Env injects the clock and ID source.
@@ -230,4 +294,10 @@ type Env struct {
 	// ArtifactBucket names the bucket artifact references point into when the
 	// pipeline declares no artifact store (locally: the data folder).
 	ArtifactBucket string
+	// Gated makes Advance stop in front of every stage it has not entered
+	// and ask for it (Decision.Enter); Admitted is the stage it may enter.
+	// Step sets both for a store that keeps stage locks; without them
+	// every stage is entered at once (as in PARALLEL mode).
+	Gated    bool
+	Admitted string
 }

@@ -117,10 +117,65 @@ func (r *Runner) Begin(ctx context.Context, executionID string) error {
 }
 
 // Continue advances an execution that waits on something other than its own
-// actions and dispatches what the engine decides. Until execution modes and
-// transitions exist nothing parks an execution, so it is a plain step.
+// actions (a stage lock, a disabled transition) and dispatches what the
+// engine decides; for one that is not waiting it is a plain step.
 func (r *Runner) Continue(ctx context.Context, executionID string) error {
 	return r.stepErr(context.WithoutCancel(ctx), executionID, nil)
+}
+
+// Retry applies an event that drives an ended execution again (a stage
+// retry) and dispatches what the engine decides.
+func (r *Runner) Retry(ctx context.Context, executionID string, ev engine.Event) error {
+	return r.stepErr(context.WithoutCancel(ctx), executionID, ev)
+}
+
+// Control applies a change of a pipeline's stage locks (a transition
+// disabled or enabled, the pipeline updated) and resumes or publishes the
+// executions it changed.
+func (r *Runner) Control(ctx context.Context, pipelineName string, op engine.LockOp) error {
+	ls, ok := r.store.(engine.LockStore)
+	if !ok {
+		return errs.New(errs.Unsupported, "this store keeps no stage locks")
+	}
+	changed, err := engine.Control(context.WithoutCancel(ctx), ls, pipelineName, r.env, op)
+	if err != nil {
+		return err
+	}
+	r.others(changed)
+	return nil
+}
+
+// others publishes the executions a step or a Control changed besides its
+// own: the ended ones end here, the resumed ones continue in the
+// background.
+func (r *Runner) others(changed []*engine.Execution) {
+	for _, c := range changed {
+		if c.Status.Terminal() {
+			r.after(c, engine.Decision{Status: c.Status, Terminal: true})
+			continue
+		}
+		if r.OnChange != nil {
+			r.OnChange(c)
+		}
+		if c.Wait != nil {
+			continue // still waiting (a cancellation after its actions, say)
+		}
+		r.mu.Lock()
+		closed := r.closed
+		if !closed {
+			r.wg.Add(1)
+		}
+		r.mu.Unlock()
+		if closed {
+			continue // Resume continues it at the next start
+		}
+		go func(id string) {
+			defer r.wg.Done()
+			if err := r.Continue(r.ctx, id); err != nil {
+				r.log.Error("resuming an execution handed a stage", "execution", id, "err", err)
+			}
+		}(c.ID)
+	}
 }
 
 // Complete reports the end of an action run (a job worker's result, an
@@ -291,6 +346,7 @@ func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error 
 
 // after publishes a saved state and dispatches its wave.
 func (r *Runner) after(e *engine.Execution, d engine.Decision) {
+	defer r.others(d.Changed)
 	if r.OnChange != nil {
 		r.OnChange(e)
 	}

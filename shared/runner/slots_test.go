@@ -100,7 +100,9 @@ func TestSlotsCapParallelActions(t *testing.T) {
 
 func TestSlotsSharedAcrossExecutions(t *testing.T) {
 	s := newSystem(t, "", capped(3))
-	createPipeline(t, s.store, wide(t, "wide", 4, "g"))
+	p := wide(t, "wide", 4, "g")
+	p.ExecutionMode = pipeline.ModeParallel // five executions at once in one stage
+	createPipeline(t, s.store, p)
 	var ids []string
 	for range 5 {
 		ids = append(ids, s.start(t, "wide", nil, "").ID)

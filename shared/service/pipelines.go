@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/errs"
@@ -73,6 +74,12 @@ func (s *Service) UpdatePipeline(ctx context.Context, p pipeline.Pipeline) (*Get
 	rec, err := s.store.UpdatePipeline(ctx, &store.Pipeline{Name: p.Name, Declaration: p})
 	if err != nil {
 		return nil, pipelineNotFound(err, p.Name)
+	}
+	// CodePipeline's rules for the executions of an updated pipeline: the
+	// SUPERSEDED and QUEUED ones waiting end Cancelled, the ones in a stage
+	// once their running actions end; PARALLEL ones go on.
+	if err := s.driver.Control(ctx, p.Name, engine.Updated()); err != nil {
+		return nil, fmt.Errorf("pipeline %s was updated to version %d, but its executions in progress were not cancelled: %w", p.Name, rec.Version, err)
 	}
 	return s.pipelineOutput(rec, sp), nil
 }

@@ -39,6 +39,13 @@ type Driver interface {
 	// than its own actions (a stage lock, a disabled transition) and
 	// dispatches what it decides; a no-op for one that is not waiting.
 	Continue(ctx context.Context, executionID string) error
+	// Retry applies an event that drives an ended execution again (a
+	// stage retry) and dispatches what it decides.
+	Retry(ctx context.Context, executionID string, ev engine.Event) error
+	// Control applies a change of a pipeline's stage locks (a transition
+	// disabled or enabled, the pipeline updated) and resumes or ends the
+	// executions it changes.
+	Control(ctx context.Context, pipelineName string, op engine.LockOp) error
 }
 
 // Config assembles a Service.

@@ -22,6 +22,7 @@ type Store interface {
 	GetExecution(ctx context.Context, id string) (*engine.Execution, error)
 	ListExecutions(ctx context.Context, f store.ExecutionFilter, page store.Page) ([]store.ExecutionSummary, string, error)
 	ExecutionByRunToken(ctx context.Context, token string) (*engine.Execution, error)
+	GetPipelineLocks(ctx context.Context, pipeline string) (*engine.PipelineLocks, error)
 
 	GetJob(ctx context.Context, id string) (*store.Job, error)
 	PollJobs(ctx context.Context, typ pipeline.ActionTypeID, max int, now time.Time) ([]*store.Job, error)

@@ -132,24 +132,17 @@ func TestHandlerFailureIsVisible(t *testing.T) {
 	}
 }
 
-// TestParkedExecutionContinues: when Advance says park, the state machine
-// waits in Park with its token kept on the execution, and Continue sends
-// it: the execution advances, dispatches its wave and ends. (Nothing in the
-// engine parks yet, so the first Advance is made to answer park.)
+// TestParkedExecutionContinues: an execution that waits at a disabled
+// transition parks its state machine in Park, with the token kept on the
+// execution; enabling the transition sends it: the execution advances,
+// dispatches its wave and ends.
 func TestParkedExecutionContinues(t *testing.T) {
-	var parked atomic.Bool
-	sys := sfnSystemWith(t, func(next sfntest.Invoke) sfntest.Invoke {
-		return func(ctx context.Context, fn string, payload json.RawMessage) (json.RawMessage, error) {
-			var in sfn.AdvanceInput
-			json.Unmarshal(payload, &in)
-			if fn == advanceFunction && in.ParkToken == "" && parked.CompareAndSwap(false, true) {
-				return json.Marshal(sfn.AdvanceOutput{ExecutionID: in.ExecutionID, Next: sfn.NextPark, Wave: []sfn.WaveItem{}})
-			}
-			return next(ctx, fn, payload)
-		}
-	})
+	sys := sfnSystemWith(t, nil)
 	ctx := service.LocalCaller(t.Context(), "test")
 	if _, err := sys.svc.CreatePipeline(ctx, pipeline.Pipeline{Name: "parked", Stages: []pipeline.Stage{stage("S", action("A", customType, 0))}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.svc.DisableStageTransition(ctx, "parked", "S", service.TransitionInbound, "held for the test"); err != nil {
 		t.Fatal(err)
 	}
 	started, err := sys.svc.StartExecution(ctx, service.StartInput{PipelineName: "parked"})
@@ -164,7 +157,7 @@ func TestParkedExecutionContinues(t *testing.T) {
 	if jobs, _ := sys.svc.PollForJobs(ctx, customType, 10); len(jobs) != 0 {
 		t.Fatalf("a parked execution dispatched %d jobs", len(jobs))
 	}
-	if err := sys.drv.Continue(ctx, id); err != nil {
+	if err := sys.svc.EnableStageTransition(ctx, "parked", "S", service.TransitionInbound); err != nil {
 		t.Fatal(err)
 	}
 	var jobs []service.Job

@@ -109,9 +109,20 @@ func New(cfg Config) (*Driver, error) {
 	}, nil
 }
 
-// ExecutionARN is the ARN of the state machine execution that drives the
-// pipeline execution with the given ID (the execution is named after it).
+// ExecutionARN is the ARN of the state machine execution that first drove
+// the pipeline execution with the given ID (the execution is named after
+// it).
 func (d *Driver) ExecutionARN(executionID string) string { return d.execPref + executionID }
+
+// machineName names the state machine execution of the current drive of e:
+// its ID, and after a restart (a stage retry of an ended execution) the ID
+// and the restart's number, since Step Functions never reuses a name.
+func machineName(e *engine.Execution) string {
+	if e.Restarts == 0 {
+		return e.ID
+	}
+	return fmt.Sprintf("%s-r%d", e.ID, e.Restarts)
+}
 
 // errNoMachine is the error of Begin and Stop without a state machine.
 var errNoMachine = errors.New("sfn: the driver was configured without a state machine ARN")
@@ -121,9 +132,12 @@ type Input struct {
 	ExecutionID string `json:"executionId"`
 }
 
-// Begin starts the state machine execution named after the pipeline
-// execution. Starting it again is harmless: Step Functions returns the
-// running one for the same name and input.
+// Begin takes the first step of a new execution (entering its first stage
+// through the stage locks, so that executions take their places in the
+// order they were started) and starts the state machine execution named
+// after it, which dispatches what that step started. Starting it again is
+// harmless: Step Functions returns the running one for the same name and
+// input.
 func (d *Driver) Begin(ctx context.Context, executionID string) error {
 	if d.machine == "" {
 		return errNoMachine
@@ -131,18 +145,80 @@ func (d *Driver) Begin(ctx context.Context, executionID string) error {
 	if !executionName.MatchString(executionID) {
 		return errs.Of(errs.Validation, errs.KindNone, "execution ID %q cannot name a Step Functions execution (1 to 80 of A-Z a-z 0-9 - _)", executionID)
 	}
-	in, _ := json.Marshal(Input{ExecutionID: executionID})
+	e, dec, err := engine.Step(ctx, d.store, executionID, nil, d.env)
+	if err != nil {
+		return err
+	}
+	d.changed(e)
+	d.propagate(ctx, dec)
+	return d.startMachine(ctx, e)
+}
+
+// startMachine starts the state machine execution of e's current drive.
+func (d *Driver) startMachine(ctx context.Context, e *engine.Execution) error {
+	in, _ := json.Marshal(Input{ExecutionID: e.ID})
 	_, err := d.api.StartExecution(ctx, &awssfn.StartExecutionInput{
-		StateMachineArn: aws.String(d.machine), Name: aws.String(executionID), Input: aws.String(string(in)),
+		StateMachineArn: aws.String(d.machine), Name: aws.String(machineName(e)), Input: aws.String(string(in)),
 	})
 	var exists *types.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("starting the state machine for execution %s: %w", executionID, err)
+		return fmt.Errorf("starting the state machine for execution %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// Retry applies an event that drives an ended execution again (a stage
+// retry): its step, then a new state machine execution for the new drive.
+func (d *Driver) Retry(ctx context.Context, executionID string, ev engine.Event) error {
+	if d.machine == "" {
+		return errNoMachine
+	}
+	e, dec, err := engine.Step(ctx, d.store, executionID, ev, d.env)
+	if err != nil {
+		return err
+	}
+	d.changed(e)
+	d.propagate(ctx, dec)
+	return d.startMachine(ctx, e)
+}
+
+// Control applies a change of a pipeline's stage locks (a transition
+// disabled or enabled, the pipeline updated) and resumes or ends the
+// executions it changed.
+func (d *Driver) Control(ctx context.Context, pipelineName string, op engine.LockOp) error {
+	ls, ok := d.store.(engine.LockStore)
+	if !ok {
+		return errs.New(errs.Unsupported, "this store keeps no stage locks")
+	}
+	changed, err := engine.Control(ctx, ls, pipelineName, d.env, op)
+	if err != nil {
+		return err
+	}
+	d.propagate(ctx, engine.Decision{Changed: changed})
+	return nil
+}
+
+// propagate publishes the other executions a step changed and gets their
+// state machines going: an ended one's Park task is ended (its machine
+// then ends), a resumed one is continued. Failures are logged, not
+// returned: the step is saved, and the record says what to do.
+func (d *Driver) propagate(ctx context.Context, dec engine.Decision) {
+	for _, c := range dec.Changed {
+		d.changed(c)
+		var err error
+		switch {
+		case c.Status.Terminal():
+			err = d.wake(ctx, c, true)
+		case c.Wait == nil:
+			err = d.Continue(ctx, c.ID)
+		}
+		if err != nil {
+			d.log.Error("resuming an execution the stage locks changed", "execution", c.ID, "err", err)
+		}
+	}
 }
 
 // Complete records the end of an action run in the store (advancing the
@@ -151,7 +227,7 @@ func (d *Driver) Begin(ctx context.Context, executionID string) error {
 // the token again (making good a send that failed before) and returns the
 // engine's InvalidState error, as the local runner does.
 func (d *Driver) Complete(ctx context.Context, executionID, runID string, res engine.Result) error {
-	e, _, err := engine.Step(ctx, d.store, executionID, engine.Complete(runID, res, d.env.Now()), d.env)
+	e, dec, err := engine.Step(ctx, d.store, executionID, engine.Complete(runID, res, d.env.Now()), d.env)
 	if err != nil {
 		if errs.Is(err, errs.InvalidState) && e != nil {
 			if serr := d.sendRun(ctx, e, runID); serr != nil {
@@ -161,6 +237,7 @@ func (d *Driver) Complete(ctx context.Context, executionID, runID string, res en
 		return err
 	}
 	d.changed(e)
+	d.propagate(ctx, dec)
 	if err := d.sendRun(ctx, e, runID); err != nil {
 		return err
 	}
@@ -171,11 +248,12 @@ func (d *Driver) Complete(ctx context.Context, executionID, runID string, res en
 // machine execution (its waiting Dispatch tasks with it). Without abandon
 // the running actions finish and the loop ends through Advance.
 func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, reason string) error {
-	e, _, err := engine.Step(ctx, d.store, executionID, engine.RequestStop(abandon, reason, d.env.Now()), d.env)
+	e, dec, err := engine.Step(ctx, d.store, executionID, engine.RequestStop(abandon, reason, d.env.Now()), d.env)
 	if err != nil {
 		return err
 	}
 	d.changed(e)
+	d.propagate(ctx, dec)
 	if abandon {
 		if d.machine == "" {
 			return errNoMachine
@@ -185,7 +263,7 @@ func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, rea
 			cause = "StopPipelineExecution with abandon"
 		}
 		_, err := d.api.StopExecution(ctx, &awssfn.StopExecutionInput{
-			ExecutionArn: aws.String(d.ExecutionARN(executionID)), Error: aws.String("Abandoned"), Cause: aws.String(truncate(cause, 32768)),
+			ExecutionArn: aws.String(d.execPref + machineName(e)), Error: aws.String("Abandoned"), Cause: aws.String(truncate(cause, 32768)),
 		})
 		var missing *types.ExecutionDoesNotExist
 		if err != nil && !errors.As(err, &missing) {
@@ -201,11 +279,12 @@ func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, rea
 // it again and dispatches what the engine decides. A no-op for an
 // execution that is not parked (it has no Park token).
 func (d *Driver) Continue(ctx context.Context, executionID string) error {
-	e, _, err := engine.Step(ctx, d.store, executionID, nil, d.env)
+	e, dec, err := engine.Step(ctx, d.store, executionID, nil, d.env)
 	if err != nil {
 		return err
 	}
 	d.changed(e)
+	d.propagate(ctx, dec)
 	return d.wake(ctx, e, true)
 }
 

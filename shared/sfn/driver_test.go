@@ -75,6 +75,27 @@ func (f *fixture) start(name string, stages ...pipeline.Stage) string {
 	return e.ID
 }
 
+// startParked is start with the inbound transition of the first stage
+// disabled first: the execution waits in front of it, parked.
+func (f *fixture) startParked(name string, stages ...pipeline.Stage) string {
+	f.t.Helper()
+	ctx := service.LocalCaller(f.t.Context(), "test")
+	if _, err := f.svc.CreatePipeline(ctx, pipeline.Pipeline{Name: name, Stages: stages}, nil); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.svc.DisableStageTransition(ctx, name, stages[0].Name, service.TransitionInbound, "held for the test"); err != nil {
+		f.t.Fatal(err)
+	}
+	e, err := f.svc.StartExecution(ctx, service.StartInput{PipelineName: name})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if got := f.execution(e.ID); got.Wait == nil || len(got.Actions) != 0 {
+		f.t.Fatalf("the execution does not wait at the disabled transition: wait %+v, %d runs", got.Wait, len(got.Actions))
+	}
+	return e.ID
+}
+
 func (f *fixture) advance(in sfn.AdvanceInput) sfn.AdvanceOutput {
 	f.t.Helper()
 	out, err := f.drv.HandleAdvance(f.t.Context(), in)
@@ -387,8 +408,11 @@ func TestStopWithAbandonStopsTheStateMachine(t *testing.T) {
 // at once.
 func TestParkAndContinue(t *testing.T) {
 	f := newFixture(t)
-	id := f.start("park", stage("S", action("A", approvalType, 0)))
-	// Not advanced yet: nothing in progress, not ended — parked.
+	id := f.startParked("park", stage("S", action("A", approvalType, 0)))
+	// Waiting at the disabled transition: nothing in progress, not ended — parked.
+	if out := f.advance(sfn.AdvanceInput{ExecutionID: id}); out.Next != sfn.NextPark {
+		t.Fatalf("advance of a waiting execution: %+v", out)
+	}
 	f.api.openToken("park-1")
 	if _, err := f.drv.HandleAdvance(t.Context(), sfn.AdvanceInput{ExecutionID: id, ParkToken: "park-1"}); err != nil {
 		t.Fatal(err)
@@ -396,7 +420,9 @@ func TestParkAndContinue(t *testing.T) {
 	if got := f.execution(id).ParkToken; got != "park-1" || len(f.api.sent) != 0 {
 		t.Fatalf("park token %q, %d sends", got, len(f.api.sent))
 	}
-	if err := f.drv.Continue(t.Context(), id); err != nil {
+	// Enabling the transition continues it: its first action starts and
+	// the Park token is sent.
+	if err := f.svc.EnableStageTransition(service.LocalCaller(t.Context(), "test"), "park", "S", service.TransitionInbound); err != nil {
 		t.Fatal(err)
 	}
 	if sent := f.api.sentTo("park-1"); len(sent) != 1 || sent[0] != "[]" {
@@ -423,7 +449,7 @@ func TestParkAndContinue(t *testing.T) {
 // its Park token is sent so that the state machine's loop ends too.
 func TestStopWakesAParkedExecution(t *testing.T) {
 	f := newFixture(t)
-	id := f.start("stop-parked", stage("S", action("A", approvalType, 0)))
+	id := f.startParked("stop-parked", stage("S", action("A", approvalType, 0)))
 	f.api.openToken("park")
 	if err := f.drv.Park(t.Context(), id, "park"); err != nil {
 		t.Fatal(err)

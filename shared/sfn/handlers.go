@@ -108,6 +108,7 @@ func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, e
 		return out, err
 	}
 	d.changed(e)
+	d.propagate(ctx, dec)
 	if dec.Terminal {
 		out.Next = NextDone
 		return out, nil
