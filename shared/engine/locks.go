@@ -395,3 +395,15 @@ func (l *PipelineLocks) Validate() error {
 	}
 	return nil
 }
+
+// WaitingFor lists the executions waiting to enter stage, in every lane
+// (lanes in order, each lane's line in its order).
+func (l *PipelineLocks) WaitingFor(stage string) []Waiter {
+	var out []Waiter
+	for _, lane := range sortedKeys(l.Lanes) {
+		if s := l.Lanes[lane].Stages[stage]; s != nil {
+			out = append(out, s.Waiting...)
+		}
+	}
+	return out
+}

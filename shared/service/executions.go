@@ -161,7 +161,8 @@ func (s *Service) GetExecution(ctx context.Context, name, id string) (*PipelineE
 		PipelineName: e.PipelineName, PipelineVersion: e.PipelineVersion, PipelineExecutionID: e.ID,
 		Status: string(e.Status), StatusSummary: e.StatusSummary, ArtifactRevisions: artifactRevisions(e),
 		Trigger:       &ExecutionTrigger{TriggerType: e.Trigger.Type, TriggerDetail: e.Trigger.Detail},
-		ExecutionMode: e.Pipeline.EffectiveExecutionMode(), ExecutionType: "STANDARD",
+		ExecutionMode: e.Pipeline.EffectiveExecutionMode(), ExecutionType: executionType(e.Rollback),
+		RollbackMetadata: rollbackMetadata(e.Rollback),
 	}
 	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
 		out.Variables = append(out.Variables, ResolvedPipelineVariable{Name: k, ResolvedValue: e.Variables[k]})
@@ -213,13 +214,29 @@ func (s *Service) ListExecutions(ctx context.Context, name string, status engine
 		if l != nil {
 			sum.SourceRevisions = sourceRevisions(l.SourceRevisions)
 			sum.ExecutionMode = l.ExecutionMode
-			if l.Stop != nil {
+			if l.Stop != nil && !l.Stop.Cancel {
 				sum.StopTrigger = &StopExecutionTrigger{Reason: l.Stop.Reason}
 			}
+			sum.ExecutionType, sum.RollbackMetadata = executionType(l.Rollback), rollbackMetadata(l.Rollback)
 		}
 		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
 	}
 	return out, nil
+}
+
+// executionType is STANDARD, or ROLLBACK for a rollback's execution.
+func executionType(r *engine.Rollback) string {
+	if r != nil {
+		return "ROLLBACK"
+	}
+	return "STANDARD"
+}
+
+func rollbackMetadata(r *engine.Rollback) *RollbackMetadata {
+	if r == nil {
+		return nil
+	}
+	return &RollbackMetadata{RollbackTargetPipelineExecutionID: r.Target}
 }
 
 // GetPipelineState shows, for each stage of the latest version, the latest
@@ -245,13 +262,27 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 	if err != nil {
 		return nil, err
 	}
+	locks, err := s.store.GetPipelineLocks(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	out := &GetPipelineStateOutput{PipelineName: name, PipelineVersion: rec.Version, StageStates: []StageState{},
 		Created: ts(rec.Created), Updated: ts(rec.Updated)}
 	for _, st := range rec.Declaration.Stages {
 		ss := StageState{StageName: st.Name, InboundTransitionState: &TransitionState{Enabled: true}, ActionStates: []ActionState{}}
+		if t := locks.Transitions[st.Name]; t != nil {
+			ss.InboundTransitionState = &TransitionState{Enabled: false, LastChangedBy: t.By, LastChangedAt: ts(t.At), DisabledReason: t.Reason}
+		}
+		for _, w := range locks.WaitingFor(st.Name) {
+			ss.InboundExecutions = append(ss.InboundExecutions, StageExecution{PipelineExecutionID: w.ExecutionID, Status: string(engine.InProgress), Type: "STANDARD"})
+		}
+		if len(ss.InboundExecutions) > 0 {
+			ss.InboundExecution = &ss.InboundExecutions[0]
+		}
 		latest := latestOf[st.Name]
 		if latest != nil {
-			ss.LatestExecution = &StageExecution{PipelineExecutionID: latest.ID, Status: string(stageStatus(latest, st.Name)), Type: "STANDARD"}
+			ss.LatestExecution = &StageExecution{PipelineExecutionID: latest.ID, Status: string(stageStatus(latest, st.Name)), Type: executionType(latest.Rollback)}
+			ss.RetryStageMetadata = retryMetadata(latest, st.Name)
 		}
 		for _, a := range st.Actions {
 			as := ActionState{ActionName: a.Name}
@@ -266,6 +297,16 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 		out.StageStates = append(out.StageStates, ss)
 	}
 	return out, nil
+}
+
+// retryMetadata is a stage's retries in an execution (nil: none).
+func retryMetadata(e *engine.Execution, stage string) *RetryStageMetadata {
+	for _, st := range e.Stages {
+		if st.Name == stage && st.LatestRetryTrigger != "" {
+			return &RetryStageMetadata{AutoStageRetryAttempt: st.AutoRetries, ManualStageRetryAttempt: st.ManualRetries, LatestRetryTrigger: st.LatestRetryTrigger}
+		}
+	}
+	return nil
 }
 
 func stageStatus(e *engine.Execution, stage string) engine.Status {

@@ -80,11 +80,12 @@ type Listing struct {
 	ExecutionMode   string                  `json:"executionMode,omitempty"`
 	Stop            *engine.StopRequest     `json:"stop,omitempty"`
 	SourceRevisions []engine.ListedRevision `json:"sourceRevisions,omitempty"`
+	Rollback        *engine.Rollback        `json:"rollback,omitempty"`
 }
 
 // ListingOf is the Listing of an execution.
 func ListingOf(e *engine.Execution) *Listing {
-	return &Listing{ExecutionMode: e.Pipeline.EffectiveExecutionMode(), Stop: e.Stop, SourceRevisions: e.ListedSourceRevisions()}
+	return &Listing{ExecutionMode: e.Pipeline.EffectiveExecutionMode(), Stop: e.Stop, SourceRevisions: e.ListedSourceRevisions(), Rollback: e.Rollback}
 }
 
 // PrunedExecution names an execution PruneExecutions deleted, for the caller
