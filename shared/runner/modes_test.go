@@ -91,7 +91,6 @@ func (s *system) inStage(t *testing.T, id, stage string) {
 	})
 }
 
-
 func TestSupersededReplacesTheWaitingExecution(t *testing.T) {
 	s := newSystem(t, "")
 	createPipeline(t, s.store, modal(t, "sup", pipeline.ModeSuperseded, false,
