@@ -134,33 +134,94 @@ type scenario struct {
 	// abandon names the custom action at whose job the execution is
 	// stopped with abandon instead.
 	abandon string
+	// mode is the pipeline's execution mode (V2 when set); starts is how
+	// many executions start, one after the other (default 1).
+	mode   string
+	starts int
+	// disabled names a stage whose inbound transition is disabled before
+	// the executions start, and enabled once every one not ended waits.
+	disabled string
+	// retry, when set, retries the failed stage of an execution that
+	// failed with this mode, once; the failing actions of fail fail only
+	// their first attempt then.
+	retry string
 }
 
 // play runs the scenario on sys until the execution has ended and its
 // driver has let go of it, and returns the execution.
 func play(t *testing.T, sys *system, sc scenario) (*engine.Execution, sfntest.Result) {
 	t.Helper()
+	es, res := playAll(t, sys, sc)
+	return es[0], res[0]
+}
+
+// playAll is play for every execution of the scenario, in start order.
+func playAll(t *testing.T, sys *system, sc scenario) ([]*engine.Execution, []sfntest.Result) {
+	t.Helper()
 	ctx := service.LocalCaller(t.Context(), "test")
-	if _, err := sys.svc.CreatePipeline(ctx, pipeline.Pipeline{Name: sc.name, Stages: sc.stages}, nil); err != nil {
+	p := pipeline.Pipeline{Name: sc.name, Stages: sc.stages}
+	if sc.mode != "" {
+		p.PipelineType, p.ExecutionMode = pipeline.TypeV2, sc.mode
+	}
+	if _, err := sys.svc.CreatePipeline(ctx, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	started, err := sys.svc.StartExecution(ctx, service.StartInput{PipelineName: sc.name})
-	if err != nil {
-		t.Fatal(err)
+	if sc.disabled != "" {
+		if err := sys.svc.DisableStageTransition(ctx, sc.name, sc.disabled, service.TransitionInbound, "held by the test"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	id := started.ID
-	deadline := time.Now().Add(time.Minute)
-	approved := map[string]bool{}
-	for {
-		e, err := sys.store.GetExecution(ctx, id)
+	var ids []string
+	for range max(sc.starts, 1) {
+		started, err := sys.svc.StartExecution(ctx, service.StartInput{PipelineName: sc.name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Status.Terminal() {
+		ids = append(ids, started.ID)
+	}
+	deadline := time.Now().Add(time.Minute)
+	approved := map[string]bool{}
+	failed := map[string]bool{}
+	retried := map[string]bool{}
+	enabled := sc.disabled == ""
+	for {
+		ended, waiting := 0, 0
+		var execs []*engine.Execution
+		for _, id := range ids {
+			e, err := sys.store.GetExecution(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			execs = append(execs, e)
+			switch {
+			case e.Status == engine.Failed && sc.retry != "" && !retried[id]:
+				failedStage := ""
+				for _, st := range e.Stages {
+					if st.Status == engine.Failed {
+						failedStage = st.Name
+					}
+				}
+				if _, err := sys.svc.RetryStageExecution(ctx, sc.name, failedStage, id, sc.retry); err != nil {
+					t.Fatalf("%s: retrying %s of %s: %v", sys.name, failedStage, id, err)
+				}
+				retried[id] = true
+			case e.Status.Terminal():
+				ended++
+			case e.Wait != nil:
+				waiting++
+			}
+		}
+		if ended == len(ids) {
 			break
 		}
+		if !enabled && waiting == len(ids)-ended {
+			if err := sys.svc.EnableStageTransition(ctx, sc.name, sc.disabled, service.TransitionInbound); err != nil {
+				t.Fatal(err)
+			}
+			enabled = true
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: execution %s still %s after a minute: %+v", sys.name, id, e.Status, e.Actions)
+			t.Fatalf("%s: executions still running after a minute: %+v", sys.name, execs)
 		}
 		jobs, err := sys.svc.PollForJobs(ctx, customType, 10)
 		if err != nil {
@@ -168,12 +229,14 @@ func play(t *testing.T, sys *system, sc scenario) (*engine.Execution, sfntest.Re
 		}
 		for _, j := range jobs {
 			name := j.Data.PipelineContext.Action.Name
+			id := j.Data.PipelineContext.PipelineExecutionID
 			switch {
 			case name == sc.abandon:
 				if err := sys.svc.StopExecution(ctx, sc.name, id, true, "abandoned by the test"); err != nil {
 					t.Fatal(err)
 				}
-			case sc.fail[name]:
+			case sc.fail[name] && (sc.retry == "" || !failed[id+"/"+name]):
+				failed[id+"/"+name] = true
 				if err := sys.svc.PutJobFailureResult(ctx, j.ID, "JobFailed", name+" failed on purpose", ""); err != nil {
 					t.Fatal(err)
 				}
@@ -183,30 +246,37 @@ func play(t *testing.T, sys *system, sc scenario) (*engine.Execution, sfntest.Re
 				}
 			}
 		}
-		for _, run := range e.Actions {
-			if run.Status != engine.InProgress || run.Type != approvalType || approved[run.ID] {
-				continue
+		for _, e := range execs {
+			for _, run := range e.Actions {
+				if run.Status != engine.InProgress || run.Type != approvalType || approved[run.ID] {
+					continue
+				}
+				status := approval.Approved
+				if sc.fail[run.Action] {
+					status = approval.Rejected
+				}
+				if _, err := sys.svc.PutApprovalResult(ctx, service.ApprovalInput{PipelineName: sc.name, Stage: run.Stage, Action: run.Action,
+					Token: run.Token, Status: status, Summary: "decided by the test"}); err != nil {
+					t.Fatal(err)
+				}
+				approved[run.ID] = true
 			}
-			status := approval.Approved
-			if sc.fail[run.Action] {
-				status = approval.Rejected
-			}
-			if _, err := sys.svc.PutApprovalResult(ctx, service.ApprovalInput{PipelineName: sc.name, Stage: run.Stage, Action: run.Action,
-				Token: run.Token, Status: status, Summary: "decided by the test"}); err != nil {
-				t.Fatal(err)
-			}
-			approved[run.ID] = true
 		}
 		if len(jobs) == 0 {
 			time.Sleep(5 * time.Millisecond) // a poll with a deadline: nothing to wait on but the store
 		}
 	}
-	res := sys.settle(t, id)
-	e, err := sys.store.GetExecution(ctx, id)
-	if err != nil {
-		t.Fatal(err)
+	var out []*engine.Execution
+	var results []sfntest.Result
+	for _, id := range ids {
+		results = append(results, sys.settle(t, id))
+		e, err := sys.store.GetExecution(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
 	}
-	return e, res
+	return out, results
 }
 
 // outcome is what the equivalence compares: the execution's status, its
