@@ -80,6 +80,11 @@ var cpRequests = map[string]struct {
 	"TagResource":            {`{"resourceArn":"` + arnPrefix + `p","tags":[{"key":"k","value":"v"}]}`, arnPrefix + "p"},
 	"UntagResource":          {`{"resourceArn":"` + arnPrefix + `p","tagKeys":["k"]}`, arnPrefix + "p"},
 	"ListTagsForResource":    {`{"resourceArn":"` + arnPrefix + `p"}`, arnPrefix + "p"},
+	"DisableStageTransition": {`{"pipelineName":"p","stageName":"S","transitionType":"Inbound","reason":"frozen"}`, arnPrefix + "p/S"},
+	"EnableStageTransition":  {`{"pipelineName":"p","stageName":"S","transitionType":"Inbound"}`, arnPrefix + "p/S"},
+	"RetryStageExecution":    {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","retryMode":"FAILED_ACTIONS"}`, arnPrefix + "p"},
+	"RollbackStage":          {`{"pipelineName":"p","stageName":"S","targetPipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
+	"OverrideStageCondition": {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","conditionType":"BEFORE_ENTRY"}`, arnPrefix + "p"},
 }
 
 // TestEveryCodePipelineOperationAsksAuthorization: with a deny-all hook,
