@@ -9,7 +9,9 @@
 # --cli-input-json (which starts one execution, of trigger type
 # CreatePipeline), get-pipeline (name and version), list-pipelines,
 # list-tags-for-resource, start-pipeline-execution, get-pipeline-execution,
-# list-pipeline-executions and delete-pipeline, checking each answer; then it
+# list-pipeline-executions and delete-pipeline, checking each answer (and,
+# for the first document, that the execution-control operations reach the
+# service and refuse invalid input with ValidationException); then it
 # checks that an invalid document is refused with a non-zero exit and
 # InvalidStructureException. It exits non-zero at the first mismatch.
 #
@@ -74,6 +76,62 @@ wait_execution() {
   fail "execution $2 of $1 is still $status after 60 seconds"
 }
 
+# reaches WHAT ARGS...: an aws codepipeline call that the AWS CLI and the
+# door must accept (its input is valid and the admin key may make it), so
+# that it reaches the service: it succeeds or fails with an error of the
+# operation itself, never one of decoding, validation or authorization, nor
+# the door's own "not implemented".
+reaches() {
+  local what="$1" out
+  shift
+  if out="$(cpl "$@" 2>&1)"; then
+    printf '    ok: %s: %s\n' "$what" "${out:-(no output)}"
+    return 0
+  fi
+  case "$out" in
+    *ValidationException* | *SerializationException* | *AccessDenied* | *UnknownOperation* | \
+      *"does not implement the CodePipeline operation"* | *"Parameter validation failed"* | *"usage: aws"*)
+      fail "$what: the call did not reach the service: $out" ;;
+  esac
+  printf '    ok: %s reached the service: %s\n' "$what" "$(printf '%s' "$out" | tr -s '\n' ' ' | sed 's/^ *//')"
+}
+
+# refused WHAT WANT ARGS...: an aws codepipeline call that must fail with WANT.
+refused() {
+  local what="$1" want="$2" out
+  shift 2
+  if out="$(cpl "$@" 2>&1)"; then
+    fail "$what: accepted: $out"
+  fi
+  [[ "$out" == *"$want"* ]] || fail "$what: want $want, got: $out"
+  printf '    ok: %s refused: %s\n' "$what" "$want"
+}
+
+# control NAME STAGE ID: the execution-control operations on a stage of the
+# pipeline NAME and its execution ID.
+control() {
+  local name="$1" stage="$2" id="$3"
+  step "execution control on $name, stage $stage"
+  reaches "disable-stage-transition" disable-stage-transition --pipeline-name "$name" --stage-name "$stage" \
+    --transition-type Inbound --reason "Frozen for the release (cli test)"
+  reaches "enable-stage-transition" enable-stage-transition --pipeline-name "$name" --stage-name "$stage" --transition-type Inbound
+  reaches "retry-stage-execution" retry-stage-execution --pipeline-name "$name" --stage-name "$stage" \
+    --pipeline-execution-id "$id" --retry-mode FAILED_ACTIONS
+  reaches "rollback-stage" rollback-stage --pipeline-name "$name" --stage-name "$stage" --target-pipeline-execution-id "$id"
+  reaches "override-stage-condition" override-stage-condition --pipeline-name "$name" --stage-name "$stage" \
+    --pipeline-execution-id "$id" --condition-type BEFORE_ENTRY
+  refused "disable-stage-transition with a comma in the reason" ValidationException \
+    disable-stage-transition --pipeline-name "$name" --stage-name "$stage" --transition-type Inbound --reason "frozen, for now"
+  refused "enable-stage-transition of type Sideways" ValidationException \
+    enable-stage-transition --pipeline-name "$name" --stage-name "$stage" --transition-type Sideways
+  refused "retry-stage-execution in mode SOME_ACTIONS" ValidationException \
+    retry-stage-execution --pipeline-name "$name" --stage-name "$stage" --pipeline-execution-id "$id" --retry-mode SOME_ACTIONS
+  refused "rollback-stage to a malformed execution ID" ValidationException \
+    rollback-stage --pipeline-name "$name" --stage-name "$stage" --target-pipeline-execution-id not-an-id
+  refused "override-stage-condition of type ON_FAILURE" ValidationException \
+    override-stage-condition --pipeline-name "$name" --stage-name "$stage" --pipeline-execution-id "$id" --condition-type ON_FAILURE
+}
+
 # roundtrip DOCUMENT WANT_STATUS: WANT_STATUS is the status the execution
 # must end in, or "any" for documents whose actions need AWS.
 roundtrip() {
@@ -132,6 +190,10 @@ roundtrip() {
   step "list-pipeline-executions --pipeline-name $name"
   got="$(cpl list-pipeline-executions --pipeline-name "$name" --query "pipelineExecutionSummaries[?pipelineExecutionId=='$id'] | [0].status")"
   expect "listed execution status" "$got" "$status"
+
+  if [[ "$want_status" != any ]]; then
+    control "$name" "$(jq -r '.pipeline.stages[0].name' "$input")" "$id"
+  fi
 
   step "delete-pipeline --name $name"
   cpl delete-pipeline --name "$name"

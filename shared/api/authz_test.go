@@ -80,6 +80,11 @@ var cpRequests = map[string]struct {
 	"TagResource":            {`{"resourceArn":"` + arnPrefix + `p","tags":[{"key":"k","value":"v"}]}`, arnPrefix + "p"},
 	"UntagResource":          {`{"resourceArn":"` + arnPrefix + `p","tagKeys":["k"]}`, arnPrefix + "p"},
 	"ListTagsForResource":    {`{"resourceArn":"` + arnPrefix + `p"}`, arnPrefix + "p"},
+	"DisableStageTransition": {`{"pipelineName":"p","stageName":"S","transitionType":"Inbound","reason":"frozen"}`, arnPrefix + "p/S"},
+	"EnableStageTransition":  {`{"pipelineName":"p","stageName":"S","transitionType":"Inbound"}`, arnPrefix + "p/S"},
+	"RetryStageExecution":    {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","retryMode":"FAILED_ACTIONS"}`, arnPrefix + "p"},
+	"RollbackStage":          {`{"pipelineName":"p","stageName":"S","targetPipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
+	"OverrideStageCondition": {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","conditionType":"BEFORE_ENTRY"}`, arnPrefix + "p"},
 }
 
 // TestEveryCodePipelineOperationAsksAuthorization: with a deny-all hook,
@@ -190,6 +195,11 @@ var restRoutes = []restRoute{
 	{"GET", restExec + "/actions/r/logs", "", service.OpGetActionLogs, arnPrefix + "p"},
 	{"GET", "/v1/pipelines/p/action-executions", "", service.OpListActionExecutions, arnPrefix + "p"},
 	{"POST", "/v1/pipelines/p/approvals", `{"stage":"S","action":"A","status":"Approved"}`, service.OpPutApprovalResult, arnPrefix + "p/S/A"},
+	{"POST", "/v1/pipelines/p/stages/S/disable-transition", `{"reason":"frozen"}`, service.OpDisableStageTransition, arnPrefix + "p/S"},
+	{"POST", "/v1/pipelines/p/stages/S/enable-transition", "{}", service.OpEnableStageTransition, arnPrefix + "p/S"},
+	{"POST", "/v1/pipelines/p/stages/S/rollback", `{"targetPipelineExecutionId":"` + someUUID + `"}`, service.OpRollbackStage, arnPrefix + "p"},
+	{"POST", restExec + "/stages/S/retry", "{}", service.OpRetryStageExecution, arnPrefix + "p"},
+	{"POST", restExec + "/stages/S/override-condition", `{"conditionType":"ON_SUCCESS"}`, service.OpOverrideStageCondition, arnPrefix + "p"},
 	{"GET", "/v1/pipelines/p/tags", "", service.OpListTagsForResource, arnPrefix + "p"},
 	{"PUT", "/v1/pipelines/p/tags", `{"tags":[{"key":"k","value":"v"}]}`, service.OpTagResource, arnPrefix + "p"},
 	{"DELETE", "/v1/pipelines/p/tags?key=k", "", service.OpUntagResource, arnPrefix + "p"},
@@ -222,6 +232,10 @@ func routeShape(path string) string {
 	segs := strings.Split(path, "/")
 	names := map[int]string{3: "{name}", 5: "{id}", 7: "{runId}"}
 	for i := range segs {
+		if i > 0 && segs[i-1] == "stages" {
+			segs[i] = "{stage}"
+			continue
+		}
 		if n, ok := names[i]; ok && segs[i] != "" {
 			if i == 3 && segs[2] == "keys" {
 				n = "{id}"

@@ -87,6 +87,7 @@ func init() {
 	str("Nonce", 1, 50, "", "")
 	str("ApprovalSummary", 0, 512, "", "")
 	str("StopPipelineExecutionReason", 0, 200, "", "")
+	str("DisabledReason", 1, 300, `[a-zA-Z0-9!@ \(\)\.\*\?\-]+`, "may only contain letters, digits, spaces and ! @ ( ) . * ? -")
 
 	// Action types and jobs.
 	str("Url", 1, 2048, "", "")
@@ -140,6 +141,8 @@ func init() {
 	enum("PipelineType", "V1", "V2")
 	enum("Result", "ROLLBACK", "FAIL", "RETRY", "SKIP")
 	enum("StageRetryMode", "FAILED_ACTIONS", "ALL_ACTIONS")
+	enum("StageTransitionType", "Inbound", "Outbound")
+	enum("ConditionType", "BEFORE_ENTRY", "ON_SUCCESS")
 	enum("GitPullRequestEventType", "OPEN", "UPDATED", "CLOSED")
 	enum("PipelineTriggerProviderType", "CodeStarSourceConnection")
 	enum("ArtifactStoreType", "S3")

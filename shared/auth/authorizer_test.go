@@ -192,6 +192,31 @@ var calls = map[string]call{
 		_, err := c.ListTagsForResource(ctx, &codepipeline.ListTagsForResourceInput{ResourceArn: aws.String(arnPrefix + n)})
 		return err
 	},
+	"DisableStageTransition": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.DisableStageTransition(ctx, &codepipeline.DisableStageTransitionInput{PipelineName: aws.String(n), StageName: aws.String("S"),
+			TransitionType: types.StageTransitionTypeInbound, Reason: aws.String("frozen")})
+		return err
+	},
+	"EnableStageTransition": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.EnableStageTransition(ctx, &codepipeline.EnableStageTransitionInput{PipelineName: aws.String(n), StageName: aws.String("S"),
+			TransitionType: types.StageTransitionTypeInbound})
+		return err
+	},
+	"RetryStageExecution": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.RetryStageExecution(ctx, &codepipeline.RetryStageExecutionInput{PipelineName: aws.String(n), StageName: aws.String("S"),
+			PipelineExecutionId: aws.String(someUUID), RetryMode: types.StageRetryModeFailedActions})
+		return err
+	},
+	"RollbackStage": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.RollbackStage(ctx, &codepipeline.RollbackStageInput{PipelineName: aws.String(n), StageName: aws.String("S"),
+			TargetPipelineExecutionId: aws.String(someUUID)})
+		return err
+	},
+	"OverrideStageCondition": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.OverrideStageCondition(ctx, &codepipeline.OverrideStageConditionInput{PipelineName: aws.String(n), StageName: aws.String("S"),
+			PipelineExecutionId: aws.String(someUUID), ConditionType: types.ConditionTypeBeforeEntry})
+		return err
+	},
 }
 
 // allowed is, per operation, the keys whose policy allows it, from the
@@ -202,7 +227,7 @@ var calls = map[string]call{
 // whose resource is the pipeline prod or under it (perPipeline).
 var allowed = map[string]struct {
 	keys        []string
-	perPipeline bool // the resource is the pipeline's ARN (or its action's)
+	perPipeline bool // the resource is the pipeline's ARN (or its stage's or action's)
 }{
 	"CreatePipeline":         {[]string{keyFull, keyDenyProd}, true},
 	"GetPipeline":            {[]string{keyFull, keyDenyProd, keyRead, keyApprover}, true},
@@ -227,6 +252,11 @@ var allowed = map[string]struct {
 	"TagResource":            {[]string{keyFull, keyDenyProd}, true},
 	"UntagResource":          {[]string{keyFull, keyDenyProd}, true},
 	"ListTagsForResource":    {[]string{keyFull, keyDenyProd, keyRead}, true},
+	"DisableStageTransition": {[]string{keyFull, keyDenyProd}, true},
+	"EnableStageTransition":  {[]string{keyFull, keyDenyProd}, true},
+	"RetryStageExecution":    {[]string{keyFull, keyDenyProd}, true},
+	"RollbackStage":          {[]string{keyFull, keyDenyProd}, true},
+	"OverrideStageCondition": {[]string{keyFull, keyDenyProd}, true},
 }
 
 // TestPoliciesOverTheCodePipelineDoor runs every operation of the JSON door

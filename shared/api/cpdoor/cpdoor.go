@@ -135,6 +135,11 @@ var cpOperations = map[string]cpOperation{
 	"TagResource":            cpOp(cpTagResource),
 	"UntagResource":          cpOp(cpUntagResource),
 	"ListTagsForResource":    cpOp(cpListTagsForResource),
+	"DisableStageTransition": cpOp(cpDisableStageTransition),
+	"EnableStageTransition":  cpOp(cpEnableStageTransition),
+	"RetryStageExecution":    cpOp(cpRetryStageExecution),
+	"RollbackStage":          cpOp(cpRollbackStage),
+	"OverrideStageCondition": cpOp(cpOverrideStageCondition),
 }
 
 // cpUnsupported are the operations of the API definition that Stageflow does
@@ -145,23 +150,18 @@ var cpUnsupported = map[string]string{
 	"AcknowledgeThirdPartyJob":         "third-party action jobs are not supported",
 	"DeleteWebhook":                    "webhooks are not supported",
 	"DeregisterWebhookWithThirdParty":  "webhooks are not supported",
-	"DisableStageTransition":           "stage transitions cannot be disabled yet",
-	"EnableStageTransition":            "stage transitions cannot be disabled yet",
 	"GetActionType":                    "action type definitions (UpdateActionType) are not supported; use ListActionTypes",
 	"GetThirdPartyJobDetails":          "third-party action jobs are not supported",
 	"ListDeployActionExecutionTargets": "deploy targets are not tracked",
 	"ListRuleExecutions":               "stage condition rules are not run",
 	"ListRuleTypes":                    "stage condition rules are not run",
 	"ListWebhooks":                     "webhooks are not supported",
-	"OverrideStageCondition":           "stage condition rules are not run",
 	"PollForThirdPartyJobs":            "third-party action jobs are not supported",
 	"PutActionRevision":                "source revisions are not tracked",
 	"PutThirdPartyJobFailureResult":    "third-party action jobs are not supported",
 	"PutThirdPartyJobSuccessResult":    "third-party action jobs are not supported",
 	"PutWebhook":                       "webhooks are not supported",
 	"RegisterWebhookWithThirdParty":    "webhooks are not supported",
-	"RetryStageExecution":              "stage retries are not supported yet",
-	"RollbackStage":                    "stage rollbacks are not supported yet",
 	"UpdateActionType":                 "action type definitions are not supported; use CreateCustomActionType",
 }
 

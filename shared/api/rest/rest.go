@@ -30,6 +30,11 @@ import (
 //	GET    /v1/pipelines/{name}/executions/{id}/actions/{runId}/logs?offset=&limit=&follow=
 //	GET    /v1/pipelines/{name}/action-executions?executionId=&stage=&action=&status=&maxResults=&nextToken=
 //	POST   /v1/pipelines/{name}/approvals                    ({executionId, stage, action, token, status, summary})
+//	POST   /v1/pipelines/{name}/stages/{stage}/disable-transition  ({reason, transitionType}): 204
+//	POST   /v1/pipelines/{name}/stages/{stage}/enable-transition   ({transitionType}): 204
+//	POST   /v1/pipelines/{name}/stages/{stage}/rollback            ({targetPipelineExecutionId}): 201, the new execution
+//	POST   /v1/pipelines/{name}/executions/{id}/stages/{stage}/retry               ({retryMode}): 202
+//	POST   /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition  ({conditionType}): 204
 //	GET    /v1/pipelines/{name}/tags
 //	PUT    /v1/pipelines/{name}/tags                         ({tags: [{key, value}]}: adds or overwrites)
 //	DELETE /v1/pipelines/{name}/tags?key=..&key=..
@@ -115,6 +120,11 @@ func (h *Handler) routes() []route {
 		{"GET /v1/pipelines/{name}/executions/{id}/actions/{runId}/logs", h.actionLogs},
 		{"GET /v1/pipelines/{name}/action-executions", h.listActionExecutions},
 		{"POST /v1/pipelines/{name}/approvals", h.putApproval},
+		{"POST /v1/pipelines/{name}/stages/{stage}/disable-transition", h.disableTransition},
+		{"POST /v1/pipelines/{name}/stages/{stage}/enable-transition", h.enableTransition},
+		{"POST /v1/pipelines/{name}/stages/{stage}/rollback", h.rollbackStage},
+		{"POST /v1/pipelines/{name}/executions/{id}/stages/{stage}/retry", h.retryStage},
+		{"POST /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition", h.overrideCondition},
 		{"GET /v1/pipelines/{name}/tags", h.listTags},
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},

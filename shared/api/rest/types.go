@@ -68,6 +68,45 @@ type RESTStopExecution struct {
 	Reason  string `json:"reason,omitempty" api:"shape=StopPipelineExecutionReason"`
 }
 
+// RESTDisableTransition is the body of POST
+// /v1/pipelines/{name}/stages/{stage}/disable-transition: Reason (required,
+// the characters DisableStageTransition allows) is shown with the disabled
+// transition; TransitionType is Inbound when left out.
+type RESTDisableTransition struct {
+	TransitionType string `json:"transitionType,omitempty" api:"shape=StageTransitionType"`
+	Reason         string `json:"reason" api:"required,shape=DisabledReason"`
+}
+
+// RESTEnableTransition is the body of POST
+// /v1/pipelines/{name}/stages/{stage}/enable-transition (optional);
+// TransitionType is Inbound when left out.
+type RESTEnableTransition struct {
+	TransitionType string `json:"transitionType,omitempty" api:"shape=StageTransitionType"`
+}
+
+// RESTRetryStage is the body of POST
+// /v1/pipelines/{name}/executions/{id}/stages/{stage}/retry (optional):
+// RetryMode FAILED_ACTIONS (the default) or ALL_ACTIONS. The answer (202)
+// is a RESTExecutionID.
+type RESTRetryStage struct {
+	RetryMode string `json:"retryMode,omitempty" api:"shape=StageRetryMode"`
+}
+
+// RESTRollbackStage is the body of POST
+// /v1/pipelines/{name}/stages/{stage}/rollback: the earlier successful
+// execution whose artifacts and variables the stage runs again with. The
+// answer (201, with Location) names the new execution.
+type RESTRollbackStage struct {
+	TargetPipelineExecutionID string `json:"targetPipelineExecutionId" api:"required,shape=PipelineExecutionId"`
+}
+
+// RESTOverrideCondition is the body of POST
+// /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition:
+// ConditionType BEFORE_ENTRY or ON_SUCCESS.
+type RESTOverrideCondition struct {
+	ConditionType string `json:"conditionType" api:"required,shape=ConditionType"`
+}
+
 // RESTApproval is the body of POST /v1/pipelines/{name}/approvals; Status is
 // "Approved" or "Rejected".
 // Token may be left out when the approval is waiting in the execution named
