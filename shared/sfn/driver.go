@@ -114,6 +114,10 @@ func New(cfg Config) (*Driver, error) {
 // it).
 func (d *Driver) ExecutionARN(executionID string) string { return d.execPref + executionID }
 
+// MachineARN is the ARN of the state machine execution of e's current
+// drive (ExecutionARN until a stage retry drives an ended execution again).
+func (d *Driver) MachineARN(e *engine.Execution) string { return d.execPref + machineName(e) }
+
 // machineName names the state machine execution of the current drive of e:
 // its ID, and after a restart (a stage retry of an ended execution) the ID
 // and the restart's number, since Step Functions never reuses a name.

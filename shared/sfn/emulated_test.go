@@ -97,7 +97,11 @@ func sfnEmulatedSystemWith(t *testing.T, change func(fn string, env map[string]s
 	return &system{name: "sfn-emulated", svc: newService(t, st, drv), store: st, bridge: br, drv: drv, settle: func(t *testing.T, id string) sfntest.Result {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
-		res, err := br.Wait(ctx, drv.ExecutionARN(id))
+		arn := drv.ExecutionARN(id)
+		if e, err := st.GetExecution(ctx, id); err == nil {
+			arn = drv.MachineARN(e) // the latest drive's, after a stage retry
+		}
+		res, err := br.Wait(ctx, arn)
 		if err != nil {
 			t.Fatalf("sfn: waiting for the state machine of %s: %v; node said: %s", id, err, res.Stderr)
 		}

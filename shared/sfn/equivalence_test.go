@@ -64,3 +64,44 @@ func TestEquivalentToTheLocalRunner(t *testing.T) {
 		})
 	}
 }
+
+// TestEquivalentExecutionControl: execution modes, a disabled transition and
+// a stage retry end the same way on both paths — every execution of a
+// scenario, each with the same statuses and runs (attempts included).
+func TestEquivalentExecutionControl(t *testing.T) {
+	vars := map[string]map[string]string{"A": {"V": "a"}, "B": {"V": "b"}, "C": {"V": "c"}}
+	two := []pipeline.Stage{stage("One", action("A", customType, 0)), stage("Two", action("B", customType, 0))}
+	tests := []struct {
+		sc   scenario
+		want []engine.Status
+	}{
+		{scenario{name: "queued", mode: pipeline.ModeQueued, starts: 3, stages: two, outputs: vars},
+			[]engine.Status{engine.Succeeded, engine.Succeeded, engine.Succeeded}},
+		{scenario{name: "superseded", mode: pipeline.ModeSuperseded, starts: 3, stages: two, outputs: vars},
+			// The first holds One; the second waits and is replaced by the third.
+			[]engine.Status{engine.Succeeded, engine.Superseded, engine.Succeeded}},
+		{scenario{name: "transition", mode: pipeline.ModeParallel, starts: 2, disabled: "Two", stages: two, outputs: vars},
+			[]engine.Status{engine.Succeeded, engine.Succeeded}},
+		{scenario{name: "retry", stages: []pipeline.Stage{
+			stage("Fan", action("A", customType, 1), action("B", customType, 1)), stage("After", action("C", customType, 0)),
+		}, outputs: vars, fail: map[string]bool{"B": true}, retry: engine.RetryFailedActions}, []engine.Status{engine.Succeeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sc.name, func(t *testing.T) {
+			local, _ := playAll(t, runnerSystem(t), tt.sc)
+			remote, results := playAll(t, sfnEmulatedSystem(t), tt.sc)
+			for i := range local {
+				want, got := outcome(local[i]), outcome(remote[i])
+				if !slices.Equal(want, got) {
+					t.Fatalf("execution %d: the Step Functions path differs from the local runner:\nrunner:\n  %s\nsfn:\n  %s", i, strings.Join(want, "\n  "), strings.Join(got, "\n  "))
+				}
+				if local[i].Status != tt.want[i] {
+					t.Fatalf("execution %d: both ended %s, want %s:\n  %s", i, local[i].Status, tt.want[i], strings.Join(want, "\n  "))
+				}
+				if results[i].Status != "SUCCEEDED" {
+					t.Fatalf("execution %d: state machine %s (%s %s)", i, results[i].Status, results[i].Error, results[i].Cause)
+				}
+			}
+		})
+	}
+}
