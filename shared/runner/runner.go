@@ -60,7 +60,9 @@ type Runner struct {
 	// when they ended (a run still removing its directory, or one kept):
 	// the run that empties it removes it (see workdirs.go).
 	lingering map[string]struct{}
-	wg        sync.WaitGroup
+	// timeouts holds the armed action timeouts (see timeouts.go).
+	timeouts *timers
+	wg       sync.WaitGroup
 	// stepping serializes this runner's steps of one execution (striped by
 	// ID): they would only conflict and retry otherwise (see step).
 	stepping [64]sync.Mutex
@@ -85,6 +87,8 @@ type Config struct {
 	// succeed is kept for the user to look at before PruneWork removes it;
 	// zero removes it when the run ends, as for a run that succeeded.
 	KeepFailedWork time.Duration
+	// After arms the action timeouts (see timeouts.go); nil: time.AfterFunc.
+	After AfterFunc
 }
 
 // New makes a runner. Close stops it.
@@ -98,7 +102,7 @@ func New(cfg Config) *Runner {
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
 		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
-		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{},
+		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{}, timeouts: newTimers(cfg.After),
 		ctx: ctx, cancel: cancel,
 	}
 	if cfg.MaxParallelActions > 0 {
@@ -162,6 +166,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 			}
 			p, err := r.providers.Lookup(run.Type)
 			if err == nil && p.Resumable() {
+				r.armTimeout(e.ID, &run, engine.Deadline(&run))
 				continue
 			}
 			interrupted = append(interrupted, run.ID)
@@ -250,6 +255,7 @@ func (r *Runner) Close(ctx context.Context) error {
 		close(r.closing)
 	}
 	r.mu.Unlock()
+	r.timeouts.close()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -291,6 +297,7 @@ func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error 
 
 // after publishes a saved state and dispatches its wave.
 func (r *Runner) after(e *engine.Execution, d engine.Decision) {
+	r.disarmEnded(e)
 	if r.OnChange != nil {
 		r.OnChange(e)
 	}
@@ -404,6 +411,7 @@ func (r *Runner) LogPath(executionID, runID string) string {
 // is abandoned. release gives the run's slot back; it is called as soon as
 // the provider has returned.
 func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun, release func()) {
+	r.armTimeout(e.ID, &run, r.env.Now().Add(engine.ActionTimeout(&run)))
 	res := r.execute(ctx, e, run)
 	release()
 	if res == nil {
