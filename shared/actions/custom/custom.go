@@ -53,8 +53,8 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	}
 	now := p.Now().UTC()
 	// The job's deadline is the run's: the engine's timeout of the action
-	// (its timeoutInMinutes, else CodePipeline's 24 hours for custom
-	// actions), counted from the run's start. The engine's driver fails the
+	// (its timeoutInMinutes, else engine.CustomActionTimeout), counted from
+	// the run's start. The engine's driver fails the
 	// run at that deadline; ExpireJobs then finds the job expired too.
 	deadline := engine.Deadline(&job.Run)
 	j := &store.Job{

@@ -20,16 +20,16 @@ func (j *jobs) CreateJob(_ context.Context, job *store.Job) error {
 }
 
 // TestJobDeadlineIsTheRunsTimeout: a job times out when the engine times out
-// its run (engine.Deadline): 24 hours after the run's start for a custom
-// action that declares no timeoutInMinutes, as CodePipeline's quotas page
-// says, or the declared minutes.
+// its run (engine.Deadline): engine.CustomActionTimeout after the run's start
+// for a custom action that declares no timeoutInMinutes, or the declared
+// minutes.
 func TestJobDeadlineIsTheRunsTimeout(t *testing.T) {
 	start := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	typ := pipeline.ActionTypeID{Category: "Build", Owner: "Custom", Provider: "Tool", Version: "1"}
 	for _, tc := range []struct {
 		minutes int
 		want    time.Duration
-	}{{0, 24 * time.Hour}, {30, 30 * time.Minute}} {
+	}{{0, engine.CustomActionTimeout}, {30, 30 * time.Minute}, {2000, 2000 * time.Minute}} {
 		st := &jobs{}
 		p := &Provider{Store: st, Now: func() time.Time { return start.Add(time.Second) }}
 		run := engine.ActionRun{ID: "r", Token: "tok", Type: typ, TimeoutInMinutes: tc.minutes, StartTime: start}
