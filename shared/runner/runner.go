@@ -60,14 +60,14 @@ type Runner struct {
 	// when they ended (a run still removing its directory, or one kept):
 	// the run that empties it removes it (see workdirs.go).
 	lingering map[string]struct{}
-	// timeouts holds the armed action timeouts (see timeouts.go).
-	timeouts *timers
-	wg       sync.WaitGroup
+	wg        sync.WaitGroup
 	// stepping serializes this runner's steps of one execution (striped by
 	// ID): they would only conflict and retry otherwise (see step).
 	stepping [64]sync.Mutex
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// timeouts holds the armed action timeouts (see timeouts.go).
+	timeouts *timers
 }
 
 // Config configures a Runner.
@@ -102,12 +102,13 @@ func New(cfg Config) *Runner {
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
 		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
-		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{}, timeouts: newTimers(cfg.After),
+		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{},
 		ctx: ctx, cancel: cancel,
 	}
 	if cfg.MaxParallelActions > 0 {
 		r.slots = make(chan struct{}, cfg.MaxParallelActions)
 	}
+	r.timeouts = newTimers(cfg.After)
 	if r.env.LogLocation == nil {
 		r.env.LogLocation = r.LogPath
 	}
