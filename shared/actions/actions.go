@@ -81,9 +81,13 @@ type Artifacts interface {
 // (kills its processes) and returns a failed result; the runner records any
 // result that is not Succeeded from a canceled run as CodeInterrupted, and
 // ignores a result for a run the engine has already ended (abandoned). The
-// runner sets no timeout: a provider enforces the run's TimeoutInMinutes
-// itself (failing with engine.CodeTimedOut) or hands it to its store (a
-// custom job's deadline).
+// runner enforces the engine's timeout of the run (engine.ActionTimeout,
+// counted from when Run is called, or from the run's start after a restart):
+// at its deadline it fails a run still in progress with engine.CodeTimedOut
+// and cancels ctx. A provider may enforce a timeout of its own as well, no
+// longer than the engine's (a build's timeout, failing with
+// engine.CodeTimedOut), or hand the deadline to its store (a custom job's
+// deadline is engine.Deadline).
 //
 // The result: a non-nil *engine.Result means the job ran to its end inside
 // Run (Commands, CodeBuild). The runner fills in what the provider left

@@ -66,6 +66,8 @@ type Runner struct {
 	stepping [64]sync.Mutex
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// timeouts holds the armed action timeouts (see timeouts.go).
+	timeouts *timers
 }
 
 // Config configures a Runner.
@@ -85,6 +87,8 @@ type Config struct {
 	// succeed is kept for the user to look at before PruneWork removes it;
 	// zero removes it when the run ends, as for a run that succeeded.
 	KeepFailedWork time.Duration
+	// After arms the action timeouts (see timeouts.go); nil: time.AfterFunc.
+	After AfterFunc
 }
 
 // New makes a runner. Close stops it.
@@ -104,6 +108,7 @@ func New(cfg Config) *Runner {
 	if cfg.MaxParallelActions > 0 {
 		r.slots = make(chan struct{}, cfg.MaxParallelActions)
 	}
+	r.timeouts = newTimers(cfg.After)
 	if r.env.LogLocation == nil {
 		r.env.LogLocation = r.LogPath
 	}
@@ -217,6 +222,7 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 			}
 			p, err := r.providers.Lookup(run.Type)
 			if err == nil && p.Resumable() {
+				r.armTimeout(e.ID, &run, engine.Deadline(&run))
 				continue
 			}
 			interrupted = append(interrupted, run.ID)
@@ -305,6 +311,7 @@ func (r *Runner) Close(ctx context.Context) error {
 		close(r.closing)
 	}
 	r.mu.Unlock()
+	r.timeouts.close()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -347,6 +354,7 @@ func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error 
 // after publishes a saved state and dispatches its wave.
 func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 	defer r.others(d.Changed)
+	r.disarmEnded(e)
 	if r.OnChange != nil {
 		r.OnChange(e)
 	}
@@ -460,6 +468,7 @@ func (r *Runner) LogPath(executionID, runID string) string {
 // is abandoned. release gives the run's slot back; it is called as soon as
 // the provider has returned.
 func (r *Runner) runAction(ctx context.Context, e *engine.Execution, run engine.ActionRun, release func()) {
+	r.armTimeout(e.ID, &run, r.env.Now().Add(engine.ActionTimeout(&run)))
 	res := r.execute(ctx, e, run)
 	release()
 	if res == nil {

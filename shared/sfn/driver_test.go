@@ -201,33 +201,58 @@ func TestBeginStartsOneNamedExecution(t *testing.T) {
 }
 
 // TestAdvanceReturnsTheWaveAsIdentifiers: the first wave is every action
-// of the first runOrder group, with the run's timeout (declared, or the
-// default of its category).
+// of the first runOrder group, with the time left until the run's timeout
+// (declared, or the default of its type: engine.ActionTimeout).
 func TestAdvanceReturnsTheWaveAsIdentifiers(t *testing.T) {
 	f := newFixture(t)
 	ten := 10
 	a := action("Custom", customType, 1)
 	a.TimeoutInMinutes = &ten
-	id := f.start("wave", stage("S", a, action("Approve", approvalType, 1), action("Later", customType, 2)))
+	id := f.start("wave", stage("S", a, action("Approve", approvalType, 1), action("Job", customType, 1), action("Later", customType, 2)))
 	out := f.advance(sfn.AdvanceInput{ExecutionID: id})
-	if out.Next != sfn.NextWave || out.ExecutionID != id || len(out.Wave) != 2 {
+	if out.Next != sfn.NextWave || out.ExecutionID != id || len(out.Wave) != 3 {
 		t.Fatalf("advance: %+v", out)
 	}
-	want := map[string]int{"Custom": 600, "Approve": 7 * 24 * 3600}
+	want := map[string]int{"Custom": 600, "Approve": 7 * 24 * 3600, "Job": int(engine.CustomActionTimeout / time.Second)}
+	// The clock is the real one: a slow machine may take a second or two
+	// between the start of the runs and the advance.
+	near := func(got, want int) bool { return got <= want && got >= want-2 }
 	for _, it := range out.Wave {
 		r := f.run(id, it.RunID)
-		if it.ExecutionID != id || it.TimeoutSeconds != want[r.Action] {
+		if it.ExecutionID != id || !near(it.TimeoutSeconds, want[r.Action]) {
 			t.Errorf("wave item %+v for %s, want timeout %d", it, r.Action, want[r.Action])
 		}
 	}
 	// Only identifiers travel: the state stays small.
 	b, _ := json.Marshal(out)
-	if len(b) > 400 {
+	if len(b) > 600 {
 		t.Errorf("advance output of %d bytes: %s", len(b), b)
 	}
 	// Advancing again (a retried invocation) returns the same wave.
-	if again := f.advance(sfn.AdvanceInput{ExecutionID: id}); len(again.Wave) != 2 || again.Wave[0].RunID != out.Wave[0].RunID {
+	if again := f.advance(sfn.AdvanceInput{ExecutionID: id}); len(again.Wave) != 3 || again.Wave[0].RunID != out.Wave[0].RunID {
 		t.Fatalf("advance again: %+v", again)
+	}
+	// The timeout counts from the run's start: a run started four minutes
+	// ago has six left, one started an hour ago is past its ten minutes and
+	// gets the minimum of one second.
+	for _, c := range []struct {
+		ago  time.Duration
+		want int
+	}{{4 * time.Minute, 360}, {time.Hour, 1}} {
+		e := f.execution(id)
+		for i := range e.Actions {
+			if e.Actions[i].Action == "Custom" {
+				e.Actions[i].StartTime = time.Now().UTC().Add(-c.ago)
+			}
+		}
+		if err := f.store.UpdateExecution(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range f.advance(sfn.AdvanceInput{ExecutionID: id}).Wave {
+			if r := f.run(id, it.RunID); r.Action == "Custom" && !near(it.TimeoutSeconds, c.want) {
+				t.Errorf("started %s ago: timeout %d, want %d", c.ago, it.TimeoutSeconds, c.want)
+			}
+		}
 	}
 }
 
@@ -370,8 +395,12 @@ func TestTimedOutRunsFail(t *testing.T) {
 	if got.Next != sfn.NextDone {
 		t.Fatalf("advance: %+v", got)
 	}
-	if r := f.run(id, a); r.Status != engine.Failed || r.ErrorCode != engine.CodeTimedOut {
-		t.Fatalf("timed-out run %s %s", r.Status, r.ErrorCode)
+	if r := f.run(id, a); r.Status != engine.Failed || r.ErrorCode != engine.CodeTimedOut || r.ErrorMessage != engine.TimedOut(r).ErrorMessage ||
+		!strings.Contains(r.ErrorMessage, "timed out after 7 days without a result") {
+		t.Fatalf("timed-out run %s %s %q", r.Status, r.ErrorCode, r.ErrorMessage)
+	}
+	if e := f.execution(id); e.Status != engine.Failed || !strings.Contains(e.StatusSummary, "timed out after 7 days") {
+		t.Fatalf("execution %s %q", e.Status, e.StatusSummary)
 	}
 	if r := f.run(id, b); r.Status != engine.Succeeded {
 		t.Fatalf("completed run became %s", r.Status)

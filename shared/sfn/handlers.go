@@ -50,14 +50,6 @@ type DispatchInput struct {
 	TaskToken   string `json:"taskToken"`
 }
 
-// Default timeouts of an action run whose declaration sets none: seven days
-// for a manual approval, an hour for every other action (CodePipeline's
-// defaults; custom.DefaultTimeout is the job's).
-const (
-	DefaultApprovalTimeout = 7 * 24 * time.Hour
-	DefaultActionTimeout   = time.Hour
-)
-
 // HandleAdvance is the advance function's handler: Park for a Park task's
 // payload, Advance otherwise.
 func (d *Driver) HandleAdvance(ctx context.Context, in AdvanceInput) (AdvanceOutput, error) {
@@ -89,8 +81,7 @@ func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, e
 			if !ok || run.Status != engine.InProgress {
 				continue // its result arrived meanwhile
 			}
-			res := engine.Result{Status: engine.Failed, ErrorCode: engine.CodeTimedOut,
-				ErrorMessage: fmt.Sprintf("no result arrived within the action's timeout (%s)", timeout(run))}
+			res := engine.TimedOut(run)
 			if err := engine.Complete(id, res, d.env.Now())(e); err != nil && !errs.Is(err, errs.InvalidState) {
 				return err
 			}
@@ -116,7 +107,7 @@ func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, e
 	for i := range e.Actions {
 		run := &e.Actions[i]
 		if run.Status == engine.InProgress {
-			out.Wave = append(out.Wave, WaveItem{ExecutionID: e.ID, RunID: run.ID, TimeoutSeconds: int(timeout(run) / time.Second)})
+			out.Wave = append(out.Wave, WaveItem{ExecutionID: e.ID, RunID: run.ID, TimeoutSeconds: timeoutSeconds(run, d.env.Now())})
 		}
 	}
 	if len(out.Wave) == 0 {
@@ -127,16 +118,13 @@ func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, e
 	return out, nil
 }
 
-// timeout is how long the state machine waits for a run's result.
-func timeout(run *engine.ActionRun) time.Duration {
-	switch {
-	case run.TimeoutInMinutes > 0:
-		return time.Duration(run.TimeoutInMinutes) * time.Minute
-	case run.Type.Category == pipeline.CategoryApproval:
-		return DefaultApprovalTimeout
-	default:
-		return DefaultActionTimeout
-	}
+// timeoutSeconds is how long the state machine waits for a run's result:
+// the time left until its engine.Deadline, in whole seconds rounded up, at
+// least one (a run past its deadline times out at once and Advance fails it).
+func timeoutSeconds(run *engine.ActionRun, now time.Time) int {
+	left := engine.Deadline(run).Sub(now)
+	secs := int((left + time.Second - 1) / time.Second)
+	return max(secs, 1)
 }
 
 // Park keeps the Park task's token on the execution, to be sent by

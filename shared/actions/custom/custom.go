@@ -21,10 +21,6 @@ type JobStore interface {
 	CreateJob(ctx context.Context, j *store.Job) error
 }
 
-// DefaultTimeout is a job's timeout when the action declares none
-// (CodePipeline's default for custom actions is one hour).
-const DefaultTimeout = time.Hour
-
 // JobData is the payload a worker receives: the resolved configuration and
 // the artifact locations of the run.
 type JobData struct {
@@ -56,10 +52,11 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 		return actions.Failed("JobFailed", "encoding the job: %v", err)
 	}
 	now := p.Now().UTC()
-	timeout := DefaultTimeout
-	if job.Run.TimeoutInMinutes > 0 {
-		timeout = time.Duration(job.Run.TimeoutInMinutes) * time.Minute
-	}
+	// The job's deadline is the run's: the engine's timeout of the action
+	// (its timeoutInMinutes, else engine.CustomActionTimeout), counted from
+	// the run's start. The engine's driver fails the
+	// run at that deadline; ExpireJobs then finds the job expired too.
+	deadline := engine.Deadline(&job.Run)
 	j := &store.Job{
 		ID:           job.Run.Token,
 		Nonce:        NewNonce(),
@@ -71,7 +68,7 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 		Data:         data,
 		Created:      now,
 		Updated:      now,
-		Deadline:     now.Add(timeout),
+		Deadline:     deadline,
 	}
 	if err := p.Store.CreateJob(ctx, j); err != nil {
 		return actions.Failed("JobFailed", "queueing the job for workers: %v", err)

@@ -27,7 +27,10 @@ import (
 )
 
 // DefaultTimeout applies when the action declares no timeoutInMinutes
-// (CodeBuild's default build timeout).
+// (CodeBuild's default build timeout). It is no longer than the engine's
+// timeout of the run (engine.ActionTimeout: 1 hour for Commands, 8 hours for
+// CodeBuild), which the runner enforces too; a declared timeoutInMinutes is
+// both.
 const DefaultTimeout = 60 * time.Minute
 
 // Sources are the job's unpacked input artifacts.
