@@ -262,7 +262,7 @@ func TestJobArtifactCredentials(t *testing.T) {
 	if _, err := getObject(ctx, jobClient(srv, g), bucket, g.in); err != nil {
 		t.Fatalf("gamma reads its input before the timeout: %v", err)
 	}
-	skew.Store(int64(2 * time.Hour)) // past the default timeout of one hour
+	skew.Store(int64(25 * time.Hour)) // past a custom action's default timeout of 24 hours
 	for name, j := range jobs {
 		t.Run(fmt.Sprintf("%s after its end", name), func(t *testing.T) {
 			_, err := getObject(ctx, jobClient(srv, j), bucket, j.in)

@@ -18,10 +18,7 @@ import (
 // manual approvals; Stageflow accepts it on every action and lets it replace
 // the default of any type.
 //
-// Custom actions: the page lists 24 hours; Stageflow keeps the one hour its
-// custom jobs have always had until the API's job-credential test (which
-// expects a job to have expired two hours on) moves with it — a change of
-// CustomActionTimeout alone (see README, Differences).
+// Custom actions: 24 hours, as the page lists them.
 const (
 	ApprovalTimeout       = 7 * 24 * time.Hour
 	CloudFormationTimeout = 3 * 24 * time.Hour
@@ -30,7 +27,7 @@ const (
 	S3DeployTimeout       = 90 * time.Minute
 	StepFunctionsTimeout  = 7 * 24 * time.Hour
 	CodeBuildTimeout      = 8 * time.Hour
-	CustomActionTimeout   = time.Hour
+	CustomActionTimeout   = 24 * time.Hour
 	OtherActionTimeout    = time.Hour
 )
 

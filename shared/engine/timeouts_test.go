@@ -34,7 +34,7 @@ func TestActionTimeout(t *testing.T) {
 		{"Step Functions invoke: 7 days", typ("Invoke", "AWS", "StepFunctions"), 0, 7 * day, "Step Functions"},
 		{"CodeBuild build: 8 hours", typ("Build", "AWS", "CodeBuild"), 0, 8 * time.Hour, "CodeBuild"},
 		{"CodeBuild test: 8 hours", typ("Test", "AWS", "CodeBuild"), 0, 8 * time.Hour, "CodeBuild"},
-		{"custom action: 1 hour (the page: 24 hours; see CustomActionTimeout)", typ("Build", "Custom", "MyJenkins"), 0, time.Hour, "custom action"},
+		{"custom action: 24 hours", typ("Build", "Custom", "MyJenkins"), 0, 24 * time.Hour, "custom action"},
 		{"custom action with timeoutInMinutes", typ("Test", "Custom", "MyJenkins"), 30, 30 * time.Minute, "timeoutInMinutes"},
 		{"Commands: others, 1 hour", typ("Compute", "AWS", "Commands"), 0, time.Hour, "this action type"},
 		{"ECS standard deploy: others, 1 hour", typ("Deploy", "AWS", "ECS"), 0, time.Hour, "this action type"},
