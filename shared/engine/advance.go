@@ -75,6 +75,17 @@ func Advance(e *Execution, env Env) Decision {
 				return Decision{Status: e.Status}
 			}
 			if failed := firstFailed(group); failed != nil {
+				if mode, ok := autoRetry(e, si); ok {
+					// onFailure: RETRY — once, in the stage the
+					// execution still holds.
+					st.AutoRetries++
+					st.LatestRetryTrigger = AutoStageRetry
+					st.Retry = mode
+					if wave := e.beginRetry(si, env, now); len(wave) > 0 {
+						return Decision{Wave: wave, Status: e.Status}
+					}
+					continue
+				}
 				st.Status = Failed
 				st.EndTime = now
 				return finish(e, Failed, fmt.Sprintf("action %q in stage %q failed: %s", failed.Action, failed.Stage, failureText(failed)), now)
@@ -105,6 +116,24 @@ func Advance(e *Execution, env Env) Decision {
 		// Every action of the group failed to start; the next turn of the
 		// loop fails the stage.
 	}
+}
+
+// MaxAutoRetries is how many times a stage whose onFailure result is RETRY
+// is retried automatically in one execution (CodePipeline: one attempt).
+const MaxAutoRetries = 1
+
+// autoRetry says whether stage si, which has just failed, is retried
+// automatically, and with which mode: its onFailure result is RETRY, it has
+// not used its attempt, and no stop is asked for.
+func autoRetry(e *Execution, si int) (string, bool) {
+	f := e.Pipeline.Stages[si].OnFailure
+	if e.Stop != nil || f == nil || f.Result != pipeline.ResultRetry || e.Stages[si].AutoRetries >= MaxAutoRetries {
+		return "", false
+	}
+	if f.RetryConfiguration != nil && f.RetryConfiguration.RetryMode == RetryAllActions {
+		return RetryAllActions, true
+	}
+	return RetryFailedActions, true
 }
 
 // stop handles an execution with a stop request.

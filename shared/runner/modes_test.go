@@ -361,7 +361,9 @@ func TestRetryAfterFailureInAParallelGroup(t *testing.T) {
 				t.Fatal(err)
 			}
 			done := s.wait(t, e.ID)
-			wantStatus(t, "after the retry", done.Status, engine.Succeeded)
+			if done.Status != engine.Succeeded {
+				t.Fatalf("after the retry: %s", s.describe(t, e.ID))
+			}
 			wantOK := 1
 			if mode == service.RetryAllActions {
 				wantOK = 2
@@ -474,5 +476,53 @@ func TestLanesAreIndependent(t *testing.T) {
 	}
 	if e := s.get(t, b1.ID); e.Lane != "b" {
 		t.Errorf("lane %q", e.Lane)
+	}
+}
+
+// TestAutomaticRetryOnFailure: a stage whose onFailure result is RETRY is
+// retried once by itself; a second failure fails the execution.
+func TestAutomaticRetryOnFailure(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int
+		want     engine.Status
+	}{{"recovers", 1, engine.Succeeded}, {"fails again", 2, engine.Failed}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSystem(t, "")
+			flaky := actiontest.TypedAction(actiontest.ResumableType, "Flaky", 1, actiontest.ConfigResult, actiontest.Wait)
+			build := stage("Build", scripted("OK", 1), flaky)
+			build.OnFailure = &pipeline.FailureConditions{Result: pipeline.ResultRetry, RetryConfiguration: &pipeline.RetryConfiguration{RetryMode: service.RetryFailedActions}}
+			createPipeline(t, s.store, modal(t, "auto", pipeline.ModeSuperseded, false, build, stage("Deploy", scripted("D", 1))))
+			ctx := service.LocalCaller(t.Context(), "test")
+			e := s.startGated(t, "auto", "x")
+			for attempt := 1; attempt <= tt.failures; attempt++ {
+				cur := s.waitFor(t, e.ID, fmt.Sprintf("Flaky attempt %d", attempt), func(e *engine.Execution) bool {
+					r, ok := e.LatestRun("Build", "Flaky")
+					return ok && r.Attempt == attempt && r.Status == engine.InProgress
+				})
+				r, _ := cur.LatestRun("Build", "Flaky")
+				if err := s.runner.Complete(ctx, e.ID, r.ID, engine.Result{Status: engine.Failed, ErrorMessage: "flaked"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.failures == 1 {
+				cur := s.waitFor(t, e.ID, "Flaky attempt 2", func(e *engine.Execution) bool {
+					r, ok := e.LatestRun("Build", "Flaky")
+					return ok && r.Attempt == 2 && r.Status == engine.InProgress
+				})
+				r, _ := cur.LatestRun("Build", "Flaky")
+				if err := s.runner.Complete(ctx, e.ID, r.ID, engine.Result{Status: engine.Succeeded}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := s.wait(t, e.ID)
+			wantStatus(t, "execution", done.Status, tt.want)
+			if st := done.Stages[0]; st.AutoRetries != 1 || st.LatestRetryTrigger != engine.AutoStageRetry {
+				t.Errorf("retry metadata %+v", st)
+			}
+			if n := latest(t, done, "Build", "OK").Attempt; n != 1 {
+				t.Errorf("the action that succeeded ran %d times", n)
+			}
+		})
 	}
 }

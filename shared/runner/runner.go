@@ -131,6 +131,9 @@ func (r *Runner) Continue(ctx context.Context, executionID string) error {
 // Retry applies an event that drives an ended execution again (a stage
 // retry) and dispatches what the engine decides.
 func (r *Runner) Retry(ctx context.Context, executionID string, ev engine.Event) error {
+	r.mu.Lock()
+	delete(r.lingering, executionID) // it is going on again: its folder is in use
+	r.mu.Unlock()
 	return r.stepErr(context.WithoutCancel(ctx), executionID, ev)
 }
 
@@ -514,7 +517,7 @@ func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.Ac
 		return actions.Failed("ConfigurationError", "%v", err)
 	}
 	workDir := r.workDir(e.ID, run.ID)
-	if err := os.MkdirAll(workDir, 0o755); err != nil {
+	if err := r.makeWorkDir(workDir); err != nil {
 		return actions.Failed("JobFailed", "creating the work folder: %v", err)
 	}
 	action := e.Pipeline.Stages[run.StageIndex].Actions[run.ActionIndex]

@@ -27,6 +27,16 @@ func (r *Runner) workDir(executionID, runID string) string {
 	return filepath.Join(r.dataDir, "work", executionID, runID)
 }
 
+// makeWorkDir creates a run's work directory under r.mu, which
+// removeExecutionWork holds too: the execution's folder is never removed
+// between its creation and the run's directory inside it (a retried
+// execution's first new run racing the removal of its folder at its end).
+func (r *Runner) makeWorkDir(dir string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return os.MkdirAll(dir, 0o755)
+}
+
 // endWork removes the work directory of a run whose provider has returned,
 // or keeps it for a while when the run did not succeed. A nil result (the
 // run goes on through its token) needs no work directory either: a provider
