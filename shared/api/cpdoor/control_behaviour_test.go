@@ -158,4 +158,3 @@ func TestSDKExecutionControlBehaviour(t *testing.T) {
 		t.Run(tt.what, func(t *testing.T) { wantAPIError(t, tt.call(), tt.code) })
 	}
 }
-
