@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/errs"
@@ -62,7 +63,8 @@ func (w *lockWrite) changedOthers() []*Execution {
 	return out
 }
 
-// other loads (once) another execution of the write.
+// other loads (once) another execution of the write; it is written with
+// the write once marked changed (touch).
 func (w *lockWrite) other(ctx context.Context, id string) (*Execution, error) {
 	if w.own != nil && id == w.own.ID {
 		return w.own, nil
@@ -75,8 +77,15 @@ func (w *lockWrite) other(ctx context.Context, id string) (*Execution, error) {
 		return nil, fmt.Errorf("loading execution %s named by the stage locks of pipeline %s: %w", id, w.locks.Pipeline, err)
 	}
 	w.others[id] = e
-	w.order = append(w.order, id)
 	return e, nil
+}
+
+// touch marks another execution changed: it is written with the write.
+func (w *lockWrite) touch(e *Execution) {
+	if e == w.own || slices.Contains(w.order, e.ID) {
+		return
+	}
+	w.order = append(w.order, e.ID)
 }
 
 // decide settles the stepping execution e's request to enter a stage (and
@@ -130,7 +139,17 @@ func (w *lockWrite) resume(ctx context.Context, rs []Resume) error {
 		if err != nil {
 			return err
 		}
+		if o.Status.Terminal() {
+			// Ended meanwhile without giving up its place (a record
+			// written by another writer's mistake, or a crash): it must
+			// not hold the stage. Hand it on.
+			if err := w.resume(ctx, End(w.locks, o.ID, w.now).Resume); err != nil {
+				return err
+			}
+			continue
+		}
 		o.Wait = nil
+		w.touch(o)
 	}
 	return nil
 }
@@ -142,6 +161,7 @@ func (w *lockWrite) end(ctx context.Context, id string, status Status, summary s
 	if err != nil || o.Status.Terminal() {
 		return err
 	}
+	w.touch(o)
 	o.Wait = nil
 	for i := range o.Stages {
 		if o.Stages[i].Status == InProgress {
@@ -165,13 +185,16 @@ func (w *lockWrite) end(ctx context.Context, id string, status Status, summary s
 // actions have ended (at once when none runs).
 func (w *lockWrite) cancelAfterActions(ctx context.Context, id, reason string) error {
 	o, err := w.other(ctx, id)
-	if err != nil || o.Status.Terminal() {
+	if err != nil || o.Status.Terminal() || (o.Stop != nil && o.Stop.Cancel) {
 		return err
 	}
+	w.touch(o)
 	if o.Stop == nil {
 		o.Stop = &StopRequest{Reason: reason, At: w.now, Cancel: true}
 	} else {
-		o.Stop.Cancel = true
+		stop := *o.Stop
+		stop.Cancel = true
+		o.Stop = &stop
 	}
 	if d := Advance(o, w.env); d.Terminal {
 		return w.resume(ctx, End(w.locks, id, w.now).Resume)
@@ -198,6 +221,10 @@ type Effects struct {
 // conflict), and returns the executions it changed, for the driver to
 // resume or publish as for Decision.Changed.
 func Control(ctx context.Context, ls LockStore, pipelineName string, env Env, op LockOp) ([]*Execution, error) {
+	return control(ctx, ls, pipelineName, env, op, true)
+}
+
+func control(ctx context.Context, ls LockStore, pipelineName string, env Env, op LockOp, batching bool) ([]*Execution, error) {
 	for attempt := 0; ; attempt++ {
 		w, err := loadLocks(ctx, ls, pipelineName, env)
 		if err != nil {
@@ -226,6 +253,17 @@ func Control(ctx context.Context, ls LockStore, pipelineName string, env Env, op
 		err = ls.UpdateLocks(ctx, w.locks, w.changedOthers())
 		if err == nil {
 			return w.changedOthers(), nil
+		}
+		if batching && errs.Is(err, errs.LimitExceeded) && len(eff.Cancel)+len(eff.CancelAfter) > controlBatch {
+			// More executions than one atomic write of the store takes
+			// (DynamoDB: 100 items): cancel them in batches, each its own
+			// atomic write, then apply the op to what is left.
+			done, err := cancelInBatches(ctx, ls, pipelineName, env, eff)
+			if err != nil {
+				return done, err
+			}
+			rest, err := control(ctx, ls, pipelineName, env, op, false)
+			return append(done, rest...), err
 		}
 		if !errs.Is(err, errs.Conflict) || attempt >= MaxConflictRetries {
 			return nil, fmt.Errorf("saving the stage locks of pipeline %s: %w", pipelineName, err)
@@ -261,4 +299,35 @@ func Updated() LockOp {
 		r := PipelineUpdated(l)
 		return Effects{Cancel: r.CancelNow, CancelAfter: r.CancelAfterActions, Reason: "the pipeline was updated"}, nil
 	}
+}
+
+// controlBatch is how many executions one batch of cancelInBatches changes:
+// with the locks record and what the cancellations hand on, well within
+// DynamoDB's 100 items of a transaction.
+const controlBatch = 40
+
+// cancelInBatches carries out the cancellations of eff a batch at a time:
+// each batch takes its executions out of the locks record and cancels them
+// in one atomic write.
+func cancelInBatches(ctx context.Context, ls LockStore, pipelineName string, env Env, eff Effects) ([]*Execution, error) {
+	var changed []*Execution
+	for len(eff.Cancel)+len(eff.CancelAfter) > 0 {
+		var now, after []string
+		n := min(len(eff.Cancel), controlBatch)
+		now, eff.Cancel = eff.Cancel[:n], eff.Cancel[n:]
+		m := min(len(eff.CancelAfter), controlBatch-n)
+		after, eff.CancelAfter = eff.CancelAfter[:m], eff.CancelAfter[m:]
+		batch := func(l *PipelineLocks, at time.Time) (Effects, error) {
+			for _, id := range now {
+				End(l, id, at) // a waiter: nothing to hand on
+			}
+			return Effects{Cancel: now, CancelAfter: after, Reason: eff.Reason}, nil
+		}
+		got, err := control(ctx, ls, pipelineName, env, batch, false)
+		changed = append(changed, got...)
+		if err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
 }
