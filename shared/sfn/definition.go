@@ -32,6 +32,12 @@ const (
 	ResourceInvokeToken = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 )
 
+// ParkTimeoutSeconds bounds one wait in Park: then the machine advances
+// again (and parks again if the execution still waits). An hour a turn
+// costs EventsPerPark history events an hour, some 9,400 in the 30 days a
+// transition may hold an execution — within MaxHistoryEvents.
+const ParkTimeoutSeconds = 3600
+
 // LambdaServiceErrors are the errors of the Lambda service itself (not of
 // our handlers) that the Task states retry.
 var LambdaServiceErrors = []string{
@@ -86,6 +92,7 @@ type state struct {
 	ResultSelector     map[string]string `json:"ResultSelector,omitempty"`
 	ResultPath         *string           `json:"ResultPath,omitempty"`
 	OutputPath         string            `json:"OutputPath,omitempty"`
+	TimeoutSeconds     int               `json:"TimeoutSeconds,omitempty"`
 	TimeoutSecondsPath string            `json:"TimeoutSecondsPath,omitempty"`
 	Retry              []retrier         `json:"Retry,omitempty"`
 	Catch              []catcher         `json:"Catch,omitempty"`
@@ -219,9 +226,16 @@ func Definition(fn Functions) ([]byte, error) {
 				Resource:   ResourceInvokeToken,
 				Parameters: map[string]any{"FunctionName": fn.Advance, "Payload": map[string]any{"executionId.$": "$.executionId", "parkToken.$": "$$.Task.Token"}},
 				ResultPath: ptr("$.ended"),
-				Retry:      retryLambda,
-				Catch:      catchAll,
-				Next:       StateAdvance,
+				// A safety net, not a poll: a resume lost between the write
+				// that hands the execution a stage and the sending of its
+				// token (a crash) is made good by advancing again.
+				TimeoutSeconds: ParkTimeoutSeconds,
+				Retry:          retryLambda,
+				Catch: []catcher{
+					{ErrorEquals: []string{"States.Timeout"}, ResultPath: "$.parkTimedOut", Next: StateAdvance},
+					catchAll[0],
+				},
+				Next: StateAdvance,
 			},
 			StateDone: {Type: "Succeed", Comment: "the pipeline execution has ended (its status is in the store)"},
 			StateHandlerFailed: {

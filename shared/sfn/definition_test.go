@@ -63,6 +63,7 @@ type asl struct {
 
 type aslState struct {
 	Type, Resource, Next, Default, TimeoutSecondsPath, ItemsPath, ErrorPath, CausePath string
+	TimeoutSeconds                                                                     int
 	MaxConcurrency                                                                     *int
 	Parameters                                                                         map[string]any
 	Retry                                                                              []struct{ ErrorEquals []string }
@@ -112,8 +113,15 @@ func TestDefinitionShape(t *testing.T) {
 	if park.Resource != sfn.ResourceInvokeToken || park.Next != sfn.StateAdvance || park.Parameters["FunctionName"] != testFunctions.Advance {
 		t.Errorf("Park: %+v", park)
 	}
+	if park.TimeoutSeconds != sfn.ParkTimeoutSeconds || len(park.Catch) != 2 || !slices.Equal(park.Catch[0].ErrorEquals, []string{"States.Timeout"}) ||
+		park.Catch[0].Next != sfn.StateAdvance || park.Catch[1].Next != sfn.StateHandlerFailed {
+		t.Errorf("Park: timeout %d, catches %+v; a timed-out park advances again", park.TimeoutSeconds, park.Catch)
+	}
+	if park := m.States[sfn.StatePark]; len(park.Retry) != 1 || !slices.Contains(park.Retry[0].ErrorEquals, "Lambda.ServiceException") {
+		t.Errorf("Park retries %+v", park.Retry)
+	}
 	// Lambda's own errors are retried on every Task; anything else ends in the Fail state with its cause.
-	for _, name := range []string{sfn.StateAdvance, sfn.StatePark} {
+	for _, name := range []string{sfn.StateAdvance} {
 		st := m.States[name]
 		if len(st.Retry) != 1 || !slices.Contains(st.Retry[0].ErrorEquals, "Lambda.ServiceException") || !slices.Contains(st.Retry[0].ErrorEquals, "Lambda.TooManyRequestsException") {
 			t.Errorf("%s retries %+v", name, st.Retry)
