@@ -49,6 +49,7 @@ type RuleProperty struct {
 	Name        string
 	Required    bool
 	Description string
+	Type        string // String, Number or Boolean, as ListRuleTypes shows it
 	// check returns what is wrong with a value ("" if nothing). It is not
 	// applied to values holding a variable reference: those are known only
 	// when the rule runs.
@@ -87,7 +88,7 @@ var RuleTypes = []RuleTypeDef{
 		Properties: []RuleProperty{
 			{Name: "AlarmName", Required: true, Description: "The name of the CloudWatch alarm."},
 			{Name: "AlarmStates", Description: "The alarm states the rule watches (ALARM, OK, INSUFFICIENT_DATA), separated by commas.", check: checkAlarmStates},
-			{Name: "WaitTime", Description: "Minutes to wait for a state change before the rule's result applies.", check: checkMinutes},
+			{Name: "WaitTime", Type: "Number", Description: "Minutes to wait for a state change before the rule's result applies.", check: checkMinutes},
 		},
 	},
 	{
@@ -96,8 +97,8 @@ var RuleTypes = []RuleTypeDef{
 		Properties: []RuleProperty{
 			{Name: "ProjectName", Required: true, Description: "The name of the CodeBuild project."},
 			{Name: "PrimarySource", Description: "The input artifact holding the buildspec; required with more than one input artifact."},
-			{Name: "BatchEnabled", Description: "true to run a batch build.", check: checkBool},
-			{Name: "CombineArtifacts", Description: "true to combine the artifacts of a batch build.", check: checkBool},
+			{Name: "BatchEnabled", Type: "Boolean", Description: "true to run a batch build.", check: checkBool},
+			{Name: "CombineArtifacts", Type: "Boolean", Description: "true to combine the artifacts of a batch build.", check: checkBool},
 			{Name: "EnvironmentVariables", Description: "A JSON array of environment variables for the build."},
 		},
 	},

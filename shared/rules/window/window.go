@@ -103,6 +103,30 @@ func (w *Window) Contains(t time.Time) bool {
 	return w.schedule.Next(t.Add(-time.Second)).Equal(t)
 }
 
+// NextOpen returns the first moment after t that lies inside the window,
+// and false when the window never opens again (its years are past).
+func (w *Window) NextOpen(t time.Time) (time.Time, bool) {
+	t = t.In(w.zone).Truncate(time.Second)
+	for {
+		next := w.schedule.Next(t)
+		switch {
+		case next.IsZero() || next.Year() > MaxYear:
+			return time.Time{}, false
+		case w.years == nil || w.years[next.Year()]:
+			return next, true
+		}
+		// Jump to the start of the next year the window allows.
+		y := next.Year() + 1
+		for y <= MaxYear && !w.years[y] {
+			y++
+		}
+		if y > MaxYear {
+			return time.Time{}, false
+		}
+		t = time.Date(y, time.January, 1, 0, 0, 0, 0, w.zone).Add(-time.Second)
+	}
+}
+
 // Zone is the window's time zone.
 func (w *Window) Zone() *time.Location { return w.zone }
 

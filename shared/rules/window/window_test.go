@@ -82,3 +82,36 @@ func TestParseRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestNextOpen(t *testing.T) {
+	utc := func(s string) time.Time {
+		tm, err := time.Parse("2006-01-02 15:04:05", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name, expr string
+		from       time.Time
+		want       time.Time
+		ok         bool
+	}{
+		{"later today", "* * 9-16 ? * MON-FRI", utc("2026-12-02 07:10:00"), utc("2026-12-02 09:00:00"), true},
+		{"after the weekend", "* * 9-16 ? * MON-FRI", utc("2026-12-04 17:00:00"), utc("2026-12-07 09:00:00"), true},
+		{"next allowed year", "* * * * * ? 2028", utc("2026-12-02 07:10:00"), utc("2028-01-01 00:00:00"), true},
+		{"years past", "* * * * * ? 2020", utc("2026-12-02 07:10:00"), time.Time{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Parse(tt.expr, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := w.NextOpen(tt.from)
+			if ok != tt.ok || !got.Equal(tt.want) {
+				t.Errorf("NextOpen(%s) = %s, %v; want %s, %v", tt.from, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
