@@ -135,6 +135,7 @@ var cpOperations = map[string]cpOperation{
 	"TagResource":            cpOp(cpTagResource),
 	"UntagResource":          cpOp(cpUntagResource),
 	"ListTagsForResource":    cpOp(cpListTagsForResource),
+	"ListRuleTypes":          cpOp(cpListRuleTypes),
 }
 
 // cpUnsupported are the operations of the API definition that Stageflow does
@@ -151,7 +152,6 @@ var cpUnsupported = map[string]string{
 	"GetThirdPartyJobDetails":          "third-party action jobs are not supported",
 	"ListDeployActionExecutionTargets": "deploy targets are not tracked",
 	"ListRuleExecutions":               "stage condition rules are not run",
-	"ListRuleTypes":                    "stage condition rules are not run",
 	"ListWebhooks":                     "webhooks are not supported",
 	"OverrideStageCondition":           "stage condition rules are not run",
 	"PollForThirdPartyJobs":            "third-party action jobs are not supported",
