@@ -115,3 +115,20 @@ func TestNextOpen(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParse: no expression or zone makes Parse, Contains or NextOpen panic
+// or loop without end.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"* * 9-16 ? * MON-FRI", "0/15 */5 1-2 L * ? 2026/3", "* * * ? * 1-7/2 1970-2199", "* 0-59/0 * * * ?"} {
+		f.Add(s, "UTC")
+	}
+	f.Fuzz(func(t *testing.T, expr, zone string) {
+		w, err := Parse(expr, zone)
+		if err != nil {
+			return
+		}
+		now := time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC)
+		w.Contains(now)
+		w.NextOpen(now)
+	})
+}
