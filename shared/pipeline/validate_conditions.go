@@ -80,6 +80,12 @@ func (c *Condition) EffectiveResult(kind ConditionKind) string {
 	return c.Result
 }
 
+// Overridable reports whether OverrideStageCondition may override the
+// condition: CodePipeline refuses it for a condition whose result is SKIP.
+func (c *Condition) Overridable(kind ConditionKind) bool {
+	return c.EffectiveResult(kind) != ResultSkip
+}
+
 // AutomaticRetry reports whether a failed stage is retried automatically,
 // and with which retry mode (FAILED_ACTIONS when retryConfiguration does
 // not say).

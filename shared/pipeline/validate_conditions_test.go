@@ -148,6 +148,9 @@ func TestEffectiveResultsAndRetry(t *testing.T) {
 		if got := tc.c.EffectiveResult(tc.kind); got != tc.want {
 			t.Errorf("%s %+v: EffectiveResult = %s, want %s", tc.kind, tc.c, got, tc.want)
 		}
+		if got, want := tc.c.Overridable(tc.kind), tc.want != ResultSkip; got != want {
+			t.Errorf("%s %+v: Overridable = %v, want %v", tc.kind, tc.c, got, want)
+		}
 	}
 	for _, tc := range []struct {
 		f    *FailureConditions

@@ -203,3 +203,26 @@ func deploymentWindow(cfg map[string]string, now time.Time) Outcome {
 	return Outcome{Status: InProgress, RecheckAt: next,
 		Summary: fmt.Sprintf("%s is outside the deployment window %q; it opens at %s", local, cfg["Cron"], next.Format("2006-01-02 15:04:05 MST"))}
 }
+
+// Combine gives a condition's state from its rules' outcomes, in rule
+// order: Failed as soon as one rule failed (its summary; CodePipeline's
+// rules are evaluated together, so one failure fails the condition),
+// Succeeded when every rule succeeded, else InProgress with the earliest
+// moment a waiting rule asks to be evaluated again (zero when the rules in
+// progress are runs the caller waits for, such as a Commands action).
+func Combine(outcomes []Outcome) Outcome {
+	out := Outcome{Status: Succeeded, Summary: "every rule succeeded"}
+	for _, o := range outcomes {
+		switch o.Status {
+		case Failed:
+			return Outcome{Status: Failed, Summary: o.Summary}
+		case InProgress:
+			if out.Status != InProgress {
+				out = Outcome{Status: InProgress, Summary: o.Summary, RecheckAt: o.RecheckAt}
+			} else if !o.RecheckAt.IsZero() && (out.RecheckAt.IsZero() || o.RecheckAt.Before(out.RecheckAt)) {
+				out.RecheckAt, out.Summary = o.RecheckAt, o.Summary
+			}
+		}
+	}
+	return out
+}

@@ -143,3 +143,27 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("CloudWatchAlarm WaitTime %+v", w)
 	}
 }
+
+func TestCombine(t *testing.T) {
+	later := wednesday.Add(time.Hour)
+	soon := wednesday.Add(time.Minute)
+	ok := Outcome{Status: Succeeded, Summary: "ok"}
+	tests := []struct {
+		name    string
+		in      []Outcome
+		want    Status
+		summary string
+		recheck time.Time
+	}{
+		{"all succeeded", []Outcome{ok, ok}, Succeeded, "every rule succeeded", time.Time{}},
+		{"one failed", []Outcome{ok, {Status: Failed, Summary: "no"}, {Status: InProgress, RecheckAt: soon}}, Failed, "no", time.Time{}},
+		{"waiting: the earliest recheck", []Outcome{{Status: InProgress, Summary: "a", RecheckAt: later}, ok, {Status: InProgress, Summary: "b", RecheckAt: soon}}, InProgress, "b", soon},
+		{"a run in progress and a window", []Outcome{{Status: InProgress, Summary: "running"}, {Status: InProgress, Summary: "w", RecheckAt: later}}, InProgress, "w", later},
+	}
+	for _, tt := range tests {
+		got := Combine(tt.in)
+		if got.Status != tt.want || got.Summary != tt.summary || !got.RecheckAt.Equal(tt.recheck) {
+			t.Errorf("%s: got %+v", tt.name, got)
+		}
+	}
+}
