@@ -44,6 +44,14 @@ func (k ConditionKind) String() string {
 	}
 }
 
+// article is the kind with its indefinite article ("an onSuccess").
+func (k ConditionKind) article() string {
+	if k == ConditionBeforeEntry {
+		return "a " + k.String()
+	}
+	return "an " + k.String()
+}
+
 // Retry modes of automatic stage retry.
 const (
 	RetryFailedActions = "FAILED_ACTIONS"
@@ -108,7 +116,7 @@ func (v *validator) conditionResult(path string, c *Condition, defs []*RuleTypeD
 	}
 	allowed := AllowedResults(kind)
 	if !slices.Contains(allowed, result) {
-		v.add(rpath, "%s is not a result of a %s condition (allowed: %s)", result, kind, strings.Join(allowed, ", "))
+		v.add(rpath, "%s is not a result of %s condition (allowed: %s)", result, kind.article(), strings.Join(allowed, ", "))
 		return
 	}
 	if result == ResultSkip {
@@ -120,7 +128,7 @@ func (v *validator) conditionResult(path string, c *Condition, defs []*RuleTypeD
 		}
 	}
 	if result == ResultRollback {
-		v.rollbackAllowed(rpath, fmt.Sprintf("a %s condition with result ROLLBACK", kind))
+		v.rollbackAllowed(rpath, fmt.Sprintf("%s condition with result ROLLBACK", kind.article()))
 	}
 }
 

@@ -47,8 +47,8 @@ func TestConditionResults(t *testing.T) {
 		// onSuccess: ROLLBACK or FAIL.
 		{name: "success FAIL", mutate: func(p *Pipeline) { os(p).Result = ResultFail }},
 		{name: "success ROLLBACK", mutate: func(p *Pipeline) { os(p).Result = ResultRollback }},
-		{name: "success SKIP", mutate: func(p *Pipeline) { os(p).Result = ResultSkip }, path: sp + ".result", msg: "SKIP is not a result of a onSuccess condition (allowed: ROLLBACK, FAIL)"},
-		{name: "success RETRY", mutate: func(p *Pipeline) { os(p).Result = ResultRetry }, path: sp + ".result", msg: "RETRY is not a result of a onSuccess condition"},
+		{name: "success SKIP", mutate: func(p *Pipeline) { os(p).Result = ResultSkip }, path: sp + ".result", msg: "SKIP is not a result of an onSuccess condition (allowed: ROLLBACK, FAIL)"},
+		{name: "success RETRY", mutate: func(p *Pipeline) { os(p).Result = ResultRetry }, path: sp + ".result", msg: "RETRY is not a result of an onSuccess condition"},
 
 		// onFailure: result ROLLBACK or RETRY; conditions ROLLBACK; retry alone.
 		{name: "failure RETRY ALL_ACTIONS", mutate: onFailure(FailureConditions{Result: ResultRetry, RetryConfiguration: &RetryConfiguration{RetryMode: RetryAllActions}})},
@@ -59,7 +59,7 @@ func TestConditionResults(t *testing.T) {
 		{name: "failure FAIL", mutate: onFailure(FailureConditions{Result: ResultFail}), path: fp + ".result", msg: "FAIL is not a result of onFailure (allowed: ROLLBACK, RETRY)"},
 		{name: "failure SKIP", mutate: onFailure(FailureConditions{Result: ResultSkip}), path: fp + ".result", msg: "SKIP is not a result of onFailure"},
 		{name: "failure condition FAIL", mutate: onFailure(FailureConditions{Conditions: []Condition{{Result: ResultFail, Rules: []Rule{alarm}}}}),
-			path: fp + ".conditions[0].result", msg: "FAIL is not a result of a onFailure condition (allowed: ROLLBACK)"},
+			path: fp + ".conditions[0].result", msg: "FAIL is not a result of an onFailure condition (allowed: ROLLBACK)"},
 		{name: "failure retryConfiguration without RETRY", mutate: onFailure(FailureConditions{Result: ResultRollback, RetryConfiguration: &RetryConfiguration{RetryMode: RetryFailedActions}}),
 			path: fp + ".retryConfiguration", msg: "applies only to automatic retry"},
 		{name: "failure RETRY with conditions", mutate: onFailure(FailureConditions{Result: ResultRetry, Conditions: []Condition{{Result: ResultRollback, Rules: []Rule{alarm}}}}),
@@ -68,7 +68,7 @@ func TestConditionResults(t *testing.T) {
 		// No rollback in PARALLEL pipelines; the rest stays allowed there.
 		{name: "parallel entry and retry", mutate: parallel(func(p *Pipeline) {})},
 		{name: "parallel success ROLLBACK", mutate: parallel(func(p *Pipeline) { os(p).Result = ResultRollback }),
-			path: sp + ".result", msg: "a onSuccess condition with result ROLLBACK is not allowed: stages of a PARALLEL pipeline cannot be rolled back"},
+			path: sp + ".result", msg: "an onSuccess condition with result ROLLBACK is not allowed: stages of a PARALLEL pipeline cannot be rolled back"},
 		{name: "parallel failure ROLLBACK", mutate: parallel(onFailure(FailureConditions{Result: ResultRollback})),
 			path: fp + ".result", msg: "onFailure result ROLLBACK is not allowed: stages of a PARALLEL pipeline cannot be rolled back"},
 		{name: "parallel failure condition defaults to ROLLBACK", mutate: parallel(onFailure(FailureConditions{Conditions: []Condition{{Rules: []Rule{alarm}}}})),
@@ -117,6 +117,7 @@ func TestRuleConfiguration(t *testing.T) {
 		{name: "DeploymentWindow five fields", mutate: with(dw("0 9 * * 1", "")), path: rp + ".configuration.Cron", msg: "must have 6 fields"},
 		{name: "DeploymentWindow L", mutate: with(dw("* * * L * ?", "")), path: rp + ".configuration.Cron", msg: "not supported by Stageflow"},
 		{name: "DeploymentWindow bad zone", mutate: with(dw("* * * * * ?", "Nowhere/City")), path: rp + ".configuration.TimeZone", msg: `unknown time zone "Nowhere/City"`},
+		{name: "DeploymentWindow bad cron and bad zone", mutate: with(dw("* * 25 ? * *", "Nowhere/City")), path: rp + ".configuration.Cron", msg: "cron expression", many: true},
 		{name: "DeploymentWindow no cron", mutate: with(ruleOf("W", RuleDeploymentWindow, map[string]string{})), path: rp + ".configuration.Cron", msg: "is required by a DeploymentWindow rule"},
 
 		{name: "CloudWatchAlarm", mutate: with(ruleOf("A", RuleCloudWatchAlarm, map[string]string{"AlarmName": "a", "AlarmStates": "ALARM, INSUFFICIENT_DATA", "WaitTime": "20"}))},

@@ -223,12 +223,9 @@ func checkBool(value string, _ map[string]string) string {
 	return ""
 }
 
-func checkCron(value string, cfg map[string]string) string {
-	zone := cfg["TimeZone"]
-	if hasRef(zone) {
-		zone = ""
-	}
-	if _, err := window.Parse(value, zone); err != nil && !strings.Contains(err.Error(), "time zone") {
+// checkCron checks the expression alone: TimeZone is checked by itself.
+func checkCron(value string, _ map[string]string) string {
+	if _, err := window.Parse(value, ""); err != nil {
 		return err.Error()
 	}
 	return ""
