@@ -110,7 +110,7 @@ var RuleTypes = []RuleTypeDef{
 		Provider: RuleDeploymentWindow, Description: "Succeeds while the current time is inside the window a cron expression describes.",
 		CheckedKeys: true,
 		Properties: []RuleProperty{
-			{Name: "Cron", Required: true, Description: "The days and times deployments are allowed: seconds minutes hours day-of-month month day-of-week [year].", check: checkCron},
+			{Name: "Cron", Required: true, Description: "The days and times deployments are allowed: seconds, minutes, hours, day-of-month, month, day-of-week and an optional year.", check: checkCron},
 			{Name: "TimeZone", Description: "The IANA time zone of the window (UTC when absent).", check: checkTimeZone},
 		},
 	},

@@ -50,7 +50,7 @@ func Parse(expr, zone string) (*Window, error) {
 	}
 	fields := strings.Fields(expr)
 	if len(fields) != 6 && len(fields) != 7 {
-		return nil, fmt.Errorf("the cron expression must have 6 fields (seconds minutes hours day-of-month month day-of-week) and an optional year, got %d", len(fields))
+		return nil, fmt.Errorf("the cron expression must have 6 fields (seconds, minutes, hours, day-of-month, month, day-of-week) and an optional year, got %d", len(fields))
 	}
 	for i, f := range fields[:6] {
 		if strings.ContainsAny(f, "LW#") && !(i == 5 && isDayName(f)) && !(i == 4 && isMonthName(f)) {
