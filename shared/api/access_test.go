@@ -69,6 +69,7 @@ var mayDo = map[service.Operation][]string{
 	service.OpCreateCustomActionType: {"full", "denyprod"},
 	service.OpDeleteCustomActionType: {"full", "denyprod"},
 	service.OpListActionTypes:        {"full", "denyprod", "read"},
+	service.OpListRuleTypes:          {"full", "denyprod"},
 	service.OpPollForJobs:            {"full", "denyprod", "worker"},
 	service.OpAcknowledgeJob:         {"full", "denyprod", "worker"},
 	service.OpGetJobDetails:          {"full", "denyprod", "worker"},

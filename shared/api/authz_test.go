@@ -72,6 +72,7 @@ var cpRequests = map[string]struct {
 	"CreateCustomActionType": {`{"category":"Build","provider":"Tool","version":"1","inputArtifactDetails":{"minimumCount":0,"maximumCount":1},"outputArtifactDetails":{"minimumCount":0,"maximumCount":1}}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"DeleteCustomActionType": {`{"category":"Build","provider":"Tool","version":"1"}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"ListActionTypes":        {`{}`, "*"},
+	"ListRuleTypes":          {`{}`, "*"},
 	"PollForJobs":            {`{"actionTypeId":` + customType + `}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"AcknowledgeJob":         {`{"jobId":"` + someUUID + `","nonce":"n"}`, "*"},
 	"GetJobDetails":          {`{"jobId":"` + someUUID + `"}`, "*"},

@@ -159,6 +159,10 @@ var calls = map[string]call{
 		_, err := c.ListActionTypes(ctx, &codepipeline.ListActionTypesInput{})
 		return err
 	},
+	"ListRuleTypes": func(ctx context.Context, c *codepipeline.Client, _ string) error {
+		_, err := c.ListRuleTypes(ctx, &codepipeline.ListRuleTypesInput{})
+		return err
+	},
 	"PollForJobs": func(ctx context.Context, c *codepipeline.Client, _ string) error {
 		_, err := c.PollForJobs(ctx, &codepipeline.PollForJobsInput{ActionTypeId: customType})
 		return err
@@ -244,6 +248,7 @@ var allowed = map[string]struct {
 	"CreateCustomActionType": {[]string{keyFull, keyDenyProd}, false},
 	"DeleteCustomActionType": {[]string{keyFull, keyDenyProd}, false},
 	"ListActionTypes":        {[]string{keyFull, keyDenyProd, keyRead}, false},
+	"ListRuleTypes":          {[]string{keyFull, keyDenyProd}, false},
 	"PollForJobs":            {[]string{keyFull, keyDenyProd, keyWorker}, false},
 	"AcknowledgeJob":         {[]string{keyFull, keyDenyProd, keyWorker}, false},
 	"GetJobDetails":          {[]string{keyFull, keyDenyProd, keyWorker}, false},

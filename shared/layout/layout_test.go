@@ -55,6 +55,12 @@ var rules = []rule{
 		not: []string{module + "/shared/service/..."},
 	},
 	{
+		why: "stage-condition rules are pure: shared/rules evaluates over the model and what its caller passes, with no engine, service, store, driver, door, process, SQL, HTTP or AWS SDK",
+		of:  []string{module + "/shared/rules/..."},
+		not: []string{module + "/shared/engine/...", module + "/shared/service/...", module + "/shared/store/...", module + "/shared/runner/...",
+			module + "/shared/api/...", module + "/shared/sfn/...", module + "/shared/actions/...", "os/exec", "database/sql", "net/http", "github.com/aws/..."},
+	},
+	{
 		why: "sealing is a leaf: the store adapters and the service use it, it uses none of them",
 		of:  []string{module + "/shared/seal"},
 		not: []string{module + "/shared/service/...", module + "/shared/store/...", module + "/shared/api/..."},
@@ -183,7 +189,7 @@ func TestImportRules(t *testing.T) {
 	for _, p := range pkgs {
 		seen = append(seen, p.ImportPath)
 	}
-	for _, want := range []string{"/shared/engine", "/shared/pipeline", "/shared/service", "/shared/api", "/shared/api/rest", "/shared/auth", "/shared/auth/sigv4", "/cmd/stageflow"} {
+	for _, want := range []string{"/shared/engine", "/shared/pipeline", "/shared/rules", "/shared/service", "/shared/api", "/shared/api/rest", "/shared/auth", "/shared/auth/sigv4", "/cmd/stageflow"} {
 		if !slices.Contains(seen, module+want) {
 			t.Fatalf("go list did not report %s; the rules would check nothing", module+want)
 		}
@@ -225,6 +231,10 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"sigv4 verifying an *http.Request", pkg{ImportPath: module + "/shared/auth/sigv4", Deps: []string{"net/http", "crypto/hmac"}}, ""},
 		{"a door using sigv4", pkg{ImportPath: module + "/shared/api/s3door", Deps: []string{module + "/shared/auth/sigv4", "net/http"}}, ""},
 		{"service using the engine", pkg{ImportPath: module + "/shared/service", Deps: []string{module + "/shared/engine"}}, ""},
+		{"rules importing the engine", pkg{ImportPath: module + "/shared/rules", Deps: []string{module + "/shared/engine"}}, "shared/rules imports"},
+		{"rules running processes", pkg{ImportPath: module + "/shared/rules", Deps: []string{"os/exec"}}, "os/exec"},
+		{"the window parser depending on the service", pkg{ImportPath: module + "/shared/rules/window", Deps: []string{module + "/shared/service"}}, "shared/service"},
+		{"rules over the model and a cron library", pkg{ImportPath: module + "/shared/rules", Deps: []string{module + "/shared/pipeline", "github.com/robfig/cron/v3"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

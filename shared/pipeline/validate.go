@@ -200,6 +200,7 @@ type validator struct {
 	namespaces map[string]*declared // namespace → declaring actions
 	variables  map[string]bool      // declared pipeline variables
 	actions    map[string]bool      // every action name
+	mode       string               // the pipeline's effective execution mode
 }
 
 func newValidator(p *Pipeline) *validator {
@@ -208,6 +209,7 @@ func newValidator(p *Pipeline) *validator {
 		namespaces: map[string]*declared{},
 		variables:  map[string]bool{},
 		actions:    map[string]bool{},
+		mode:       p.EffectiveExecutionMode(),
 	}
 	for i, s := range p.Stages {
 		for j := range s.Actions {
@@ -388,17 +390,18 @@ func (v *validator) stages(stages []Stage) {
 			v.requiredOneOf(bpath+".type", b.Type, shBlockerType)
 		}
 		if s.BeforeEntry != nil {
-			v.conditions(path+".beforeEntry.conditions", s.BeforeEntry.Conditions, true, position{i, 0})
+			v.conditions(path+".beforeEntry.conditions", s.BeforeEntry.Conditions, true, position{i, 0}, ConditionBeforeEntry)
 		}
 		if s.OnSuccess != nil {
-			v.conditions(path+".onSuccess.conditions", s.OnSuccess.Conditions, true, position{i, math.MaxInt})
+			v.conditions(path+".onSuccess.conditions", s.OnSuccess.Conditions, true, position{i, math.MaxInt}, ConditionOnSuccess)
 		}
 		if f := s.OnFailure; f != nil {
 			v.optional(path+".onFailure.result", f.Result, shResult)
 			if f.RetryConfiguration != nil {
 				v.optional(path+".onFailure.retryConfiguration.retryMode", f.RetryConfiguration.RetryMode, shRetryMode)
 			}
-			v.conditions(path+".onFailure.conditions", f.Conditions, false, position{i, math.MaxInt})
+			v.conditions(path+".onFailure.conditions", f.Conditions, false, position{i, math.MaxInt}, ConditionOnFailure)
+			v.onFailure(path+".onFailure", f)
 		}
 		v.actionList(i, s.Actions)
 		total += len(s.Actions)

@@ -66,7 +66,8 @@ func approvals(n int) []Action {
 }
 
 func rule(name string) Rule {
-	return Rule{Name: name, RuleTypeID: RuleTypeID{Category: "Rule", Provider: "VariableCheck"}}
+	return Rule{Name: name, RuleTypeID: RuleTypeID{Category: "Rule", Provider: "VariableCheck"},
+		Configuration: map[string]string{"Operator": "EQ", "Variable": "#{codepipeline.PipelineExecutionId}", "Value": "x"}}
 }
 
 type ruleCase struct {
@@ -246,7 +247,7 @@ func TestPipelineTypeRules(t *testing.T) {
 		}), path: "triggers", msg: "only allowed in V2 pipelines"},
 		{name: "V1 beforeEntry", base: single, mutate: v1(func(p *Pipeline) { p.Stages[0].BeforeEntry = &BeforeEntryConditions{Conditions: cond} }), path: "stages[0].beforeEntry", msg: "only allowed in V2 pipelines"},
 		{name: "V1 onSuccess", base: single, mutate: v1(func(p *Pipeline) { p.Stages[0].OnSuccess = &SuccessConditions{Conditions: cond} }), path: "stages[0].onSuccess", msg: "only allowed in V2 pipelines"},
-		{name: "V1 onFailure", base: single, mutate: v1(func(p *Pipeline) { p.Stages[0].OnFailure = &FailureConditions{Result: ResultFail} }), path: "stages[0].onFailure", msg: "only allowed in V2 pipelines"},
+		{name: "V1 onFailure", base: single, mutate: v1(func(p *Pipeline) { p.Stages[0].OnFailure = &FailureConditions{Result: ResultRollback} }), path: "stages[0].onFailure", msg: "only allowed in V2 pipelines"},
 		{name: "absent type with variables", base: single, mutate: func(p *Pipeline) { p.Variables = []VariableDeclaration{{Name: "x"}} }},
 		{name: "V1 on full", mutate: v1(func(p *Pipeline) {}), path: "stages[1].beforeEntry", msg: "only allowed in V2 pipelines", many: true},
 	})
@@ -342,13 +343,13 @@ func TestConditionRules(t *testing.T) {
 		}, path: "stages[1].beforeEntry.conditions[0].rules", msg: "must have 1..5 entries, got 6"},
 		{name: "onFailure without conditions", mutate: func(p *Pipeline) { p.Stages[1].OnFailure = &FailureConditions{Result: ResultRollback} }},
 		{name: "onFailure with conditions", mutate: func(p *Pipeline) {
-			p.Stages[1].OnFailure.Conditions = []Condition{{Result: ResultRollback, Rules: []Rule{rule("R")}}}
+			p.Stages[1].OnFailure = &FailureConditions{Result: ResultRollback, Conditions: []Condition{{Result: ResultRollback, Rules: []Rule{rule("R")}}}}
 		}},
-		{name: "onFailure result bad", mutate: func(p *Pipeline) { p.Stages[1].OnFailure.Result = "IGNORE" }, path: "stages[1].onFailure.result", msg: `must be one of ROLLBACK, FAIL, RETRY, SKIP, got "IGNORE"`},
+		{name: "onFailure result bad", mutate: func(p *Pipeline) { p.Stages[1].OnFailure = &FailureConditions{Result: "IGNORE"} }, path: "stages[1].onFailure.result", msg: `must be one of ROLLBACK, FAIL, RETRY, SKIP, got "IGNORE"`},
 		{name: "retryMode ALL_ACTIONS", mutate: func(p *Pipeline) { p.Stages[1].OnFailure.RetryConfiguration.RetryMode = "ALL_ACTIONS" }},
 		{name: "retryMode bad", mutate: func(p *Pipeline) { p.Stages[1].OnFailure.RetryConfiguration.RetryMode = "SOME" }, path: "stages[1].onFailure.retryConfiguration.retryMode", msg: "must be one of FAILED_ACTIONS, ALL_ACTIONS"},
 		{name: "onFailure conditions 2", mutate: func(p *Pipeline) {
-			p.Stages[1].OnFailure.Conditions = []Condition{{Rules: []Rule{rule("R")}}, {Rules: []Rule{rule("S")}}}
+			p.Stages[1].OnFailure = &FailureConditions{Conditions: []Condition{{Rules: []Rule{rule("R")}}, {Rules: []Rule{rule("S")}}}}
 		}, path: "stages[1].onFailure.conditions", msg: "must have exactly 1 entry, got 2"},
 
 		{name: "rule name missing", mutate: func(p *Pipeline) { r(p).Name = "" }, path: rp + ".name", msg: "is required"},
@@ -363,16 +364,20 @@ func TestConditionRules(t *testing.T) {
 		{name: "rule provider 36", mutate: func(p *Pipeline) { r(p).RuleTypeID.Provider = rep("p", 36) }, path: rp + ".ruleTypeId.provider", msg: "must be 1..35 characters long"},
 		{name: "rule version absent", mutate: func(p *Pipeline) { r(p).RuleTypeID.Version = "" }},
 		{name: "rule version 10", mutate: func(p *Pipeline) { r(p).RuleTypeID.Version = rep("1", 10) }, path: rp + ".ruleTypeId.version", msg: "must be 1..9 characters long"},
+		// A Commands rule passes configuration keys through unchecked, as
+		// the Commands action does: the counts are the API's.
 		{name: "rule config 200", mutate: func(p *Pipeline) {
-			for _, k := range strs("k", 197) {
-				r(p).Configuration[k] = "v"
+			smoke(p).Configuration = map[string]string{}
+			for _, k := range strs("k", 200) {
+				smoke(p).Configuration[k] = "v"
 			}
 		}},
 		{name: "rule config 201", mutate: func(p *Pipeline) {
-			for _, k := range strs("k", 198) {
-				r(p).Configuration[k] = "v"
+			smoke(p).Configuration = map[string]string{}
+			for _, k := range strs("k", 201) {
+				smoke(p).Configuration[k] = "v"
 			}
-		}, path: rp + ".configuration", msg: "must have at most 200 entries, got 201"},
+		}, path: "stages[2].onSuccess.conditions[0].rules[0].configuration", msg: "must have at most 200 entries, got 201"},
 		{name: "rule config key 51", mutate: func(p *Pipeline) { r(p).Configuration[rep("k", 51)] = "v" }, path: rp + ".configuration", msg: "must be 1..50 characters long, got 51"},
 		{name: "rule config value empty", mutate: func(p *Pipeline) { r(p).Configuration["Value"] = "" }, path: rp + ".configuration.Value", msg: "must be 1..10000 characters long, got 0"},
 		{name: "rule config value 10000", mutate: func(p *Pipeline) { r(p).Configuration["Value"] = rep("v", 10000) }},
@@ -392,10 +397,10 @@ func TestConditionRules(t *testing.T) {
 			path: rp + ".inputArtifacts[0]", msg: `artifact "BuildOut" is not produced by any action that runs before this rule (stages[1].actions[0] produces it`},
 		{name: "beforeEntry input from earlier stage", mutate: func(p *Pipeline) { r(p).InputArtifacts = []InputArtifact{{Name: "Src"}} }},
 		{name: "onFailure rule sees own stage", mutate: func(p *Pipeline) {
-			rr := rule("Check")
+			rr := Rule{Name: "Check", RuleTypeID: RuleTypeID{Category: "Rule", Provider: RuleCommands}}
 			rr.Commands = []string{"test -n #{BuildVars.VERSION}"}
 			rr.InputArtifacts = []InputArtifact{{Name: "Bundle"}}
-			p.Stages[1].OnFailure.Conditions = []Condition{{Rules: []Rule{rr}}}
+			p.Stages[1].OnFailure = &FailureConditions{Conditions: []Condition{{Rules: []Rule{rr}}}}
 		}},
 		{name: "onSuccess rule command unknown namespace", mutate: func(p *Pipeline) { smoke(p).Commands[0] = "echo #{Later.x}" },
 			path: "stages[2].onSuccess.conditions[0].rules[0].commands[0]", msg: `namespace "Later" is not declared by any action that runs before this rule`},

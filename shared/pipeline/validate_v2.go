@@ -68,9 +68,10 @@ func (v *validator) filter(path string, f *FilterCriteria, listShape, itemShape 
 }
 
 // ---------------------------------------------------------------------------
-// Stage conditions and rules
+// Stage conditions and rules (the results each kind of condition accepts
+// are checked in validate_conditions.go)
 
-func (v *validator) conditions(path string, conds []Condition, required bool, at position) {
+func (v *validator) conditions(path string, conds []Condition, required bool, at position, kind ConditionKind) {
 	if conds == nil {
 		if required {
 			v.add(path, "is required")
@@ -81,16 +82,21 @@ func (v *validator) conditions(path string, conds []Condition, required bool, at
 	for i, c := range conds {
 		cpath := index(path, i)
 		v.optional(cpath+".result", c.Result, shResult)
-		if c.Rules != nil {
+		if c.Rules == nil {
+			v.add(cpath+".rules", "is required: a condition needs at least one rule")
+		} else {
 			v.count(cpath+".rules", len(c.Rules), shRules)
 		}
+		defs := make([]*RuleTypeDef, len(c.Rules))
 		for k := range c.Rules {
-			v.rule(index(cpath+".rules", k), &c.Rules[k], at)
+			defs[k] = v.rule(index(cpath+".rules", k), &c.Rules[k], at)
 		}
+		v.conditionResult(cpath, &c, defs, kind)
 	}
 }
 
-func (v *validator) rule(path string, r *Rule, at position) {
+// rule checks a rule declaration and returns its type (nil if unknown).
+func (v *validator) rule(path string, r *Rule, at position) *RuleTypeDef {
 	v.required(path+".name", r.Name, shRuleName)
 	t := r.RuleTypeID
 	tpath := path + ".ruleTypeId"
@@ -108,4 +114,6 @@ func (v *validator) rule(path string, r *Rule, at position) {
 	}
 	v.optional(path+".region", r.Region, shRegion)
 	v.number(path+".timeoutInMinutes", r.TimeoutInMinutes, shRuleTimeout)
+	def, _ := v.ruleType(path, r)
+	return def
 }

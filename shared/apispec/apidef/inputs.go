@@ -70,6 +70,8 @@ var InputMembers = map[string]string{
 	"ListActionTypesInput.actionOwnerFilter":              "ActionOwner",
 	"ListActionTypesInput.nextToken":                      "NextToken",
 	"ListActionTypesInput.regionFilter":                   "AWSRegionName",
+	"ListRuleTypesInput.ruleOwnerFilter":                  "RuleOwner",
+	"ListRuleTypesInput.regionFilter":                     "AWSRegionName",
 	"PollForJobsInput.maxBatchSize":                       "MaxBatchSize",
 	"PollForJobsInput.queryParam":                         "QueryParamMap",
 	"AcknowledgeJobInput.jobId":                           "JobId",
