@@ -69,6 +69,22 @@ func Advance(e *Execution, env Env) Decision {
 				}
 			}
 		}
+		if st.RunOrder == 0 {
+			// beforeEntry: evaluated before the stage's first action.
+			c := e.condition(si, pipeline.ConditionBeforeEntry, env, now)
+			switch c.state {
+			case condWaiting:
+				return Decision{Wave: c.wave, Status: e.Status, RecheckAt: c.recheck}
+			case condFailed:
+				st.EndTime = now
+				if c.result == pipeline.ResultSkip {
+					st.Status = Skipped
+					continue
+				}
+				st.Status = Failed
+				return finish(e, Failed, fmt.Sprintf("the beforeEntry condition of stage %q failed: %s", st.Name, c.summary), now)
+			}
+		}
 		if st.RunOrder != 0 {
 			group := e.latestRuns(si, st.RunOrder)
 			if anyStatus(group, InProgress) {
@@ -93,6 +109,19 @@ func Advance(e *Execution, env Env) Decision {
 		}
 		next := nextRunOrder(&e.Pipeline.Stages[si], st.RunOrder)
 		if next == 0 {
+			c := e.condition(si, pipeline.ConditionOnSuccess, env, now)
+			switch c.state {
+			case condWaiting:
+				return Decision{Wave: c.wave, Status: e.Status, RecheckAt: c.recheck}
+			case condFailed:
+				st.Status = Failed
+				st.EndTime = now
+				why := fmt.Sprintf("the onSuccess condition of stage %q failed: %s", st.Name, c.summary)
+				if c.result == pipeline.ResultRollback {
+					why += " (its result is ROLLBACK; Stageflow does not roll back automatically yet, so the stage fails)"
+				}
+				return finish(e, Failed, why, now)
+			}
 			st.Status = Succeeded
 			st.EndTime = now
 			continue
@@ -139,8 +168,8 @@ func autoRetry(e *Execution, si int) (string, bool) {
 // stop handles an execution with a stop request.
 func stop(e *Execution, now time.Time) Decision {
 	running := false
-	for i := range e.Actions {
-		r := &e.Actions[i]
+	e.endConditions(Abandoned, now)
+	for r := range e.EveryRun() {
 		if r.Status != InProgress {
 			continue
 		}
@@ -205,7 +234,7 @@ func currentStage(e *Execution) int {
 		if e.Rollback != nil && e.Stages[i].Name != e.Rollback.Stage {
 			continue
 		}
-		if e.Stages[i].Status != Succeeded {
+		if st := e.Stages[i].Status; st != Succeeded && st != Skipped {
 			return i
 		}
 	}
@@ -276,14 +305,19 @@ func failureText(r *ActionRun) string {
 // and input artifacts. A run whose inputs cannot be resolved is created
 // Failed with a ConfigurationError and is not part of the wave.
 func (e *Execution) newRun(si, ai int, env Env, now time.Time) ActionRun {
-	stage := &e.Pipeline.Stages[si]
-	a := &stage.Actions[ai]
 	attempt := 1
 	for i := range e.Actions {
 		if r := &e.Actions[i]; r.StageIndex == si && r.ActionIndex == ai && r.Attempt >= attempt {
 			attempt = r.Attempt + 1
 		}
 	}
+	return e.makeRun(si, ai, &e.Pipeline.Stages[si].Actions[ai], attempt, env, now)
+}
+
+// makeRun is newRun for action a (the declared action ai of stage si, or a
+// Commands rule's action, ai -1) at the given attempt.
+func (e *Execution) makeRun(si, ai int, a *pipeline.Action, attempt int, env Env, now time.Time) ActionRun {
+	stage := &e.Pipeline.Stages[si]
 	run := ActionRun{
 		ID:             env.NewID(),
 		Token:          env.NewID(),

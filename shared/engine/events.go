@@ -59,9 +59,9 @@ func New(id, pipelineName string, version int, p pipeline.Pipeline, overrides ma
 
 // Run returns the action run with the given ID.
 func (e *Execution) Run(id string) (*ActionRun, bool) {
-	for i := range e.Actions {
-		if e.Actions[i].ID == id {
-			return &e.Actions[i], true
+	for r := range e.EveryRun() {
+		if r.ID == id {
+			return r, true
 		}
 	}
 	return nil, false
@@ -200,18 +200,25 @@ func Queued(runIDs []string, queued bool, now time.Time) Event {
 // not to be saved.
 func (e *Execution) WithoutDriverTokens() *Execution {
 	has := e.ParkToken != ""
-	for i := range e.Actions {
-		has = has || e.Actions[i].CallbackToken != ""
+	for r := range e.EveryRun() {
+		has = has || r.CallbackToken != ""
 	}
 	if !has {
 		return e
 	}
 	c := *e
 	c.ParkToken = ""
-	c.Actions = make([]ActionRun, len(e.Actions))
-	for i, r := range e.Actions {
-		r.CallbackToken = ""
-		c.Actions[i] = r
+	strip := func(runs []ActionRun) []ActionRun {
+		out := make([]ActionRun, len(runs))
+		for i, r := range runs {
+			r.CallbackToken = ""
+			out[i] = r
+		}
+		return out
+	}
+	c.Actions = strip(e.Actions)
+	if e.RuleRuns != nil {
+		c.RuleRuns = strip(e.RuleRuns)
 	}
 	return &c
 }

@@ -169,8 +169,8 @@ func (w *lockWrite) end(ctx context.Context, id string, status Status, summary s
 			o.Stages[i].EndTime = w.now
 		}
 	}
-	for i := range o.Actions {
-		if r := &o.Actions[i]; r.Status == InProgress {
+	for r := range o.EveryRun() {
+		if r.Status == InProgress {
 			// None should run (a waiting execution is between stages);
 			// never leave one running on an ended execution.
 			r.Status, r.ErrorCode, r.ErrorMessage, r.EndTime, r.LastUpdateTime = Abandoned, CodeAbandoned, "the execution ended ("+string(status)+")", w.now, w.now

@@ -41,6 +41,12 @@ func RetryStage(stage, mode, trigger string, now time.Time) Event {
 		}
 		st.Status = ""
 		st.Retry = mode
+		// The stage's onSuccess conditions are evaluated again; its
+		// beforeEntry ones only if they failed (else they were met).
+		st.SuccessCondition = ""
+		if cr, ok := e.ConditionRunByID(st.EntryCondition); ok && cr.Status != Succeeded && cr.Status != Overridden {
+			st.EntryCondition = ""
+		}
 		st.LatestRetryTrigger = trigger
 		if trigger == AutoStageRetry {
 			st.AutoRetries++

@@ -26,13 +26,15 @@ const (
 	Stopping   Status = "Stopping"
 	Superseded Status = "Superseded"
 	Cancelled  Status = "Cancelled"
-	Abandoned  Status = "Abandoned" // actions only
+	Abandoned  Status = "Abandoned"  // actions only
+	Skipped    Status = "Skipped"    // stages only: a beforeEntry condition with result SKIP failed
+	Overridden Status = "Overridden" // conditions only: OverrideStageCondition
 )
 
 // Terminal reports whether the status is final.
 func (s Status) Terminal() bool {
 	switch s {
-	case Succeeded, Failed, Stopped, Superseded, Cancelled, Abandoned:
+	case Succeeded, Failed, Stopped, Superseded, Cancelled, Abandoned, Skipped, Overridden:
 		return true
 	}
 	return false
@@ -87,6 +89,11 @@ type Execution struct {
 	// and variables the stage's actions resolve against. They are not
 	// this execution's runs and are never shown as such.
 	Inherited []ActionRun `json:"inherited,omitempty"`
+	// Conditions are the evaluations of stages' beforeEntry and onSuccess
+	// conditions, and RuleRuns the action runs of their Commands rules
+	// (kept apart from Actions: they are no action of the pipeline).
+	Conditions []ConditionRun `json:"conditions,omitempty"`
+	RuleRuns   []ActionRun    `json:"ruleRuns,omitempty"`
 	// Restarts counts the times an execution that had ended was driven
 	// again (RetryStageExecution): the Step Functions driver names each
 	// drive's state machine execution after it.
@@ -166,7 +173,60 @@ type StageState struct {
 	ManualRetries      int    `json:"manualRetries,omitempty"`
 	AutoRetries        int    `json:"autoRetries,omitempty"`
 	LatestRetryTrigger string `json:"latestRetryTrigger,omitempty"`
+	// EntryCondition and SuccessCondition are the IDs of the evaluations
+	// (ConditionRun) of the stage's beforeEntry and onSuccess conditions
+	// in its current entry ("" until they begin; a retry clears them).
+	EntryCondition   string `json:"entryCondition,omitempty"`
+	SuccessCondition string `json:"successCondition,omitempty"`
 }
+
+// ConditionRun is one evaluation of a stage's beforeEntry or onSuccess
+// conditions: its rules' runs and how it ended.
+type ConditionRun struct {
+	ID         string `json:"id"`
+	Stage      string `json:"stage"`
+	StageIndex int    `json:"stageIndex"`
+	Kind       string `json:"kind"` // BEFORE_ENTRY, ON_SUCCESS (the API's ConditionType)
+	// Status is InProgress, Succeeded (every rule succeeded), Failed (one
+	// failed: Result applied) or Overridden.
+	Status  Status    `json:"status"`
+	Summary string    `json:"summary,omitempty"`
+	Result  string    `json:"result,omitempty"` // the result applied when it failed (FAIL, SKIP, ROLLBACK)
+	Rules   []RuleRun `json:"rules"`
+	// OverriddenBy is who overrode it (OverrideStageCondition).
+	OverriddenBy   string    `json:"overriddenBy,omitempty"`
+	StartTime      time.Time `json:"startTime"`
+	LastUpdateTime time.Time `json:"lastUpdateTime"`
+	EndTime        time.Time `json:"endTime,omitzero"`
+}
+
+// RuleRun is one rule of a condition run.
+type RuleRun struct {
+	ID        string              `json:"id"`
+	Condition int                 `json:"condition"` // the condition's index in its stage's list
+	Index     int                 `json:"index"`     // the rule's index in its condition
+	Name      string              `json:"name"`
+	Type      pipeline.RuleTypeID `json:"ruleTypeId"`
+	Status    Status              `json:"status"` // InProgress, Succeeded, Failed, Abandoned
+	Summary   string              `json:"summary,omitempty"`
+	// ResolvedConfiguration is the configuration with its references
+	// replaced, as it was evaluated.
+	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitempty"`
+	// RecheckAt is when a rule in progress is evaluated again (a closed
+	// deployment window); zero when it waits for a run.
+	RecheckAt time.Time `json:"recheckAt,omitzero"`
+	// RunID is the action run of a Commands rule (in RuleRuns).
+	RunID          string    `json:"runId,omitempty"`
+	StartTime      time.Time `json:"startTime"`
+	LastUpdateTime time.Time `json:"lastUpdateTime"`
+	EndTime        time.Time `json:"endTime,omitzero"`
+}
+
+// Condition types, as the API names them.
+const (
+	ConditionBeforeEntry = "BEFORE_ENTRY"
+	ConditionOnSuccess   = "ON_SUCCESS"
+)
 
 // Stage retry modes and triggers, as the API names them.
 const (
@@ -236,11 +296,21 @@ type ActionRun struct {
 	StartTime       time.Time `json:"startTime"`
 	LastUpdateTime  time.Time `json:"lastUpdateTime"`
 	EndTime         time.Time `json:"endTime,omitzero"`
+	// Rule, set on a run of a Commands rule of a stage condition (in
+	// Execution.RuleRuns), names the condition run and the rule.
+	Rule *RuleRef `json:"rule,omitempty"`
 	// CallbackToken is the driver's token for the run's completion, set
 	// while the run is in progress (the Step Functions driver keeps its
 	// Dispatch task's token here, and Complete sends it). The engine never
 	// reads it.
 	CallbackToken string `json:"callbackToken,omitempty"`
+}
+
+// RuleRef names the rule a run of Execution.RuleRuns runs.
+type RuleRef struct {
+	ConditionRun string `json:"conditionRun"`
+	Condition    int    `json:"condition"`
+	Index        int    `json:"index"`
 }
 
 // Result is how an action run ends: reported by its provider, a job worker
@@ -276,6 +346,10 @@ type Decision struct {
 	// Wait is set when the execution is parked in front of a stage: the
 	// driver runs nothing for it until it is resumed (Continue).
 	Wait *Wait
+	// RecheckAt, when set, is when a condition's rule waiting for a time
+	// (a deployment window) is evaluated again: the driver continues the
+	// execution then (a timer, not a poll).
+	RecheckAt time.Time
 	// Changed are the other executions the step changed and saved with it
 	// (through the stage locks): the ones handed a stage, to resume with
 	// Continue, and the ones it ended (superseded, cancelled), whose ends

@@ -68,6 +68,9 @@ type Runner struct {
 	cancel   context.CancelFunc
 	// timeouts holds the armed action timeouts (see timeouts.go).
 	timeouts *timers
+	// rechecks are the armed timers of executions whose stage condition
+	// waits for a time (rechecks.go), under mu.
+	rechecks map[string]recheck
 }
 
 // Config configures a Runner.
@@ -102,7 +105,7 @@ func New(cfg Config) *Runner {
 		store: cfg.Store, providers: cfg.Providers, artifacts: cfg.Artifacts, env: cfg.Env,
 		dataDir: cfg.DataDir, log: lg, waiters: map[string][]chan *engine.Execution{},
 		running: map[string]context.CancelFunc{}, closing: make(chan struct{}),
-		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{},
+		keepFailed: cfg.KeepFailedWork, lingering: map[string]struct{}{}, rechecks: map[string]recheck{},
 		ctx: ctx, cancel: cancel,
 	}
 	if cfg.MaxParallelActions > 0 {
@@ -126,6 +129,12 @@ func (r *Runner) Begin(ctx context.Context, executionID string) error {
 // engine decides; for one that is not waiting it is a plain step.
 func (r *Runner) Continue(ctx context.Context, executionID string) error {
 	return r.stepErr(context.WithoutCancel(ctx), executionID, nil)
+}
+
+// Apply applies an event to an execution that is going on (a stage
+// condition overridden) and dispatches what the engine decides.
+func (r *Runner) Apply(ctx context.Context, executionID string, ev engine.Event) error {
+	return r.stepErr(context.WithoutCancel(ctx), executionID, ev)
 }
 
 // Retry applies an event that drives an ended execution again (a stage
@@ -214,7 +223,8 @@ func (r *Runner) Resume(ctx context.Context) (int, error) {
 		}
 		var interrupted []string
 		var restart []engine.ActionRun
-		for _, run := range e.Actions {
+		for rp := range e.EveryRun() {
+			run := *rp
 			if run.Status != engine.InProgress || r.isRunning(run.ID) {
 				continue
 			}
@@ -315,6 +325,7 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	r.timeouts.close()
+	r.stopRechecks()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -358,6 +369,7 @@ func (r *Runner) stepErr(ctx context.Context, id string, ev engine.Event) error 
 func (r *Runner) after(e *engine.Execution, d engine.Decision) {
 	defer r.others(d.Changed)
 	r.disarmEnded(e)
+	r.armRecheck(e, d)
 	if r.OnChange != nil {
 		r.OnChange(e)
 	}
@@ -445,8 +457,7 @@ func (r *Runner) isRunning(runID string) bool {
 func (r *Runner) cancelAbandoned(e *engine.Execution) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i := range e.Actions {
-		run := &e.Actions[i]
+	for run := range e.EveryRun() {
 		if cancel, ok := r.running[run.ID]; ok && run.Status == engine.Abandoned {
 			r.log.Info("abandoning action", "execution", e.ID, "action", run.Action)
 			cancel()
@@ -520,7 +531,10 @@ func (r *Runner) execute(ctx context.Context, e *engine.Execution, run engine.Ac
 	if err := r.makeWorkDir(workDir); err != nil {
 		return actions.Failed("JobFailed", "creating the work folder: %v", err)
 	}
-	action := e.Pipeline.Stages[run.StageIndex].Actions[run.ActionIndex]
+	action, ok := e.ActionOf(&run)
+	if !ok {
+		return actions.Failed("ConfigurationError", "execution %s has no action for run %s", e.ID, run.ID)
+	}
 	job := &actions.Job{
 		PipelineName: e.PipelineName,
 		ExecutionID:  e.ID,

@@ -184,15 +184,15 @@ func statusWord(st engine.Status) string {
 }
 
 // OverrideStageCondition overrides a stage's condition (conditionType
-// BEFORE_ENTRY or ON_SUCCESS) that is in progress for an execution.
-// Stageflow does not run stage conditions yet, so none is ever in progress:
-// after the checks of its arguments it answers ConditionNotOverridable.
+// BEFORE_ENTRY or ON_SUCCESS) that is in progress for an execution: it ends
+// Overridden and the stage goes on (ConditionNotOverridable when none is in
+// progress, or its result is SKIP).
 func (s *Service) OverrideStageCondition(ctx context.Context, name, stage, executionID, conditionType string) error {
 	if err := s.authorize(ctx, OpOverrideStageCondition, s.PipelineArn(name)); err != nil {
 		return err
 	}
-	if conditionType != "BEFORE_ENTRY" && conditionType != "ON_SUCCESS" {
-		return errs.Invalid("invalid override", []errs.Problem{{Path: "conditionType", Message: fmt.Sprintf("%q is not BEFORE_ENTRY or ON_SUCCESS", conditionType)}})
+	if conditionType != engine.ConditionBeforeEntry && conditionType != engine.ConditionOnSuccess {
+		return errs.Invalid("invalid override", []errs.Problem{{Path: "conditionType", Message: fmt.Sprintf("%q is not %s or %s", conditionType, engine.ConditionBeforeEntry, engine.ConditionOnSuccess)}})
 	}
 	if _, err := s.stageOf(ctx, name, stage); err != nil {
 		return err
@@ -200,5 +200,5 @@ func (s *Service) OverrideStageCondition(ctx context.Context, name, stage, execu
 	if _, err := s.execution(ctx, name, executionID); err != nil {
 		return err
 	}
-	return errs.Of(errs.InvalidState, errs.KindConditionNotOverridable, "no %s condition of stage %q is in progress for execution %s (Stageflow does not run stage conditions yet)", conditionType, stage, executionID)
+	return s.driver.Apply(ctx, executionID, engine.OverrideCondition(stage, conditionType, CallerFrom(ctx).Principal, s.now()))
 }

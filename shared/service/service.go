@@ -39,6 +39,9 @@ type Driver interface {
 	// than its own actions (a stage lock, a disabled transition) and
 	// dispatches what it decides; a no-op for one that is not waiting.
 	Continue(ctx context.Context, executionID string) error
+	// Apply applies an event to an execution that is going on (a stage
+	// condition overridden) and dispatches what it decides.
+	Apply(ctx context.Context, executionID string, ev engine.Event) error
 	// Retry applies an event that drives an ended execution again (a
 	// stage retry) and dispatches what it decides.
 	Retry(ctx context.Context, executionID string, ev engine.Event) error

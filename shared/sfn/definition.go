@@ -32,8 +32,10 @@ const (
 	ResourceInvokeToken = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 )
 
-// ParkTimeoutSeconds bounds one wait in Park: then the machine advances
-// again (and parks again if the execution still waits). An hour a turn
+// ParkTimeoutSeconds bounds one wait in Park (Advance says how long in
+// parkSeconds: less when a stage condition asks to be evaluated sooner):
+// then the machine advances again, and parks again if the execution still
+// waits. An hour a turn
 // costs EventsPerPark history events an hour, some 9,400 in the 30 days a
 // transition may hold an execution — within MaxHistoryEvents.
 const ParkTimeoutSeconds = 3600
@@ -174,7 +176,7 @@ func Definition(fn Functions) ([]byte, error) {
 				Comment:        "engine.Step through the store: records timed-out runs, advances, returns the wave as identifiers",
 				Resource:       ResourceInvoke,
 				Parameters:     map[string]any{"FunctionName": fn.Advance, "Payload.$": "$"},
-				ResultSelector: map[string]string{"executionId.$": "$.Payload.executionId", "next.$": "$.Payload.next", "wave.$": "$.Payload.wave"},
+				ResultSelector: map[string]string{"executionId.$": "$.Payload.executionId", "next.$": "$.Payload.next", "wave.$": "$.Payload.wave", "parkSeconds.$": "$.Payload.parkSeconds"},
 				Retry:          retryLambda,
 				Catch:          catchAll,
 				Next:           StateRoute,
@@ -229,7 +231,7 @@ func Definition(fn Functions) ([]byte, error) {
 				// A safety net, not a poll: a resume lost between the write
 				// that hands the execution a stage and the sending of its
 				// token (a crash) is made good by advancing again.
-				TimeoutSeconds: ParkTimeoutSeconds,
+				TimeoutSecondsPath: "$.parkSeconds",
 				Retry:          retryLambda,
 				Catch: []catcher{
 					{ErrorEquals: []string{"States.Timeout"}, ResultPath: "$.parkTimedOut", Next: StateAdvance},

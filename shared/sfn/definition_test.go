@@ -113,9 +113,9 @@ func TestDefinitionShape(t *testing.T) {
 	if park.Resource != sfn.ResourceInvokeToken || park.Next != sfn.StateAdvance || park.Parameters["FunctionName"] != testFunctions.Advance {
 		t.Errorf("Park: %+v", park)
 	}
-	if park.TimeoutSeconds != sfn.ParkTimeoutSeconds || len(park.Catch) != 2 || !slices.Equal(park.Catch[0].ErrorEquals, []string{"States.Timeout"}) ||
+	if park.TimeoutSecondsPath != "$.parkSeconds" || len(park.Catch) != 2 || !slices.Equal(park.Catch[0].ErrorEquals, []string{"States.Timeout"}) ||
 		park.Catch[0].Next != sfn.StateAdvance || park.Catch[1].Next != sfn.StateHandlerFailed {
-		t.Errorf("Park: timeout %d, catches %+v; a timed-out park advances again", park.TimeoutSeconds, park.Catch)
+		t.Errorf("Park: timeout %q, catches %+v; a timed-out park advances again", park.TimeoutSecondsPath, park.Catch)
 	}
 	if park := m.States[sfn.StatePark]; len(park.Retry) != 1 || !slices.Contains(park.Retry[0].ErrorEquals, "Lambda.ServiceException") {
 		t.Errorf("Park retries %+v", park.Retry)

@@ -174,6 +174,31 @@ func (d *Driver) startMachine(ctx context.Context, e *engine.Execution) error {
 	return nil
 }
 
+// Apply applies an event to an execution that is going on (a stage
+// condition overridden): its step; the task tokens of the runs it ended
+// are sent, and a parked execution is woken to advance.
+func (d *Driver) Apply(ctx context.Context, executionID string, ev engine.Event) error {
+	before, err := d.store.GetExecution(ctx, executionID)
+	if err != nil {
+		return err
+	}
+	e, dec, err := engine.Step(ctx, d.store, executionID, ev, d.env)
+	if err != nil {
+		return err
+	}
+	d.changed(e)
+	d.propagate(ctx, dec)
+	for run := range before.EveryRun() {
+		if run.Status != engine.InProgress {
+			continue
+		}
+		if err := d.sendRun(ctx, e, run.ID); err != nil {
+			return err
+		}
+	}
+	return d.wake(ctx, e, true)
+}
+
 // Retry applies an event that drives an ended execution again (a stage
 // retry): its step, then a new state machine execution for the new drive.
 func (d *Driver) Retry(ctx context.Context, executionID string, ev engine.Event) error {
@@ -346,8 +371,8 @@ func parked(e *engine.Execution) bool {
 	if e.Status.Terminal() {
 		return false
 	}
-	for i := range e.Actions {
-		if e.Actions[i].Status == engine.InProgress {
+	for r := range e.EveryRun() {
+		if r.Status == engine.InProgress {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/actions"
@@ -34,6 +35,11 @@ type AdvanceOutput struct {
 	ExecutionID string     `json:"executionId"`
 	Next        string     `json:"next"`
 	Wave        []WaveItem `json:"wave"`
+	// ParkSeconds bounds the Park that follows (next park; 0 otherwise, and
+	// always present: the state machine selects it): the time until
+	// a stage condition asks to be evaluated again, at most
+	// ParkTimeoutSeconds.
+	ParkSeconds int `json:"parkSeconds"`
 }
 
 // WaveItem is one action run of the wave: the input of its Dispatch task.
@@ -104,14 +110,17 @@ func (d *Driver) Advance(ctx context.Context, in AdvanceInput) (AdvanceOutput, e
 		out.Next = NextDone
 		return out, nil
 	}
-	for i := range e.Actions {
-		run := &e.Actions[i]
+	for run := range e.EveryRun() {
 		if run.Status == engine.InProgress {
 			out.Wave = append(out.Wave, WaveItem{ExecutionID: e.ID, RunID: run.ID, TimeoutSeconds: timeoutSeconds(run, d.env.Now())})
 		}
 	}
 	if len(out.Wave) == 0 {
 		out.Next = NextPark
+		out.ParkSeconds = ParkTimeoutSeconds
+		if !dec.RecheckAt.IsZero() {
+			out.ParkSeconds = min(ParkTimeoutSeconds, max(1, int(math.Ceil(dec.RecheckAt.Sub(d.env.Now()).Seconds()))))
+		}
 	} else {
 		out.Next = NextWave
 	}
@@ -173,9 +182,7 @@ func (d *Driver) Dispatch(ctx context.Context, in DispatchInput) error {
 			return false, errs.Of(errs.NotFound, errs.KindActionExecution, "execution %s has no action run %s", in.ExecutionID, in.RunID)
 		}
 		run, pipelineName, ended = *r, e.PipelineName, r.Status.Terminal()
-		if r.StageIndex < len(e.Pipeline.Stages) && r.ActionIndex < len(e.Pipeline.Stages[r.StageIndex].Actions) {
-			action = e.Pipeline.Stages[r.StageIndex].Actions[r.ActionIndex]
-		}
+		action, _ = e.ActionOf(r)
 		if ended || r.CallbackToken == in.TaskToken {
 			return false, nil
 		}
