@@ -232,7 +232,7 @@ func Definition(fn Functions) ([]byte, error) {
 				// that hands the execution a stage and the sending of its
 				// token (a crash) is made good by advancing again.
 				TimeoutSecondsPath: "$.parkSeconds",
-				Retry:          retryLambda,
+				Retry:              retryLambda,
 				Catch: []catcher{
 					{ErrorEquals: []string{"States.Timeout"}, ResultPath: "$.parkTimedOut", Next: StateAdvance},
 					catchAll[0],
