@@ -70,6 +70,7 @@ var mayDo = map[service.Operation][]string{
 	service.OpDeleteCustomActionType: {"full", "denyprod"},
 	service.OpListActionTypes:        {"full", "denyprod", "read"},
 	service.OpListRuleTypes:          {"full", "denyprod"},
+	service.OpListRuleExecutions:     {"full", "denyprod"},
 	service.OpPollForJobs:            {"full", "denyprod", "worker"},
 	service.OpAcknowledgeJob:         {"full", "denyprod", "worker"},
 	service.OpGetJobDetails:          {"full", "denyprod", "worker"},

@@ -73,6 +73,7 @@ var cpRequests = map[string]struct {
 	"DeleteCustomActionType": {`{"category":"Build","provider":"Tool","version":"1"}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"ListActionTypes":        {`{}`, "*"},
 	"ListRuleTypes":          {`{}`, "*"},
+	"ListRuleExecutions":     {`{"pipelineName":"p"}`, arnPrefix + "p"},
 	"PollForJobs":            {`{"actionTypeId":` + customType + `}`, arnPrefix + "actiontype:Custom/Build/Tool/1"},
 	"AcknowledgeJob":         {`{"jobId":"` + someUUID + `","nonce":"n"}`, "*"},
 	"GetJobDetails":          {`{"jobId":"` + someUUID + `"}`, "*"},

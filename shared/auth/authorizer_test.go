@@ -163,6 +163,10 @@ var calls = map[string]call{
 		_, err := c.ListRuleTypes(ctx, &codepipeline.ListRuleTypesInput{})
 		return err
 	},
+	"ListRuleExecutions": func(ctx context.Context, c *codepipeline.Client, name string) error {
+		_, err := c.ListRuleExecutions(ctx, &codepipeline.ListRuleExecutionsInput{PipelineName: aws.String(name)})
+		return err
+	},
 	"PollForJobs": func(ctx context.Context, c *codepipeline.Client, _ string) error {
 		_, err := c.PollForJobs(ctx, &codepipeline.PollForJobsInput{ActionTypeId: customType})
 		return err
@@ -249,6 +253,7 @@ var allowed = map[string]struct {
 	"DeleteCustomActionType": {[]string{keyFull, keyDenyProd}, false},
 	"ListActionTypes":        {[]string{keyFull, keyDenyProd, keyRead}, false},
 	"ListRuleTypes":          {[]string{keyFull, keyDenyProd}, false},
+	"ListRuleExecutions":     {[]string{keyFull, keyDenyProd}, true},
 	"PollForJobs":            {[]string{keyFull, keyDenyProd, keyWorker}, false},
 	"AcknowledgeJob":         {[]string{keyFull, keyDenyProd, keyWorker}, false},
 	"GetJobDetails":          {[]string{keyFull, keyDenyProd, keyWorker}, false},

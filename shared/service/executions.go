@@ -283,6 +283,8 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 		if latest != nil {
 			ss.LatestExecution = &StageExecution{PipelineExecutionID: latest.ID, Status: string(stageStatus(latest, st.Name)), Type: executionType(latest.Rollback)}
 			ss.RetryStageMetadata = retryMetadata(latest, st.Name)
+			ss.BeforeEntryConditionState = conditionState(latestConditionRun(latest, st.Name, engine.ConditionBeforeEntry))
+			ss.OnSuccessConditionState = conditionState(latestConditionRun(latest, st.Name, engine.ConditionOnSuccess))
 		}
 		for _, a := range st.Actions {
 			as := ActionState{ActionName: a.Name}

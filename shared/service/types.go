@@ -168,6 +168,9 @@ type StageState struct {
 	InboundExecution   *StageExecution     `json:"inboundExecution,omitempty"`
 	InboundExecutions  []StageExecution    `json:"inboundExecutions,omitempty"`
 	RetryStageMetadata *RetryStageMetadata `json:"retryStageMetadata,omitempty"`
+	// The latest evaluations of the stage's conditions (ruleexecutions.go).
+	BeforeEntryConditionState *StageConditionState `json:"beforeEntryConditionState,omitempty"`
+	OnSuccessConditionState   *StageConditionState `json:"onSuccessConditionState,omitempty"`
 }
 
 // GetPipelineStateOutput is the answer of GetPipelineState.

@@ -141,6 +141,7 @@ var cpOperations = map[string]cpOperation{
 	"RollbackStage":          cpOp(cpRollbackStage),
 	"OverrideStageCondition": cpOp(cpOverrideStageCondition),
 	"ListRuleTypes":          cpOp(cpListRuleTypes),
+	"ListRuleExecutions":     cpOp(cpListRuleExecutions),
 }
 
 // cpUnsupported are the operations of the API definition that Stageflow does
@@ -154,7 +155,6 @@ var cpUnsupported = map[string]string{
 	"GetActionType":                    "action type definitions (UpdateActionType) are not supported; use ListActionTypes",
 	"GetThirdPartyJobDetails":          "third-party action jobs are not supported",
 	"ListDeployActionExecutionTargets": "deploy targets are not tracked",
-	"ListRuleExecutions":               "stage condition rules are not run",
 	"ListWebhooks":                     "webhooks are not supported",
 	"PollForThirdPartyJobs":            "third-party action jobs are not supported",
 	"PutActionRevision":                "source revisions are not tracked",

@@ -29,3 +29,28 @@ func cpListRuleTypes(ctx context.Context, c *cpCall, in *cpListRuleTypesInput) (
 	}
 	return cpListRuleTypesOutput{RuleTypes: types}, nil
 }
+
+type cpRuleExecutionFilterInput struct {
+	PipelineExecutionID       string                             `json:"pipelineExecutionId" api:"shape=PipelineExecutionId"`
+	LatestInPipelineExecution *cpLatestInPipelineExecutionFilter `json:"latestInPipelineExecution"`
+}
+
+type cpListRuleExecutionsInput struct {
+	PipelineName string                      `json:"pipelineName" api:"required,shape=PipelineName"`
+	Filter       *cpRuleExecutionFilterInput `json:"filter"`
+	MaxResults   *int                        `json:"maxResults" api:"shape=MaxResults"`
+	NextToken    string                      `json:"nextToken" api:"shape=NextToken"`
+}
+
+// cpListRuleExecutions lists the rule runs of a pipeline's stage
+// conditions, newest first.
+func cpListRuleExecutions(ctx context.Context, c *cpCall, in *cpListRuleExecutionsInput) (any, error) {
+	id := ""
+	if in.Filter != nil {
+		if in.Filter.LatestInPipelineExecution != nil {
+			return nil, cpInvalidMember("filter.latestInPipelineExecution", "Stageflow does not support this filter; use filter.pipelineExecutionId")
+		}
+		id = in.Filter.PipelineExecutionID
+	}
+	return c.svc.ListRuleExecutions(ctx, in.PipelineName, id, cpIntOr(in.MaxResults, 0), in.NextToken)
+}
