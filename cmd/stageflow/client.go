@@ -519,7 +519,7 @@ func newExecutionsCmd() *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rows)
 			}
-			laned := slices.ContainsFunc(rows, func(s service.PipelineExecutionSummary) bool { return s.Lane != "" })
+			laned := slices.ContainsFunc(rows, func(s service.LanedExecutionSummary) bool { return s.Lane != "" })
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			if laned {
 				fmt.Fprintln(tw, "EXECUTION\tSTATUS\tLANE\tSTARTED\tTRIGGER\tSUMMARY")
@@ -550,8 +550,8 @@ func newExecutionsCmd() *cobra.Command {
 // executions reads up to q.MaxResults of a pipeline's executions, newest
 // first, through as many pages as a lane's listing takes (its pages may
 // come back short).
-func (c *client) executions(ctx context.Context, q service.ListExecutionsQuery) ([]service.PipelineExecutionSummary, error) {
-	rows := []service.PipelineExecutionSummary{}
+func (c *client) executions(ctx context.Context, q service.ListExecutionsQuery) ([]service.LanedExecutionSummary, error) {
+	rows := []service.LanedExecutionSummary{}
 	want := q.MaxResults
 	for len(rows) < want {
 		q.MaxResults = want - len(rows)

@@ -185,7 +185,15 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 // ListExecutions lists a pipeline's executions, newest first, as
 // ListPipelineExecutions shows them (every lane, no lane shown).
 func (s *Service) ListExecutions(ctx context.Context, name string, status engine.Status, maxResults int, nextToken string) (*ListPipelineExecutionsOutput, error) {
-	return s.listExecutions(ctx, ListExecutionsQuery{PipelineName: name, Status: status, MaxResults: maxResults, NextToken: nextToken}, false)
+	page, err := s.listExecutions(ctx, ListExecutionsQuery{PipelineName: name, Status: status, MaxResults: maxResults, NextToken: nextToken}, false)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: make([]PipelineExecutionSummary, 0, len(page.PipelineExecutionSummaries)), NextToken: page.NextToken}
+	for _, r := range page.PipelineExecutionSummaries {
+		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, r.PipelineExecutionSummary)
+	}
+	return out, nil
 }
 
 // ListExecutionsIn lists a pipeline's executions, newest first, of q's
@@ -193,12 +201,12 @@ func (s *Service) ListExecutions(ctx context.Context, name string, status engine
 // With a lane, a page may hold fewer than MaxResults executions, none even,
 // and still have a NextToken: one call reads at most laneListReads pages of
 // the store.
-func (s *Service) ListExecutionsIn(ctx context.Context, q ListExecutionsQuery) (*ListPipelineExecutionsOutput, error) {
+func (s *Service) ListExecutionsIn(ctx context.Context, q ListExecutionsQuery) (*ListExecutionsInOutput, error) {
 	return s.listExecutions(ctx, q, true)
 }
 
 // listExecutions is both listings; withLanes names each row's lane.
-func (s *Service) listExecutions(ctx context.Context, q ListExecutionsQuery, withLanes bool) (*ListPipelineExecutionsOutput, error) {
+func (s *Service) listExecutions(ctx context.Context, q ListExecutionsQuery, withLanes bool) (*ListExecutionsInOutput, error) {
 	name := q.PipelineName
 	if err := s.authorize(ctx, OpListPipelineExecutions, s.PipelineArn(name)); err != nil {
 		return nil, err
@@ -215,7 +223,7 @@ func (s *Service) listExecutions(ctx context.Context, q ListExecutionsQuery, wit
 		want = defaultListPage
 	}
 	lanes := s.newLaneReader(name)
-	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: []PipelineExecutionSummary{}}
+	out := &ListExecutionsInOutput{PipelineExecutionSummaries: []LanedExecutionSummary{}}
 	token := q.NextToken
 	for reads := 0; ; {
 		// Each read asks for what the page still lacks, so that the next
@@ -234,10 +242,11 @@ func (s *Service) listExecutions(ctx context.Context, q ListExecutionsQuery, wit
 			if q.Lane != nil && lane != *q.Lane {
 				continue
 			}
+			row := LanedExecutionSummary{PipelineExecutionSummary: sum}
 			if withLanes {
-				sum.Lane = lane
+				row.Lane = lane
 			}
-			out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
+			out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, row)
 		}
 		if q.Lane == nil || token == "" || len(out.PipelineExecutionSummaries) >= want || reads >= laneListReads {
 			break

@@ -26,6 +26,19 @@ type ListExecutionsQuery struct {
 	NextToken  string
 }
 
+// LanedExecutionSummary is a row of ListExecutionsIn: a
+// ListPipelineExecutions summary and the execution's lane ("": none).
+type LanedExecutionSummary struct {
+	PipelineExecutionSummary
+	Lane string `json:"lane,omitempty"`
+}
+
+// ListExecutionsInOutput is a page of ListExecutionsIn, newest first.
+type ListExecutionsInOutput struct {
+	PipelineExecutionSummaries []LanedExecutionSummary `json:"pipelineExecutionSummaries"`
+	NextToken                  string                  `json:"nextToken,omitempty"`
+}
+
 const (
 	// defaultListPage is the page size of a lane's listing without
 	// MaxResults, the stores' default.

@@ -242,9 +242,6 @@ type PipelineExecutionSummary struct {
 	ExecutionMode       string                `json:"executionMode,omitempty"`
 	ExecutionType       string                `json:"executionType,omitempty"`
 	RollbackMetadata    *RollbackMetadata     `json:"rollbackMetadata,omitempty"`
-	// Lane is Stageflow's own: the execution's lane (the value of its
-	// StageflowLane variable), shown by ListExecutionsIn (REST) only.
-	Lane string `json:"lane,omitempty"`
 }
 
 // ListPipelineExecutionsOutput is a page of executions, newest first.

@@ -288,8 +288,8 @@ func (c *Client) ListExecutions(ctx context.Context, name string, status engine.
 // q.PipelineName of q's status and lane, newest first, each naming its
 // lane. A page of a lane may hold fewer than asked and still have a
 // NextToken.
-func (c *Client) ListExecutionsIn(ctx context.Context, q service.ListExecutionsQuery) (*service.ListPipelineExecutionsOutput, error) {
-	var out service.ListPipelineExecutionsOutput
+func (c *Client) ListExecutionsIn(ctx context.Context, q service.ListExecutionsQuery) (*service.ListExecutionsInOutput, error) {
+	var out service.ListExecutionsInOutput
 	v := withLane(query("status", string(q.Status), "maxResults", itoa(q.MaxResults), "nextToken", q.NextToken), q.Lane)
 	return &out, c.do(ctx, "GET", pipelinePath(q.PipelineName, "executions"), v, nil, &out)
 }
