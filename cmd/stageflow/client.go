@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -365,15 +366,20 @@ func (c *client) executionID(ctx context.Context, args []string) (string, error)
 func newStatusCmd() *cobra.Command {
 	c := &client{}
 	var watch bool
-	var output string
+	var output, lane string
 	cmd := &cobra.Command{
-		Use: "status PIPELINE [EXECUTION]", Short: "Show an execution's stage/action tree (default: the latest)", Args: cobra.RangeArgs(1, 2),
+		Use: "status PIPELINE [EXECUTION]", Short: "Show an execution's stage/action tree (default: the latest, of --lane)", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := jsonOutput(output)
 			if err != nil {
 				return err
 			}
-			id, err := c.executionID(cmd.Context(), args)
+			var id string
+			if l := laneFlag(cmd, lane); l != nil && len(args) == 1 {
+				id, err = c.latestOfLane(cmd.Context(), args[0], *l)
+			} else {
+				id, err = c.executionID(cmd.Context(), args)
+			}
 			if err != nil {
 				return err
 			}
@@ -399,8 +405,40 @@ func newStatusCmd() *cobra.Command {
 	}
 	addEndpointFlag(cmd, c)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the execution live until it ends")
+	addLaneFlag(cmd, &lane, "without EXECUTION, show the latest execution of this lane")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// addLaneFlag adds --lane: the value of the pipeline's StageflowLane
+// variable ("" for the executions in no lane).
+func addLaneFlag(cmd *cobra.Command, lane *string, usage string) {
+	cmd.Flags().StringVar(lane, "lane", "", usage+` (the value of StageflowLane; "" for no lane)`)
+}
+
+// laneFlag is the --lane given, nil when it was not.
+func laneFlag(cmd *cobra.Command, lane string) *string {
+	if !cmd.Flags().Changed("lane") {
+		return nil
+	}
+	return &lane
+}
+
+// latestOfLane is the ID of the latest execution of a lane of a pipeline.
+func (c *client) latestOfLane(ctx context.Context, name, lane string) (string, error) {
+	q := service.ListExecutionsQuery{PipelineName: name, Lane: &lane, MaxResults: 1}
+	for {
+		out, err := c.api().ListExecutionsIn(ctx, q)
+		if err != nil {
+			return "", err
+		}
+		if len(out.PipelineExecutionSummaries) > 0 {
+			return out.PipelineExecutionSummaries[0].PipelineExecutionID, nil
+		}
+		if q.NextToken = out.NextToken; q.NextToken == "" {
+			return "", fmt.Errorf("pipeline %s has no executions in lane %q", name, lane)
+		}
+	}
 }
 
 // watch follows an execution's server-sent events until it ends, drawing
@@ -463,7 +501,7 @@ func (c *client) watch(cmd *cobra.Command, name, id string, asJSON bool) error {
 func newExecutionsCmd() *cobra.Command {
 	c := &client{}
 	var max int
-	var output string
+	var output, lane string
 	cmd := &cobra.Command{
 		Use: "executions PIPELINE", Short: "List a pipeline's executions, newest first", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -471,27 +509,60 @@ func newExecutionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := c.api().ListExecutions(cmd.Context(), args[0], "", max, "")
+			if max < 1 || max > 100 {
+				return usageError{fmt.Errorf("--max must be 1..100, got %d", max)}
+			}
+			rows, err := c.executions(cmd.Context(), service.ListExecutionsQuery{PipelineName: args[0], Lane: laneFlag(cmd, lane), MaxResults: max})
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), append([]service.PipelineExecutionSummary{}, out.PipelineExecutionSummaries...))
+				return printJSON(cmd.OutOrStdout(), rows)
 			}
+			laned := slices.ContainsFunc(rows, func(s service.LanedExecutionSummary) bool { return s.Lane != "" })
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EXECUTION\tSTATUS\tSTARTED\tTRIGGER\tSUMMARY")
-			for _, s := range out.PipelineExecutionSummaries {
+			if laned {
+				fmt.Fprintln(tw, "EXECUTION\tSTATUS\tLANE\tSTARTED\tTRIGGER\tSUMMARY")
+			} else {
+				fmt.Fprintln(tw, "EXECUTION\tSTATUS\tSTARTED\tTRIGGER\tSUMMARY")
+			}
+			for _, s := range rows {
 				trigger := ""
 				if s.Trigger != nil {
 					trigger = s.Trigger.TriggerType
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, epoch(s.StartTime), trigger, s.StatusSummary)
+				if laned {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, s.Lane, epoch(s.StartTime), trigger, s.StatusSummary)
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, epoch(s.StartTime), trigger, s.StatusSummary)
+				}
 			}
 			return tw.Flush()
 		},
 	}
 	addEndpointFlag(cmd, c)
-	cmd.Flags().IntVar(&max, "max", 20, "how many to list")
+	cmd.Flags().IntVar(&max, "max", 20, "how many to list (1..100)")
+	addLaneFlag(cmd, &lane, "list only the executions of this lane")
 	addOutputFlag(cmd, &output)
 	return cmd
+}
+
+// executions reads up to q.MaxResults of a pipeline's executions, newest
+// first, through as many pages as a lane's listing takes (its pages may
+// come back short).
+func (c *client) executions(ctx context.Context, q service.ListExecutionsQuery) ([]service.LanedExecutionSummary, error) {
+	rows := []service.LanedExecutionSummary{}
+	want := q.MaxResults
+	for len(rows) < want {
+		q.MaxResults = want - len(rows)
+		out, err := c.api().ListExecutionsIn(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, out.PipelineExecutionSummaries...)
+		if q.NextToken = out.NextToken; q.NextToken == "" {
+			break
+		}
+	}
+	return rows, nil
 }

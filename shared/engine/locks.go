@@ -407,3 +407,14 @@ func (l *PipelineLocks) WaitingFor(stage string) []Waiter {
 	}
 	return out
 }
+
+// WaitingIn lists the executions of one lane waiting to enter stage, in the
+// order they get it (nil: none).
+func (l *PipelineLocks) WaitingIn(lane, stage string) []Waiter {
+	if ln := l.Lanes[lane]; ln != nil {
+		if s := ln.Stages[stage]; s != nil && len(s.Waiting) > 0 {
+			return append([]Waiter(nil), s.Waiting...)
+		}
+	}
+	return nil
+}

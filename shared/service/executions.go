@@ -182,46 +182,115 @@ func (s *Service) Execution(ctx context.Context, name, id string) (*engine.Execu
 	return s.maskedExecution(ctx, e.WithoutDriverTokens())
 }
 
-// ListExecutions lists a pipeline's executions, newest first.
+// ListExecutions lists a pipeline's executions, newest first, as
+// ListPipelineExecutions shows them (every lane, no lane shown).
 func (s *Service) ListExecutions(ctx context.Context, name string, status engine.Status, maxResults int, nextToken string) (*ListPipelineExecutionsOutput, error) {
+	page, err := s.listExecutions(ctx, ListExecutionsQuery{PipelineName: name, Status: status, MaxResults: maxResults, NextToken: nextToken}, false)
+	if err != nil {
+		return nil, err
+	}
+	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: make([]PipelineExecutionSummary, 0, len(page.PipelineExecutionSummaries)), NextToken: page.NextToken}
+	for _, r := range page.PipelineExecutionSummaries {
+		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, r.PipelineExecutionSummary)
+	}
+	return out, nil
+}
+
+// ListExecutionsIn lists a pipeline's executions, newest first, of q's
+// status and lane, each summary naming its lane (Stageflow's own field).
+// With a lane, a page may hold fewer than MaxResults executions, none even,
+// and still have a NextToken: one call reads at most laneListReads pages of
+// the store.
+func (s *Service) ListExecutionsIn(ctx context.Context, q ListExecutionsQuery) (*ListExecutionsInOutput, error) {
+	return s.listExecutions(ctx, q, true)
+}
+
+// listExecutions is both listings; withLanes names each row's lane.
+func (s *Service) listExecutions(ctx context.Context, q ListExecutionsQuery, withLanes bool) (*ListExecutionsInOutput, error) {
+	name := q.PipelineName
 	if err := s.authorize(ctx, OpListPipelineExecutions, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	if err := checkLane(q.Lane); err != nil {
 		return nil, err
 	}
 	if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
 		return nil, pipelineNotFound(err, name)
 	}
-	rows, next, err := s.store.ListExecutions(ctx, store.ExecutionFilter{PipelineName: name, Status: status}, store.Page{Token: nextToken, Limit: maxResults})
-	if err != nil {
-		return nil, tokenError(err)
+	filter := store.ExecutionFilter{PipelineName: name, Status: q.Status}
+	want := q.MaxResults
+	if want <= 0 && q.Lane != nil {
+		want = defaultListPage
 	}
-	out := &ListPipelineExecutionsOutput{PipelineExecutionSummaries: []PipelineExecutionSummary{}, NextToken: next}
-	for _, r := range rows {
-		sum := PipelineExecutionSummary{
-			PipelineExecutionID: r.ID, Status: string(r.Status), StatusSummary: r.StatusSummary,
-			StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []SourceRevision{},
-			Trigger: &ExecutionTrigger{TriggerType: r.Trigger.Type, TriggerDetail: r.Trigger.Detail}, ExecutionType: "STANDARD",
+	lanes := s.newLaneReader(name)
+	out := &ListExecutionsInOutput{PipelineExecutionSummaries: []LanedExecutionSummary{}}
+	token := q.NextToken
+	for reads := 0; ; {
+		// Each read asks for what the page still lacks, so that the next
+		// token never skips a row that was read and left out.
+		rows, next, err := s.store.ListExecutions(ctx, filter, store.Page{Token: token, Limit: want - len(out.PipelineExecutionSummaries)})
+		if err != nil {
+			return nil, tokenError(err)
 		}
-		l := r.Listing
-		if l == nil { // a row written before stores kept it: the record has it
-			e, err := s.store.GetExecution(ctx, r.ID)
-			switch {
-			case err == nil:
-				l = store.ListingOf(e)
-			case !errs.Is(err, errs.NotFound): // NotFound: deleted meanwhile; the row as listed
+		reads++
+		token = next
+		for _, r := range rows {
+			sum, lane, err := s.executionSummary(ctx, r, lanes, withLanes || q.Lane != nil)
+			if err != nil {
 				return nil, err
 			}
-		}
-		if l != nil {
-			sum.SourceRevisions = sourceRevisions(l.SourceRevisions)
-			sum.ExecutionMode = l.ExecutionMode
-			if l.Stop != nil && !l.Stop.Cancel {
-				sum.StopTrigger = &StopExecutionTrigger{Reason: l.Stop.Reason}
+			if q.Lane != nil && lane != *q.Lane {
+				continue
 			}
-			sum.ExecutionType, sum.RollbackMetadata = executionType(l.Rollback), rollbackMetadata(l.Rollback)
+			row := LanedExecutionSummary{PipelineExecutionSummary: sum}
+			if withLanes {
+				row.Lane = lane
+			}
+			out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, row)
 		}
-		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
+		if q.Lane == nil || token == "" || len(out.PipelineExecutionSummaries) >= want || reads >= laneListReads {
+			break
+		}
 	}
+	out.NextToken = token
 	return out, nil
+}
+
+// executionSummary is a list row as ListPipelineExecutions shows it and,
+// when withLane, the execution's lane.
+func (s *Service) executionSummary(ctx context.Context, r store.ExecutionSummary, lanes *laneReader, withLane bool) (PipelineExecutionSummary, string, error) {
+	sum := PipelineExecutionSummary{
+		PipelineExecutionID: r.ID, Status: string(r.Status), StatusSummary: r.StatusSummary,
+		StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime), SourceRevisions: []SourceRevision{},
+		Trigger: &ExecutionTrigger{TriggerType: r.Trigger.Type, TriggerDetail: r.Trigger.Detail}, ExecutionType: "STANDARD",
+	}
+	l, fromRecord := r.Listing, false
+	if l == nil { // a row written before stores kept it: the record has it
+		e, err := s.store.GetExecution(ctx, r.ID)
+		switch {
+		case err == nil:
+			l, fromRecord = store.ListingOf(e), true
+		case !errs.Is(err, errs.NotFound): // NotFound: deleted meanwhile; the row as listed
+			return sum, "", err
+		}
+	}
+	lane := ""
+	if l != nil {
+		sum.SourceRevisions = sourceRevisions(l.SourceRevisions)
+		sum.ExecutionMode = l.ExecutionMode
+		if l.Stop != nil && !l.Stop.Cancel {
+			sum.StopTrigger = &StopExecutionTrigger{Reason: l.Stop.Reason}
+		}
+		sum.ExecutionType, sum.RollbackMetadata = executionType(l.Rollback), rollbackMetadata(l.Rollback)
+		lane = l.Lane
+	}
+	if withLane && l != nil && lane == "" && !fromRecord {
+		var err error
+		if lane, err = lanes.laneOf(ctx, r); err != nil {
+			return sum, "", err
+		}
+	}
+	return sum, lane, nil
 }
 
 // executionType is STANDARD, or ROLLBACK for a rollback's execution.
@@ -242,7 +311,18 @@ func rollbackMetadata(r *engine.Rollback) *RollbackMetadata {
 // GetPipelineState shows, for each stage of the latest version, the latest
 // execution that reached it and its actions' latest runs.
 func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipelineStateOutput, error) {
+	return s.GetPipelineStateIn(ctx, name, nil)
+}
+
+// GetPipelineStateIn is GetPipelineState of one lane (nil: every lane, as
+// GetPipelineState): each stage's latest execution of that lane, and the
+// lane's executions waiting to enter it. Transitions are pipeline-wide, the
+// same in every lane.
+func (s *Service) GetPipelineStateIn(ctx context.Context, name string, lane *string) (*GetPipelineStateOutput, error) {
 	if err := s.authorize(ctx, OpGetPipelineState, s.PipelineArn(name)); err != nil {
+		return nil, err
+	}
+	if err := checkLane(lane); err != nil {
 		return nil, err
 	}
 	rec, err := s.store.GetPipeline(ctx, name, 0)
@@ -252,6 +332,9 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 	// The latest execution that reached each stage, however far back it is.
 	latestOf := map[string]*engine.Execution{}
 	err = s.eachExecution(ctx, store.ExecutionFilter{PipelineName: name}, func(e *engine.Execution) bool {
+		if lane != nil && e.Lane != *lane {
+			return true
+		}
 		for _, st := range rec.Declaration.Stages {
 			if latestOf[st.Name] == nil && stageStatus(e, st.Name) != "" {
 				latestOf[st.Name] = e
@@ -273,7 +356,11 @@ func (s *Service) GetPipelineState(ctx context.Context, name string) (*GetPipeli
 		if t := locks.Transitions[st.Name]; t != nil {
 			ss.InboundTransitionState = &TransitionState{Enabled: false, LastChangedBy: t.By, LastChangedAt: ts(t.At), DisabledReason: t.Reason}
 		}
-		for _, w := range locks.WaitingFor(st.Name) {
+		waiting := locks.WaitingFor(st.Name)
+		if lane != nil {
+			waiting = locks.WaitingIn(*lane, st.Name)
+		}
+		for _, w := range waiting {
 			ss.InboundExecutions = append(ss.InboundExecutions, StageExecution{PipelineExecutionID: w.ExecutionID, Status: string(engine.InProgress), Type: "STANDARD"})
 		}
 		if len(ss.InboundExecutions) > 0 {

@@ -81,11 +81,17 @@ type Listing struct {
 	Stop            *engine.StopRequest     `json:"stop,omitempty"`
 	SourceRevisions []engine.ListedRevision `json:"sourceRevisions,omitempty"`
 	Rollback        *engine.Rollback        `json:"rollback,omitempty"`
+	// Lane is the execution's lane (engine.Execution.Lane). Listings
+	// written before it was kept read as lane ""; for an execution of a
+	// pipeline version that declares lanes that may be untrue, so readers
+	// take the record's lane then (the service does).
+	Lane string `json:"lane,omitempty"`
 }
 
 // ListingOf is the Listing of an execution.
 func ListingOf(e *engine.Execution) *Listing {
-	return &Listing{ExecutionMode: e.Pipeline.EffectiveExecutionMode(), Stop: e.Stop, SourceRevisions: e.ListedSourceRevisions(), Rollback: e.Rollback}
+	return &Listing{ExecutionMode: e.Pipeline.EffectiveExecutionMode(), Stop: e.Stop, SourceRevisions: e.ListedSourceRevisions(),
+		Rollback: e.Rollback, Lane: e.Lane}
 }
 
 // PrunedExecution names an execution PruneExecutions deleted, for the caller

@@ -39,7 +39,14 @@ func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.ListExecutions(r.Context(), r.PathValue("name"), status, n, q.Get("nextToken"))
+	lane, err := restQueryLane(q)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.ListExecutionsIn(r.Context(), service.ListExecutionsQuery{
+		PipelineName: r.PathValue("name"), Status: status, Lane: lane, MaxResults: n, NextToken: q.Get("nextToken"),
+	})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -116,7 +116,12 @@ func (h *Handler) deletePipeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) pipelineState(w http.ResponseWriter, r *http.Request) {
-	out, err := h.svc.GetPipelineState(r.Context(), r.PathValue("name"))
+	lane, err := restQueryLane(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.GetPipelineStateIn(r.Context(), r.PathValue("name"), lane)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -21,9 +21,9 @@ import (
 //	GET    /v1/pipelines/{name}?version=N                    get (latest, or version N)
 //	PUT    /v1/pipelines/{name}                              update: a new version
 //	DELETE /v1/pipelines/{name}                              delete
-//	GET    /v1/pipelines/{name}/state                        GetPipelineState
+//	GET    /v1/pipelines/{name}/state?lane=                  GetPipelineState (of one lane)
 //	POST   /v1/pipelines/{name}/executions                   start ({variables, clientRequestToken})
-//	GET    /v1/pipelines/{name}/executions?status=&maxResults=&nextToken=
+//	GET    /v1/pipelines/{name}/executions?status=&lane=&maxResults=&nextToken=
 //	GET    /v1/pipelines/{name}/executions/{id}              the whole execution record
 //	POST   /v1/pipelines/{name}/executions/{id}/stop         ({abandon, reason})
 //	GET    /v1/pipelines/{name}/executions/{id}/events       server-sent events until the execution ends

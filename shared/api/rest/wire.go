@@ -149,6 +149,21 @@ func restQueryStatus(q url.Values, allowed ...engine.Status) (engine.Status, err
 	return "", restInvalid("status", "must be one of %s, got %q", strings.Join(names, ", "), s)
 }
 
+// restQueryLane reads the optional lane filter of the state and the
+// execution listing: nil when absent (every lane), "" for `lane=` (the
+// executions in no lane), else a value that the service checks as a
+// pipeline variable's value (StageflowLane is one).
+func restQueryLane(q url.Values) (*string, error) {
+	vals, ok := q["lane"]
+	if !ok {
+		return nil, nil
+	}
+	if len(vals) > 1 {
+		return nil, restInvalid("lane", "give one lane, got %d", len(vals))
+	}
+	return &vals[0], nil
+}
+
 // restListQuery reads the query of an execution listing: an optional status
 // filter among allowed and an optional page size (maxResults, 1..100).
 func restListQuery(q url.Values, allowed []engine.Status) (engine.Status, int, error) {

@@ -89,6 +89,12 @@ func TestExecutionsOfThePreviousRelease(t *testing.T) {
 	if l := listing(fixtureStopped); l != nil {
 		t.Errorf("a row of the previous release lists %+v", l)
 	}
+	// Executions of that release, before lanes, are in lane "" (the
+	// pipeline's only lane): their records say so, and so do their rows
+	// once written again.
+	if done.Lane != "" || stopped.Lane != "" {
+		t.Errorf("executions of the previous release read in lanes %q and %q", done.Lane, stopped.Lane)
+	}
 
 	// The new fields are written and read back, on an old record.
 	created := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
@@ -103,7 +109,7 @@ func TestExecutionsOfThePreviousRelease(t *testing.T) {
 	if err := s.UpdateExecution(ctx, stopped); err != nil {
 		t.Fatalf("updating an execution of the previous release: %v", err)
 	}
-	if l := listing(fixtureStopped); l == nil || l.Stop == nil || l.Stop.Reason != "superseded by hand" || len(l.SourceRevisions) != 1 {
+	if l := listing(fixtureStopped); l == nil || l.Stop == nil || l.Stop.Reason != "superseded by hand" || len(l.SourceRevisions) != 1 || l.Lane != "" {
 		t.Errorf("the row after a write lists %+v", l)
 	}
 	s.Close()

@@ -402,6 +402,7 @@ var executionTests = []test{
 		ctx := t.Context()
 		e := richExecution("exec-listed", "alpha", at(0))
 		e.Pipeline.ExecutionMode = "QUEUED"
+		e.Lane = "release/1.x"
 		e.Pipeline.Stages[0].Actions[0].ActionTypeID.Category = pipeline.CategorySource
 		e.Pipeline.Stages[0].Actions[0].Name = e.Actions[0].Action
 		e.Actions[0].Stage = e.Pipeline.Stages[0].Name
@@ -416,8 +417,8 @@ var executionTests = []test{
 			return page[0].Listing
 		}
 		sameListing(t, "after create", row(), store.ListingOf(created))
-		if l := row(); l.ExecutionMode != "QUEUED" || len(l.SourceRevisions) != 1 || l.SourceRevisions[0].RevisionID != "0123abc" {
-			t.Fatalf("listing %+v lacks the mode or the reported revision", l)
+		if l := row(); l.ExecutionMode != "QUEUED" || len(l.SourceRevisions) != 1 || l.SourceRevisions[0].RevisionID != "0123abc" || l.Lane != "release/1.x" {
+			t.Fatalf("listing %+v lacks the mode, the reported revision or the lane", l)
 		}
 		got, err := s.GetExecution(ctx, "exec-listed")
 		must(t, err)

@@ -228,6 +228,21 @@ func (c *Client) PipelineState(ctx context.Context, name string) (*service.GetPi
 	return &out, c.do(ctx, "GET", pipelinePath(name, "state"), nil, nil, &out)
 }
 
+// PipelineStateIn is PipelineState of one lane (nil: every lane; "": the
+// executions in no lane).
+func (c *Client) PipelineStateIn(ctx context.Context, name string, lane *string) (*service.GetPipelineStateOutput, error) {
+	var out service.GetPipelineStateOutput
+	return &out, c.do(ctx, "GET", pipelinePath(name, "state"), withLane(url.Values{}, lane), nil, &out)
+}
+
+// withLane adds the lane filter to a query (nil: none; "" is sent too).
+func withLane(q url.Values, lane *string) url.Values {
+	if lane != nil {
+		q.Set("lane", *lane)
+	}
+	return q
+}
+
 // ---- tags ----
 
 // ListTags reads a pipeline's tags.
@@ -267,6 +282,16 @@ func (c *Client) ListExecutions(ctx context.Context, name string, status engine.
 	var out service.ListPipelineExecutionsOutput
 	q := query("status", string(status), "maxResults", itoa(maxResults), "nextToken", nextToken)
 	return &out, c.do(ctx, "GET", pipelinePath(name, "executions"), q, nil, &out)
+}
+
+// ListExecutionsIn reads a page of the executions of pipeline
+// q.PipelineName of q's status and lane, newest first, each naming its
+// lane. A page of a lane may hold fewer than asked and still have a
+// NextToken.
+func (c *Client) ListExecutionsIn(ctx context.Context, q service.ListExecutionsQuery) (*service.ListExecutionsInOutput, error) {
+	var out service.ListExecutionsInOutput
+	v := withLane(query("status", string(q.Status), "maxResults", itoa(q.MaxResults), "nextToken", q.NextToken), q.Lane)
+	return &out, c.do(ctx, "GET", pipelinePath(q.PipelineName, "executions"), v, nil, &out)
 }
 
 // GetExecution reads the whole record of an execution.
