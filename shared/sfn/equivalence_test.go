@@ -82,6 +82,8 @@ func TestEquivalentExecutionControl(t *testing.T) {
 			[]engine.Status{engine.Succeeded, engine.Superseded, engine.Succeeded}},
 		{scenario{name: "transition", mode: pipeline.ModeParallel, starts: 2, disabled: "Two", stages: two, outputs: vars},
 			[]engine.Status{engine.Succeeded, engine.Succeeded}},
+		{scenario{name: "conditions", mode: pipeline.ModeSuperseded, stages: conditionStages(), outputs: vars},
+			[]engine.Status{engine.Succeeded}},
 		{scenario{name: "retry", stages: []pipeline.Stage{
 			stage("Fan", action("A", customType, 1), action("B", customType, 1)), stage("After", action("C", customType, 0)),
 		}, outputs: vars, fail: map[string]bool{"B": true}, retry: engine.RetryFailedActions}, []engine.Status{engine.Succeeded}},
@@ -102,6 +104,28 @@ func TestEquivalentExecutionControl(t *testing.T) {
 					t.Fatalf("execution %d: state machine %s (%s %s)", i, results[i].Status, results[i].Error, results[i].Cause)
 				}
 			}
+			if tt.sc.name == "conditions" {
+				if st := local[0].Stages; st[0].Status != engine.Skipped || st[1].Status != engine.Succeeded || len(local[0].Conditions) != 3 {
+					t.Fatalf("conditions: stages %+v, %d condition runs", st, len(local[0].Conditions))
+				}
+			}
 		})
 	}
+}
+
+// conditionStages: One is skipped by its beforeEntry condition (a check that
+// fails, result SKIP); Two's onSuccess condition is met; Three's
+// beforeEntry condition is met.
+func conditionStages() []pipeline.Stage {
+	check := func(op, value string) pipeline.Rule {
+		return pipeline.Rule{Name: "Check", RuleTypeID: pipeline.RuleTypeID{Category: pipeline.RuleCategory, Owner: pipeline.OwnerAWS, Provider: pipeline.RuleVariableCheck, Version: "1"},
+			Configuration: map[string]string{"Operator": op, "Variable": "#{codepipeline.PipelineExecutionId}", "Value": value}}
+	}
+	one := stage("One", action("A", customType, 0))
+	one.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: []pipeline.Condition{{Result: pipeline.ResultSkip, Rules: []pipeline.Rule{check("EQ", "not-this-one")}}}}
+	two := stage("Two", action("B", customType, 0))
+	two.OnSuccess = &pipeline.SuccessConditions{Conditions: []pipeline.Condition{{Result: pipeline.ResultFail, Rules: []pipeline.Rule{check("CONTAINS", "-")}}}}
+	three := stage("Three", action("C", customType, 0))
+	three.BeforeEntry = &pipeline.BeforeEntryConditions{Conditions: []pipeline.Condition{{Rules: []pipeline.Rule{check("MATCHES", "[0-9a-f-]+")}}}}
+	return []pipeline.Stage{one, two, three}
 }

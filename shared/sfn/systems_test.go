@@ -295,6 +295,9 @@ func outcome(e *engine.Execution) []string {
 	for _, s := range e.Stages {
 		out = append(out, fmt.Sprintf("stage %s %s", s.Name, s.Status))
 	}
+	for _, c := range e.Conditions {
+		out = append(out, fmt.Sprintf("condition %s/%s %s %q", c.Stage, c.Kind, c.Status, uuidPattern.ReplaceAllString(c.Summary, "<id>")))
+	}
 	for _, r := range e.Actions {
 		out = append(out, fmt.Sprintf("run %s/%s #%d %s %s %q %v", r.Stage, r.Action, r.Attempt, r.Status, r.ErrorCode, r.ErrorMessage, r.OutputVariables))
 	}
