@@ -248,3 +248,42 @@ func TestFitWidth(t *testing.T) {
 		t.Errorf("displayable: %q", got)
 	}
 }
+
+// A stage's row says why the execution waits in front of it, or what its
+// condition in progress waits for.
+func TestStageNotes(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(e *engine.Execution)
+		want   string
+	}{
+		{"held stage", func(e *engine.Execution) {
+			e.Wait = &engine.Wait{Stage: "Release", Reason: engine.WaitStage}
+		}, "waiting: another execution is in the stage"},
+		{"disabled transition", func(e *engine.Execution) {
+			e.Wait = &engine.Wait{Stage: "Release", Reason: engine.WaitTransition}
+		}, "waiting: the inbound transition is disabled"},
+		{"condition in progress", func(e *engine.Execution) {
+			e.Stages[1].Status, e.Stages[1].EntryCondition = engine.InProgress, "c1"
+			e.Conditions = []engine.ConditionRun{{ID: "c1", Stage: "Release", StageIndex: 1, Kind: engine.ConditionBeforeEntry, Status: engine.InProgress,
+				Summary: "Hours: outside the deployment window"}}
+		}, "condition before entry: Hours: outside the deployment window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := treeExecution(0)
+			e.Stages[0].Status, e.Actions[0].Status = engine.Succeeded, engine.Succeeded
+			tt.change(e)
+			lines := renderTree(e, treeOptions{spin: "x"})
+			var release string
+			for _, l := range lines {
+				if strings.Contains(l, " Release ") {
+					release = l
+				}
+			}
+			if !strings.Contains(release, tt.want) {
+				t.Errorf("the Release row %q lacks %q", release, tt.want)
+			}
+		})
+	}
+}

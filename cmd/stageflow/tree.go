@@ -88,7 +88,7 @@ func renderTree(e *engine.Execution, opt treeOptions) []string {
 	}
 	rows := []row{{indent: 0, status: e.Status, name: "pipeline " + e.PipelineName, start: e.StartTime, end: e.EndTime}}
 	for si, st := range e.Stages {
-		rows = append(rows, row{indent: 1, status: st.Status, name: st.Name, start: st.StartTime, end: st.EndTime})
+		rows = append(rows, row{indent: 1, status: st.Status, name: st.Name, start: st.StartTime, end: st.EndTime, note: stageNote(e, st)})
 		if si >= len(e.Pipeline.Stages) {
 			continue
 		}
@@ -143,6 +143,24 @@ func renderTree(e *engine.Execution, opt treeOptions) []string {
 		}
 	}
 	return lines
+}
+
+// stageNote says what a stage waits for: the execution parked in front of
+// it (its lock held by another execution, its transition disabled), or one
+// of its conditions in progress.
+func stageNote(e *engine.Execution, st engine.StageState) string {
+	if w := e.Wait; w != nil && w.Stage == st.Name && !e.Status.Terminal() {
+		if w.Reason == engine.WaitTransition {
+			return "waiting: the inbound transition is disabled"
+		}
+		return "waiting: another execution is in the stage"
+	}
+	for _, id := range []string{st.EntryCondition, st.SuccessCondition} {
+		if cr, ok := e.ConditionRunByID(id); ok && cr.Status == engine.InProgress {
+			return "condition " + strings.ToLower(strings.ReplaceAll(cr.Kind, "_", " ")) + ": " + cr.Summary
+		}
+	}
+	return ""
 }
 
 // waitingNote says what an action in progress waits for: the summary its
