@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stageflow/stageflow/shared/actions/actiontest"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -449,6 +451,15 @@ func TestRollbackStage(t *testing.T) {
 	}
 	if _, err := s.svc.RollbackStage(ctx, "rb", "Deploy", "no-such-execution"); err == nil {
 		t.Error("a rollback to an unknown execution was accepted")
+	}
+	if _, err := s.svc.RollbackStage(ctx, "rb", "Deploy", id); !errs.Is(err, errs.InvalidState) || !strings.Contains(err.Error(), "is a rollback") {
+		t.Errorf("a rollback to a rollback: %v", err)
+	}
+	src := scripted("Fetch", 1)
+	src.ActionTypeID.Category = pipeline.CategorySource
+	createPipeline(t, s.store, pipeline.Pipeline{Name: "src", PipelineType: pipeline.TypeV2, Stages: []pipeline.Stage{stage("Source", src), stage("Deploy", scripted("D", 1))}})
+	if _, err := s.svc.RollbackStage(ctx, "src", "Source", v1.ID); !errs.Is(err, errs.InvalidState) || !strings.Contains(err.Error(), "source stage") {
+		t.Errorf("a rollback of a source stage: %v", err)
 	}
 }
 

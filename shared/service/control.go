@@ -134,8 +134,9 @@ func (s *Service) RetryStageExecution(ctx context.Context, name, stage, executio
 
 // RollbackStage starts an execution that re-runs a stage with the artifacts
 // and variables of an earlier execution that succeeded in it (target), and
-// returns the new execution's ID. Not in PARALLEL mode; the target must run
-// the pipeline's latest version; the stage must not be running.
+// returns the new execution's ID. Not in PARALLEL mode, not of a source
+// stage; the target must be a standard execution of the pipeline's latest
+// version; the stage must not be running.
 func (s *Service) RollbackStage(ctx context.Context, name, stage, target string) (string, error) {
 	if err := s.authorize(ctx, OpRollbackStage, s.PipelineArn(name)); err != nil {
 		return "", err
@@ -147,9 +148,17 @@ func (s *Service) RollbackStage(ctx context.Context, name, stage, target string)
 	if rec.Declaration.EffectiveExecutionMode() == pipeline.ModeParallel {
 		return "", errs.Of(errs.InvalidState, errs.KindUnableToRollback, "pipeline %q runs in PARALLEL mode, where stage rollback is not available", name)
 	}
+	for _, st := range rec.Declaration.Stages {
+		if st.Name == stage && slices.ContainsFunc(st.Actions, func(a pipeline.Action) bool { return a.ActionTypeID.Category == pipeline.CategorySource }) {
+			return "", errs.Of(errs.InvalidState, errs.KindUnableToRollback, "stage %q holds source actions: a source stage cannot be rolled back", stage)
+		}
+	}
 	t, err := s.execution(ctx, name, target)
 	if err != nil {
 		return "", err
+	}
+	if t.Rollback != nil {
+		return "", errs.Of(errs.InvalidState, errs.KindUnableToRollback, "execution %s is a rollback: roll back to a standard execution (its target was %s)", target, t.Rollback.Target)
 	}
 	if t.PipelineVersion != rec.Version {
 		return "", errs.Of(errs.InvalidState, errs.KindExecutionOutdated, "execution %s ran version %d of pipeline %q, which is at version %d now: it cannot be a rollback's target", target, t.PipelineVersion, name, rec.Version)
