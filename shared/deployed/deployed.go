@@ -108,9 +108,22 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
 	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: cfg.ArtifactBucket}
+	// The service is made after the driver, which it drives; the driver's
+	// hook of ended executions (an automated rollback to start) calls it.
+	var svc *service.Service
 	drv, err := sfn.New(sfn.Config{
 		Store: st, API: awssfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN,
 		Providers: sfn.Providers(st, now), Env: env, Logger: cfg.Logger,
+		OnChange: func(e *engine.Execution) {
+			if e.AutoRollback != "" && e.Status == engine.Failed && svc != nil {
+				// The hook has no request's context: a bounded one of its own.
+				rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				if err := svc.RollBackAutomatically(rctx, e); err != nil && cfg.Logger != nil {
+					cfg.Logger.Error("starting an automated rollback", "execution", e.ID, "err", err)
+				}
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -132,7 +145,6 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 	// The authorizer looks policies up in the service's principal-policy
 	// store, so it calls the service it is part of: svc is set before any
 	// request is served.
-	var svc *service.Service
 	if cfg.KMSKeyARN != "" {
 		sealer, err := kms.NewFromConfig(awsCfg, cfg.KMSKeyARN, kms.Options{})
 		if err != nil {

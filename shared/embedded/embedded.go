@@ -168,14 +168,26 @@ func Open(opt Options) (*System, error) {
 		MaxParallelActions: max(maxParallel, 0), KeepFailedWork: max(keepFailed, 0),
 	})
 	events := service.NewEvents()
-	r.OnChange = events.Publish
+	var svc *service.Service
+	r.OnChange = func(e *engine.Execution) {
+		events.Publish(e)
+		if e.AutoRollback != "" && e.Status == engine.Failed {
+			// Off the runner's path: starting the rollback steps another
+			// execution. svc is set before any execution runs.
+			go func() {
+				if err := svc.RollBackAutomatically(context.Background(), e); err != nil {
+					lg.Error("starting an automated rollback", "execution", e.ID, "err", err)
+				}
+			}()
+		}
+	}
 	if opt.Region == "" {
 		opt.Region = DefaultRegion
 	}
 	if opt.Account == "" {
 		opt.Account = DefaultAccount
 	}
-	svc := service.New(service.Config{
+	svc = service.New(service.Config{
 		Store: st, Driver: r, Now: now, NewID: uuid.NewString, Region: opt.Region, Account: opt.Account,
 		ArtifactKey: artifactKey, Authorize: authz, Events: events,
 		NoFirstExecution: opt.NoFirstExecution, Logger: lg, Keys: st, Sealer: sealer,

@@ -82,6 +82,7 @@ func Advance(e *Execution, env Env) Decision {
 					continue
 				}
 				st.Status = Failed
+				e.wantRollback(si, false)
 				return finish(e, Failed, fmt.Sprintf("the beforeEntry condition of stage %q failed: %s", st.Name, c.summary), now)
 			}
 		}
@@ -104,6 +105,7 @@ func Advance(e *Execution, env Env) Decision {
 				}
 				st.Status = Failed
 				st.EndTime = now
+				e.wantRollback(si, false)
 				return finish(e, Failed, fmt.Sprintf("action %q in stage %q failed: %s", failed.Action, failed.Stage, failureText(failed)), now)
 			}
 		}
@@ -116,11 +118,8 @@ func Advance(e *Execution, env Env) Decision {
 			case condFailed:
 				st.Status = Failed
 				st.EndTime = now
-				why := fmt.Sprintf("the onSuccess condition of stage %q failed: %s", st.Name, c.summary)
-				if c.result == pipeline.ResultRollback {
-					why += " (its result is ROLLBACK; Stageflow does not roll back automatically yet, so the stage fails)"
-				}
-				return finish(e, Failed, why, now)
+				e.wantRollback(si, c.result == pipeline.ResultRollback)
+				return finish(e, Failed, fmt.Sprintf("the onSuccess condition of stage %q failed: %s", st.Name, c.summary), now)
 			}
 			st.Status = Succeeded
 			st.EndTime = now

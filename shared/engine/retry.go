@@ -55,6 +55,7 @@ func RetryStage(stage, mode, trigger string, now time.Time) Event {
 		}
 		e.Status = InProgress
 		e.StatusSummary = ""
+		e.AutoRollback = ""
 		e.EndTime = time.Time{}
 		e.Stop = nil
 		e.Restarts++

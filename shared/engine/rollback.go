@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stageflow/stageflow/shared/errs"
+	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
 // Trigger types of executions the engine starts.
@@ -49,4 +50,19 @@ func NewRollback(id string, target *Execution, stage string, trig Trigger, now t
 	}
 	e.Inherited = inherited
 	return e, nil
+}
+
+// wantRollback marks the failure of stage si for an automated rollback when
+// the stage asks for one on failure (onFailure result ROLLBACK, without
+// conditions, which Stageflow does not evaluate) or byCondition (an
+// onSuccess condition with result ROLLBACK failed). A rollback execution
+// is never rolled back itself, as its target would be a rollback.
+func (e *Execution) wantRollback(si int, byCondition bool) {
+	if e.Rollback != nil {
+		return
+	}
+	f := e.Pipeline.Stages[si].OnFailure
+	if byCondition || (f != nil && f.Result == pipeline.ResultRollback && len(f.Conditions) == 0) {
+		e.AutoRollback = e.Stages[si].Name
+	}
 }

@@ -84,6 +84,11 @@ type Execution struct {
 	// Rollback is set on an execution that RollbackStage started: it runs
 	// only that stage, with what the target execution produced before it.
 	Rollback *Rollback `json:"rollback,omitempty"`
+	// AutoRollback names the stage whose failure asks for an automated
+	// rollback (its onFailure result is ROLLBACK, or an onSuccess
+	// condition with result ROLLBACK failed): the service starts it once
+	// the failure is saved (service.RollBackAutomatically).
+	AutoRollback string `json:"autoRollback,omitempty"`
 	// Inherited are the succeeded action runs of the stages before a
 	// rolled-back stage, copied from the rollback's target: the artifacts
 	// and variables the stage's actions resolve against. They are not

@@ -185,6 +185,57 @@ func (s *Service) RollbackStage(ctx context.Context, name, stage, target string)
 	return stored.ID, nil
 }
 
+// RollBackAutomatically starts the automated rollback an execution's failure
+// asks for (engine.Execution.AutoRollback: the stage's onFailure result is
+// ROLLBACK, or an onSuccess condition with result ROLLBACK failed), once per
+// failure: the stage is rolled back to the most recent execution of the
+// same lane that succeeded in it and ran the same pipeline version, which
+// is still the latest. Without such an execution nothing starts (logged).
+// The drivers' wiring calls it with every execution that ended; it does
+// nothing for the others. It asks no authorization: the pipeline's
+// declaration asked for it.
+func (s *Service) RollBackAutomatically(ctx context.Context, e *engine.Execution) error {
+	if e.AutoRollback == "" || e.Status != engine.Failed {
+		return nil
+	}
+	stage := e.AutoRollback
+	rec, err := s.store.GetPipeline(ctx, e.PipelineName, 0)
+	if err != nil {
+		return pipelineNotFound(err, e.PipelineName)
+	}
+	if rec.Version != e.PipelineVersion {
+		s.log.Info("no automated rollback: the pipeline was updated since the execution started", "execution", e.ID, "stage", stage)
+		return nil
+	}
+	var target *engine.Execution
+	err = s.eachExecution(ctx, store.ExecutionFilter{PipelineName: e.PipelineName, Status: engine.Succeeded}, func(c *engine.Execution) bool {
+		if c.ID != e.ID && c.Rollback == nil && c.PipelineVersion == e.PipelineVersion && c.Lane == e.Lane && stageStatus(c, stage) == engine.Succeeded {
+			target = c
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if target == nil {
+		s.log.Info("no automated rollback: no earlier execution succeeded in the stage", "execution", e.ID, "stage", stage)
+		return nil
+	}
+	r, err := engine.NewRollback(s.newID(), target, stage, engine.Trigger{Type: engine.TriggerAutomatedRollback,
+		Detail: fmt.Sprintf("stage %s of execution %s failed", stage, e.ID)}, s.now())
+	if err != nil {
+		return err
+	}
+	r.ClientRequestToken = fmt.Sprintf("autorollback-%s-%d", e.ID, e.Restarts) // once per failure
+	stored, created, err := s.store.CreateExecution(ctx, r)
+	if err != nil || !created {
+		return err
+	}
+	s.log.Info("automated rollback", "failed", e.ID, "stage", stage, "target", target.ID, "execution", stored.ID)
+	return s.driver.Begin(ctx, stored.ID)
+}
+
 func statusWord(st engine.Status) string {
 	if st == "" {
 		return "not run"

@@ -158,3 +158,107 @@ func TestSDKExecutionControlBehaviour(t *testing.T) {
 		t.Run(tt.what, func(t *testing.T) { wantAPIError(t, tt.call(), tt.code) })
 	}
 }
+
+// TestSDKAutomatedRollback: a stage whose onFailure result is ROLLBACK rolls
+// back by itself when it fails: a ROLLBACK execution of trigger
+// AutomatedRollback re-runs it with the last successful execution's
+// variables. A first failure with nothing to roll back to starts nothing.
+func TestSDKAutomatedRollback(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	cp := newClient(t, srv)
+	ctx := testContext(t)
+	const name = "sdk-autorollback"
+	worker := workerType("AutoRollbackWorker")
+	if _, err := cp.CreateCustomActionType(ctx, &codepipeline.CreateCustomActionTypeInput{Category: worker.Category, Provider: worker.Provider, Version: worker.Version,
+		InputArtifactDetails: &types.ArtifactDetails{}, OutputArtifactDetails: &types.ArtifactDetails{},
+		ConfigurationProperties: []types.ActionConfigurationProperty{{Name: aws.String("Release"), Required: false, Key: false, Secret: false}}}); err != nil {
+		t.Fatalf("CreateCustomActionType: %v", err)
+	}
+	if _, err := cp.CreatePipeline(ctx, &codepipeline.CreatePipelineInput{Pipeline: &types.PipelineDeclaration{
+		Name: aws.String(name), RoleArn: aws.String(testRoleArn), PipelineType: types.PipelineTypeV2,
+		Variables: []types.PipelineVariableDeclaration{{Name: aws.String("RELEASE"), DefaultValue: aws.String("r0")}},
+		Stages: []types.StageDeclaration{
+			{Name: aws.String("Build"), Actions: []types.ActionDeclaration{{Name: aws.String("Make"), ActionTypeId: commandsType(), Commands: []string{"true"}}}},
+			{Name: aws.String("Deploy"), Actions: []types.ActionDeclaration{{Name: aws.String("Ship"), ActionTypeId: worker,
+				Configuration: map[string]string{"Release": "#{variables.RELEASE}"}}},
+				OnFailure: &types.FailureConditions{Result: types.ResultRollback}},
+		},
+	}}); err != nil {
+		t.Fatalf("CreatePipeline: %v", err)
+	}
+	// work takes the next Deploy job and succeeds or fails it; it returns
+	// the release the job was given.
+	work := func(succeed bool) (release, execution string) {
+		t.Helper()
+		var job types.Job
+		eventually(t, "a Deploy job", func() (bool, error) {
+			out, err := cp.PollForJobs(ctx, &codepipeline.PollForJobsInput{ActionTypeId: worker, MaxBatchSize: aws.Int32(1)})
+			if err != nil || len(out.Jobs) == 0 {
+				return false, err
+			}
+			job = out.Jobs[0]
+			return true, nil
+		})
+		if _, err := cp.AcknowledgeJob(ctx, &codepipeline.AcknowledgeJobInput{JobId: job.Id, Nonce: job.Nonce}); err != nil {
+			t.Fatalf("AcknowledgeJob: %v", err)
+		}
+		var err error
+		if succeed {
+			_, err = cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: job.Id})
+		} else {
+			_, err = cp.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{JobId: job.Id,
+				FailureDetails: &types.FailureDetails{Type: types.FailureTypeJobFailed, Message: aws.String("the deploy broke")}})
+		}
+		if err != nil {
+			t.Fatalf("job result: %v", err)
+		}
+		return job.Data.ActionConfiguration.Configuration["Release"], aws.ToString(job.Data.PipelineContext.PipelineExecutionId)
+	}
+	start := func(release string) string {
+		t.Helper()
+		out, err := cp.StartPipelineExecution(ctx, &codepipeline.StartPipelineExecutionInput{Name: aws.String(name),
+			Variables: []types.PipelineVariable{{Name: aws.String("RELEASE"), Value: aws.String(release)}}})
+		if err != nil {
+			t.Fatalf("StartPipelineExecution: %v", err)
+		}
+		return aws.ToString(out.PipelineExecutionId)
+	}
+	executions := func() []types.PipelineExecutionSummary {
+		t.Helper()
+		out, err := cp.ListPipelineExecutions(ctx, &codepipeline.ListPipelineExecutionsInput{PipelineName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("ListPipelineExecutions: %v", err)
+		}
+		return out.PipelineExecutionSummaries
+	}
+
+	// Nothing succeeded yet: the failure rolls nothing back.
+	first := start("r1")
+	work(false)
+	waitExecution(t, ctx, cp, name, first, types.PipelineExecutionStatusFailed)
+	second := start("r2")
+	if rel, _ := work(true); rel != "r2" {
+		t.Fatalf("the second release deployed %q", rel)
+	}
+	waitExecution(t, ctx, cp, name, second, types.PipelineExecutionStatusSucceeded)
+	if n := len(executions()); n != 2 {
+		t.Fatalf("%d executions; the first failure started a rollback with nothing to roll back to", n)
+	}
+
+	// r3 fails: Deploy rolls back to r2.
+	third := start("r3")
+	work(false)
+	waitExecution(t, ctx, cp, name, third, types.PipelineExecutionStatusFailed)
+	rel, rollback := work(true)
+	if rel != "r2" || rollback == third || rollback == second {
+		t.Fatalf("the rollback deployed %q in execution %s", rel, rollback)
+	}
+	pe := waitExecution(t, ctx, cp, name, rollback, types.PipelineExecutionStatusSucceeded)
+	if pe.ExecutionType != types.ExecutionTypeRollback || pe.Trigger == nil || pe.Trigger.TriggerType != types.TriggerTypeAutomatedRollback ||
+		pe.RollbackMetadata == nil || aws.ToString(pe.RollbackMetadata.RollbackTargetPipelineExecutionId) != second {
+		t.Fatalf("the automated rollback: type %q, trigger %+v, metadata %+v", pe.ExecutionType, pe.Trigger, pe.RollbackMetadata)
+	}
+	if n := len(executions()); n != 4 {
+		t.Errorf("%d executions, want 4 (one rollback)", n)
+	}
+}
