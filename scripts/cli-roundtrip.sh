@@ -108,6 +108,12 @@ control() {
   expect "execution type of the rollback" \
     "$(cpl get-pipeline-execution --pipeline-name "$name" --pipeline-execution-id "$got" --query 'pipelineExecution.[executionType, rollbackMetadata.rollbackTargetPipelineExecutionId]')" \
     $'ROLLBACK\t'"$id"
+  refused "stop-pipeline-execution of an execution that ended" PipelineExecutionNotStoppableException \
+    stop-pipeline-execution --pipeline-name "$name" --pipeline-execution-id "$id" --reason "too late"
+  got="$(cpl list-rule-types --query "length(ruleTypes[?id.provider=='VariableCheck'])")"
+  expect "VariableCheck in list-rule-types" "$got" "1"
+  got="$(cpl list-rule-executions --pipeline-name "$name" --query 'length(ruleExecutionDetails)')"
+  expect "rule executions of a pipeline without conditions" "$got" "0"
   refused "override-stage-condition with no condition in progress" ConditionNotOverridableException \
     override-stage-condition --pipeline-name "$name" --stage-name "$stage" --pipeline-execution-id "$id" --condition-type BEFORE_ENTRY
   refused "disable-stage-transition with a comma in the reason" ValidationException \

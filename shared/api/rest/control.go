@@ -130,3 +130,50 @@ func (h *Handler) overrideCondition(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// listRuleTypes lists the rule types of stage conditions (ListRuleTypes;
+// ?owner= filters by owner).
+func (h *Handler) listRuleTypes(w http.ResponseWriter, r *http.Request) {
+	owner := r.URL.Query().Get("owner")
+	if owner != "" {
+		if msg := apispec.MustLookup("RuleOwner").Check(owner); msg != "" {
+			h.fail(w, r, errs.Invalid("invalid query", []errs.Problem{{Path: "owner", Message: msg}}))
+			return
+		}
+	}
+	types, err := h.svc.ListRuleTypes(r.Context(), owner)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, map[string]any{"ruleTypes": types})
+}
+
+// listRuleExecutions lists the rule runs of a pipeline's stage conditions,
+// newest first (ListRuleExecutions; ?executionId= narrows to one
+// execution).
+func (h *Handler) listRuleExecutions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := restPathValues(r, "name", "PipelineName"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	n, err := restQueryInt(q, "maxResults", 1, 100)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := q.Get("executionId")
+	if id != "" {
+		if msg := apispec.MustLookup("PipelineExecutionId").Check(id); msg != "" {
+			h.fail(w, r, errs.Invalid("invalid query", []errs.Problem{{Path: "executionId", Message: msg}}))
+			return
+		}
+	}
+	out, err := h.svc.ListRuleExecutions(r.Context(), r.PathValue("name"), id, int(n), q.Get("nextToken"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	restWriteJSON(w, http.StatusOK, out)
+}

@@ -125,6 +125,8 @@ func (h *Handler) routes() []route {
 		{"POST /v1/pipelines/{name}/stages/{stage}/rollback", h.rollbackStage},
 		{"POST /v1/pipelines/{name}/executions/{id}/stages/{stage}/retry", h.retryStage},
 		{"POST /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition", h.overrideCondition},
+		{"GET /v1/pipelines/{name}/rule-executions", h.listRuleExecutions},
+		{"GET /v1/rule-types", h.listRuleTypes},
 		{"GET /v1/pipelines/{name}/tags", h.listTags},
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},

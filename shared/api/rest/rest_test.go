@@ -686,6 +686,11 @@ func TestRESTBadInput(t *testing.T) {
 		{"bad version", "GET", "/v1/pipelines/rest-ok?version=first", nil, nil, 400, "ValidationException", "version"},
 		{"bad status", "GET", "/v1/pipelines/rest-ok/executions?status=Done", nil, nil, 400, "ValidationException", "status"},
 		{"bad action status", "GET", "/v1/pipelines/rest-ok/action-executions?status=Stopped", nil, nil, 400, "ValidationException", "status"},
+		{"rule executions: maxResults too big", "GET", "/v1/pipelines/rest-ok/rule-executions?maxResults=101", nil, nil, 400, "ValidationException", "maxResults"},
+		{"rule executions: bad execution ID", "GET", "/v1/pipelines/rest-ok/rule-executions?executionId=nope", nil, nil, 400, "ValidationException", "executionId"},
+		{"rule executions: bad nextToken", "GET", "/v1/pipelines/rest-ok/rule-executions?nextToken=x", nil, nil, 400, "InvalidNextTokenException", ""},
+		{"rule executions: no pipeline", "GET", "/v1/pipelines/nope/rule-executions", nil, nil, 404, "PipelineNotFoundException", ""},
+		{"rule types: bad owner", "GET", "/v1/rule-types?owner=Someone", nil, nil, 400, "ValidationException", "owner"},
 		{"lane with a line break", "GET", "/v1/pipelines/rest-ok/executions?lane=a%0Ab", nil, nil, 400, "ValidationException", "lane"},
 		{"long lane", "GET", "/v1/pipelines/rest-ok/executions?lane=" + strings.Repeat("v", 1001), nil, nil, 400, "ValidationException", "lane"},
 		{"two lanes", "GET", "/v1/pipelines/rest-ok/executions?lane=a&lane=b", nil, nil, 400, "ValidationException", "lane"},
@@ -847,5 +852,47 @@ func TestRESTCutLogPage(t *testing.T) {
 		if got := string(restCutLogPage([]byte(c.buf), c.limit, c.final)); got != c.want {
 			t.Errorf("cut(%q, %d, %v) = %q, want %q", c.buf, c.limit, c.final, got, c.want)
 		}
+	}
+}
+
+// TestRESTRules: the rule types, and the rule runs of an execution's stage
+// condition, through the REST door.
+func TestRESTRules(t *testing.T) {
+	env := newRESTEnv(t)
+	var types struct {
+		RuleTypes []struct {
+			ID struct{ Provider string } `json:"id"`
+		} `json:"ruleTypes"`
+	}
+	env.ok("GET", "/v1/rule-types", nil, 200, &types)
+	found := false
+	for _, rt := range types.RuleTypes {
+		found = found || rt.ID.Provider == "VariableCheck"
+	}
+	if !found {
+		t.Fatalf("rule types %+v lack VariableCheck", types.RuleTypes)
+	}
+	doc := fmt.Sprintf(`{
+  "name": "rest-rules", "pipelineType": "V2",
+  "variables": [{"name": "GREETING", "defaultValue": "hi"}],
+  "stages": [{"name": "Build", "actions": [{"name": "Say", "actionTypeId": %s, "commands": ["echo hi"]}],
+    "beforeEntry": {"conditions": [{"rules": [{"name": "Greets", "ruleTypeId": {"category": "Rule", "owner": "AWS", "provider": "VariableCheck", "version": "1"},
+      "configuration": {"Operator": "EQ", "Variable": "#{variables.GREETING}", "Value": "hi"}}]}]}}]
+}`, restCommands)
+	env.ok("POST", "/v1/pipelines", doc, 201, nil)
+	var started RESTExecutionID
+	env.ok("POST", "/v1/pipelines/rest-rules/executions", nil, 201, &started)
+	evs, _ := env.sse("rest-rules", started.PipelineExecutionID)
+	if final := env.sseFinal(evs); final.Status != "Succeeded" {
+		t.Fatalf("execution %s", final.Status)
+	}
+	var out service.ListRuleExecutionsOutput
+	env.ok("GET", "/v1/pipelines/rest-rules/rule-executions?executionId="+started.PipelineExecutionID, nil, 200, &out)
+	if len(out.RuleExecutionDetails) != 1 {
+		t.Fatalf("rule executions %+v", out.RuleExecutionDetails)
+	}
+	d := out.RuleExecutionDetails[0]
+	if d.RuleName != "Greets" || d.Status != "Succeeded" || d.StageName != "Build" || d.Input.ResolvedConfiguration["Variable"] != "hi" {
+		t.Errorf("rule execution %+v, input %+v", d, d.Input)
 	}
 }
