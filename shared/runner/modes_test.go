@@ -13,6 +13,7 @@ import (
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
+	"github.com/stageflow/stageflow/shared/store"
 )
 
 // Execution modes, transitions, retries and rollbacks driven by the local
@@ -535,5 +536,37 @@ func TestAutomaticRetryOnFailure(t *testing.T) {
 				t.Errorf("the action that succeeded ran %d times", n)
 			}
 		})
+	}
+}
+
+// TestWaitingRoomIsBounded: a start that would make more executions wait
+// for a stage than the service keeps is refused, with nothing created.
+func TestWaitingRoomIsBounded(t *testing.T) {
+	s := newSystem(t, "")
+	svc := service.New(service.Config{Store: s.store, Driver: s.runner, MaxWaitingExecutions: 2})
+	createPipeline(t, s.store, modal(t, "full", pipeline.ModeQueued, false, twoStages()...))
+	ctx := service.LocalCaller(t.Context(), "test")
+	var ids []string
+	for i := range 3 { // one in Build, two waiting
+		e, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "full", Variables: map[string]string{"G": fmt.Sprint("e", i)}})
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		ids = append(ids, e.ID)
+	}
+	_, err := svc.StartExecution(ctx, service.StartInput{PipelineName: "full", Variables: map[string]string{"G": "e3"}})
+	if !errs.Is(err, errs.LimitExceeded) || !strings.Contains(err.Error(), "2 executions waiting") {
+		t.Fatalf("a fourth start: %v", err)
+	}
+	list, _, err := s.store.ListExecutions(t.Context(), store.ExecutionFilter{PipelineName: "full"}, store.Page{})
+	if err != nil || len(list) != 3 {
+		t.Fatalf("%d executions stored (%v), want 3", len(list), err)
+	}
+	for _, id := range ids {
+		s.scripted.Release(s.get(t, id).Variables["G"] + "-B")
+		s.scripted.Release(s.get(t, id).Variables["G"] + "-D")
+	}
+	for _, id := range ids {
+		wantStatus(t, id, s.wait(t, id).Status, engine.Succeeded)
 	}
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -61,6 +62,9 @@ func (s *Service) start(ctx context.Context, in StartInput) (*engine.Execution, 
 	}
 	e, err := engine.New(s.newID(), p.Name, p.Version, p.Declaration, in.Variables, trig, s.now())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkWaitingRoom(ctx, p.Name); err != nil {
 		return nil, err
 	}
 	e.ClientRequestToken = in.ClientRequestToken
@@ -451,4 +455,40 @@ func actionDetail(e *engine.Execution, r *engine.ActionRun, sp secretProps) Acti
 		StageName: r.Stage, ActionName: r.Action, StartTime: ts(r.StartTime), LastUpdateTime: ts(r.LastUpdateTime),
 		UpdatedBy: r.UpdatedBy, Status: string(r.Status), Input: in, Output: out,
 	}
+}
+
+// Bounds of a pipeline's stage locks record (engine.PipelineLocks), which
+// holds every execution waiting for a stage and must fit in one stored item
+// (DynamoDB: 400 KB): a start that would grow it past them is refused.
+const (
+	DefaultMaxWaitingExecutions = 1000
+	maxLocksRecordBytes         = 256 << 10
+)
+
+// checkWaitingRoom refuses a start when the pipeline's executions waiting
+// for a stage already fill its stage locks record.
+func (s *Service) checkWaitingRoom(ctx context.Context, name string) error {
+	l, err := s.store.GetPipelineLocks(ctx, name)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, ln := range l.Lanes {
+		for _, st := range ln.Stages {
+			n += len(st.Waiting)
+		}
+	}
+	size := 0
+	if n > 0 {
+		b, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		size = len(b)
+	}
+	if n >= s.maxWaiting || size >= maxLocksRecordBytes {
+		return errs.Of(errs.LimitExceeded, errs.KindConcurrentExecutionLimit,
+			"pipeline %q has %d executions waiting for a stage, the most Stageflow keeps (%d, or %d KB of stage locks): start again once some have gone on, or stop some", name, n, s.maxWaiting, maxLocksRecordBytes>>10)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -78,6 +79,10 @@ type Config struct {
 	// CreatePipeline); tests that count executions, or that want a pipeline
 	// at rest, set this. WithoutFirstExecution does the same for one call.
 	NoFirstExecution bool
+	// MaxWaitingExecutions bounds the executions of one pipeline waiting
+	// for a stage (0: DefaultMaxWaitingExecutions): a start past it is
+	// refused with ConcurrentPipelineExecutionsLimitExceededException.
+	MaxWaitingExecutions int
 	// Keys keeps the server's access keys and the policies attached to
 	// principals, whose secrets Sealer seals; without both, the server
 	// keeps no keys (it runs without authentication).
@@ -102,6 +107,7 @@ type Service struct {
 	events      *Events
 	// noFirstExecution: CreatePipeline starts nothing (Config.NoFirstExecution).
 	noFirstExecution bool
+	maxWaiting       int
 	log              *slog.Logger
 	keys             store.AccessKeyStore
 	sealer           seal.Sealer
@@ -115,6 +121,7 @@ func New(cfg Config) *Service {
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
 		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, jobCreds: cfg.JobCredentials, authz: cfg.Authorize, events: cfg.Events,
 		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger, keys: cfg.Keys, sealer: cfg.Sealer,
+		maxWaiting: cmp.Or(cfg.MaxWaitingExecutions, DefaultMaxWaitingExecutions),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
