@@ -398,7 +398,7 @@ func newStatusCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), l)
 			}
 			if e.StatusSummary != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), e.StatusSummary)
+				fmt.Fprintln(cmd.OutOrStdout(), displayable(e.StatusSummary))
 			}
 			return nil
 		},
@@ -532,9 +532,9 @@ func newExecutionsCmd() *cobra.Command {
 					trigger = s.Trigger.TriggerType
 				}
 				if laned {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, s.Lane, epoch(s.StartTime), trigger, s.StatusSummary)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, displayable(s.Lane), epoch(s.StartTime), trigger, displayable(s.StatusSummary))
 				} else {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, epoch(s.StartTime), trigger, s.StatusSummary)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.PipelineExecutionID, s.Status, epoch(s.StartTime), trigger, displayable(s.StatusSummary))
 				}
 			}
 			return tw.Flush()

@@ -238,7 +238,9 @@ func (p *progress) events(e *engine.Execution) {
 			// (A terminal one is the final line's, printed after the events.)
 			status = statusWithSummary(ev.Status, ev.Summary)
 		}
-		fmt.Fprintf(p.w, "%s  %-40s %s\n", ev.Time.Local().Format("15:04:05"), where, status)
+		// Summaries and errors are anyone's text (a job worker's, a
+		// variable's value): no control character reaches the terminal.
+		fmt.Fprintf(p.w, "%s  %-40s %s\n", ev.Time.Local().Format("15:04:05"), where, displayable(status))
 	}
 }
 

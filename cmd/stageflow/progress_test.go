@@ -268,6 +268,11 @@ func TestStageNotes(t *testing.T) {
 			e.Conditions = []engine.ConditionRun{{ID: "c1", Stage: "Release", StageIndex: 1, Kind: engine.ConditionBeforeEntry, Status: engine.InProgress,
 				Summary: "Hours: outside the deployment window"}}
 		}, "condition before entry: Hours: outside the deployment window"},
+		{"no control characters from a summary", func(e *engine.Execution) {
+			e.Stages[1].Status, e.Stages[1].EntryCondition = engine.InProgress, "c1"
+			e.Conditions = []engine.ConditionRun{{ID: "c1", Stage: "Release", StageIndex: 1, Kind: engine.ConditionBeforeEntry, Status: engine.InProgress,
+				Summary: "red \x1b[31malert\x1b[0m"}}
+		}, "red [31malert[0m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ func TestRunExamples(t *testing.T) {
 		"build-test-deploy.json": {0, []string{
 			"build-test-deploy › Test › UnitTests", "build-test-deploy › Test › SmokeTests",
 			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},
+		"release-train.json": {0, []string{"release-train › Build › Compile", "building lane main for staging", "release-train › Deploy › Ship", "succeeded in"}},
 		"test-fails.json": {1, []string{
 			"failing-test › Test › AnswerIs42",
 			`failed: action "AnswerIs42" in stage "Test" failed` + "\n",

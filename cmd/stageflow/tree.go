@@ -131,7 +131,7 @@ func renderTree(e *engine.Execution, opt treeOptions) []string {
 		left := fmt.Sprintf("%s%s %s", strings.Repeat("  ", r.indent), icon(r.status), r.name)
 		text := fmt.Sprintf("%s %-*s %*s", padWidth(fitWidth(left, nameW), nameW), statusColumn, label, elapsedColumn, elapsed(r.start, r.end))
 		if r.note != "" {
-			text += "  " + r.note
+			text += "  " + displayable(r.note) // a provider's or a rule's words
 		}
 		lines = append(lines, paint(r.status, fitWidth(text, opt.width)))
 		for _, l := range r.tail {
