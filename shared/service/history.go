@@ -97,33 +97,59 @@ func (s *Service) ListActionExecutions(ctx context.Context, name string, f Actio
 	if err := s.authorize(ctx, OpListActionExecutions, s.PipelineArn(name)); err != nil {
 		return nil, err
 	}
+	out := &ListActionExecutionsOutput{ActionExecutionDetails: []ActionExecutionDetail{}}
+	// The secret properties are read once, at the first execution that
+	// uses a custom action type.
+	var sp secretProps
+	spRead := false
+	next, err := s.pageHistory(ctx, name, f.PipelineExecutionID, maxResults, nextToken, func(e *engine.Execution) (int, error) {
+		if !spRead && hasCustom(&e.Pipeline) {
+			var err error
+			if sp, err = s.allSecrets(ctx); err != nil {
+				return 0, err
+			}
+			spRead = true
+		}
+		return len(e.Actions), nil
+	}, func(e *engine.Execution, i int) bool { return f.match(&e.Actions[i]) }, func(e *engine.Execution, i int) {
+		out.ActionExecutionDetails = append(out.ActionExecutionDetails, actionDetail(e, &e.Actions[i], sp))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.NextToken = next
+	return out, nil
+}
+
+// pageHistory walks a page of rows of a pipeline's history, newest first:
+// the rows of one execution (executionID), or of every execution, from the
+// place nextToken names. count tells how many rows an execution has (and
+// may fail the walk); match says whether row i of an execution, offered from
+// the last down, is listed, and emit lists it. It returns the token of the
+// next page ("" when the history is over) once maxResults rows (1..100,
+// else 100) were listed: the place of the next row that matches.
+func (s *Service) pageHistory(ctx context.Context, name, executionID string, maxResults int, nextToken string,
+	count func(e *engine.Execution) (int, error), match func(e *engine.Execution, i int) bool, emit func(e *engine.Execution, i int)) (string, error) {
 	var at actionPlace
 	if nextToken != "" {
 		var err error
 		if at, err = parseActionPlace(nextToken); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	if maxResults <= 0 || maxResults > 100 {
 		maxResults = 100
 	}
-	out := &ListActionExecutionsOutput{ActionExecutionDetails: []ActionExecutionDetail{}}
+	taken, next := 0, ""
 	var bad bool
-	// The secret properties are read once, at the first execution that
-	// uses a custom action type.
-	var sp secretProps
-	var spErr error
-	spRead := false
+	var failed error
 	// rows adds the rows of e from its place and says whether to go on.
 	rows := func(page string, e *engine.Execution) bool {
-		if !spRead && hasCustom(&e.Pipeline) {
-			sp, spErr = s.allSecrets(ctx)
-			spRead = true
-			if spErr != nil {
-				return false
-			}
+		from, err := count(e)
+		if err != nil {
+			failed = err
+			return false
 		}
-		from := len(e.Actions)
 		if at.Execution != "" {
 			if at.Execution != e.ID || at.Run > from {
 				bad = true
@@ -132,37 +158,37 @@ func (s *Service) ListActionExecutions(ctx context.Context, name string, f Actio
 			from, at = at.Run, actionPlace{}
 		}
 		for i := from - 1; i >= 0; i-- {
-			r := &e.Actions[i]
-			if !f.match(r) {
+			if !match(e, i) {
 				continue
 			}
-			if len(out.ActionExecutionDetails) == maxResults {
-				out.NextToken = actionPlace{Page: page, Execution: e.ID, Run: i + 1}.token()
+			if taken == maxResults {
+				next = actionPlace{Page: page, Execution: e.ID, Run: i + 1}.token()
 				return false
 			}
-			out.ActionExecutionDetails = append(out.ActionExecutionDetails, actionDetail(e, r, sp))
+			emit(e, i)
+			taken++
 		}
 		return true
 	}
-	if f.PipelineExecutionID != "" {
-		e, err := s.execution(ctx, name, f.PipelineExecutionID)
+	if executionID != "" {
+		e, err := s.execution(ctx, name, executionID)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		rows("", e)
 	} else {
 		if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
-			return nil, pipelineNotFound(err, name)
+			return "", pipelineNotFound(err, name)
 		}
 		if err := s.walkExecutions(ctx, store.ExecutionFilter{PipelineName: name}, at.Page, at.Execution, rows); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
-	if spErr != nil {
-		return nil, spErr
+	if failed != nil {
+		return "", failed
 	}
 	if bad {
-		return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
+		return "", errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
 	}
-	return out, nil
+	return next, nil
 }

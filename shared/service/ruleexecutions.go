@@ -4,9 +4,7 @@ import (
 	"context"
 
 	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
-	"github.com/stageflow/stageflow/shared/store"
 )
 
 // Stage conditions as the API shows them: the condition states of
@@ -151,63 +149,36 @@ func (s *Service) ListRuleExecutions(ctx context.Context, name, executionID stri
 	if err := s.authorize(ctx, OpListRuleExecutions, s.PipelineArn(name)); err != nil {
 		return nil, err
 	}
-	var at actionPlace
-	if nextToken != "" {
-		var err error
-		if at, err = parseActionPlace(nextToken); err != nil {
-			return nil, err
-		}
-	}
-	if maxResults <= 0 || maxResults > 100 {
-		maxResults = 100
-	}
 	out := &ListRuleExecutionsOutput{RuleExecutionDetails: []RuleExecutionDetail{}}
-	bad := false
-	rows := func(page string, e *engine.Execution) bool {
-		type rule struct {
-			cr *engine.ConditionRun
-			rr *engine.RuleRun
-		}
-		var all []rule
-		for i := range e.Conditions {
-			for j := range e.Conditions[i].Rules {
-				all = append(all, rule{&e.Conditions[i], &e.Conditions[i].Rules[j]})
+	// The rules of an execution, in order: condition runs, then their rules.
+	type rule struct {
+		cr *engine.ConditionRun
+		rr *engine.RuleRun
+	}
+	var of string
+	var all []rule
+	rulesOf := func(e *engine.Execution) []rule {
+		if of != e.ID {
+			of, all = e.ID, nil
+			for i := range e.Conditions {
+				for j := range e.Conditions[i].Rules {
+					all = append(all, rule{&e.Conditions[i], &e.Conditions[i].Rules[j]})
+				}
 			}
 		}
-		from := len(all)
-		if at.Execution != "" {
-			if at.Execution != e.ID || at.Run > from {
-				bad = true
-				return false
-			}
-			from, at = at.Run, actionPlace{}
-		}
-		for i := from - 1; i >= 0; i-- {
-			if len(out.RuleExecutionDetails) == maxResults {
-				out.NextToken = actionPlace{Page: page, Execution: e.ID, Run: i + 1}.token()
-				return false
-			}
-			out.RuleExecutionDetails = append(out.RuleExecutionDetails, ruleDetail(e, all[i].cr, all[i].rr))
-		}
-		return true
+		return all
 	}
-	if executionID != "" {
-		e, err := s.execution(ctx, name, executionID)
-		if err != nil {
-			return nil, err
-		}
-		rows("", e)
-	} else {
-		if _, err := s.store.GetPipeline(ctx, name, 0); err != nil {
-			return nil, pipelineNotFound(err, name)
-		}
-		if err := s.walkExecutions(ctx, store.ExecutionFilter{PipelineName: name}, at.Page, at.Execution, rows); err != nil {
-			return nil, err
-		}
+	next, err := s.pageHistory(ctx, name, executionID, maxResults, nextToken,
+		func(e *engine.Execution) (int, error) { return len(rulesOf(e)), nil },
+		func(*engine.Execution, int) bool { return true },
+		func(e *engine.Execution, i int) {
+			r := rulesOf(e)[i]
+			out.RuleExecutionDetails = append(out.RuleExecutionDetails, ruleDetail(e, r.cr, r.rr))
+		})
+	if err != nil {
+		return nil, err
 	}
-	if bad {
-		return nil, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
-	}
+	out.NextToken = next
 	return out, nil
 }
 
