@@ -218,13 +218,8 @@ func (e *Execution) endConditions(status Status, now time.Time) {
 // stage goes on. A condition whose result is SKIP cannot be overridden.
 func OverrideCondition(stage, kind, by string, now time.Time) Event {
 	return func(e *Execution) error {
-		si := -1
-		for i := range e.Stages {
-			if e.Stages[i].Name == stage {
-				si = i
-			}
-		}
-		if si < 0 {
+		si, ok := e.stageIndex(stage)
+		if !ok {
 			return errs.Of(errs.NotFound, errs.KindStage, "execution %s has no stage %q", e.ID, stage)
 		}
 		pk := pipeline.ConditionBeforeEntry

@@ -57,6 +57,16 @@ func New(id, pipelineName string, version int, p pipeline.Pipeline, overrides ma
 	return e, nil
 }
 
+// stageIndex is the index of the named stage in the execution.
+func (e *Execution) stageIndex(name string) (int, bool) {
+	for i := range e.Stages {
+		if e.Stages[i].Name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
 // Run returns the action run with the given ID.
 func (e *Execution) Run(id string) (*ActionRun, bool) {
 	for r := range e.EveryRun() {

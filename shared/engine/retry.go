@@ -19,13 +19,8 @@ func RetryStage(stage, mode, trigger string, now time.Time) Event {
 		if mode != RetryFailedActions && mode != RetryAllActions {
 			return errs.Of(errs.Validation, errs.KindNone, "retry mode %q is not %s or %s", mode, RetryFailedActions, RetryAllActions)
 		}
-		si := -1
-		for i := range e.Stages {
-			if e.Stages[i].Name == stage {
-				si = i
-			}
-		}
-		if si < 0 {
+		si, ok := e.stageIndex(stage)
+		if !ok {
 			return errs.Of(errs.NotFound, errs.KindStage, "execution %s has no stage %q", e.ID, stage)
 		}
 		st := &e.Stages[si]

@@ -19,13 +19,8 @@ const (
 // lane, resolving its inputs against the succeeded runs of target's earlier
 // stages (Inherited).
 func NewRollback(id string, target *Execution, stage string, trig Trigger, now time.Time) (*Execution, error) {
-	si := -1
-	for i := range target.Stages {
-		if target.Stages[i].Name == stage {
-			si = i
-		}
-	}
-	if si < 0 {
+	si, ok := target.stageIndex(stage)
+	if !ok {
 		return nil, errs.Of(errs.NotFound, errs.KindStage, "execution %s has no stage %q", target.ID, stage)
 	}
 	if target.Stages[si].Status != Succeeded {

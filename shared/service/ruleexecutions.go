@@ -111,18 +111,10 @@ type RuleExecutionDetail struct {
 
 // RuleExecutionInput is what a rule ran with.
 type RuleExecutionInput struct {
-	RuleTypeID            RuleTypeID        `json:"ruleTypeId"`
-	Configuration         map[string]string `json:"configuration,omitempty"`
-	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitempty"`
-	Region                string            `json:"region,omitempty"`
-}
-
-// RuleTypeID names a rule type in the API's shape.
-type RuleTypeID struct {
-	Category string `json:"category"`
-	Owner    string `json:"owner,omitempty"`
-	Provider string `json:"provider"`
-	Version  string `json:"version,omitempty"`
+	RuleTypeID            pipeline.RuleTypeID `json:"ruleTypeId"`
+	Configuration         map[string]string   `json:"configuration,omitempty"`
+	ResolvedConfiguration map[string]string   `json:"resolvedConfiguration,omitempty"`
+	Region                string              `json:"region,omitempty"`
 }
 
 // RuleExecutionOutput is how a rule ended.
@@ -186,7 +178,7 @@ func ruleDetail(e *engine.Execution, cr *engine.ConditionRun, rr *engine.RuleRun
 	d := RuleExecutionDetail{
 		PipelineExecutionID: e.ID, RuleExecutionID: rr.ID, PipelineVersion: e.PipelineVersion, StageName: cr.Stage, RuleName: rr.Name,
 		StartTime: ts(rr.StartTime), LastUpdateTime: ts(rr.LastUpdateTime), UpdatedBy: cr.OverriddenBy, Status: ruleStatus(rr.Status),
-		Input: &RuleExecutionInput{RuleTypeID: RuleTypeID{Category: rr.Type.Category, Owner: rr.Type.Owner, Provider: rr.Type.Provider, Version: rr.Type.Version},
+		Input: &RuleExecutionInput{RuleTypeID: rr.Type,
 			ResolvedConfiguration: rr.ResolvedConfiguration},
 		Output: &RuleExecutionOutput{ExecutionResult: &RuleExecutionResult{ExternalExecutionID: rr.RunID, ExternalExecutionSummary: rr.Summary}},
 	}
