@@ -34,7 +34,7 @@ func (s *Store) GetPipelineLocks(ctx context.Context, name string) (*engine.Pipe
 		body    string
 		version int64
 	)
-	switch err := s.db.QueryRowContext(ctx, qGetLocks, name).Scan(&body, &version); {
+	switch err := s.getLocks.QueryRowContext(ctx, name).Scan(&body, &version); {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.NoLocks(name), nil
 	case err != nil:
@@ -90,7 +90,7 @@ func (s *Store) UpdateLocks(ctx context.Context, locks *engine.PipelineLocks, ex
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
-	err = writeLocks(ctx, tx, locks, body)
+	err = s.writeLocks(ctx, tx, locks, body)
 	for _, p := range list {
 		if err != nil {
 			break
@@ -114,7 +114,7 @@ func (s *Store) UpdateLocks(ctx context.Context, locks *engine.PipelineLocks, ex
 
 // writeLocks writes the row of locks (its JSON, for the next version) in tx
 // if the stored version is locks.Version (0: no row).
-func writeLocks(ctx context.Context, tx *sql.Tx, locks *engine.PipelineLocks, body []byte) error {
+func (s *Store) writeLocks(ctx context.Context, tx *sql.Tx, locks *engine.PipelineLocks, body []byte) error {
 	name := locks.Pipeline
 	if locks.Version == 0 {
 		_, err := tx.ExecContext(ctx, qInsertLocks, name, string(body))
@@ -126,7 +126,7 @@ func writeLocks(ctx context.Context, tx *sql.Tx, locks *engine.PipelineLocks, bo
 		}
 		return nil
 	}
-	n, err := rowsAffected(tx.ExecContext(ctx, qUpdateLocks, string(body), name, locks.Version))
+	n, err := rowsAffected(tx.StmtContext(ctx, s.updateLocks).ExecContext(ctx, string(body), name, locks.Version))
 	if err != nil {
 		return fmt.Errorf("sqlite store: writing the stage locks of pipeline %s: %w", name, err)
 	}

@@ -83,6 +83,7 @@ type Store struct {
 	getExec, execVersion, execByToken, insertExec, insertSnapshot, updateExec, updateBody, updateStatus, insertRun *sql.Stmt
 	getJob, insertJob, updateJob, pollJobs                                                                         *sql.Stmt
 	getLatestPipeline, getPipeline                                                                                 *sql.Stmt
+	getLocks, updateLocks                                                                                          *sql.Stmt
 }
 
 // options tune Open; tests and benchmarks use them to compare set-ups.
@@ -202,6 +203,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.pollJobs, qPollJobs},
 		{&s.getLatestPipeline, qGetLatestPipeline},
 		{&s.getPipeline, qGetPipeline},
+		{&s.getLocks, qGetLocks},
+		{&s.updateLocks, qUpdateLocks},
 	} {
 		st, err := s.db.PrepareContext(ctx, p.query)
 		if err != nil {
