@@ -224,9 +224,7 @@ func (c *converter) object(o map[string]any, n *node, cp, jp string, skip map[st
 				names = append(names, mb.cfn)
 			}
 			msg := "is not a property of " + ResourceType
-			if s := strictjson.Suggest(k, names); s != "" {
-				msg += "; did you mean " + s + "?"
-			}
+			msg += strictjson.Suggest(k, names)
 			c.add(strictjson.Join(cp, k), "%s", msg)
 		}
 	}

@@ -48,6 +48,8 @@ type Provider struct {
 	// Principal is recorded as the changer (Principal(account)).
 	Principal string
 	Policy    *auth.Policy
+	// hook, when set, runs before each request is handled (tests).
+	hook func()
 }
 
 // caller is the context of the provider's calls.
@@ -64,6 +66,9 @@ func owner(r *Request) string { return r.StackID + "/" + r.LogicalResourceID }
 // Handle serves one request and returns the response to send (never an
 // error: a failure is a FAILED response with its reason).
 func (p *Provider) Handle(ctx context.Context, r *Request) *Response {
+	if p.hook != nil {
+		p.hook()
+	}
 	ctx = p.caller(ctx)
 	res := &Response{Status: Success, StackID: r.StackID, RequestID: r.RequestID, LogicalResourceID: r.LogicalResourceID,
 		PhysicalResourceID: r.PhysicalResourceID}
