@@ -62,6 +62,14 @@ func TestConvert(t *testing.T) {
 				}
 			}},
 	}
+	ok = append(ok, struct {
+		name, props string
+		check       func(t *testing.T, p *Properties)
+	}{"the README's example", readmeExample, func(t *testing.T, p *Properties) {
+		if p.Pipeline.Stages[0].Actions[0].TimeoutInMinutes == nil || !p.RestartExecutionOnUpdate {
+			t.Errorf("got %+v", p)
+		}
+	}})
 	for _, tt := range ok {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Convert(json.RawMessage(tt.props))
@@ -102,3 +110,17 @@ func TestConvert(t *testing.T) {
 		})
 	}
 }
+
+// readmeExample is the README's example template's properties (section
+// "Pipelines in CloudFormation") as CloudFormation passes them.
+const readmeExample = `{"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:p", "Name": "release", "PipelineType": "V2",
+ "ExecutionMode": "QUEUED", "RoleArn": "arn:aws:iam::123456789012:role/release-pipeline",
+ "ArtifactStore": {"Type": "S3", "Location": "release-artifacts"},
+ "Stages": [
+  {"Name": "Build", "Actions": [{"Name": "Compile", "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "Commands", "Version": "1"},
+    "Commands": ["make build"], "OutputArtifacts": [{"Name": "Bin", "Files": ["bin/**"]}], "TimeoutInMinutes": "30"}]},
+  {"Name": "Approve", "Actions": [{"Name": "Gate", "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
+    "Configuration": {"CustomData": "Ship this build?"}, "RunOrder": "1"}]}],
+ "Tags": [{"Key": "team", "Value": "release"}],
+ "DisableInboundStageTransitions": [{"StageName": "Approve", "Reason": "frozen until the release review"}],
+ "RestartExecutionOnUpdate": "true"}`
