@@ -33,6 +33,10 @@ var (
 		Description: "Stageflow: the engine's step of the state machine (Advance and Park of shared/sfn)"}
 	dispatchSpec = functionSpec{Name: "dispatch", ID: "Dispatch", MemoryMB: 256, TimeoutSeconds: 60,
 		Description: "Stageflow: starts one action run and keeps its task token (Dispatch of shared/sfn)"}
+	// providerSpec: CloudFormation waits for the PUT, not for the
+	// function; the provider answers FAILED 5 s before its timeout.
+	providerSpec = functionSpec{Name: "provider", ID: "Provider", MemoryMB: 256, TimeoutSeconds: 300,
+		Description: "Stageflow: the CloudFormation custom resource provider of Custom::StageflowPipeline (shared/cfnprovider)"}
 )
 
 // maxBootstrapBytes is the project's limit on one function's bootstrap.

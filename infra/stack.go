@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -20,6 +21,9 @@ const (
 	outUserPool        = "ConsoleUserPoolId"
 	outUserPoolClient  = "ConsoleUserPoolClientId"
 	outSecretsKey      = "SecretsKeyArn"
+	// outProvider is the ServiceToken of Custom::StageflowPipeline,
+	// exported as <StackName>PipelineProvider (StageflowPipelineProvider).
+	outProvider = "PipelineProviderServiceToken"
 )
 
 // NewStack declares the whole deployment in one stack: the store's table,
@@ -71,6 +75,22 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The CloudFormation provider creates pipelines (their first execution
+	// starts), updates and deletes them (stopping their executions).
+	providerEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID()}
+	for k, v := range common {
+		providerEnv[k] = v
+	}
+	provider, err := newFunction(stack, cfg, providerSpec, func(awsiam.Role) map[string]*string { return providerEnv })
+	if err != nil {
+		return nil, err
+	}
+	// Only CloudFormation, and only for stacks of this account, may invoke it.
+	provider.Fn.AddPermission(jsii.String("CloudFormation"), &awslambda.Permission{
+		Principal:     awsiam.NewServicePrincipal(jsii.String("cloudformation.amazonaws.com"), nil),
+		Action:        jsii.String("lambda:InvokeFunction"),
+		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+	})
 	sm, err := newStateMachine(stack, cfg, advance, dispatch)
 	if err != nil {
 		return nil, err
@@ -84,7 +104,7 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	// store makes and no others (ReadWriteData would add scans, batches and
 	// streams). A transaction is authorized item by item with these same
 	// actions.
-	for _, f := range []function{api, advance, dispatch} {
+	for _, f := range []function{api, advance, dispatch, provider} {
 		table.Grants().Actions(f.Role, *jsii.Strings(storeTableActions...)...)
 	}
 	// Step Functions: the api function starts executions (Begin), stops them
@@ -101,6 +121,8 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	grant(api, executionsARN(stack, cfg), "states:StopExecution")
 	grant(advance, machineARN, "states:SendTaskSuccess")
 	grant(dispatch, machineARN, "states:SendTaskSuccess")
+	grant(provider, machineARN, "states:StartExecution", "states:SendTaskSuccess")
+	grant(provider, executionsARN(stack, cfg), "states:StopExecution")
 
 	output := func(id string, value *string, what string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
@@ -113,5 +135,8 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	output(outUserPool, users.Pool.UserPoolId(), "The console's Cognito user pool (its groups carry Stageflow's built-in policies)")
 	output(outUserPoolClient, users.Client.UserPoolClientId(), "The console's app client of the user pool")
 	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys' secrets (only the api function may use it)")
+	awscdk.NewCfnOutput(stack, jsii.String(outProvider), &awscdk.CfnOutputProps{Value: provider.Fn.FunctionArn(),
+		Description: jsii.String("The ServiceToken of Custom::StageflowPipeline resources (README, Pipelines in CloudFormation)"),
+		ExportName:  jsii.String(cfg.StackName + "PipelineProvider")})
 	return stack, nil
 }

@@ -105,10 +105,10 @@ func TestFunctions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := tmpl(t, tc.tp)
 			fns := tp.ofType("AWS::Lambda::Function")
-			if got := keys(fns); !reflect.DeepEqual(got, []string{"Advance", "Api", "Dispatch"}) {
-				t.Fatalf("functions %v, want Advance, Api, Dispatch", got)
+			if got := keys(fns); !reflect.DeepEqual(got, []string{"Advance", "Api", "Dispatch", "Provider"}) {
+				t.Fatalf("functions %v, want Advance, Api, Dispatch, Provider", got)
 			}
-			for _, spec := range []functionSpec{apiSpec, advanceSpec, dispatchSpec} {
+			for _, spec := range []functionSpec{apiSpec, advanceSpec, dispatchSpec, providerSpec} {
 				p := props(fns[spec.ID])
 				checks := []struct {
 					what string
@@ -163,9 +163,14 @@ func TestFunctionEnvironment(t *testing.T) {
 	for k, v := range common {
 		api[k] = v
 	}
-	want := map[string]map[string]string{"Api": api, "Advance": common, "Dispatch": common}
+	provider := map[string]string{lambdaenv.StateMachineARN: api[lambdaenv.StateMachineARN], lambdaenv.Account: "${AWS::AccountId}"}
+	for k, v := range common {
+		provider[k] = v
+	}
+	want := map[string]map[string]string{"Api": api, "Advance": common, "Dispatch": common, "Provider": provider}
 	// What the functions read (shared/deployed) is all there.
-	for id, reads := range map[string][]string{"Api": deployed.APIEnv, "Advance": deployed.HandlerEnv, "Dispatch": deployed.HandlerEnv} {
+	for id, reads := range map[string][]string{"Api": deployed.APIEnv, "Advance": deployed.HandlerEnv, "Dispatch": deployed.HandlerEnv,
+		"Provider": deployed.ProviderEnv} {
 		for _, v := range reads {
 			if _, ok := want[id][v]; !ok {
 				t.Errorf("function %s reads %s, which the test does not expect infra to set", id, v)
@@ -314,9 +319,13 @@ func TestHTTPAPI(t *testing.T) {
 	if st := props(tp.one(t, "AWS::ApiGatewayV2::Stage")); st["StageName"] != "$default" || st["AutoDeploy"] != true {
 		t.Errorf("stage %v (auto deploy %v), want $default, deployed automatically", st["StageName"], st["AutoDeploy"])
 	}
-	// API Gateway may invoke the api function, and no other.
+	// API Gateway may invoke the api function, and no other (the
+	// provider's permission is CloudFormation's: TestProviderPermission).
 	for path, r := range tp.ofType("AWS::Lambda::Permission") {
 		p := props(r)
+		if tp.text(p["FunctionName"]) == "Provider.Arn" && p["Principal"] == "cloudformation.amazonaws.com" {
+			continue
+		}
 		if p["Principal"] != "apigateway.amazonaws.com" || tp.text(p["FunctionName"]) != "Api.Arn" || p["Action"] != "lambda:InvokeFunction" {
 			t.Errorf("permission %s: %v may %v %s", path, p["Principal"], p["Action"], tp.text(p["FunctionName"]))
 		}
@@ -463,6 +472,9 @@ func TestGrants(t *testing.T) {
 			statement{"states:StopExecution", executions}, statement{"sts:AssumeRole", "ArtifactAccessRole.Arn"}),
 		"AdvanceRole":  with(store("AdvanceLogs"), statement{"states:SendTaskSuccess", machine}),
 		"DispatchRole": with(store("DispatchLogs"), statement{"states:SendTaskSuccess", machine}),
+		"ProviderRole": with(store("ProviderLogs"),
+			statement{"states:SendTaskSuccess", machine}, statement{"states:StartExecution", machine},
+			statement{"states:StopExecution", executions}),
 		"ArtifactAccessRole": with(nil,
 			statement{"s3:AbortMultipartUpload", "Artifacts.Arn/*"}, statement{"s3:DeleteObject", "Artifacts.Arn/*"},
 			statement{"s3:GetObject", "Artifacts.Arn/*"}, statement{"s3:ListMultipartUploadParts", "Artifacts.Arn/*"},
@@ -541,7 +553,7 @@ func TestArtifactRoleTrust(t *testing.T) {
 	if p["MaxSessionDuration"] != 3600.0 {
 		t.Errorf("MaxSessionDuration = %v, want 3600", p["MaxSessionDuration"])
 	}
-	for _, fn := range []string{"ApiRole", "AdvanceRole", "DispatchRole"} {
+	for _, fn := range []string{"ApiRole", "AdvanceRole", "DispatchRole", "ProviderRole"} {
 		st := list(get(props(tp.byPath(t, fn)), "AssumeRolePolicyDocument", "Statement"))
 		if len(st) != 1 || get(st[0], "Principal", "Service") != "lambda.amazonaws.com" {
 			t.Errorf("role %s trusts %v, want lambda.amazonaws.com only", fn, st)
@@ -564,8 +576,32 @@ func TestOutputs(t *testing.T) {
 		outUserPool:        "ref(ConsoleUsers)",
 		outUserPoolClient:  "ref(ConsoleUsersConsoleClient)",
 		outSecretsKey:      "SecretsKey.Arn",
+		outProvider:        "Provider.Arn",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("outputs:\n got %v\nwant %v", got, want)
+	}
+	if got := tp.text(get(tp.Outputs[outProvider], "Export", "Name")); got != "StageflowPipelineProvider" {
+		t.Errorf("the provider's ServiceToken is exported as %q, want StageflowPipelineProvider", got)
+	}
+}
+
+// TestProviderPermission: only CloudFormation, for stacks of the stack's
+// own account, may invoke the provider.
+func TestProviderPermission(t *testing.T) {
+	tp := tmpl(t, &defaults)
+	perms := tp.ofType("AWS::Lambda::Permission")
+	var found []obj
+	for _, r := range perms {
+		if p := props(r); tp.text(p["FunctionName"]) == "Provider.Arn" {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d permissions on the provider, want 1", len(found))
+	}
+	p := found[0]
+	if p["Principal"] != "cloudformation.amazonaws.com" || p["Action"] != "lambda:InvokeFunction" || tp.text(p["SourceAccount"]) != "${AWS::AccountId}" {
+		t.Errorf("the provider's permission: %v", p)
 	}
 }

@@ -52,7 +52,13 @@ type Config struct {
 	UserPoolID string
 	// DynamoDBEndpoint overrides DynamoDB's endpoint (DynamoDB Local).
 	DynamoDBEndpoint string
-	Logger           *slog.Logger
+	// EnforcePolicies has the service evaluate its callers' policies
+	// (service.NewPolicyAuthorizer) without the access keys KMSKeyARN
+	// brings: the provider function's, whose one caller carries its policy.
+	EnforcePolicies bool
+	// ProviderPolicy is the provider function's policy (lambdaenv.ProviderPolicy).
+	ProviderPolicy string
+	Logger         *slog.Logger
 }
 
 // The variables each function reads (infra sets exactly these).
@@ -60,6 +66,10 @@ var (
 	APIEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account, lambdaenv.ArtifactRoleARN,
 		lambdaenv.KMSKeyARN, lambdaenv.UserPoolID}
 	HandlerEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket}
+	// ProviderEnv is the CloudFormation provider's: it creates pipelines
+	// (whose first execution it starts) and names their ARNs; its policy,
+	// lambdaenv.ProviderPolicy, is optional.
+	ProviderEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account}
 )
 
 // FromEnv reads the named variables (APIEnv or HandlerEnv) with lookup
@@ -71,7 +81,8 @@ func FromEnv(lookup func(string) (string, bool), names []string) (Config, error)
 	}
 	region, _ := lookup("AWS_REGION")
 	endpoint, _ := lookup(lambdaenv.DynamoDBEndpoint)
-	return Config{
+	policy, _ := lookup(lambdaenv.ProviderPolicy)
+	return Config{ProviderPolicy: policy,
 		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
 		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
 		ArtifactRoleARN: env[lambdaenv.ArtifactRoleARN],
@@ -88,6 +99,8 @@ type System struct {
 	// Gateway establishes the callers of the api function's requests
 	// (GatewayCallers).
 	Gateway Gateway
+	// Config is what the system was opened with.
+	Config Config
 }
 
 // Open builds the system: the store on the table, the driver on Step
@@ -155,8 +168,11 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 			return svc.PrincipalPolicies(ctx, service.Caller{Principal: principal, Verified: true})
 		}))
 	}
+	if svcCfg.Authorize == nil && cfg.EnforcePolicies {
+		svcCfg.Authorize = service.NewPolicyAuthorizer(nil)
+	}
 	svc = service.New(svcCfg)
-	return &System{Store: st, Driver: drv, Service: svc,
+	return &System{Store: st, Driver: drv, Service: svc, Config: cfg,
 		Gateway: Gateway{Region: cfg.Region, Account: cfg.Account, UserPoolID: cfg.UserPoolID}}, nil
 }
 
@@ -185,10 +201,19 @@ func jobCredentials(iss *sts.Issuer) func(context.Context, *store.Job, []engine.
 // and lambda.Start. Whatever fails before the handler runs is logged (JSON,
 // as Lambda's logs take it) and ends the process with status 1.
 func Main(name string, names []string, handlerOf func(sys *System, lg *slog.Logger) (any, error)) {
+	MainWith(name, names, nil, handlerOf)
+}
+
+// MainWith is Main with adjust, when not nil, changing the configuration
+// read from the environment before the system is opened.
+func MainWith(name string, names []string, adjust func(*Config), handlerOf func(sys *System, lg *slog.Logger) (any, error)) {
 	lg := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := FromEnv(os.LookupEnv, names)
 	if err == nil {
 		cfg.Logger = lg
+		if adjust != nil {
+			adjust(&cfg)
+		}
 		var sys *System
 		if sys, err = Open(context.Background(), cfg); err == nil {
 			var h any

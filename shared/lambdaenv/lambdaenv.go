@@ -34,6 +34,10 @@ const (
 	// (DynamoDB Local under the Lambda Runtime Interface Emulator); infra
 	// never sets it.
 	DynamoDBEndpoint = "STAGEFLOW_DYNAMODB_ENDPOINT"
+	// ProviderPolicy, optional, is the CloudFormation provider's Stageflow
+	// policy: a built-in policy's name or a JSON policy document (unset:
+	// AWSCodePipeline_FullAccess; shared/cfnprovider.PolicyOf).
+	ProviderPolicy = "STAGEFLOW_PROVIDER_POLICY"
 )
 
 // Load reads the named variables with lookup (os.LookupEnv) and fails

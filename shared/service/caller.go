@@ -45,6 +45,9 @@ const (
 	DoorCodePipeline = "codepipeline"
 	DoorS3           = "s3"
 	DoorLocal        = "local"
+	// DoorCloudFormation is the CloudFormation custom resource provider
+	// (shared/cfnprovider), a principal of its own under its policy.
+	DoorCloudFormation = "cloudformation"
 )
 
 // Anonymous names a caller the door knows nothing of.
