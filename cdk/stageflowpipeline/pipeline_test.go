@@ -113,7 +113,9 @@ func TestSynthTwoPipelines(t *testing.T) {
 			t.Errorf("%s() resolves to %v, want Fn::GetAtt of attribute %s", tc.name, resolved, tc.attr)
 		}
 	}
-	check(t, func() { assertions.Annotations_FromStack(good).HasNoError(jsii.String("*"), assertions.Match_AnyValue()) })
+	check(t, func() {
+		assertions.Annotations_FromStack(good).HasNoError(jsii.String("*"), assertions.Match_AnyValue())
+	})
 }
 
 // TestSynthInvalid: an invalid pipeline puts each problem, with its path, as
