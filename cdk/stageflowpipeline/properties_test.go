@@ -111,8 +111,9 @@ func TestPropertiesPascalCase(t *testing.T) {
 	}
 }
 
-// TestPropertiesConfigurationKeys: configuration keys are the action's own
-// and keep their case; a document's envelope tags become Tags.
+// TestPropertiesDocument: a problem of a JSON document keeps its path;
+// configuration keys are the action's own and keep their case; an
+// envelope's tags become Tags; version and metadata are left out.
 func TestPropertiesDocument(t *testing.T) {
 	doc := `{"pipeline": {"name": "doc", "version": 7, "stages": [{"name": "Build", "actions": [{
 	    "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
