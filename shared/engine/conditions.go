@@ -40,7 +40,7 @@ type condOutcome struct {
 	recheck time.Time   // when to evaluate again (condWaiting; zero: when a run ends)
 }
 
-// kindOf maps a condition kind to the API's ConditionType and back.
+// kindName is the API's ConditionType of a condition kind.
 func kindName(kind pipeline.ConditionKind) string {
 	if kind == pipeline.ConditionBeforeEntry {
 		return ConditionBeforeEntry
@@ -285,7 +285,7 @@ func (e *Execution) ActionOf(run *ActionRun) (pipeline.Action, bool) {
 	return stage.Actions[run.ActionIndex], true
 }
 
-// conditionText is a condition run in a sentence, for logs.
+// String is a condition run in a sentence, for logs.
 func (cr *ConditionRun) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s condition of %s: %s", cr.Kind, cr.Stage, cr.Status)
