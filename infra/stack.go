@@ -8,6 +8,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stageflow/stageflow/cdk/stageflowpipeline"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
 )
 
@@ -137,6 +138,6 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys' secrets (only the api function may use it)")
 	awscdk.NewCfnOutput(stack, jsii.String(outProvider), &awscdk.CfnOutputProps{Value: provider.Fn.FunctionArn(),
 		Description: jsii.String("The ServiceToken of Custom::StageflowPipeline resources (README, Pipelines in CloudFormation)"),
-		ExportName:  jsii.String(cfg.StackName + "PipelineProvider")})
+		ExportName:  jsii.String(stageflowpipeline.ProviderExportName(cfg.StackName))})
 	return stack, nil
 }

@@ -21,9 +21,15 @@ import (
 	"github.com/stageflow/stageflow/shared/pipeline"
 )
 
-// ProviderExport is the name under which the Stageflow stack exports its
-// provider's ServiceToken: awscdk.Fn_ImportValue(jsii.String(ProviderExport)).
+// ProviderExport is the name under which a Stageflow stack of the default
+// name (Stageflow) exports its provider's ServiceToken:
+// awscdk.Fn_ImportValue(jsii.String(ProviderExport)).
 const ProviderExport = "StageflowPipelineProvider"
+
+// ProviderExportName is the export of the ServiceToken of the Stageflow
+// stack named stackName (deployed with -c stackName=…):
+// awscdk.Fn_ImportValue(jsii.String(ProviderExportName("StageflowProd"))).
+func ProviderExportName(stackName string) string { return stackName + "PipelineProvider" }
 
 // PipelineProps declares one pipeline.
 type PipelineProps struct {

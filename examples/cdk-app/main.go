@@ -34,7 +34,13 @@ func main() {
 // build-test-deploy.json is.
 func NewStack(scope constructs.Construct, id, examplesDir string) (awscdk.Stack, error) {
 	stack := awscdk.NewStack(scope, jsii.String(id), nil)
-	token := awscdk.Fn_ImportValue(jsii.String(stageflowpipeline.ProviderExport))
+	// The Stageflow stack's name: Stageflow unless deployed with
+	// -c stackName=…; give the same here with -c stageflowStack=….
+	stageflow := "Stageflow"
+	if v, ok := stack.Node().TryGetContext(jsii.String("stageflowStack")).(string); ok && v != "" {
+		stageflow = v
+	}
+	token := awscdk.Fn_ImportValue(jsii.String(stageflowpipeline.ProviderExportName(stageflow)))
 
 	hello := stageflowpipeline.NewPipeline(stack, jsii.String("Hello"), &stageflowpipeline.PipelineProps{
 		ServiceToken: token,

@@ -29,7 +29,7 @@ import (
 //	  OnFailure {Result, RetryConfiguration {RetryMode}, Conditions}
 //	  Conditions [{Result, Rules [{Name, RuleTypeId {Category, Owner,
 //	    Provider, Version}, Configuration, Commands, InputArtifacts [{Name}],
-//	    Region, RoleArn, TimeoutInMinutes}]}]
+//	    Region, RoleArn}]}] (no TimeoutInMinutes, unlike the API's)
 //	ActionDeclaration:
 //	  Name, ActionTypeId {Category, Owner, Provider, Version}, RunOrder,
 //	  Configuration (object of scalars), Commands [String],
@@ -108,7 +108,7 @@ var (
 	criteria      = obj(m("Includes", strList), m("Excludes", strList))
 	typeID        = obj(m("Category", str), m("Owner", str), m("Provider", str), m("Version", str))
 	rule          = obj(m("Name", str), member{"RuleTypeId", "ruleTypeId", typeID}, m("Configuration", &node{kind: kScalarMap}),
-		m("Commands", strList), m("InputArtifacts", list(named)), m("Region", str), m("RoleArn", str), m("TimeoutInMinutes", integer))
+		m("Commands", strList), m("InputArtifacts", list(named)), m("Region", str), m("RoleArn", str))
 	conditions = m("Conditions", list(obj(m("Result", str), m("Rules", list(rule)))))
 	action     = obj(m("Name", str), member{"ActionTypeId", "actionTypeId", typeID}, m("RunOrder", integer),
 		m("Configuration", &node{kind: kScalarMap}), m("Commands", strList), m("InputArtifacts", list(named)),

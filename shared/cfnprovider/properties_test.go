@@ -93,6 +93,10 @@ func TestConvert(t *testing.T) {
 			"DisableInboundStageTransitions[0].StageName", `no stage "Nope"`},
 		{"store of a region", strings.Replace(twoStages("p", ""), `"ArtifactStore": {"Type": "S3", "Location": "bucket"},`,
 			`"ArtifactStores": [{"Region": "us-east-1", "ArtifactStore": {"Type": "S4", "Location": "a"}}],`, 1), "ArtifactStores[0].ArtifactStore.Type", ""},
+		{"a rule's TimeoutInMinutes (not in CloudFormation's RuleDeclaration)", strings.Replace(twoStages("p", ""), `{"Name": "Ship", `,
+			`{"Name": "Ship", "BeforeEntry": {"Conditions": [{"Result": "FAIL", "Rules": [{"Name": "R", "TimeoutInMinutes": "5",
+			"RuleTypeId": {"Category": "Rule", "Owner": "AWS", "Provider": "VariableCheck", "Version": "1"}}]}]}, `, 1),
+			"Stages[1].BeforeEntry.Conditions[0].Rules[0].TimeoutInMinutes", "not a property"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

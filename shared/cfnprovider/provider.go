@@ -176,24 +176,29 @@ func (p *Provider) update(ctx context.Context, r *Request, res *Response) error 
 		return err
 	}
 	name := props.Pipeline.Name
-	if name != r.PhysicalResourceID {
-		res.PhysicalResourceID = FailedPrefix + r.RequestID
-		return p.create(ctx, r, res)
-	}
 	exists, err := p.owned(ctx, r, name)
 	if errors.Is(err, errNotOwned) {
-		return fmt.Errorf("pipeline %q is not this resource's (its %s tag names another stack or logical ID)", name, OwnerTag)
+		return fmt.Errorf("pipeline %q is not this resource's (its %s tag names another stack or logical ID); choose another Name", name, OwnerTag)
 	}
 	if err != nil {
 		return err
 	}
 	if !exists {
-		return fmt.Errorf("pipeline %q no longer exists; it was deleted outside CloudFormation", name)
+		if name == r.PhysicalResourceID {
+			return fmt.Errorf("pipeline %q no longer exists; it was deleted outside CloudFormation", name)
+		}
+		// A replacement. Until the new pipeline exists a failure answers
+		// the old physical ID, so the rollback updates the old in place.
+		return p.create(ctx, r, res)
 	}
+	// The name is this resource's pipeline: the physical ID, or the old
+	// pipeline of a replacement being rolled back (CloudFormation deletes
+	// the replacement afterwards); either is updated in place.
 	out, err := p.Service.UpdatePipeline(ctx, props.Pipeline)
 	if err != nil {
 		return err
 	}
+	res.PhysicalResourceID = name
 	if err := p.retag(ctx, name, props.Tags); err != nil {
 		return err
 	}

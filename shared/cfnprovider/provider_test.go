@@ -200,6 +200,30 @@ func TestRequests(t *testing.T) {
 					t.Error("a replacement keeps the old pipeline until CloudFormation deletes it")
 				}
 			}},
+		{name: "another resource's create", req: request(url.URL, Create, "Third", "", twoStages("app3", ""), ""),
+			want: Response{Status: Success, PhysicalResourceID: "app3", RequestID: "req-Create-Third", LogicalResourceID: "Third"},
+			data: map[string]string{"Name": "app3", "Version": "1", "Arn": "arn:aws:codepipeline:us-east-1:123456789012:app3"}},
+		{name: "replacement onto a taken name", req: request(url.URL, Update, "Pipe", "app2", twoStages("app3", ""), twoStages("app2", "")),
+			want: Response{Status: Failed, PhysicalResourceID: "app2", RequestID: "req-Update-Pipe", LogicalResourceID: "Pipe"},
+			why:  `"app3" is not this resource's`,
+			then: func(t *testing.T) {
+				if !exists("app2") || !exists("app3") {
+					t.Error("a failed replacement must leave both pipelines")
+				}
+			}},
+		{name: "rollback of the replacement", req: request(url.URL, Update, "Pipe", "app2", twoStages("app", ""), twoStages("app2", "")),
+			want: Response{Status: Success, PhysicalResourceID: "app", RequestID: "req-Update-Pipe", LogicalResourceID: "Pipe"},
+			data: map[string]string{"Name": "app", "Version": "3", "Arn": "arn:aws:codepipeline:us-east-1:123456789012:app"}},
+		{name: "the rollback's delete of the replacement", req: request(url.URL, Delete, "Pipe", "app2", twoStages("app2", ""), ""),
+			want: Response{Status: Success, PhysicalResourceID: "app2", RequestID: "req-Delete-Pipe", LogicalResourceID: "Pipe"},
+			then: func(t *testing.T) {
+				if !exists("app") || exists("app2") {
+					t.Error("the delete must remove app2 and keep app")
+				}
+			}},
+		{name: "replacement again", req: request(url.URL, Update, "Pipe", "app", twoStages("app2", ""), twoStages("app", "")),
+			want: Response{Status: Success, PhysicalResourceID: "app2", RequestID: "req-Update-Pipe", LogicalResourceID: "Pipe"},
+			data: map[string]string{"Name": "app2", "Version": "1", "Arn": "arn:aws:codepipeline:us-east-1:123456789012:app2"}},
 		{name: "delete of the replaced", req: request(url.URL, Delete, "Pipe", "app", twoStages("app", ""), ""),
 			want: Response{Status: Success, PhysicalResourceID: "app", RequestID: "req-Delete-Pipe", LogicalResourceID: "Pipe"},
 			then: func(t *testing.T) {
