@@ -14,6 +14,11 @@
 // here, so a call that would start, stop or signal one fails (an action's
 // result, a started execution's first step), and nothing leaves the machine.
 //
+// A CloudFormation custom resource request (an event with a ResponseURL,
+// as events/provider.*.json) has its ResponseURL replaced by a loopback
+// server's, whatever URL the file names, and the response the function
+// PUTs there is printed after the invocation's own answer.
+//
 // Exit status: 0 when every invocation answered, 1 when the function
 // answered an error to any (printed as Lambda returns it), 2 when the
 // emulator or the setup failed.
@@ -27,6 +32,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -100,10 +108,31 @@ func run(fn, eventFile string) (int, error) {
 	}
 	defer emu.Stop()
 
+	responses := make(chan json.RawMessage, 16)
+	catcher := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if r.Method != http.MethodPut || !json.Valid(body) {
+			http.Error(w, "want a PUT of a JSON response", http.StatusBadRequest)
+			return
+		}
+		select {
+		case responses <- body:
+		default:
+		}
+	}))
+	defer catcher.Close()
+
 	code := 0
 	out := json.NewEncoder(os.Stdout)
 	out.SetEscapeHTML(false)
 	for i, ev := range events {
+		custom := false
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(ev, &fields) == nil && fields["ResponseURL"] != nil {
+			custom = true
+			fields["ResponseURL"], _ = json.Marshal(catcher.URL + "/cloudformation-response")
+			ev, _ = json.Marshal(fields)
+		}
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		res, err := emu.Invoke(ictx, ev)
 		cancel()
@@ -116,6 +145,15 @@ func run(fn, eventFile string) (int, error) {
 			return 2, fmt.Errorf("event %d of %s: %w", i+1, eventFile, err)
 		default:
 			_ = out.Encode(res) // compact: one response per line
+		}
+		if custom {
+			select {
+			case body := <-responses:
+				_ = out.Encode(body)
+			default:
+				fmt.Fprintf(os.Stderr, "invoke: event %d sent no response to its ResponseURL\n", i+1)
+				code = 1
+			}
 		}
 	}
 	return code, nil
