@@ -24,7 +24,7 @@ type source struct {
 }
 
 // scpLike matches git's scp-like SSH syntax, user@host:path.
-var scpLike = regexp.MustCompile(`^(?:([^@/:]+)@)?([^@/:]+):(.+)$`)
+var scpLike = regexp.MustCompile(`^(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9][A-Za-z0-9.-]*):([^:].*)$`)
 
 func newSource(r Remote) (*source, error) {
 	s := &source{}
@@ -83,7 +83,7 @@ func newSource(r Remote) (*source, error) {
 		s.url = u.String()
 	case filepath.IsAbs(raw):
 		s.url = filepath.Clean(raw)
-	case scpLike.MatchString(raw) && !strings.Contains(strings.SplitN(raw, ":", 2)[0], "/"):
+	case !strings.Contains(raw, "://") && !strings.Contains(raw, "::") && scpLike.MatchString(raw):
 		m := scpLike.FindStringSubmatch(raw)
 		user := m[1]
 		if user == "" {
