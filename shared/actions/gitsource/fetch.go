@@ -55,7 +55,11 @@ func (p *Provider) codeZipArtifact(ctx context.Context, src *source, branch, pin
 		return nil, err
 	}
 	defer unlock()
-	repo, err := openCache(filepath.Join(p.CacheDir, src.cacheKey()), src.url)
+	return fetchAndZip(ctx, filepath.Join(p.CacheDir, src.cacheKey()), src, branch, pin, log, zipPath)
+}
+
+func fetchAndZip(ctx context.Context, dir string, src *source, branch, pin string, log io.Writer, zipPath string) (*object.Commit, error) {
+	repo, err := openCache(dir, src.url)
 	if err != nil {
 		return nil, fmt.Errorf("the repository cache: %w", err)
 	}
@@ -129,7 +133,11 @@ func fetchCommit(ctx context.Context, repo *git.Repository, src *source, branch,
 		if err != nil {
 			return nil, branchMissing(err)
 		}
-		return repo.CommitObject(ref.Hash())
+		c, err := repo.CommitObject(ref.Hash())
+		if err != nil {
+			return nil, fmt.Errorf("reading commit %s: %w", ref.Hash(), err)
+		}
+		return c, nil
 	}
 	hash := plumbing.NewHash(pin)
 	if c, err := repo.CommitObject(hash); err == nil {

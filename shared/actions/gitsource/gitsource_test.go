@@ -364,3 +364,30 @@ func TestNoResolver(t *testing.T) {
 		t.Fatalf("result %+v", got.result)
 	}
 }
+
+// TestDamagedCache: a cached clone whose objects are gone still serves
+// (the fetch brings them again).
+func TestDamagedCache(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("one", map[string]string{"f": "1\n"})
+	cache := t.TempDir()
+	p := &Provider{Sources: &resolver{remote: Remote{URL: r.dir}}, CacheDir: cache}
+	if got := runJob(t, p, ProviderConnection, connConfig("main"), nil); got.result.Status != engine.Succeeded {
+		t.Fatalf("first run: %+v", got.result)
+	}
+	entries, err := os.ReadDir(cache)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("cache %v %v", entries, err)
+	}
+	objects := filepath.Join(cache, entries[0].Name(), "objects")
+	if err := os.RemoveAll(objects); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(objects, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got := runJob(t, p, ProviderConnection, connConfig("main"), nil)
+	if got.result.Status != engine.Succeeded || got.result.OutputVariables["CommitId"] != c1 || got.files["f"] != "1\n" {
+		t.Fatalf("after the damage: %+v %v\n%s", got.result, got.files, got.log)
+	}
+}
