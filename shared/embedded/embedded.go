@@ -20,6 +20,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/codebuild"
 	"github.com/stageflow/stageflow/shared/actions/commands"
 	"github.com/stageflow/stageflow/shared/actions/custom"
+	"github.com/stageflow/stageflow/shared/actions/gitsource"
 	"github.com/stageflow/stageflow/shared/actions/hostbuild"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -84,6 +85,10 @@ type Options struct {
 	// JanitorInterval is how often the janitor prunes the data directory
 	// after its first round at Open (0: DefaultJanitorInterval).
 	JanitorInterval time.Duration
+	// Sources resolves the repositories of git source actions
+	// (CodeStarSourceConnection, CodeCommit) to remotes; nil fails them
+	// with "no connection store configured".
+	Sources gitsource.Resolver
 }
 
 // The region and account named in ARNs unless configured.
@@ -214,6 +219,9 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 	reg.Register(pipeline.OwnerAWS, "Commands", &commands.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "CodeBuild", &codebuild.Provider{Host: host})
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{Decide: opt.Decide})
+	git := &gitsource.Provider{Sources: opt.Sources, CacheDir: filepath.Join(opt.DataDir, "git-cache")}
+	reg.Register(pipeline.OwnerAWS, gitsource.ProviderConnection, git)
+	reg.Register(pipeline.OwnerAWS, gitsource.ProviderCodeCommit, git)
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})
 	} else {
