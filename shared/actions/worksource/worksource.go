@@ -83,8 +83,12 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 		return actions.Failed(engine.CodeJobFailed, "source action %q: storing the output artifact: %v", job.Run.Action, err)
 	}
 	res := &engine.Result{Status: engine.Succeeded, Summary: summary(tree)}
+	if git {
+		// A plain directory still gives every variable, the commit's
+		// empty, so that references to them resolve.
+		res.OutputVariables = Variables(provider, job.Run.Configuration, tree.Git)
+	}
 	if c := tree.Git; c != nil && git {
-		res.OutputVariables = Variables(provider, job.Run.Configuration, c)
 		res.CurrentRevision = &engine.Revision{ID: c.ID, ChangeIdentifier: c.CommitterDate.UTC().Format(time.RFC3339), Summary: c.Message, Created: c.AuthorDate}
 	}
 	return res
@@ -93,8 +97,12 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 // Variables are the output variables CodePipeline documents for a git
 // source provider, from the action's configuration and the commit c.
 // BranchName is the configured branch (the one the action tracks), as in
-// CodePipeline, whatever branch is checked out.
+// CodePipeline, whatever branch is checked out. With c nil (a directory
+// outside git) the commit's variables are empty.
 func Variables(provider string, config map[string]string, c *Commit) map[string]string {
+	if c == nil {
+		c = &Commit{}
+	}
 	v := map[string]string{
 		"CommitId":      c.ID,
 		"CommitMessage": c.Message,
@@ -115,7 +123,12 @@ func Variables(provider string, config map[string]string, c *Commit) map[string]
 	return v
 }
 
-func isoDate(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func isoDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
 
 // summary says what was taken, and that a dirty tree is not HEAD.
 func summary(t *Tree) string {
@@ -156,6 +169,9 @@ func describe(job *actions.Job, t *Tree) {
 		if c.Dirty() {
 			fmt.Fprintf(w, "note: the work tree has uncommitted changes (%d modified, %d untracked files), taken as they are; the commit variables name HEAD\n", c.Modified, c.Untracked)
 		}
+	}
+	if t.Git == nil && (job.Run.Type.Provider == CodeStarSourceConnection || job.Run.Type.Provider == CodeCommit) {
+		fmt.Fprintf(w, "note: %s is not in a git work tree: the commit variables (CommitId, CommitMessage, AuthorDate) are empty\n", t.Dir)
 	}
 	if f := job.Run.Configuration["OutputArtifactFormat"]; f != "" && f != "CODE_ZIP" {
 		fmt.Fprintf(w, "note: OutputArtifactFormat %s: a local run hands over the files alone, without .git\n", f)
