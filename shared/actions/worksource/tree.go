@@ -112,7 +112,7 @@ func Snapshot(dir string, opt Options) (*Tree, error) {
 	case err != nil:
 		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
 	}
-	g, err := openGit(repo)
+	g, err := openGit(repo, t.exclude)
 	if err != nil {
 		return nil, fmt.Errorf("reading the git repository of %s: %w", dir, err)
 	}
@@ -134,7 +134,7 @@ type gitTree struct {
 	commit  *Commit
 }
 
-func openGit(repo *git.Repository) (*gitTree, error) {
+func openGit(repo *git.Repository, exclude map[string]bool) (*gitTree, error) {
 	wt, err := repo.Worktree()
 	if err != nil {
 		return nil, err // a bare repository
@@ -177,7 +177,10 @@ func openGit(repo *git.Repository) (*gitTree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("comparing the work tree with HEAD: %w", err)
 	}
-	for _, fst := range st {
+	for name, fst := range st {
+		if excluded(filepath.Join(root, filepath.FromSlash(name)), exclude) {
+			continue // the data directory is not a change of the tree
+		}
 		switch {
 		case fst.Worktree == git.Untracked:
 			g.commit.Untracked++
@@ -186,6 +189,16 @@ func openGit(repo *git.Repository) (*gitTree, error) {
 		}
 	}
 	return g, nil
+}
+
+// excluded reports whether p is inside one of the directories of exclude.
+func excluded(p string, exclude map[string]bool) bool {
+	for x := range exclude {
+		if rel, err := filepath.Rel(x, p); err == nil && filepath.IsLocal(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 func dirOf(p string) string {
