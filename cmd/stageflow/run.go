@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/stageflow/stageflow/shared/embedded"
@@ -27,6 +29,7 @@ func init() { subcommands = append(subcommands, newRunCmd) }
 func newRunCmd() *cobra.Command {
 	var (
 		vars    []string
+		sources []string
 		dataDir string
 		approve bool
 		output  string
@@ -45,6 +48,12 @@ action under it in the tree, and the whole output above the tree when the
 action ends; --quiet shows the tree or the events alone. It exits 0 when the
 execution succeeds and 1 when it does not.
 
+Source actions (CodeStarSourceConnection, CodeCommit) fetch nothing: they
+take the git work tree the command runs in as it is, committed and
+uncommitted files alike, leaving out what .gitignore ignores, with the
+commit variables of HEAD. --source ACTION=DIR feeds the named source action
+(S3 too) from the directory DIR instead.
+
 A manual approval asks on the terminal, or is approved at once with --approve;
 without a terminal and without --approve it fails at once.`,
 		Args: cobra.ExactArgs(1),
@@ -60,10 +69,15 @@ without a terminal and without --approve it fails at once.`,
 			if err := res.check(); err != nil {
 				return err
 			}
-			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, approve: approve, json: asJSON, quiet: quiet, res: res})
+			dirs, err := parseSources(sources)
+			if err != nil {
+				return err
+			}
+			return runOnce(cmd, args[0], runOptions{dataDir: dataDir, vars: overrides, sources: dirs, approve: approve, json: asJSON, quiet: quiet, res: res})
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "pipeline variable override `NAME=VALUE` (repeatable)")
+	cmd.Flags().StringArrayVar(&sources, "source", nil, "feed source action `ACTION=DIR` from the directory DIR (repeatable; default: the git work tree run in)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", embedded.DefaultDataDir(), "where the embedded store, artifacts and logs live")
 	cmd.Flags().BoolVar(&approve, "approve", false, "approve every manual approval at once")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show the tree (or the events) alone, not what the actions print")
@@ -84,9 +98,55 @@ func parseVars(kvs []string) (map[string]string, error) {
 	return out, nil
 }
 
+// parseSources reads --source ACTION=DIR flags: each DIR must be a
+// directory, each ACTION named once.
+func parseSources(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, usageError{fmt.Errorf("--source %q: want ACTION=DIR", kv)}
+		}
+		if _, dup := out[k]; dup {
+			return nil, usageError{fmt.Errorf("--source: action %q is given twice", k)}
+		}
+		info, err := os.Stat(v)
+		switch {
+		case err != nil:
+			return nil, usageError{fmt.Errorf("--source %s: directory %s: %w", kv, v, errors.Unwrap(err))}
+		case !info.IsDir():
+			return nil, usageError{fmt.Errorf("--source %s: %s is not a directory", kv, v)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// checkSources refuses --source names that are not source actions of p.
+func checkSources(p *pipeline.Pipeline, dirs map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(dirs)) {
+		var found *pipeline.Action
+		for si := range p.Stages {
+			for ai := range p.Stages[si].Actions {
+				if a := &p.Stages[si].Actions[ai]; a.Name == name {
+					found = a
+				}
+			}
+		}
+		switch {
+		case found == nil:
+			return usageError{fmt.Errorf("--source %s=…: pipeline %s has no action %q", name, p.Name, name)}
+		case found.ActionTypeID.Category != pipeline.CategorySource:
+			return usageError{fmt.Errorf("--source %s=…: action %q is a %s action (%s), not a source action", name, name, found.ActionTypeID.Category, found.ActionTypeID.Provider)}
+		}
+	}
+	return nil
+}
+
 type runOptions struct {
 	dataDir string
 	vars    map[string]string
+	sources map[string]string
 	approve bool
 	json    bool
 	quiet   bool
@@ -120,6 +180,13 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		return actions.Failed("ApprovalNeeded", "approval %q needs a decision, but there is no terminal to ask on: run on a terminal, or pass --approve", job.Run.Action)
 	}
 
+	if len(opt.sources) > 0 {
+		if doc, err := pipeline.Load(data); err == nil { // else applyDocument says what is wrong
+			if err := checkSources(&doc.Pipeline, opt.sources); err != nil {
+				return err
+			}
+		}
+	}
 	if !opt.approve && !(stdinTTY && live) {
 		if doc, err := pipeline.Load(data); err == nil {
 			if as := approvals(&doc.Pipeline); len(as) > 0 {
@@ -129,7 +196,11 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 		}
 	}
 
-	eopt := embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	eopt := embedded.Options{DataDir: opt.dataDir, Decide: decide, OneShot: true, LocalSources: opt.sources, WorkTree: wd}
 	if opt.res != nil {
 		opt.res.apply(&eopt)
 	}

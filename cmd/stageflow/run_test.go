@@ -26,6 +26,8 @@ func TestRunExamples(t *testing.T) {
 		stdout []string
 	}{
 		"hello.json": {0, []string{"hello › Hello › SayHello", "Succeeded", "succeeded in"}},
+		// Run inside this repository: its own work tree is the source.
+		"own-code.json": {0, []string{"own-code › Source › Checkout", "module: module github.com/stageflow/stageflow", "succeeded in"}},
 		"build-test-deploy.json": {0, []string{
 			"build-test-deploy › Test › UnitTests", "build-test-deploy › Test › SmokeTests",
 			"build-test-deploy › Release › ApproveRelease", "build-test-deploy › Release › Deploy", "succeeded in"}},

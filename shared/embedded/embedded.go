@@ -22,6 +22,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/actions/gitsource"
 	"github.com/stageflow/stageflow/shared/actions/hostbuild"
+	"github.com/stageflow/stageflow/shared/actions/worksource"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
@@ -52,7 +53,14 @@ type Options struct {
 	// OneShot is set by `stageflow run`: there is no server, so custom
 	// actions, which need job workers, fail at once.
 	OneShot bool
-	Logger  *slog.Logger
+	// LocalSources (with OneShot) maps source action names to the
+	// directories that feed them (`stageflow run --source ACTION=DIR`);
+	// WorkTree is the directory whose git work tree feeds the other
+	// CodeStarSourceConnection and CodeCommit actions (see package
+	// worksource).
+	LocalSources map[string]string
+	WorkTree     string
+	Logger       *slog.Logger
 	// Region and Account are named in ARNs (defaults: DefaultRegion,
 	// DefaultAccount).
 	Region, Account string
@@ -227,7 +235,23 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 	} else {
 		reg.RegisterOwner(pipeline.OwnerCustom, &custom.Provider{Store: jobs, Now: now})
 	}
+	if opt.OneShot {
+		registerLocalSources(reg, opt)
+	}
 	return reg
+}
+
+// registerLocalSources serves source actions from this machine's
+// directories (package worksource), over whatever serves them otherwise:
+// an S3 action that no --source names goes to that provider.
+func registerLocalSources(reg *actions.Registry, opt Options) {
+	for _, provider := range []string{worksource.CodeStarSourceConnection, worksource.CodeCommit, worksource.S3} {
+		var next actions.Provider
+		if provider == worksource.S3 {
+			next, _ = reg.Lookup(pipeline.ActionTypeID{Category: pipeline.CategorySource, Owner: pipeline.OwnerAWS, Provider: provider, Version: "1"})
+		}
+		reg.Register(pipeline.OwnerAWS, provider, &worksource.Provider{Dirs: opt.LocalSources, WorkTree: opt.WorkTree, Exclude: []string{opt.DataDir}, Next: next})
+	}
 }
 
 // Close lets running actions finish (up to ctx's deadline) and closes the store.
