@@ -22,6 +22,7 @@ import (
 	"github.com/stageflow/stageflow/shared/actions/custom"
 	"github.com/stageflow/stageflow/shared/actions/gitsource"
 	"github.com/stageflow/stageflow/shared/actions/hostbuild"
+	"github.com/stageflow/stageflow/shared/actions/s3source"
 	"github.com/stageflow/stageflow/shared/actions/worksource"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/engine"
@@ -120,6 +121,7 @@ type System struct {
 	log         *slog.Logger
 	stopJanitor func()
 	dataDir     string
+	sources     gitsource.Resolver
 }
 
 // Open opens (creating if needed) the data directory and assembles the
@@ -206,7 +208,7 @@ func Open(opt Options) (*System, error) {
 		NoFirstExecution: opt.NoFirstExecution, Logger: lg, Keys: st, Sealer: sealer,
 	})
 	sys := &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events, retention: retention, now: now, log: lg,
-		dataDir: opt.DataDir}
+		dataDir: opt.DataDir, sources: opt.Sources}
 	interval := opt.JanitorInterval
 	if interval <= 0 {
 		interval = DefaultJanitorInterval
@@ -230,6 +232,7 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 	git := &gitsource.Provider{Sources: opt.Sources, CacheDir: filepath.Join(opt.DataDir, "git-cache")}
 	reg.Register(pipeline.OwnerAWS, gitsource.ProviderConnection, git)
 	reg.Register(pipeline.OwnerAWS, gitsource.ProviderCodeCommit, git)
+	reg.Register(pipeline.OwnerAWS, "S3", &s3source.Provider{})
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})
 	} else {
