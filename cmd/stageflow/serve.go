@@ -19,6 +19,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/poller"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -34,7 +35,7 @@ func newServeCmd() *cobra.Command {
 		examples, tlsCert, tlsKey, authMode       string
 		insecureHTTP                              bool
 		startExamples, passEnv                    []string
-		shutdownGrace                             time.Duration
+		shutdownGrace, pollInterval               time.Duration
 		res                                       *resourceFlags
 	)
 	cmd := &cobra.Command{
@@ -59,10 +60,14 @@ requests, taking callers at their word.`,
 			if err := res.check(); err != nil {
 				return err
 			}
+			if pollInterval < 0 {
+				return usageError{fmt.Errorf("--poll-interval must not be negative (0 turns polling off), not %s", pollInterval)}
+			}
 			return serve(cmd, serveOptions{res: res,
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
 				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv, auth: authMode,
+				pollInterval: pollInterval,
 			})
 		},
 	}
@@ -81,6 +86,7 @@ requests, taking callers at their word.`,
 	f.StringVar(&authMode, "auth", "sigv4", "sigv4: every request is signed with one of the server's access keys (the admin key is written to <data-dir>/credentials); "+
 		"none: callers are taken at their word and may do everything (loopback addresses only; unsafe)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
+	f.DurationVar(&pollInterval, "poll-interval", poller.DefaultInterval, "how often source actions that poll (PollForSourceChanges, DetectChanges) are checked for new revisions; 0 turns polling off")
 	res = addResourceFlags(cmd)
 	return cmd
 }
@@ -91,7 +97,7 @@ type serveOptions struct {
 	tlsCert, tlsKey                                     string
 	insecureHTTP                                        bool
 	start, passEnv                                      []string
-	grace                                               time.Duration
+	grace, pollInterval                                 time.Duration
 	res                                                 *resourceFlags
 }
 
@@ -215,6 +221,9 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		printConsoleLink(ctx, cmd.OutOrStdout(), svc, endpoint, admin.AccessKeyID)
 	}
 	go expireJobs(ctx, svc, logger)
+	if opt.pollInterval > 0 {
+		go sys.Poller(logger).Run(ctx, opt.pollInterval)
+	}
 
 	select {
 	case err := <-serveErr:
