@@ -44,7 +44,7 @@ type Connection struct {
 // SetConnectionTriggerSecret answer NotFound for an unknown ID;
 // ListConnections returns every record of a kind, oldest first (then by
 // ID). SetConnectionTriggerSecret replaces the sealed trigger secret and
-// sets Updated to at. Errors name KindResource.
+// sets Updated to at. Errors name KindResource (KindNone for a Conflict).
 type ConnectionStore interface {
 	CreateConnection(ctx context.Context, c *Connection) error
 	GetConnection(ctx context.Context, kind ConnectionKind, id string) (*Connection, error)

@@ -47,6 +47,7 @@ func TestRESTConnections(t *testing.T) {
 	env.ok("GET", "/v1/repositories/my-app", nil, 200, nil)
 	env.ok("DELETE", "/v1/repositories/my-app", nil, 204, nil)
 
+	env.ok("POST", "/v1/repositories", map[string]string{"name": "again", "remote": "/srv/r"}, 201, nil)
 	tests := []struct {
 		name, method, path string
 		body               any
@@ -58,6 +59,7 @@ func TestRESTConnections(t *testing.T) {
 		{"no remote", "POST", "/v1/connections", `{"name":"c"}`, 400, "ValidationException", ""},
 		{"empty body", "POST", "/v1/repositories", nil, 400, "ValidationException", ""},
 		{"repository with id", "POST", "/v1/repositories", `{"name":"r","id":"x","remote":"/srv/r"}`, 400, "ValidationException", ""},
+		{"twice", "POST", "/v1/repositories", `{"name":"again","remote":"/srv/r"}`, 409, "ConflictException", ""},
 		{"get unknown", "GET", "/v1/connections/nope", nil, 404, "ResourceNotFoundException", ""},
 		{"delete unknown", "DELETE", "/v1/connections/nope", nil, 404, "ResourceNotFoundException", ""},
 		{"rotate unknown", "POST", "/v1/connections/nope/trigger-secret", nil, 404, "ResourceNotFoundException", ""},

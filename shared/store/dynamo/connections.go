@@ -67,7 +67,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) error
 	_, err = s.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it,
 		ConditionExpression: aws.String(cond), ExpressionAttributeNames: namesOf(cond)})
 	if conditionFailed(err) {
-		return errs.Of(errs.Conflict, errs.KindResource, "%s %s already exists", c.Kind, c.ID)
+		return errs.Of(errs.Conflict, errs.KindNone, "%s %s already exists", c.Kind, c.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("dynamo store: creating %s %s: %w", c.Kind, c.ID, err)

@@ -64,7 +64,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *store.Connection) error
 		string(c.Kind), c.ID, c.Name, c.Remote, c.Username, orEmpty(c.Token), orEmpty(c.SSHKey), orEmpty(c.TriggerSecret),
 		store.Nanos(created), store.Nanos(updated))
 	if isPrimaryKeyViolation(err) {
-		return errs.Of(errs.Conflict, errs.KindResource, "%s %s already exists", c.Kind, c.ID)
+		return errs.Of(errs.Conflict, errs.KindNone, "%s %s already exists", c.Kind, c.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite store: inserting %s %s: %w", c.Kind, c.ID, err)
