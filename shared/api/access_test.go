@@ -52,7 +52,7 @@ var accessUsers = []struct {
 // and the stageflow: reads; Approver its reads, PutApprovalResult and the
 // stageflow: reads; CustomAction the five job calls; DenyProd codepipeline:*
 // but nothing on prod; no policy nothing. No one but the admin may manage
-// keys or principals' policies.
+// keys, principals' policies, connections or repositories.
 var mayDo = map[service.Operation][]string{
 	service.OpCreatePipeline:         {"full", "denyprod"},
 	service.OpGetPipeline:            {"full", "denyprod", "read", "approver"},
@@ -92,6 +92,16 @@ var mayDo = map[service.Operation][]string{
 	service.OpDeleteAccessKey:        {},
 	service.OpPutPrincipalPolicies:   {},
 	service.OpGetPrincipalPolicies:   {},
+	// Connections hold credentials: they go with the keys.
+	service.OpCreateConnection:              {},
+	service.OpGetConnection:                 {},
+	service.OpListConnections:               {},
+	service.OpDeleteConnection:              {},
+	service.OpRotateConnectionTriggerSecret: {},
+	service.OpCreateRepository:              {},
+	service.OpGetRepository:                 {},
+	service.OpListRepositories:              {},
+	service.OpDeleteRepository:              {},
 }
 
 // accessRequest is one request of either door, on the pipeline p.

@@ -212,7 +212,22 @@ var restRoutes = []restRoute{
 	{"DELETE", "/v1/keys/SFAKAAAAAAAAAAAAAAAA", "", service.OpDeleteAccessKey, "*"},
 	{"PUT", "/v1/principal-policies", `{"principal":"arn:aws:iam::` + apitest.Account + `:role/r","policies":[]}`, service.OpPutPrincipalPolicies, "arn:aws:iam::" + apitest.Account + ":role/r"},
 	{"GET", "/v1/principal-policies?principal=arn:aws:iam::" + apitest.Account + ":role/r", "", service.OpGetPrincipalPolicies, "arn:aws:iam::" + apitest.Account + ":role/r"},
+	{"POST", "/v1/connections", `{"name":"c","id":"c","remote":"/srv/git/c"}`, service.OpCreateConnection, connArn},
+	{"GET", "/v1/connections", "", service.OpListConnections, "*"},
+	{"GET", "/v1/connections/c", "", service.OpGetConnection, connArn},
+	{"DELETE", "/v1/connections/c", "", service.OpDeleteConnection, connArn},
+	{"POST", "/v1/connections/c/trigger-secret", "", service.OpRotateConnectionTriggerSecret, connArn},
+	{"POST", "/v1/repositories", `{"name":"r","remote":"/srv/git/r"}`, service.OpCreateRepository, repoArn},
+	{"GET", "/v1/repositories", "", service.OpListRepositories, "*"},
+	{"GET", "/v1/repositories/r", "", service.OpGetRepository, repoArn},
+	{"DELETE", "/v1/repositories/r", "", service.OpDeleteRepository, repoArn},
 }
+
+// The ARNs of the connection c and the repository r.
+const (
+	connArn = "arn:aws:codeconnections:" + apitest.Region + ":" + apitest.Account + ":connection/c"
+	repoArn = "arn:aws:codecommit:" + apitest.Region + ":" + apitest.Account + ":r"
+)
 
 // TestRESTRoutesAreCovered: every route of the REST door but whoami (which
 // asks about what it is told to) and console-links (a sign-in link for the
@@ -241,7 +256,7 @@ func routeShape(path string) string {
 			continue
 		}
 		if n, ok := names[i]; ok && segs[i] != "" {
-			if i == 3 && segs[2] == "keys" {
+			if i == 3 && (segs[2] == "keys" || segs[2] == "connections") {
 				n = "{id}"
 			}
 			segs[i] = n

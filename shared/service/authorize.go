@@ -74,7 +74,7 @@ const (
 // Operations lists every operation, for the checks of GetCallerIdentity and
 // for tests that walk them all.
 func Operations() []Operation {
-	return []Operation{OpCreatePipeline, OpGetPipeline, OpUpdatePipeline, OpDeletePipeline, OpListPipelines,
+	return append([]Operation{OpCreatePipeline, OpGetPipeline, OpUpdatePipeline, OpDeletePipeline, OpListPipelines,
 		OpGetPipelineState, OpStartPipelineExecution, OpStopPipelineExecution, OpGetPipelineExecution,
 		OpListPipelineExecutions, OpListActionExecutions, OpPutApprovalResult, OpCreateCustomActionType,
 		OpDeleteCustomActionType, OpListActionTypes, OpPollForJobs, OpAcknowledgeJob, OpGetJobDetails,
@@ -83,7 +83,8 @@ func Operations() []Operation {
 		OpOverrideStageCondition, OpListRuleTypes, OpListRuleExecutions,
 		OpGetExecutionRecord, OpWatchExecution, OpGetActionLogs, OpExpireJobs,
 		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies,
-		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects}
+		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects},
+		ConnectionOperations()...)
 }
 
 // AllResources is the resource of operations on no particular resource

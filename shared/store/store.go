@@ -248,6 +248,9 @@ type Store interface {
 	// Access keys and the policies of principals.
 	AccessKeyStore
 
+	// Connections and CodeCommit repository names (connections.go).
+	ConnectionStore
+
 	Close() error
 }
 

@@ -137,6 +137,15 @@ func (h *Handler) routes() []route {
 		{"DELETE /v1/keys/{id}", h.deleteKey},
 		{"PUT /v1/principal-policies", h.putPrincipalPolicies},
 		{"GET /v1/principal-policies", h.getPrincipalPolicies},
+		{"POST /v1/connections", h.createConnection},
+		{"GET /v1/connections", h.listConnections},
+		{"GET /v1/connections/{id}", h.getConnection},
+		{"DELETE /v1/connections/{id}", h.deleteConnection},
+		{"POST /v1/connections/{id}/trigger-secret", h.rotateTriggerSecret},
+		{"POST /v1/repositories", h.createRepository},
+		{"GET /v1/repositories", h.listRepositories},
+		{"GET /v1/repositories/{name}", h.getRepository},
+		{"DELETE /v1/repositories/{name}", h.deleteRepository},
 	}
 }
 

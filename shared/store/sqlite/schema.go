@@ -182,6 +182,24 @@ CREATE TABLE pipeline_locks (
 	body     TEXT    NOT NULL
 ) STRICT;
 `,
+	// 9: connections and CodeCommit repository names (kind "connection" or
+	// "repository"): a git remote and its credentials, the secrets sealed
+	// by the service and kept as given (empty: none).
+	`
+CREATE TABLE connections (
+	kind           TEXT    NOT NULL,
+	id             TEXT    NOT NULL,
+	name           TEXT    NOT NULL,
+	remote         TEXT    NOT NULL,
+	username       TEXT    NOT NULL,
+	token          BLOB    NOT NULL,
+	ssh_key        BLOB    NOT NULL,
+	trigger_secret BLOB    NOT NULL,
+	created        INTEGER NOT NULL,
+	updated        INTEGER NOT NULL,
+	PRIMARY KEY (kind, id)
+) STRICT;
+`,
 }
 
 // schemaVersion reads PRAGMA user_version.
