@@ -95,8 +95,9 @@ type Options struct {
 	// after its first round at Open (0: DefaultJanitorInterval).
 	JanitorInterval time.Duration
 	// Sources resolves the repositories of git source actions
-	// (CodeStarSourceConnection, CodeCommit) to remotes; nil fails them
-	// with "no connection store configured".
+	// (CodeStarSourceConnection, CodeCommit) to remotes; nil: the
+	// system's own connections and repositories (stageflow connection,
+	// stageflow repository).
 	Sources gitsource.Resolver
 }
 
@@ -163,6 +164,10 @@ func Open(opt Options) (*System, error) {
 	env := engine.Env{Now: now, NewID: uuid.NewString, ArtifactBucket: LocalBucket}
 	arts := &artifacts.Store{Root: filepath.Join(opt.DataDir, "artifacts"), Bucket: LocalBucket}
 
+	var svc *service.Service
+	if opt.Sources == nil {
+		opt.Sources = serviceSources{&svc}
+	}
 	reg := Providers(st, now, opt)
 	lg := opt.Logger
 	if lg == nil {
@@ -183,7 +188,6 @@ func Open(opt Options) (*System, error) {
 		MaxParallelActions: max(maxParallel, 0), KeepFailedWork: max(keepFailed, 0),
 	})
 	events := service.NewEvents()
-	var svc *service.Service
 	r.OnChange = func(e *engine.Execution) {
 		events.Publish(e)
 		if e.AutoRollback != "" && e.Status == engine.Failed {
