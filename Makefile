@@ -37,8 +37,9 @@ build: deps ## build bin/stageflow
 
 ADDR ?= 127.0.0.1:8480
 
-run: build ## build and start the local server with the examples loaded and two of them started
-	./$(BIN)/stageflow serve --addr $(ADDR) --data-dir $(DATA_DIR) --load examples --start hello --start build-test-deploy
+run: build ## build and start the local server with the examples loaded, three of them started, own-code on this repository (polled: a commit to main starts it)
+	./$(BIN)/stageflow serve --addr $(ADDR) --data-dir $(DATA_DIR) --load examples --local-connection stageflow-examples=$(CURDIR) \
+	  --start hello --start build-test-deploy --start own-code
 
 run-once: build ## run the example pipelines once without a server (stageflow run), in their own data dir
 	./$(BIN)/stageflow run --data-dir $(ONCE_DIR) examples/hello.json

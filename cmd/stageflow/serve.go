@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/embedded"
+	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/poller"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -34,7 +36,7 @@ func newServeCmd() *cobra.Command {
 		addr, dataDir, region, account, logFormat string
 		examples, tlsCert, tlsKey, authMode       string
 		insecureHTTP                              bool
-		startExamples, passEnv                    []string
+		startExamples, passEnv, localConns        []string
 		shutdownGrace, pollInterval               time.Duration
 		res                                       *resourceFlags
 	)
@@ -67,7 +69,7 @@ requests, taking callers at their word.`,
 				addr: addr, dataDir: dataDir, region: region, account: account, logFormat: logFormat,
 				examples: examples, start: startExamples, grace: shutdownGrace,
 				tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, passEnv: passEnv, auth: authMode,
-				pollInterval: pollInterval,
+				pollInterval: pollInterval, localConnections: localConns,
 			})
 		},
 	}
@@ -86,6 +88,8 @@ requests, taking callers at their word.`,
 	f.StringVar(&authMode, "auth", "sigv4", "sigv4: every request is signed with one of the server's access keys (the admin key is written to <data-dir>/credentials); "+
 		"none: callers are taken at their word and may do everything (loopback addresses only; unsafe)")
 	f.DurationVar(&shutdownGrace, "shutdown-grace", 30*time.Second, "how long running actions may take to finish on shutdown")
+	f.StringSliceVar(&localConns, "local-connection", nil, "ID=DIR: make sure a connection of that ID names the git repository at DIR (created at start if missing), "+
+		"as the examples' ConnectionArn …:connection/stageflow-examples needs (make run)")
 	f.DurationVar(&pollInterval, "poll-interval", poller.DefaultInterval, "how often source actions that poll (PollForSourceChanges, DetectChanges) are checked for new revisions; 0 turns polling off")
 	res = addResourceFlags(cmd)
 	return cmd
@@ -96,7 +100,7 @@ type serveOptions struct {
 	auth                                                string
 	tlsCert, tlsKey                                     string
 	insecureHTTP                                        bool
-	start, passEnv                                      []string
+	start, passEnv, localConnections                    []string
 	grace, pollInterval                                 time.Duration
 	res                                                 *resourceFlags
 }
@@ -211,6 +215,9 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		}
 	}()
 
+	if err := ensureLocalConnections(ctx, sys.Service, opt.localConnections, cmd.OutOrStdout()); err != nil {
+		logger.Error("local connections", "err", err)
+	}
 	if err := loadAndStart(ctx, sys, opt, endpoint, cmd); err != nil {
 		logger.Error("loading examples", "err", err)
 	}
@@ -241,6 +248,39 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		logger.Warn("stopping the runner", "err", err)
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+// ensureLocalConnections creates each ID=DIR connection that does not exist
+// yet, its remote DIR's absolute path.
+func ensureLocalConnections(ctx context.Context, svc *service.Service, list []string, out io.Writer) error {
+	for _, kv := range list {
+		id, dir, ok := strings.Cut(kv, "=")
+		if !ok || id == "" || dir == "" {
+			return fmt.Errorf("--local-connection %q: want ID=DIR", kv)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("--local-connection %s: %w", kv, err)
+		}
+		if c, err := svc.GetConnection(ctx, id); err == nil {
+			if c.Remote != abs {
+				fmt.Fprintf(out, "connection %s names %s, not %s: left as it is (stageflow connection delete %s to change it)\n", id, c.Remote, abs, id)
+			}
+			continue
+		} else if !errs.Is(err, errs.NotFound) {
+			return fmt.Errorf("--local-connection %s: %w", id, err)
+		}
+		name := id
+		if len(name) > 32 {
+			name = name[:32]
+		}
+		c, err := svc.CreateConnection(ctx, service.CreateConnectionInput{Name: name, ID: id, Remote: abs})
+		if err != nil {
+			return fmt.Errorf("--local-connection %s: %w", id, err)
+		}
+		fmt.Fprintf(out, "made connection %s for the repository at %s\n", c.Arn, abs)
+	}
 	return nil
 }
 
