@@ -34,7 +34,9 @@ var awsProviders = []string{
 // field; their configuration is passed through unchecked, since CodePipeline
 // may add compute settings there that mean nothing locally.
 var configKeys = map[string][]string{
-	ProviderCodeBuild: {"ProjectName", "PrimarySource", "BatchEnabled", "CombineArtifacts", "EnvironmentVariables", "BuildspecOverride"},
+	ProviderCodeBuild:          {"ProjectName", "PrimarySource", "BatchEnabled", "CombineArtifacts", "EnvironmentVariables", "BuildspecOverride"},
+	"CodeStarSourceConnection": {"ConnectionArn", "FullRepositoryId", "BranchName", "OutputArtifactFormat", "DetectChanges"},
+	"CodeCommit":               {"RepositoryName", "BranchName", "PollForSourceChanges", "OutputArtifactFormat"},
 }
 
 // actionType checks an action's provider, and what its provider needs.
