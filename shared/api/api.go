@@ -76,6 +76,7 @@ type Config struct {
 // Handler is the HTTP surface.
 type Handler struct {
 	rest, codepipeline, s3 http.Handler
+	triggers               http.Handler
 	bucket                 string
 	loopbackOnly           bool
 	bodyTimeout            time.Duration
@@ -99,6 +100,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h := &Handler{
 		rest:         restDoor,
 		codepipeline: cpdoor.NewHandler(cfg.Service),
+		triggers:     newTriggerHandler(cfg.Service),
 		loopbackOnly: cfg.LoopbackOnly,
 		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,
@@ -218,6 +220,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ar, ok := h.authenticate(rw, r, door); ok {
 			h.rest.ServeHTTP(rw, ar)
 		}
+	case strings.HasPrefix(r.URL.Path, TriggerPathPrefix):
+		door = "triggers"
+		h.bodyDeadline(rw, r)
+		h.triggers.ServeHTTP(rw, r)
 	case isConsolePath(r.URL.Path):
 		door = "console"
 		h.console(rw, r)

@@ -1,0 +1,137 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stageflow/stageflow/shared/api/apitest"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+func gitRun(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestPushThroughTheConnectionEndpoint: a push event signed with the
+// connection's trigger secret, POSTed to its endpoint on the real server,
+// starts the pipeline that follows the pushed branch on the pushed commit,
+// which runs on that commit's files, end to end; a bad signature starts
+// nothing.
+func TestPushThroughTheConnectionEndpoint(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	ctx := service.LocalCaller(t.Context(), "test")
+	repo := t.TempDir()
+	gitRun(t, repo, "init", "-q", "-b", "main")
+	write := func(content string) string {
+		if err := os.WriteFile(filepath.Join(repo, "content.txt"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitRun(t, repo, "add", "-A")
+		gitRun(t, repo, "commit", "-q", "-m", "content "+content)
+		return gitRun(t, repo, "rev-parse", "HEAD")
+	}
+	first := write("one")
+	conn, err := srv.Service.CreateConnection(ctx, service.CreateConnectionInput{Name: "acme", ID: "acme", Remote: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"name": "app", "pipelineType": "V2", "stages": [
+	 {"name": "Source", "actions": [{"name": "Src",
+	   "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+	   "configuration": {"ConnectionArn": "` + conn.Arn + `", "FullRepositoryId": "acme/app", "BranchName": "main"},
+	   "outputArtifacts": [{"name": "Code"}]}]},
+	 {"name": "Build", "actions": [{"name": "Check",
+	   "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+	   "inputArtifacts": [{"name": "Code"}], "commands": ["test \"$(cat content.txt)\" = two"]}]}],
+	 "triggers": [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Src",
+	   "push": [{"branches": {"includes": ["main"]}}]}}]}`
+	d, err := pipeline.Load([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Service.CreatePipeline(ctx, d.Pipeline, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := write("two")
+	push := map[string]any{"ref": "refs/heads/main", "before": first, "after": second, "created": false, "deleted": false,
+		"commits":     []any{map[string]any{"id": second, "message": "content two", "added": []string{}, "removed": []string{}, "modified": []string{"content.txt"}}},
+		"head_commit": map[string]any{"id": second, "message": "content two", "added": []string{}, "removed": []string{}, "modified": []string{"content.txt"}},
+		"repository":  map[string]any{"full_name": "acme/app", "name": "app"}}
+	body, _ := json.Marshal(push)
+	post := func(secret string) *http.Response {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/connections/acme", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	executions := func() []service.PipelineExecutionSummary {
+		out, err := srv.Service.ListExecutions(ctx, "app", "", 100, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.PipelineExecutionSummaries
+	}
+	if res := post("not-the-secret"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a wrong signature: %d, want 403", res.StatusCode)
+	}
+	if n := len(executions()); n != 0 {
+		t.Fatalf("a wrong signature started %d executions", n)
+	}
+	res := post(conn.TriggerSecret)
+	var answer struct {
+		Started []struct {
+			ExecutionID string `json:"pipelineExecutionId"`
+		} `json:"started"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil || res.StatusCode != http.StatusOK || len(answer.Started) != 1 {
+		t.Fatalf("the signed push: %d %+v (%v), want one execution started", res.StatusCode, answer, err)
+	}
+	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	e, err := srv.System.Runner.Wait(wctx, answer.Started[0].ExecutionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != engine.Succeeded {
+		t.Fatalf("the pushed commit's execution ended %s", e.Status)
+	}
+	got, err := srv.Service.GetExecution(ctx, "app", e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Trigger.TriggerType != "WebhookV2" || len(got.ArtifactRevisions) != 1 || got.ArtifactRevisions[0].RevisionID != second {
+		t.Errorf("trigger %+v, revisions %+v; want WebhookV2 on %s", got.Trigger, got.ArtifactRevisions, second)
+	}
+	if n := len(executions()); n != 1 {
+		t.Errorf("%d executions, want 1", n)
+	}
+}
