@@ -28,6 +28,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/api/throttle"
+	"github.com/stageflow/stageflow/shared/api/webhookdoor"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -76,6 +77,7 @@ type Config struct {
 // Handler is the HTTP surface.
 type Handler struct {
 	rest, codepipeline, s3 http.Handler
+	webhooks               http.Handler
 	bucket                 string
 	loopbackOnly           bool
 	bodyTimeout            time.Duration
@@ -99,6 +101,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h := &Handler{
 		rest:         restDoor,
 		codepipeline: cpdoor.NewHandler(cfg.Service),
+		webhooks:     webhookdoor.New(cfg.Service),
 		loopbackOnly: cfg.LoopbackOnly,
 		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,
@@ -221,6 +224,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isConsolePath(r.URL.Path):
 		door = "console"
 		h.console(rw, r)
+	case strings.HasPrefix(r.URL.Path, service.WebhookPath):
+		// Not signed with SigV4: each webhook verifies its own
+		// authentication (webhookdoor).
+		door = "webhook"
+		h.bodyDeadline(rw, r)
+		h.webhooks.ServeHTTP(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)
