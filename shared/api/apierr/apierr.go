@@ -68,6 +68,7 @@ var table = map[errs.Code]row{
 		errs.KindJob:               "ConflictException",
 		errs.KindDuplicatedStop:    "DuplicatedStopRequestException",
 		errs.KindAccessKey:         "EntityAlreadyExistsException",
+		errs.KindWebhook:           "ConcurrentModificationException",
 	}},
 	errs.InvalidState: {http.StatusBadRequest, http.StatusConflict, map[errs.Kind]string{
 		errs.KindNone:                     "ConflictException",

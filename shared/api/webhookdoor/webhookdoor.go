@@ -12,6 +12,7 @@
 package webhookdoor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,11 +113,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func write(w http.ResponseWriter, status int, executionID, message string) {
-	body, _ := json.Marshal(struct {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // messages read as written
+	_ = enc.Encode(struct {
 		PipelineExecutionID string `json:"pipelineExecutionId,omitempty"`
 		Message             string `json:"message"`
 	}{executionID, message})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(body.Bytes())
 }
