@@ -131,7 +131,7 @@ something. GITHUB_HMAC takes the secret from --secret-file or --secret-env
 	create.Flags().StringVar(&secretFile, "secret-file", "", "a file holding the GITHUB_HMAC secret")
 	create.Flags().StringVar(&secretEnv, "secret-env", "", "an environment variable holding the GITHUB_HMAC secret")
 	create.Flags().StringVar(&ipRange, "allowed-ip-range", "", "the CIDR range IP accepts")
-	create.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	create.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -171,7 +171,7 @@ something. GITHUB_HMAC takes the secret from --secret-file or --secret-env
 			return tw.Flush()
 		},
 	}
-	list.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	list.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 
 	del := &cobra.Command{
 		Use:   "delete NAME",
