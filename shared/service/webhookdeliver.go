@@ -100,9 +100,17 @@ func (s *Service) DeliverWebhook(ctx context.Context, d WebhookDelivery) (*Webho
 	return &WebhookOutcome{PipelineExecutionID: e.ID, Message: fmt.Sprintf("started execution %s of pipeline %s", e.ID, p.Name)}, nil
 }
 
-// recordTrigger sets the webhook's LastTriggered; a failure is logged, not
-// answered (the execution has started).
-func (s *Service) recordTrigger(ctx context.Context, ws store.WebhookStore, w *store.Webhook) {
+// recordTrigger sets the webhook's LastTriggered on the record as stored
+// now, unless it was replaced meanwhile (another URL ID: the delivery
+// came through the old URL); a failure is logged, not answered (the
+// execution has started). A PutWebhook between the read and the write
+// here can still be undone by it: the store has no conditional write of
+// webhooks yet.
+func (s *Service) recordTrigger(ctx context.Context, ws store.WebhookStore, delivered *store.Webhook) {
+	w, err := ws.GetWebhook(ctx, delivered.Name)
+	if err != nil || w.URLID != delivered.URLID {
+		return
+	}
 	w.LastTriggered, w.Updated = s.now(), s.now()
 	if err := ws.PutWebhook(ctx, w); err != nil {
 		s.log.Warn("recording a webhook's trigger", "webhook", w.Name, "err", err)

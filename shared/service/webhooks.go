@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/theory/jsonpath"
 
@@ -82,7 +81,7 @@ type WebhookItem struct {
 	URL           string            `json:"url"`
 	ErrorMessage  string            `json:"errorMessage,omitempty"`
 	ErrorCode     string            `json:"errorCode,omitempty"`
-	LastTriggered *time.Time        `json:"lastTriggered,omitempty"`
+	LastTriggered *Timestamp        `json:"lastTriggered,omitempty"`
 	Arn           string            `json:"arn"`
 	Tags          []pipeline.Tag    `json:"tags,omitempty"`
 }
@@ -262,8 +261,7 @@ func (s *Service) webhookItem(ctx context.Context, w *store.Webhook) (*WebhookIt
 	}
 	it := &WebhookItem{Definition: d, URL: s.webhookURL(ctx, w.URLID), Arn: s.WebhookArn(w.Name)}
 	if !w.LastTriggered.IsZero() {
-		t := w.LastTriggered
-		it.LastTriggered = &t
+		it.LastTriggered = ts(w.LastTriggered)
 	}
 	tags, err := s.store.ListTags(ctx, it.Arn)
 	if err != nil {

@@ -204,6 +204,17 @@ func TestDeliveries(t *testing.T) {
 			count = now
 		})
 	}
+	// Webhooks that started an execution show when; the others do not.
+	list, err := s.cp.ListWebhooks(t.Context(), &codepipeline.ListWebhooksInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range list.Webhooks {
+		name, triggered := aws.ToString(w.Definition.Name), w.LastTriggered != nil
+		if want := name != "ip-deny"; triggered != want {
+			t.Errorf("webhook %s: lastTriggered %v, want set=%v", name, w.LastTriggered, want)
+		}
+	}
 }
 
 func apiError(err error) string {
