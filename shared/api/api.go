@@ -101,7 +101,6 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h := &Handler{
 		rest:         restDoor,
 		codepipeline: cpdoor.NewHandler(cfg.Service),
-		webhooks:     webhookdoor.New(cfg.Service),
 		loopbackOnly: cfg.LoopbackOnly,
 		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,
@@ -116,6 +115,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if h.failures == nil {
 		h.failures = throttle.New(throttle.Options{})
 	}
+	h.webhooks = webhookdoor.New(cfg.Service, h.failures)
 	if cfg.Artifacts != nil {
 		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service}, s3door.WithFailureLimiter(h.failures))
 		if err != nil {

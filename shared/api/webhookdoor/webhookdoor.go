@@ -8,7 +8,8 @@
 // otherwise; 400 for a body that is not JSON, 401 for a missing signature,
 // 403 for a wrong one or an address outside the allowed range, 404 for an
 // unknown webhook, 405 for a method other than POST, 409 when the target
-// action is gone, 413 for a body over MaxBodyBytes.
+// action is gone, 413 for a body over MaxBodyBytes, 429 for a client past
+// its limit of failed authentications.
 package webhookdoor
 
 import (
@@ -18,12 +19,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/stageflow/stageflow/shared/api/reqlog"
+	"github.com/stageflow/stageflow/shared/api/throttle"
 	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -34,11 +38,21 @@ const MaxBodyBytes = 1 << 20
 
 // Handler serves webhook URLs.
 type Handler struct {
-	svc *service.Service
+	svc      *service.Service
+	failures *throttle.Limiter
 }
 
-// New makes the handler.
-func New(svc *service.Service) *Handler { return &Handler{svc: svc} }
+// New makes the handler. Failed authentications (401, 403) count in
+// failures per webhook and client address: past its limit a client's
+// requests to that webhook are refused with 429 (Retry-After) without
+// being checked, so that a secret cannot be guessed at speed. nil: the
+// limiter's defaults.
+func New(svc *service.Service, failures *throttle.Limiter) *Handler {
+	if failures == nil {
+		failures = throttle.New(throttle.Options{})
+	}
+	return &Handler{svc: svc, failures: failures}
+}
 
 // Remote is the client's address of a request: the connection's
 // (RemoteAddr). No forwarded header is trusted.
@@ -63,6 +77,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		write(w, http.StatusMethodNotAllowed, "", "a webhook URL takes POST only")
+		return
+	}
+	key := throttle.Key("webhook/"+id, r.RemoteAddr) // never an access key ID: those have no "/"
+	if !h.failures.Allow(key) {
+		if d := h.failures.RetryAfter(key); d > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+		}
+		reqlog.Add(r.Context(), slog.String("refused", "too many failed authentications"))
+		write(w, http.StatusTooManyRequests, "", "too many requests that failed this webhook's authentication from this address; retry after the Retry-After seconds")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -100,6 +123,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if status != http.StatusInternalServerError {
 				msg = e.Error()
 			}
+		}
+		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+			h.failures.Failed(key)
 		}
 		if status == http.StatusInternalServerError {
 			reqlog.Fail(r.Context(), err)

@@ -50,9 +50,9 @@ type setup struct {
 
 const pipelineName = "hooked"
 
-func newSetup(t *testing.T) *setup {
+func newSetup(t *testing.T, opts ...apitest.Option) *setup {
 	t.Helper()
-	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	srv := apitest.NewServer(t, append([]apitest.Option{apitest.WithoutFirstExecution()}, opts...)...)
 	cp := codepipeline.New(codepipeline.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
 		Credentials: srv.Credentials(), RetryMaxAttempts: 1})
 	ctx := t.Context()
@@ -329,5 +329,30 @@ func TestListDeleteRegister(t *testing.T) {
 	}
 	if n := s.executions(t); n != 0 {
 		t.Errorf("%d executions, want none", n)
+	}
+}
+
+// Past the limit of failed authentications, a client's requests to the
+// webhook are refused unchecked (a good signature too), and start nothing;
+// other webhooks still answer it.
+func TestFailedAuthenticationsThrottle(t *testing.T) {
+	s := newSetup(t, apitest.WithFailureLimit(2))
+	push := pushPayload(t)
+	bad := map[string]string{"X-Hub-Signature-256": "sha256=" + sign(sha256.New, "guess", push)}
+	good := map[string]string{"X-Hub-Signature-256": "sha256=" + sign(sha256.New, secret, push)}
+	steps := []struct {
+		hook    string
+		headers map[string]string
+		want    int
+	}{
+		{"hmac", bad, 403}, {"hmac", nil, 401}, {"hmac", good, 429}, {"hmac", bad, 429}, {"open", nil, 200},
+	}
+	for i, st := range steps {
+		if status, body := post(t, s.urls[st.hook], push, st.headers); status != st.want {
+			t.Errorf("step %d (%s): %d %s, want %d", i, st.hook, status, body, st.want)
+		}
+	}
+	if n := s.executions(t); n != 1 {
+		t.Errorf("%d executions, want the open webhook's one", n)
 	}
 }
