@@ -28,6 +28,7 @@ import (
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/s3door"
 	"github.com/stageflow/stageflow/shared/api/throttle"
+	"github.com/stageflow/stageflow/shared/api/webhookdoor"
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -77,6 +78,7 @@ type Config struct {
 type Handler struct {
 	rest, codepipeline, s3 http.Handler
 	triggers               http.Handler
+	webhooks               http.Handler
 	bucket                 string
 	loopbackOnly           bool
 	bodyTimeout            time.Duration
@@ -115,6 +117,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if h.failures == nil {
 		h.failures = throttle.New(throttle.Options{})
 	}
+	h.webhooks = webhookdoor.New(cfg.Service, h.failures)
 	if cfg.Artifacts != nil {
 		s3h, err := s3door.NewHandler(cfg.Artifacts, s3Keys{cfg.Service}, s3door.WithFailureLimiter(h.failures))
 		if err != nil {
@@ -227,6 +230,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isConsolePath(r.URL.Path):
 		door = "console"
 		h.console(rw, r)
+	case strings.HasPrefix(r.URL.Path, service.WebhookPath):
+		// Not signed with SigV4: each webhook verifies its own
+		// authentication (webhookdoor).
+		door = "webhook"
+		h.bodyDeadline(rw, r)
+		h.webhooks.ServeHTTP(rw, r)
 	case h.s3 != nil && (r.URL.Path == "/"+h.bucket || strings.HasPrefix(r.URL.Path, "/"+h.bucket+"/")):
 		door = "s3"
 		h.s3.ServeHTTP(rw, r)

@@ -87,6 +87,12 @@ var cpRequests = map[string]struct {
 	"RetryStageExecution":    {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","retryMode":"FAILED_ACTIONS"}`, arnPrefix + "p"},
 	"RollbackStage":          {`{"pipelineName":"p","stageName":"S","targetPipelineExecutionId":"` + someUUID + `"}`, arnPrefix + "p"},
 	"OverrideStageCondition": {`{"pipelineName":"p","stageName":"S","pipelineExecutionId":"` + someUUID + `","conditionType":"BEFORE_ENTRY"}`, arnPrefix + "p"},
+	"PutWebhook": {`{"webhook":{"name":"w","targetPipeline":"p","targetAction":"A","filters":[{"jsonPath":"$.ref"}],` +
+		`"authentication":"UNAUTHENTICATED","authenticationConfiguration":{}}}`, arnPrefix + "webhook:w"},
+	"ListWebhooks":                    {`{}`, "*"},
+	"DeleteWebhook":                   {`{"name":"w"}`, arnPrefix + "webhook:w"},
+	"RegisterWebhookWithThirdParty":   {`{"webhookName":"w"}`, arnPrefix + "webhook:w"},
+	"DeregisterWebhookWithThirdParty": {`{"webhookName":"w"}`, arnPrefix + "webhook:w"},
 }
 
 // TestEveryCodePipelineOperationAsksAuthorization: with a deny-all hook,

@@ -67,6 +67,9 @@ const (
 	KindExecutionOutdated        Kind = "ExecutionOutdated"        // the rollback target is older than allowed
 	KindConditionNotOverridable  Kind = "ConditionNotOverridable"  // OverrideStageCondition refused
 	KindConcurrentExecutionLimit Kind = "ConcurrentExecutionLimit" // too many executions of a pipeline at once
+	KindWebhook                  Kind = "Webhook"                  // a V1 webhook (PutWebhook)
+	KindWebhookFilter            Kind = "WebhookFilter"            // a webhook's filter rule
+	KindWebhookAuth              Kind = "WebhookAuth"              // a webhook's authentication parameters
 )
 
 // Kinds lists every kind, for tests that check each has a mapping.

@@ -135,6 +135,9 @@ func TestEverySampleIsChecked(t *testing.T) {
 		if _, ok := providerSamples[name]; ok {
 			continue
 		}
+		if strings.HasPrefix(name, "webhook.") {
+			continue // a payload POSTed to a webhook URL, not an event: shared/api/webhookdoor's tests send it
+		}
 		t.Errorf("events/%s is checked by no test: add it to apiSamples, machineSamples or providerSamples", name)
 	}
 	for name := range apiSamples {

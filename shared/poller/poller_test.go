@@ -1,4 +1,4 @@
-package poller
+package poller_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/poller"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -82,11 +83,11 @@ func TestPolled(t *testing.T) {
 		{"CodeCommit", "PollForSourceChanges", "FALSE", false},
 	} {
 		p := sourcePipeline("p", "Checkout", tc.provider, tc.key, tc.value)
-		if got := Polled(p.Stages[0].Actions[0]); got != tc.want {
+		if got := poller.Polled(p.Stages[0].Actions[0]); got != tc.want {
 			t.Errorf("%s %s=%q: Polled = %v, want %v", tc.provider, tc.key, tc.value, got, tc.want)
 		}
 	}
-	if Polled(sourcePipeline("p", "Checkout", "CodeCommit", "", "").Stages[1].Actions[0]) {
+	if poller.Polled(sourcePipeline("p", "Checkout", "CodeCommit", "", "").Stages[1].Actions[0]) {
 		t.Error("an approval is polled")
 	}
 }
@@ -118,10 +119,10 @@ func TestRounds(t *testing.T) {
 		}
 		return len(out.PipelineExecutionSummaries)
 	}
-	p := &Poller{Service: sys.Service, Heads: h}
+	p := &poller.Poller{Service: sys.Service, Heads: h}
 	steps := []struct {
 		name   string
-		poller *Poller
+		poller *poller.Poller
 		head   string
 		starts []string // revisions started
 		total  int      // executions of "polled" after the round
@@ -131,7 +132,7 @@ func TestRounds(t *testing.T) {
 		{"a new commit", p, "bbb", []string{"bbb"}, 1},
 		{"the same again", p, "bbb", nil, 1},
 		{"another", p, "ccc", []string{"ccc"}, 2},
-		{"a restarted poller, same head", &Poller{Service: sys.Service, Heads: h}, "ccc", nil, 2},
+		{"a restarted poller, same head", &poller.Poller{Service: sys.Service, Heads: h}, "ccc", nil, 2},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -152,8 +153,8 @@ func TestRounds(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := []engine.SourceRevision{{Action: "Checkout", Type: "COMMIT_ID", Value: s.Revision}}
-				if fmt.Sprint(e.SourceRevisions) != fmt.Sprint(want) || e.Trigger.Type != TriggerType || e.Trigger.Detail != "Checkout" {
-					t.Errorf("execution %s: sourceRevisions %v, trigger %+v; want %v, %s/Checkout", e.ID, e.SourceRevisions, e.Trigger, want, TriggerType)
+				if fmt.Sprint(e.SourceRevisions) != fmt.Sprint(want) || e.Trigger.Type != poller.TriggerType || e.Trigger.Detail != "Checkout" {
+					t.Errorf("execution %s: sourceRevisions %v, trigger %+v; want %v, %s/Checkout", e.ID, e.SourceRevisions, e.Trigger, want, poller.TriggerType)
 				}
 			}
 			if fmt.Sprint(revs) != fmt.Sprint(st.starts) {
@@ -168,8 +169,8 @@ func TestRounds(t *testing.T) {
 	// A poller that lost its memory and sees an older recorded revision
 	// than the head it already started (the run never reported one): the
 	// start is the same idempotent request, and nothing new runs.
-	fresh := &Poller{Service: sys.Service, Heads: h}
-	fresh.remember("polled\x00Checkout", "aaa")
+	fresh := &poller.Poller{Service: sys.Service, Heads: h}
+	fresh.Remember("polled", "Checkout", "aaa")
 	if _, err := fresh.Round(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,8 @@ func Operations() []Operation {
 		OpOverrideStageCondition, OpListRuleTypes, OpListRuleExecutions,
 		OpGetExecutionRecord, OpWatchExecution, OpGetActionLogs, OpExpireJobs,
 		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies,
-		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects},
+		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects,
+		OpPutWebhook, OpListWebhooks, OpDeleteWebhook, OpRegisterWebhookWithThirdParty, OpDeregisterWebhookWithThirdParty},
 		ConnectionOperations()...)
 }
 

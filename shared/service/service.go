@@ -15,6 +15,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,6 +89,10 @@ type Config struct {
 	// keeps no keys (it runs without authentication).
 	Keys   store.AccessKeyStore
 	Sealer seal.Sealer
+	// WebhookBaseURL, when set, starts every webhook URL (scheme and host,
+	// such as https://ci.example.com); otherwise the URL is made from the
+	// request that asks for it (WithBaseURL).
+	WebhookBaseURL string
 	// Logger receives what the service does on its own, outside any
 	// request (the first execution of a new pipeline); nil discards it.
 	Logger *slog.Logger
@@ -113,6 +118,7 @@ type Service struct {
 	sealer           seal.Sealer
 	uses             keyUses
 	console          consoleState // console sign-in links and sessions (console.go)
+	webhookBase      string       // Config.WebhookBaseURL
 }
 
 // New makes a Service.
@@ -121,7 +127,8 @@ func New(cfg Config) *Service {
 		store: cfg.Store, driver: cfg.Driver, now: cfg.Now, newID: cfg.NewID,
 		region: cfg.Region, account: cfg.Account, artifactKey: cfg.ArtifactKey, jobCreds: cfg.JobCredentials, authz: cfg.Authorize, events: cfg.Events,
 		noFirstExecution: cfg.NoFirstExecution, log: cfg.Logger, keys: cfg.Keys, sealer: cfg.Sealer,
-		maxWaiting: cmp.Or(cfg.MaxWaitingExecutions, DefaultMaxWaitingExecutions),
+		maxWaiting:  cmp.Or(cfg.MaxWaitingExecutions, DefaultMaxWaitingExecutions),
+		webhookBase: strings.TrimSuffix(cfg.WebhookBaseURL, "/"),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -250,6 +250,8 @@ type Store interface {
 
 	// Connections and CodeCommit repository names (connections.go).
 	ConnectionStore
+	// V1 webhooks (PutWebhook).
+	WebhookStore
 
 	Close() error
 }
@@ -308,6 +310,40 @@ type AccessKeyStore interface {
 	TouchAccessKey(ctx context.Context, id string, at time.Time) error
 	PutPrincipalPolicies(ctx context.Context, p *PrincipalPolicies) error
 	GetPrincipalPolicies(ctx context.Context, principal string) (*PrincipalPolicies, error)
+}
+
+// Webhook is a V1 webhook (PutWebhook): its definition as CodePipeline
+// documents it, with the SecretToken of GITHUB_HMAC taken out of it and
+// kept sealed in Secret (service.Sealer, the webhook's name as additional
+// data), and the random ID its URL ends with.
+type Webhook struct {
+	Name string `json:"name"`
+	// URLID is the last segment of the webhook's URL
+	// (/webhooks/v1/<URLID>): random, unique among webhooks.
+	URLID string `json:"urlId"`
+	// Definition is the WebhookDefinition as given, without SecretToken.
+	Definition json.RawMessage `json:"definition"`
+	Secret     []byte          `json:"secret,omitempty"`
+	// Registered: RegisterWebhookWithThirdParty was called (and not
+	// DeregisterWebhookWithThirdParty since).
+	Registered    bool      `json:"registered,omitempty"`
+	LastTriggered time.Time `json:"lastTriggered,omitzero"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+}
+
+// WebhookStore keeps V1 webhooks. PutWebhook creates or replaces the webhook
+// of w.Name (Validation without a name or a URL ID; Conflict when another
+// webhook has the URL ID; Created kept from the replaced one, Updated
+// defaults to now, both set in w too); GetWebhook and DeleteWebhook answer
+// NotFound for an unknown name, WebhookByURLID for an unknown URL ID;
+// ListWebhooks pages by name. Errors name KindWebhook.
+type WebhookStore interface {
+	PutWebhook(ctx context.Context, w *Webhook) error
+	GetWebhook(ctx context.Context, name string) (*Webhook, error)
+	WebhookByURLID(ctx context.Context, urlID string) (*Webhook, error)
+	ListWebhooks(ctx context.Context, page Page) ([]Webhook, string, error)
+	DeleteWebhook(ctx context.Context, name string) error
 }
 
 // SelfPruning is implemented by a store that expires ended executions on its

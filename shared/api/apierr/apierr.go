@@ -40,6 +40,9 @@ var table = map[errs.Code]row{
 		errs.KindArtifact:          "ValidationException",
 		errs.KindAccessKey:         "ValidationException",
 		errs.KindPolicy:            "MalformedPolicyDocumentException",
+		errs.KindWebhook:           "ValidationException",
+		errs.KindWebhookFilter:     "InvalidWebhookFilterPatternException",
+		errs.KindWebhookAuth:       "InvalidWebhookAuthenticationParametersException",
 	}},
 	errs.NotFound: {http.StatusBadRequest, http.StatusNotFound, map[errs.Kind]string{
 		errs.KindNone:              "ResourceNotFoundException",
@@ -55,6 +58,7 @@ var table = map[errs.Code]row{
 		errs.KindArtifact:          "ResourceNotFoundException",
 		errs.KindAccessKey:         "NoSuchEntityException",
 		errs.KindPolicy:            "NoSuchEntityException",
+		errs.KindWebhook:           "WebhookNotFoundException",
 	}},
 	errs.Conflict: {http.StatusBadRequest, http.StatusConflict, map[errs.Kind]string{
 		errs.KindNone:              "ConflictException",
@@ -64,6 +68,7 @@ var table = map[errs.Code]row{
 		errs.KindJob:               "ConflictException",
 		errs.KindDuplicatedStop:    "DuplicatedStopRequestException",
 		errs.KindAccessKey:         "EntityAlreadyExistsException",
+		errs.KindWebhook:           "ConcurrentModificationException",
 	}},
 	errs.InvalidState: {http.StatusBadRequest, http.StatusConflict, map[errs.Kind]string{
 		errs.KindNone:                     "ConflictException",

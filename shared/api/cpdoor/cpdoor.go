@@ -142,6 +142,12 @@ var cpOperations = map[string]cpOperation{
 	"OverrideStageCondition": cpOp(cpOverrideStageCondition),
 	"ListRuleTypes":          cpOp(cpListRuleTypes),
 	"ListRuleExecutions":     cpOp(cpListRuleExecutions),
+	// V1 webhooks (webhooks.go).
+	"PutWebhook":                      cpOp(cpPutWebhook),
+	"ListWebhooks":                    cpOp(cpListWebhooks),
+	"DeleteWebhook":                   cpOp(cpDeleteWebhook),
+	"RegisterWebhookWithThirdParty":   cpOp(cpRegisterWebhook),
+	"DeregisterWebhookWithThirdParty": cpOp(cpDeregisterWebhook),
 }
 
 // cpUnsupported are the operations of the API definition that Stageflow does
@@ -150,18 +156,13 @@ var cpOperations = map[string]cpOperation{
 // but is not available here.
 var cpUnsupported = map[string]string{
 	"AcknowledgeThirdPartyJob":         "third-party action jobs are not supported",
-	"DeleteWebhook":                    "webhooks are not supported",
-	"DeregisterWebhookWithThirdParty":  "webhooks are not supported",
 	"GetActionType":                    "action type definitions (UpdateActionType) are not supported; use ListActionTypes",
 	"GetThirdPartyJobDetails":          "third-party action jobs are not supported",
 	"ListDeployActionExecutionTargets": "deploy targets are not tracked",
-	"ListWebhooks":                     "webhooks are not supported",
 	"PollForThirdPartyJobs":            "third-party action jobs are not supported",
 	"PutActionRevision":                "source revisions are not tracked",
 	"PutThirdPartyJobFailureResult":    "third-party action jobs are not supported",
 	"PutThirdPartyJobSuccessResult":    "third-party action jobs are not supported",
-	"PutWebhook":                       "webhooks are not supported",
-	"RegisterWebhookWithThirdParty":    "webhooks are not supported",
 	"UpdateActionType":                 "action type definitions are not supported; use CreateCustomActionType",
 }
 
@@ -302,6 +303,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 			caller.AccessKeyID = key
 		}
 		ctx = service.WithCaller(ctx, caller)
+	}
+	if base := requestBaseURL(r); base != "" {
+		ctx = service.WithBaseURL(ctx, base)
 	}
 	return op.run(ctx, &cpCall{svc: h.svc, body: body})
 }

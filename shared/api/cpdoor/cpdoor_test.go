@@ -825,7 +825,7 @@ func TestCodePipelineBadInput(t *testing.T) {
 		{name: "missing target", target: "", body: `{}`, wantStatus: 400, wantType: "UnknownOperationException", wantInMessage: "X-Amz-Target"},
 		{name: "GET /", method: http.MethodGet, target: "", wantStatus: 405, wantType: "UnknownOperationException", wantInMessage: "POST"},
 		{name: "another path", path: "/favicon.ico", method: http.MethodGet, wantStatus: 404, wantType: "UnknownOperationException", wantInMessage: "/favicon.ico"},
-		{name: "unimplemented operation", target: target + "PutWebhook", body: `{}`, wantStatus: 400, wantType: "UnsupportedOperationException", wantInMessage: "PutWebhook"},
+		{name: "unimplemented operation", target: target + "PutThirdPartyJobSuccessResult", body: `{}`, wantStatus: 400, wantType: "UnsupportedOperationException", wantInMessage: "PutThirdPartyJobSuccessResult"},
 		{name: "wrong content type", target: target + "ListPipelines", ct: "text/plain", body: `{}`, wantStatus: 400, wantType: "SerializationException", wantInMessage: "Content-Type"},
 		{name: "wrong type: string for integer", target: target + "ListPipelines", body: `{"maxResults": "ten"}`, wantStatus: 400, wantType: "SerializationException", wantInMessage: `maxResults: must be an integer, got the string "ten"`},
 		{name: "wrong type: fraction for integer", target: target + "ListPipelines", body: `{"maxResults": 1.5}`, wantStatus: 400, wantType: "SerializationException", wantInMessage: "maxResults: must be a whole number, got 1.5"},

@@ -212,3 +212,23 @@ func TestPreviousReleaseHoldsLocks(t *testing.T) {
 		t.Fatalf("the execution written with the locks reads back at version %d with %q", again.Version, again.StatusSummary)
 	}
 }
+
+// A database the previous release wrote (no webhooks table) takes webhooks
+// once migrated, and keeps them across a reopen.
+func TestPreviousReleaseHoldsWebhooks(t *testing.T) {
+	s, path := loadFixture(t)
+	ctx := t.Context()
+	if list, _, err := s.ListWebhooks(ctx, store.Page{}); err != nil || len(list) != 0 {
+		t.Fatalf("webhooks of the fixture: %v, %v", list, err)
+	}
+	w := &store.Webhook{Name: "hook", URLID: "abc", Definition: []byte(`{"name":"hook"}`), Secret: []byte{1, 2}}
+	if err := s.PutWebhook(ctx, w); err != nil {
+		t.Fatalf("writing a webhook in an upgraded database: %v", err)
+	}
+	s.Close()
+	s = openTest(t, path, options{})
+	got, err := s.WebhookByURLID(ctx, "abc")
+	if err != nil || got.Name != "hook" || string(got.Secret) != "\x01\x02" {
+		t.Fatalf("the webhook reads back as %+v, %v", got, err)
+	}
+}

@@ -200,6 +200,20 @@ CREATE TABLE connections (
 	PRIMARY KEY (kind, id)
 ) STRICT;
 `,
+	// 10: V1 webhooks (PutWebhook): the definition as JSON without its
+	// secret token, which is kept sealed by the service in secret.
+	`
+CREATE TABLE webhooks (
+	name           TEXT    NOT NULL PRIMARY KEY,
+	url_id         TEXT    NOT NULL UNIQUE,
+	definition     TEXT    NOT NULL,
+	secret         BLOB    NOT NULL,
+	registered     INTEGER NOT NULL,
+	last_triggered INTEGER NOT NULL,
+	created        INTEGER NOT NULL,
+	updated        INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // schemaVersion reads PRAGMA user_version.
