@@ -225,6 +225,30 @@ var calls = map[string]call{
 			PipelineExecutionId: aws.String(someUUID), ConditionType: types.ConditionTypeBeforeEntry})
 		return err
 	},
+	"PutWebhook": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.PutWebhook(ctx, &codepipeline.PutWebhookInput{Webhook: &types.WebhookDefinition{
+			Name: aws.String(n + "-hook"), TargetPipeline: aws.String(n), TargetAction: aws.String("A"),
+			Filters:                     []types.WebhookFilterRule{{JsonPath: aws.String("$.ref")}},
+			Authentication:              types.WebhookAuthenticationTypeUnauthenticated,
+			AuthenticationConfiguration: &types.WebhookAuthConfiguration{}}})
+		return err
+	},
+	"ListWebhooks": func(ctx context.Context, c *codepipeline.Client, _ string) error {
+		_, err := c.ListWebhooks(ctx, &codepipeline.ListWebhooksInput{})
+		return err
+	},
+	"DeleteWebhook": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.DeleteWebhook(ctx, &codepipeline.DeleteWebhookInput{Name: aws.String(n + "-hook")})
+		return err
+	},
+	"RegisterWebhookWithThirdParty": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.RegisterWebhookWithThirdParty(ctx, &codepipeline.RegisterWebhookWithThirdPartyInput{WebhookName: aws.String(n + "-hook")})
+		return err
+	},
+	"DeregisterWebhookWithThirdParty": func(ctx context.Context, c *codepipeline.Client, n string) error {
+		_, err := c.DeregisterWebhookWithThirdParty(ctx, &codepipeline.DeregisterWebhookWithThirdPartyInput{WebhookName: aws.String(n + "-hook")})
+		return err
+	},
 }
 
 // allowed is, per operation, the keys whose policy allows it, from the
@@ -267,6 +291,12 @@ var allowed = map[string]struct {
 	"RetryStageExecution":    {[]string{keyFull, keyDenyProd}, true},
 	"RollbackStage":          {[]string{keyFull, keyDenyProd}, true},
 	"OverrideStageCondition": {[]string{keyFull, keyDenyProd}, true},
+	// A webhook's ARN (…:webhook:NAME) is not under its pipeline's.
+	"PutWebhook":                      {[]string{keyFull, keyDenyProd}, false},
+	"ListWebhooks":                    {[]string{keyFull, keyDenyProd}, false},
+	"DeleteWebhook":                   {[]string{keyFull, keyDenyProd}, false},
+	"RegisterWebhookWithThirdParty":   {[]string{keyFull, keyDenyProd}, false},
+	"DeregisterWebhookWithThirdParty": {[]string{keyFull, keyDenyProd}, false},
 }
 
 // TestPoliciesOverTheCodePipelineDoor runs every operation of the JSON door

@@ -138,6 +138,9 @@ func TestEverySampleIsChecked(t *testing.T) {
 		if strings.HasPrefix(name, "webhook.") {
 			continue // a payload POSTed to a webhook URL, not an event: shared/api/webhookdoor's tests send it
 		}
+		if strings.HasPrefix(name, "github.") {
+			continue // a GitHub event for a connection's endpoint: shared/triggers' and githubhook's tests send it
+		}
 		t.Errorf("events/%s is checked by no test: add it to apiSamples, machineSamples or providerSamples", name)
 	}
 	for name := range apiSamples {
