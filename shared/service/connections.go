@@ -170,6 +170,9 @@ func CheckRemote(remote string) error {
 		if u.Host == "" {
 			return bad("%s:// URL without a host", u.Scheme)
 		}
+		if strings.HasPrefix(u.Hostname(), "-") || strings.HasPrefix(u.User.Username(), "-") {
+			return bad("a host or user may not start with - (it would read as an option)")
+		}
 		if _, hasPw := u.User.Password(); hasPw || (u.Scheme == "https" && u.User != nil) {
 			return bad("holds credentials: give the URL without them, and the token with --token-file or --token-env (the user with --username)")
 		}

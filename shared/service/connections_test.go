@@ -125,6 +125,8 @@ func TestConnectionInputErrors(t *testing.T) {
 		{"relative path", service.CreateConnectionInput{Name: "c", Remote: "repo/here"}, "remote"},
 		{"option", service.CreateConnectionInput{Name: "c", Remote: "--upload-pack=touch /tmp/x"}, "remote"},
 		{"dot dot", service.CreateConnectionInput{Name: "c", Remote: "/srv/../etc"}, ".."},
+		{"option as an ssh host", service.CreateConnectionInput{Name: "c", Remote: "ssh://-oProxyCommand=x/r"}, "start with -"},
+		{"option as an ssh user", service.CreateConnectionInput{Name: "c", Remote: "ssh://-oX@git.example/r"}, "start with -"},
 		{"file relative", service.CreateConnectionInput{Name: "c", Remote: "file://host/srv/r"}, "file://"},
 		{"no remote", service.CreateConnectionInput{Name: "c"}, "remote: required"},
 		{"no name", service.CreateConnectionInput{Remote: "/srv/r"}, "name"},
