@@ -19,10 +19,10 @@ func TestConnectionCommands(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("file-TOKEN-value\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out := cliAs(t, s, nil, "connection", "create", "examples", "--id", "stageflow-examples",
+	code, out := cliAs(t, s, nil, "connection", "create", "examples", "--id", "team-repos",
 		"--remote", "https://git.example/{FullRepositoryId}.git", "--token-file", tokenFile, "--username", "bot")
 	secret := regexp.MustCompile(`trigger secret: ([0-9a-f]{64}) `).FindStringSubmatch(out)
-	if code != 0 || !strings.Contains(out, "connection/stageflow-examples") || secret == nil {
+	if code != 0 || !strings.Contains(out, "connection/team-repos") || secret == nil {
 		t.Fatalf("connection create: %d %s", code, out)
 	}
 	code, out = cliAs(t, s, map[string]string{"SF_TEST_TOKEN": "env-TOKEN-value"}, "connection", "create", "other",
@@ -32,15 +32,15 @@ func TestConnectionCommands(t *testing.T) {
 		t.Fatalf("connection create -o json: %d %s", code, out)
 	}
 	code, out = cliAs(t, s, nil, "connection", "list")
-	if code != 0 || !strings.Contains(out, "stageflow-examples") || !strings.Contains(out, "token (bot)") ||
+	if code != 0 || !strings.Contains(out, "team-repos") || !strings.Contains(out, "token (bot)") ||
 		strings.Contains(out, "TOKEN-value") || strings.Contains(out, secret[1]) {
 		t.Fatalf("connection list: %d %s", code, out)
 	}
-	code, out = cliAs(t, s, nil, "connection", "rotate-secret", "stageflow-examples")
+	code, out = cliAs(t, s, nil, "connection", "rotate-secret", "team-repos")
 	if code != 0 || !regexp.MustCompile(`new trigger secret of \S+: [0-9a-f]{64}`).MatchString(out) || strings.Contains(out, secret[1]) {
 		t.Fatalf("connection rotate-secret: %d %s", code, out)
 	}
-	if code, out = cliAs(t, s, nil, "connection", "delete", "stageflow-examples", made.ID); code != 0 {
+	if code, out = cliAs(t, s, nil, "connection", "delete", "team-repos", made.ID); code != 0 {
 		t.Fatalf("connection delete: %d %s", code, out)
 	}
 	if code, out = cliAs(t, s, nil, "repository", "create", "my-app", "--remote", dir); code != 0 || !strings.Contains(out, "arn:aws:codecommit:") {

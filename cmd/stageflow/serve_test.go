@@ -62,7 +62,15 @@ func startServer(t *testing.T, dataDir string, args ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	root := newRootCmd()
-	root.SetArgs(append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "20s"}, args...))
+	// The examples' source actions fetch this repository (its branch main)
+	// through the connection make run makes; nothing polls (the tests start
+	// what they watch).
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root.SetArgs(append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "20s",
+		"--local-connection", "stageflow-examples=" + repo, "--poll-interval", "0"}, args...))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	done := make(chan error, 1)
