@@ -8,31 +8,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/api/apitest"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/gittest"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
-
-func gitRun(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // TestPushThroughTheConnectionEndpoint: a push event signed with the
 // connection's trigger secret, POSTed to its endpoint on the real server,
@@ -42,15 +26,9 @@ func gitRun(t *testing.T, dir string, args ...string) string {
 func TestPushThroughTheConnectionEndpoint(t *testing.T) {
 	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
 	ctx := service.LocalCaller(t.Context(), "test")
-	repo := t.TempDir()
-	gitRun(t, repo, "init", "-q", "-b", "main")
+	repo := gittest.Init(t)
 	write := func(content string) string {
-		if err := os.WriteFile(filepath.Join(repo, "content.txt"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gitRun(t, repo, "add", "-A")
-		gitRun(t, repo, "commit", "-q", "-m", "content "+content)
-		return gitRun(t, repo, "rev-parse", "HEAD")
+		return gittest.Commit(t, repo, "content "+content, map[string]string{"content.txt": content})
 	}
 	first := write("one")
 	conn, err := srv.Service.CreateConnection(ctx, service.CreateConnectionInput{Name: "acme", ID: "acme", Remote: repo})

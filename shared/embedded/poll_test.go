@@ -2,39 +2,17 @@ package embedded_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/gittest"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 func commitFile(t *testing.T, dir, content string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "content.txt"), []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitIn(t, dir, "add", "-A")
-	gitIn(t, dir, "commit", "-q", "-m", "content "+content)
-	return gitIn(t, dir, "rev-parse", "HEAD")
+	return gittest.Commit(t, dir, "content "+content, map[string]string{"content.txt": content})
 }
 
 // TestCommitStartsPipelineThroughPolling: a connection of the system's own
@@ -48,8 +26,7 @@ func TestCommitStartsPipelineThroughPolling(t *testing.T) {
 	t.Cleanup(func() { sys.Close(context.Background()) })
 	ctx := service.LocalCaller(t.Context(), "test")
 
-	repo := t.TempDir()
-	gitIn(t, repo, "init", "-q", "-b", "main")
+	repo := gittest.Init(t)
 	commitFile(t, repo, "one")
 	conn, err := sys.Service.CreateConnection(ctx, service.CreateConnectionInput{Name: "local", ID: "local-repo", Remote: repo})
 	if err != nil {

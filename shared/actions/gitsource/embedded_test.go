@@ -2,16 +2,13 @@ package gitsource_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/actions/gitsource"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/gittest"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -24,19 +21,6 @@ func (l localRepo) ConnectionRemote(_ context.Context, _, repo string) (gitsourc
 
 func (l localRepo) CodeCommitRemote(context.Context, string) (gitsource.Remote, error) {
 	return gitsource.Remote{URL: l.dir}, nil
-}
-
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 const sourcePipeline = `{"pipeline": {"name": "app", "pipelineType": "V2",
@@ -59,18 +43,9 @@ const sourcePipeline = `{"pipeline": {"name": "app", "pipelineType": "V2",
 // CommitId variable, and the execution's revisions name the commit, pinned
 // or not.
 func TestThroughTheService(t *testing.T) {
-	repo := filepath.Join(t.TempDir(), "repo")
-	if err := os.Mkdir(repo, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	gitIn(t, repo, "init", "-q", "-b", "main")
+	repo := gittest.Init(t)
 	commit := func(content string) string {
-		if err := os.WriteFile(filepath.Join(repo, "content.txt"), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		gitIn(t, repo, "add", "content.txt")
-		gitIn(t, repo, "commit", "-q", "-m", "content "+content)
-		return gitIn(t, repo, "rev-parse", "HEAD")
+		return gittest.Commit(t, repo, "content "+content, map[string]string{"content.txt": content})
 	}
 	c1 := commit("one")
 	c2 := commit("two")

@@ -94,16 +94,7 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 	if err != nil {
 		return actions.Failed(engine.CodeConfigurationError, "%v", err)
 	}
-	resolver := p.Sources
-	if resolver == nil {
-		resolver = NoResolver{}
-	}
-	var remote Remote
-	if cfg.provider == ProviderConnection {
-		remote, err = resolver.ConnectionRemote(ctx, cfg.connectionArn, cfg.repository)
-	} else {
-		remote, err = resolver.CodeCommitRemote(ctx, cfg.repository)
-	}
+	remote, err := p.resolve(ctx, cfg)
 	if err != nil {
 		what := fmt.Sprintf("CodeCommit repository %q", cfg.repository)
 		if cfg.provider == ProviderConnection {
@@ -155,6 +146,18 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 		OutputVariables: vars,
 		CurrentRevision: Revision(cfg.provider, commit, providerType(remote)),
 	}
+}
+
+// resolve maps the action's repository to its remote.
+func (p *Provider) resolve(ctx context.Context, cfg *config) (Remote, error) {
+	resolver := p.Sources
+	if resolver == nil {
+		resolver = NoResolver{}
+	}
+	if cfg.provider == ProviderConnection {
+		return resolver.ConnectionRemote(ctx, cfg.connectionArn, cfg.repository)
+	}
+	return resolver.CodeCommitRemote(ctx, cfg.repository)
 }
 
 func upload(ctx context.Context, job *actions.Job, out engine.ArtifactRef, zipPath string) error {

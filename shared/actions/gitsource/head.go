@@ -20,16 +20,7 @@ func (p *Provider) Head(ctx context.Context, a pipeline.Action) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	resolver := p.Sources
-	if resolver == nil {
-		resolver = NoResolver{}
-	}
-	var remote Remote
-	if cfg.provider == ProviderConnection {
-		remote, err = resolver.ConnectionRemote(ctx, cfg.connectionArn, cfg.repository)
-	} else {
-		remote, err = resolver.CodeCommitRemote(ctx, cfg.repository)
-	}
+	remote, err := p.resolve(ctx, cfg)
 	if err != nil {
 		return "", fmt.Errorf("resolving repository %q: %s", cfg.repository, maskRemote(remote, err.Error()))
 	}
