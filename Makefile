@@ -114,7 +114,7 @@ invoke-%: deps rie dynamodb-local ## invoke-FUNCTION EVENT=FILE: run that functi
 
 # --- the AWS deployment (infra/, README "Deploy to AWS") ---
 
-FUNCTIONS  := api advance dispatch provider
+FUNCTIONS  := api advance dispatch provider webhook
 LAMBDA_DIR := build/lambda
 # The project's limit on one function's bootstrap (infra checks it too).
 LAMBDA_MAX_BYTES := 20971520

@@ -64,6 +64,23 @@ func newSecretsKey(scope constructs.Construct, cfg Config, apiRole awsiam.Role) 
 	})
 }
 
+// allowOpening lets role decrypt with the secrets key — open what the api
+// function sealed, never seal — bound to Stageflow's encryption context like
+// the api function's use (the webhook function: webhooks' and connections'
+// secrets).
+func allowOpening(key awskms.Key, role awsiam.Role) {
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("WebhookFunctionOpensSecrets"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(role.RoleArn())},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"ForAllValues:StringEquals": map[string]any{"kms:EncryptionContextKeys": []string{kms.ContextKey}},
+			"Null":                      map[string]any{"kms:EncryptionContextKeys": "false"},
+		},
+	}), jsii.Bool(false))
+}
+
 // consoleUsers is the user pool the console signs in with, and its app
 // client.
 type consoleUsers struct {

@@ -37,6 +37,9 @@ var (
 	// function; the provider answers FAILED 5 s before its timeout.
 	providerSpec = functionSpec{Name: "provider", ID: "Provider", MemoryMB: 256, TimeoutSeconds: 300,
 		Description: "Stageflow: the CloudFormation custom resource provider of Custom::StageflowPipeline (shared/cfnprovider)"}
+	// webhookSpec: behind API Gateway too, so within its 30 s.
+	webhookSpec = functionSpec{Name: "webhook", ID: "Webhook", MemoryMB: 256, TimeoutSeconds: 29,
+		Description: "Stageflow: the open webhook routes (V1 webhook URLs, the connections' event endpoints) behind API Gateway, each verifying its own signature"}
 )
 
 // maxBootstrapBytes is the project's limit on one function's bootstrap.

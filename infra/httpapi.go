@@ -11,8 +11,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/deployed"
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // codePipelineRoute is the route of the CodePipeline door (JSON 1.1, the
@@ -88,6 +90,49 @@ func newHTTPAPI(scope constructs.Construct, api function, users consoleUsers) (a
 		})
 	}
 	return h, nil
+}
+
+// webhookRoutes are the routes of the webhook function: open at the
+// gateway (a webhook's sender signs with its secret, not with AWS
+// credentials), every request verified by the function itself (GitHub's
+// HMAC of the body, or the webhook's address range). Their paths are the
+// ones `stageflow serve` answers (service.WebhookPath, api.TriggerPathPrefix).
+var webhookRoutes = []string{
+	"POST " + service.WebhookPath + "{id}",
+	"POST " + api.TriggerPathPrefix + "{connectionId}",
+}
+
+// webhookThrottle bounds the requests per second (and the burst) API
+// Gateway lets through to each webhook route, before the function's own
+// limit of failed signatures per address (shared/api/throttle).
+var webhookThrottle = struct{ Rate, Burst float64 }{Rate: 20, Burst: 40}
+
+// addWebhookRoutes declares webhookRoutes on the HTTP API, integrated with
+// the webhook function (payload 2.0) with no authorizer, each throttled at
+// the stage (route settings of the $default stage, which the CDK's HTTP
+// API construct does not offer per route: set on the stage resource, after
+// the routes exist, as CloudFormation requires).
+func addWebhookRoutes(h awsapigatewayv2.HttpApi, webhook function) error {
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhookFunction"), webhook.Fn,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
+	settings := map[string]any{}
+	stage, ok := h.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	if !ok {
+		return fmt.Errorf("the HTTP API has no default stage to throttle the webhook routes on")
+	}
+	for _, key := range webhookRoutes {
+		method, path, _ := strings.Cut(key, " ")
+		routes := h.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path: jsii.String(path), Methods: &[]awsapigatewayv2.HttpMethod{httpMethods[method]}, Integration: integration,
+			Authorizer: awsapigatewayv2.NewHttpNoneAuthorizer(),
+		})
+		for _, r := range *routes {
+			stage.Node().AddDependency(r)
+		}
+		settings[key] = map[string]any{"ThrottlingRateLimit": webhookThrottle.Rate, "ThrottlingBurstLimit": webhookThrottle.Burst}
+	}
+	stage.AddPropertyOverride(jsii.String("RouteSettings"), settings)
+	return nil
 }
 
 var httpMethods = map[string]awsapigatewayv2.HttpMethod{

@@ -28,7 +28,7 @@ const (
 )
 
 // NewStack declares the whole deployment in one stack: the store's table,
-// the artifact bucket and its access role, the three functions, the state
+// the artifact bucket and its access role, the functions, the state
 // machine, the HTTP API, the KMS key of the access keys' secrets and the
 // console's user pool, each function granted what it calls and no more.
 func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
@@ -76,6 +76,18 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The webhook function reads webhooks and connections, whose secrets
+	// it opens with the secrets key (Decrypt only), and starts executions.
+	webhookEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID(),
+		lambdaenv.KMSKeyARN: secretsKey.KeyArn()}
+	for k, v := range common {
+		webhookEnv[k] = v
+	}
+	webhook, err := newFunction(stack, cfg, webhookSpec, func(awsiam.Role) map[string]*string { return webhookEnv })
+	if err != nil {
+		return nil, err
+	}
+	allowOpening(secretsKey, webhook.Role)
 	// The CloudFormation provider creates pipelines (their first execution
 	// starts), updates and deletes them (stopping their executions).
 	providerEnv := map[string]*string{lambdaenv.StateMachineARN: machineARN, lambdaenv.Account: awscdk.Aws_ACCOUNT_ID()}
@@ -100,12 +112,18 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := addWebhookRoutes(httpAPI, webhook); err != nil {
+		return nil, err
+	}
+	// PutWebhook answers URLs on the HTTP API (the webhook function's
+	// routes), not on the host the api function sees a request for.
+	api.Fn.AddEnvironment(jsii.String(lambdaenv.WebhookBaseURL), httpAPI.ApiEndpoint(), nil)
 
 	// The store: every function reads and writes items, with the calls the
 	// store makes and no others (ReadWriteData would add scans, batches and
 	// streams). A transaction is authorized item by item with these same
 	// actions.
-	for _, f := range []function{api, advance, dispatch, provider} {
+	for _, f := range []function{api, advance, dispatch, provider, webhook} {
 		table.Grants().Actions(f.Role, *jsii.Strings(storeTableActions...)...)
 	}
 	// Step Functions: the api function starts executions (Begin), stops them
@@ -124,18 +142,21 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	grant(dispatch, machineARN, "states:SendTaskSuccess")
 	grant(provider, machineARN, "states:StartExecution", "states:SendTaskSuccess")
 	grant(provider, executionsARN(stack, cfg), "states:StopExecution")
+	// The webhook function starts executions (Begin), and a start may
+	// send the Park token of an execution it lets go on; it stops none.
+	grant(webhook, machineARN, "states:StartExecution", "states:SendTaskSuccess")
 
 	output := func(id string, value *string, what string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
 	}
-	output(outAPIURL, httpAPI.Url(), "The HTTP API: REST under /v1 (IAM), the console's under /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM)")
+	output(outAPIURL, httpAPI.Url(), "The HTTP API: REST under /v1 (IAM), the console's under /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM), webhooks under /webhooks (open, signatures verified by Stageflow)")
 	output(outTable, table.TableName(), "The store's DynamoDB table")
 	output(outBucket, bucket.BucketName(), "The artifact bucket")
 	output(outStateMachine, sm.StateMachineArn(), "The state machine that drives pipeline executions")
 	output(outArtifactRoleARN, apiEnv[lambdaenv.ArtifactRoleARN], "The role job workers' artifact credentials are sessions of")
 	output(outUserPool, users.Pool.UserPoolId(), "The console's Cognito user pool (its groups carry Stageflow's built-in policies)")
 	output(outUserPoolClient, users.Client.UserPoolClientId(), "The console's app client of the user pool")
-	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys' secrets (only the api function may use it)")
+	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys', webhooks' and connections' secrets (the api function seals and opens, the webhook function opens)")
 	awscdk.NewCfnOutput(stack, jsii.String(outProvider), &awscdk.CfnOutputProps{Value: provider.Fn.FunctionArn(),
 		Description: jsii.String("The ServiceToken of Custom::StageflowPipeline resources (README, Pipelines in CloudFormation)"),
 		ExportName:  jsii.String(stageflowpipeline.ProviderExportName(cfg.StackName))})

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -105,10 +106,10 @@ func TestFunctions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tp := tmpl(t, tc.tp)
 			fns := tp.ofType("AWS::Lambda::Function")
-			if got := keys(fns); !reflect.DeepEqual(got, []string{"Advance", "Api", "Dispatch", "Provider"}) {
-				t.Fatalf("functions %v, want Advance, Api, Dispatch, Provider", got)
+			if got := keys(fns); !reflect.DeepEqual(got, []string{"Advance", "Api", "Dispatch", "Provider", "Webhook"}) {
+				t.Fatalf("functions %v, want Advance, Api, Dispatch, Provider, Webhook", got)
 			}
-			for _, spec := range []functionSpec{apiSpec, advanceSpec, dispatchSpec, providerSpec} {
+			for _, spec := range []functionSpec{apiSpec, advanceSpec, dispatchSpec, providerSpec, webhookSpec} {
 				p := props(fns[spec.ID])
 				checks := []struct {
 					what string
@@ -159,18 +160,25 @@ func TestFunctionEnvironment(t *testing.T) {
 		lambdaenv.Account:         "${AWS::AccountId}",
 		lambdaenv.KMSKeyARN:       "SecretsKey.Arn",
 		lambdaenv.UserPoolID:      "ref(ConsoleUsers)",
+		// PutWebhook's URLs start with the HTTP API's endpoint.
+		lambdaenv.WebhookBaseURL: "HttpApi.ApiEndpoint",
 	}
 	for k, v := range common {
 		api[k] = v
+	}
+	webhook := map[string]string{lambdaenv.StateMachineARN: api[lambdaenv.StateMachineARN], lambdaenv.Account: "${AWS::AccountId}",
+		lambdaenv.KMSKeyARN: "SecretsKey.Arn"}
+	for k, v := range common {
+		webhook[k] = v
 	}
 	provider := map[string]string{lambdaenv.StateMachineARN: api[lambdaenv.StateMachineARN], lambdaenv.Account: "${AWS::AccountId}"}
 	for k, v := range common {
 		provider[k] = v
 	}
-	want := map[string]map[string]string{"Api": api, "Advance": common, "Dispatch": common, "Provider": provider}
+	want := map[string]map[string]string{"Api": api, "Advance": common, "Dispatch": common, "Provider": provider, "Webhook": webhook}
 	// What the functions read (shared/deployed) is all there.
 	for id, reads := range map[string][]string{"Api": deployed.APIEnv, "Advance": deployed.HandlerEnv, "Dispatch": deployed.HandlerEnv,
-		"Provider": deployed.ProviderEnv} {
+		"Provider": deployed.ProviderEnv, "Webhook": deployed.WebhookEnv} {
 		for _, v := range reads {
 			if _, ok := want[id][v]; !ok {
 				t.Errorf("function %s reads %s, which the test does not expect infra to set", id, v)
@@ -273,9 +281,18 @@ func TestHTTPAPI(t *testing.T) {
 	if p := props(tp.one(t, "AWS::ApiGatewayV2::Api")); p["ProtocolType"] != "HTTP" {
 		t.Errorf("ProtocolType = %v, want HTTP (an HTTP API)", p["ProtocolType"])
 	}
-	integ := props(tp.one(t, "AWS::ApiGatewayV2::Integration"))
-	if integ["IntegrationType"] != "AWS_PROXY" || integ["PayloadFormatVersion"] != "2.0" || tp.text(integ["IntegrationUri"]) != "Api.Arn" {
-		t.Errorf("integration %v %v %v, want AWS_PROXY of the api function, payload 2.0", integ["IntegrationType"], integ["PayloadFormatVersion"], tp.text(integ["IntegrationUri"]))
+	// Two integrations: the api function's and the webhook function's,
+	// both AWS_PROXY with payload 2.0.
+	integrations := map[string]string{} // construct path → function
+	for id, r := range tp.ofType("AWS::ApiGatewayV2::Integration") {
+		integ := props(r)
+		if integ["IntegrationType"] != "AWS_PROXY" || integ["PayloadFormatVersion"] != "2.0" {
+			t.Errorf("integration %s: %v %v, want AWS_PROXY, payload 2.0", id, integ["IntegrationType"], integ["PayloadFormatVersion"])
+		}
+		integrations[id] = tp.text(integ["IntegrationUri"])
+	}
+	if got := slices.Sorted(maps.Values(integrations)); !reflect.DeepEqual(got, []string{"Api.Arn", "Webhook.Arn"}) {
+		t.Errorf("integrations of %v, want the api and webhook functions", got)
 	}
 	// Every route: its key and how it is authorized.
 	routes := map[string]string{}
@@ -287,14 +304,22 @@ func TestHTTPAPI(t *testing.T) {
 			auth += " " + tp.text(id)
 		}
 		routes[key] = auth
-		if got := tp.text(p["Target"]); !strings.HasPrefix(got, "integrations/ref(HttpApi") {
-			t.Errorf("route %s (%s): Target = %s, want the api function's integration", key, path, got)
+		fn := "Api.Arn"
+		if slices.Contains(webhookRoutes, key) {
+			fn = "Webhook.Arn"
+		}
+		target, ok := strings.CutPrefix(tp.text(p["Target"]), "integrations/ref(")
+		if !ok || integrations[strings.TrimSuffix(target, ")")] != fn {
+			t.Errorf("route %s (%s): Target = %s, want the integration of %s", key, path, tp.text(p["Target"]), fn)
 		}
 	}
 	const console = "JWT ref(HttpApiConsoleAuthorizer)"
 	want := map[string]string{
 		"POST /":             "NONE", // open: Stageflow verifies the signature against its own keys
 		"POST /codepipeline": "AWS_IAM",
+		// open: the webhook function verifies each request's signature
+		"POST /webhooks/v1/{id}":                    "NONE",
+		"POST /webhooks/connections/{connectionId}": "NONE",
 	}
 	for _, r := range rest.Patterns() {
 		want[r] = "AWS_IAM"
@@ -319,14 +344,14 @@ func TestHTTPAPI(t *testing.T) {
 	if st := props(tp.one(t, "AWS::ApiGatewayV2::Stage")); st["StageName"] != "$default" || st["AutoDeploy"] != true {
 		t.Errorf("stage %v (auto deploy %v), want $default, deployed automatically", st["StageName"], st["AutoDeploy"])
 	}
-	// API Gateway may invoke the api function, and no other (the
-	// provider's permission is CloudFormation's: TestProviderPermission).
+	// API Gateway may invoke the api and webhook functions, and no other
+	// (the provider's permission is CloudFormation's: TestProviderPermission).
 	for path, r := range tp.ofType("AWS::Lambda::Permission") {
 		p := props(r)
 		if tp.text(p["FunctionName"]) == "Provider.Arn" && p["Principal"] == "cloudformation.amazonaws.com" {
 			continue
 		}
-		if p["Principal"] != "apigateway.amazonaws.com" || tp.text(p["FunctionName"]) != "Api.Arn" || p["Action"] != "lambda:InvokeFunction" {
+		if fn := tp.text(p["FunctionName"]); p["Principal"] != "apigateway.amazonaws.com" || fn != "Api.Arn" && fn != "Webhook.Arn" || p["Action"] != "lambda:InvokeFunction" {
 			t.Errorf("permission %s: %v may %v %s", path, p["Principal"], p["Action"], tp.text(p["FunctionName"]))
 		}
 	}
@@ -475,6 +500,10 @@ func TestGrants(t *testing.T) {
 		"ProviderRole": with(store("ProviderLogs"),
 			statement{"states:SendTaskSuccess", machine}, statement{"states:StartExecution", machine},
 			statement{"states:StopExecution", executions}),
+		// No StopExecution, no artifact role: it starts executions only
+		// (its KMS use is in the key's policy: TestSecretsKey).
+		"WebhookRole": with(store("WebhookLogs"),
+			statement{"states:SendTaskSuccess", machine}, statement{"states:StartExecution", machine}),
 		"ArtifactAccessRole": with(nil,
 			statement{"s3:AbortMultipartUpload", "Artifacts.Arn/*"}, statement{"s3:DeleteObject", "Artifacts.Arn/*"},
 			statement{"s3:GetObject", "Artifacts.Arn/*"}, statement{"s3:ListMultipartUploadParts", "Artifacts.Arn/*"},

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 	}
 	// Placeholder bootstraps: the template is what is asserted, so no
 	// real build is needed.
-	for _, fn := range []functionSpec{apiSpec, advanceSpec, dispatchSpec, providerSpec} {
+	for _, fn := range []functionSpec{apiSpec, advanceSpec, dispatchSpec, providerSpec, webhookSpec} {
 		err := os.MkdirAll(filepath.Join(dir, fn.Name), 0o755)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, fn.Name, "bootstrap"), []byte("placeholder "+fn.Name), 0o755)

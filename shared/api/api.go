@@ -87,6 +87,9 @@ type Handler struct {
 	svc                    *service.Service
 	authNone               bool
 	failures               *throttle.Limiter
+	// webhooksOnly: the handler serves the two open webhook routes and
+	// answers 404 to everything else (NewWebhookHandler).
+	webhooksOnly bool
 }
 
 // NewHandler builds the HTTP surface.
@@ -125,6 +128,22 @@ func NewHandler(cfg Config) (*Handler, error) {
 		}
 		h.s3, h.bucket = s3h, cfg.Artifacts.Bucket
 	}
+	return h, nil
+}
+
+// NewWebhookHandler builds the part of the HTTP surface the deployed
+// webhook function serves: the V1 webhook URLs (POST /webhooks/v1/<id>)
+// and the connections' event endpoints (POST /webhooks/connections/<id>),
+// both open routes whose handlers verify their own authentication, with the
+// same guards, limits and request log as NewHandler; any other path is
+// answered 404 without reaching a door (cfg.Artifacts is not used).
+func NewWebhookHandler(cfg Config) (*Handler, error) {
+	cfg.Artifacts = nil
+	h, err := NewHandler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.webhooksOnly = true
 	return h, nil
 }
 
@@ -210,6 +229,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case h.webhooksOnly && !strings.HasPrefix(r.URL.Path, TriggerPathPrefix) && !strings.HasPrefix(r.URL.Path, service.WebhookPath):
+		door = "guard"
+		reqlog.Add(ctx, slog.String("refused", "not a webhook route"))
+		w.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusNotFound)
+		rw.Write([]byte(`{"message":"this function serves the webhook routes only: POST /webhooks/v1/<id> and POST /webhooks/connections/<id>"}`))
 	case r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/"):
 		door = "rest"
 		if changes(r) && !isJSON(r.Header.Get("Content-Type")) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -58,6 +59,9 @@ type Config struct {
 	EnforcePolicies bool
 	// ProviderPolicy is the provider function's policy (lambdaenv.ProviderPolicy).
 	ProviderPolicy string
+	// WebhookBaseURL starts every V1 webhook URL (lambdaenv.WebhookBaseURL:
+	// the HTTP API's URL; empty: the request's).
+	WebhookBaseURL string
 	Logger         *slog.Logger
 }
 
@@ -70,6 +74,10 @@ var (
 	// (whose first execution it starts) and names their ARNs; its policy,
 	// lambdaenv.ProviderPolicy, is optional.
 	ProviderEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account}
+	// WebhookEnv is the webhook function's: it reads webhooks and
+	// connections (their secrets sealed with the KMS key), starts
+	// executions (the state machine) and names ARNs (the account).
+	WebhookEnv = []string{lambdaenv.Table, lambdaenv.ArtifactBucket, lambdaenv.StateMachineARN, lambdaenv.Account, lambdaenv.KMSKeyARN}
 )
 
 // FromEnv reads the named variables (APIEnv or HandlerEnv) with lookup
@@ -82,7 +90,8 @@ func FromEnv(lookup func(string) (string, bool), names []string) (Config, error)
 	region, _ := lookup("AWS_REGION")
 	endpoint, _ := lookup(lambdaenv.DynamoDBEndpoint)
 	policy, _ := lookup(lambdaenv.ProviderPolicy)
-	return Config{ProviderPolicy: policy,
+	webhookBase, _ := lookup(lambdaenv.WebhookBaseURL)
+	return Config{ProviderPolicy: policy, WebhookBaseURL: strings.TrimSpace(webhookBase),
 		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
 		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
 		ArtifactRoleARN: env[lambdaenv.ArtifactRoleARN],
@@ -154,6 +163,7 @@ func Open(ctx context.Context, cfg Config) (*System, error) {
 	svcCfg := service.Config{
 		Store: st, Driver: drv, Now: now, NewID: uuid.NewString,
 		Region: cfg.Region, Account: cfg.Account, Logger: cfg.Logger, JobCredentials: jobCreds,
+		WebhookBaseURL: cfg.WebhookBaseURL,
 	}
 	// The authorizer looks policies up in the service's principal-policy
 	// store, so it calls the service it is part of: svc is set before any

@@ -38,6 +38,11 @@ const (
 	// policy: a built-in policy's name or a JSON policy document (unset:
 	// AWSCodePipeline_FullAccess; shared/cfnprovider.PolicyOf).
 	ProviderPolicy = "STAGEFLOW_PROVIDER_POLICY"
+	// WebhookBaseURL, optional, starts the URL of every V1 webhook
+	// (PutWebhook's answer): the HTTP API's URL, whose open webhook routes
+	// the webhook function serves (service.Config.WebhookBaseURL). Unset,
+	// the URL is made from the request that asks for it.
+	WebhookBaseURL = "STAGEFLOW_WEBHOOK_BASE_URL"
 )
 
 // Load reads the named variables with lookup (os.LookupEnv) and fails
