@@ -56,7 +56,7 @@ func TestRemoteBucketThroughPolling(t *testing.T) {
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
 		t.Fatal(err)
 	}
-	putZip(t, c, "releases", "app.zip", "one")
+	one := putZip(t, c, "releases", "app.zip", "one")
 
 	sys, err := embedded.Open(embedded.Options{DataDir: t.TempDir(), NoFirstExecution: true})
 	if err != nil {
@@ -106,5 +106,22 @@ func TestRemoteBucketThroughPolling(t *testing.T) {
 	}
 	if again, err := p.Round(t.Context()); err != nil || len(again) != 0 {
 		t.Errorf("a round without a new version started %v (%v)", again, err)
+	}
+	// A release pinned to the first version reads it: the build, which
+	// wants "two", fails on it.
+	pinned, err := sys.Service.StartExecution(ctx, service.StartInput{PipelineName: "app",
+		SourceRevisions: []engine.SourceRevision{{Action: "Src", Type: "S3_OBJECT_VERSION_ID", Value: one}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := wait(t, sys, pinned.ID); e.Status != engine.Failed {
+		t.Fatalf("the execution pinned to the first version ended %s, want Failed (its content is one)", e.Status)
+	}
+	out, err = sys.Service.GetExecution(ctx, "app", pinned.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.ArtifactRevisions) != 1 || out.ArtifactRevisions[0].RevisionID != one {
+		t.Errorf("artifactRevisions %+v, want the version %s", out.ArtifactRevisions, one)
 	}
 }
