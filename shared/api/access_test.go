@@ -52,7 +52,7 @@ var accessUsers = []struct {
 // and the stageflow: reads; Approver its reads, PutApprovalResult and the
 // stageflow: reads; CustomAction the five job calls; DenyProd codepipeline:*
 // but nothing on prod; no policy nothing. No one but the admin may manage
-// keys, principals' policies, connections or repositories.
+// keys, principals' policies, connections, repositories or buckets.
 var mayDo = map[service.Operation][]string{
 	service.OpCreatePipeline:                  {"full", "denyprod"},
 	service.OpGetPipeline:                     {"full", "denyprod", "read", "approver"},
@@ -107,6 +107,11 @@ var mayDo = map[service.Operation][]string{
 	service.OpGetRepository:                 {},
 	service.OpListRepositories:              {},
 	service.OpDeleteRepository:              {},
+	// Buckets hold an endpoint's secret access key: likewise.
+	service.OpCreateBucket: {},
+	service.OpGetBucket:    {},
+	service.OpListBuckets:  {},
+	service.OpDeleteBucket: {},
 }
 
 // accessRequest is one request of either door, on the pipeline p.

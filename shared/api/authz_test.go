@@ -227,6 +227,10 @@ var restRoutes = []restRoute{
 	{"GET", "/v1/repositories", "", service.OpListRepositories, "*"},
 	{"GET", "/v1/repositories/r", "", service.OpGetRepository, repoArn},
 	{"DELETE", "/v1/repositories/r", "", service.OpDeleteRepository, repoArn},
+	{"POST", "/v1/buckets", `{"name":"b-1","endpoint":"https://s3.example","accessKeyId":"k","secretAccessKey":"s"}`, service.OpCreateBucket, "arn:aws:s3:::b-1"},
+	{"GET", "/v1/buckets", "", service.OpListBuckets, "*"},
+	{"GET", "/v1/buckets/b-1", "", service.OpGetBucket, "arn:aws:s3:::b-1"},
+	{"DELETE", "/v1/buckets/b-1", "", service.OpDeleteBucket, "arn:aws:s3:::b-1"},
 }
 
 // The ARNs of the connection c and the repository r.

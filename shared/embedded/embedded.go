@@ -99,6 +99,9 @@ type Options struct {
 	// system's own connections and repositories (stageflow connection,
 	// stageflow repository).
 	Sources gitsource.Resolver
+	// Buckets names the buckets S3 source actions read at other
+	// S3-compatible endpoints; nil: the system's own (stageflow bucket).
+	Buckets s3source.Buckets
 }
 
 // The region and account named in ARNs unless configured.
@@ -123,6 +126,7 @@ type System struct {
 	stopJanitor func()
 	dataDir     string
 	sources     gitsource.Resolver
+	buckets     s3source.Buckets
 }
 
 // Open opens (creating if needed) the data directory and assembles the
@@ -168,6 +172,9 @@ func Open(opt Options) (*System, error) {
 	if opt.Sources == nil {
 		opt.Sources = serviceSources{&svc}
 	}
+	if opt.Buckets == nil {
+		opt.Buckets = serviceSources{&svc}
+	}
 	reg := Providers(st, now, opt)
 	lg := opt.Logger
 	if lg == nil {
@@ -212,7 +219,7 @@ func Open(opt Options) (*System, error) {
 		NoFirstExecution: opt.NoFirstExecution, Logger: lg, Keys: st, Sealer: sealer,
 	})
 	sys := &System{Store: st, Runner: r, Artifacts: arts, Service: svc, Events: events, retention: retention, now: now, log: lg,
-		dataDir: opt.DataDir, sources: opt.Sources}
+		dataDir: opt.DataDir, sources: opt.Sources, buckets: opt.Buckets}
 	interval := opt.JanitorInterval
 	if interval <= 0 {
 		interval = DefaultJanitorInterval
@@ -236,7 +243,7 @@ func Providers(jobs custom.JobStore, now func() time.Time, opt Options) *actions
 	git := &gitsource.Provider{Sources: opt.Sources, CacheDir: filepath.Join(opt.DataDir, "git-cache")}
 	reg.Register(pipeline.OwnerAWS, gitsource.ProviderConnection, git)
 	reg.Register(pipeline.OwnerAWS, gitsource.ProviderCodeCommit, git)
-	reg.Register(pipeline.OwnerAWS, "S3", &s3source.Provider{})
+	reg.Register(pipeline.OwnerAWS, "S3", &s3source.Provider{Buckets: opt.Buckets})
 	if opt.OneShot {
 		reg.RegisterOwner(pipeline.OwnerCustom, actions.Unsupported{Where: "with job workers polling a Stageflow server (`stageflow serve`), not in a one-shot `stageflow run`"})
 	} else {

@@ -14,11 +14,11 @@ import (
 // Poller is the system's source poller (`stageflow serve --poll-interval`):
 // git source actions are asked for their branch's head through the
 // system's connections (Options.Sources), S3 source actions for their
-// object's version in the artifact store.
+// object's version in the artifact store or at its bucket's endpoint.
 func (s *System) Poller(logger *slog.Logger) *poller.Poller {
 	return &poller.Poller{Service: s.Service, Log: logger, Heads: heads{
 		git: &gitsource.Provider{Sources: s.sources, CacheDir: filepath.Join(s.dataDir, "git-cache")},
-		s3:  &s3source.Provider{Objects: s.Artifacts},
+		s3:  &s3source.Provider{Objects: s.Artifacts, Buckets: s.buckets},
 	}}
 }
 

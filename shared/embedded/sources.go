@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/stageflow/stageflow/shared/actions/gitsource"
+	"github.com/stageflow/stageflow/shared/actions/s3source"
+	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -13,7 +15,10 @@ import (
 // service exists: providers are registered before it is built).
 type serviceSources struct{ svc **service.Service }
 
-var _ gitsource.Resolver = serviceSources{}
+var (
+	_ gitsource.Resolver = serviceSources{}
+	_ s3source.Buckets   = serviceSources{}
+)
 
 func (s serviceSources) service() (*service.Service, error) {
 	if s.svc == nil || *s.svc == nil {
@@ -42,4 +47,29 @@ func (s serviceSources) CodeCommitRemote(ctx context.Context, name string) (gits
 	}
 	r, err := svc.CodeCommitRemote(ctx, name)
 	return remote(r), err
+}
+
+// BucketRemote resolves an S3 source action's bucket through the
+// service's buckets (stageflow bucket create); a bucket it does not know
+// is the artifact store's.
+func (s serviceSources) BucketRemote(ctx context.Context, bucket string) (s3source.Remote, bool, error) {
+	if bucket == LocalBucket {
+		return s3source.Remote{}, false, nil // the artifact store's own, whatever is recorded
+	}
+	svc, err := s.service()
+	if err != nil {
+		return s3source.Remote{}, false, err
+	}
+	if service.CheckBucketName(bucket) != nil {
+		return s3source.Remote{}, false, nil // no bucket of ours: the artifact store says what is wrong
+	}
+	r, err := svc.BucketRemote(ctx, bucket)
+	if errs.Is(err, errs.NotFound) {
+		return s3source.Remote{}, false, nil
+	}
+	if err != nil {
+		return s3source.Remote{}, false, err
+	}
+	return s3source.Remote{Endpoint: r.Endpoint, Region: r.Region, PathStyle: r.PathStyle,
+		AccessKeyID: r.AccessKeyID, SecretAccessKey: r.SecretAccessKey}, true, nil
 }

@@ -85,7 +85,7 @@ func Operations() []Operation {
 		OpCreateAccessKey, OpListAccessKeys, OpDeleteAccessKey, OpPutPrincipalPolicies, OpGetPrincipalPolicies,
 		OpGetArtifactObject, OpPutArtifactObject, OpDeleteArtifactObject, OpListArtifactObjects,
 		OpPutWebhook, OpListWebhooks, OpDeleteWebhook, OpRegisterWebhookWithThirdParty, OpDeregisterWebhookWithThirdParty},
-		ConnectionOperations()...)
+		append(ConnectionOperations(), BucketOperations()...)...)
 }
 
 // AllResources is the resource of operations on no particular resource

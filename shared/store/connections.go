@@ -8,14 +8,20 @@ import (
 )
 
 // ConnectionKind tells a connection (CodeConnections' resource, named by
-// an ID in its ARN) from a CodeCommit repository name: both map to a git
-// remote and its credentials, and are kept alike.
+// an ID in its ARN) from a CodeCommit repository name and from an S3
+// bucket of another S3-compatible endpoint: each maps to a remote and its
+// credentials, and they are kept alike.
 type ConnectionKind string
 
 // The kinds of connection records.
 const (
 	KindConnection ConnectionKind = "connection"
 	KindRepository ConnectionKind = "repository"
+	// KindBucket is an S3 bucket at another endpoint: ID is the bucket's
+	// name, Remote the endpoint's URL (its query may carry the region and
+	// path-style addressing), Username the access key ID and Token the
+	// secret access key.
+	KindBucket ConnectionKind = "bucket"
 )
 
 // Connection is a git remote and its credentials under an ID: a
@@ -37,7 +43,7 @@ type Connection struct {
 	Updated time.Time `json:"updated"`
 }
 
-// ConnectionStore keeps connections and repositories. CreateConnection
+// ConnectionStore keeps connections, repositories and buckets. CreateConnection
 // stores a new record (Conflict if the kind and ID exist; Validation
 // without a kind, an ID or a remote; Created and Updated default to now,
 // set in c too); GetConnection, DeleteConnection and
@@ -56,9 +62,9 @@ type ConnectionStore interface {
 // ConnectionCreated checks a record CreateConnection is to store and
 // returns its creation time: c.Created, else now.
 func ConnectionCreated(c *Connection, now time.Time) (time.Time, error) {
-	if c.Kind != KindConnection && c.Kind != KindRepository {
-		return time.Time{}, errs.Of(errs.Validation, errs.KindResource, "a connection record needs the kind %q or %q, not %q",
-			KindConnection, KindRepository, c.Kind)
+	if c.Kind != KindConnection && c.Kind != KindRepository && c.Kind != KindBucket {
+		return time.Time{}, errs.Of(errs.Validation, errs.KindResource, "a connection record needs the kind %q, %q or %q, not %q",
+			KindConnection, KindRepository, KindBucket, c.Kind)
 	}
 	if c.ID == "" {
 		return time.Time{}, errs.Of(errs.Validation, errs.KindResource, "a %s needs an ID", c.Kind)

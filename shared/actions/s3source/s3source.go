@@ -11,6 +11,11 @@
 // S3_OBJECT_VERSION_ID runs only when it names the object as it is now;
 // S3_OBJECT_KEY takes another key when the action's
 // AllowOverrideForS3ObjectKey is "true".
+//
+// A bucket that Buckets knows lives at another S3-compatible endpoint and
+// is read there with the AWS SDK's S3 client: the object's own VersionId
+// (its ETag on a bucket without versioning) and ETag, an
+// S3_OBJECT_VERSION_ID override reading that version.
 package s3source
 
 import (
@@ -39,6 +44,8 @@ type Objects interface {
 // store Head reads from.
 type Provider struct {
 	Objects Objects
+	// Buckets, when set, names the buckets at other endpoints.
+	Buckets Buckets
 }
 
 var _ actions.Provider = (*Provider)(nil)
@@ -73,8 +80,29 @@ func identify(loc artifacts.Location, r io.Reader) (Object, error) {
 
 // Head is the object's version now (the poller's Heads for S3 actions).
 func (p *Provider) Head(ctx context.Context, a pipeline.Action) (string, error) {
-	o, err := p.Stat(ctx, artifacts.Location{Bucket: a.Configuration["S3Bucket"], Key: a.Configuration["S3ObjectKey"]})
+	loc := artifacts.Location{Bucket: a.Configuration["S3Bucket"], Key: a.Configuration["S3ObjectKey"]}
+	r, ok, err := p.remote(ctx, loc.Bucket)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		o, err := headRemote(ctx, r, loc.Bucket, loc.Key)
+		return o.versionID, err
+	}
+	o, err := p.Stat(ctx, loc)
 	return o.VersionID, err
+}
+
+// remote looks bucket up in Buckets: ok false for the artifact store's.
+func (p *Provider) remote(ctx context.Context, bucket string) (Remote, bool, error) {
+	if p.Buckets == nil {
+		return Remote{}, false, nil
+	}
+	r, ok, err := p.Buckets.BucketRemote(ctx, bucket)
+	if err != nil {
+		return Remote{}, false, fmt.Errorf("the bucket %s: %w", bucket, err)
+	}
+	return r, ok, nil
 }
 
 // Run copies the object into each output artifact.
@@ -98,6 +126,13 @@ func (p *Provider) Run(ctx context.Context, job *actions.Job) *engine.Result {
 		default:
 			return actions.Failed(engine.CodeConfigurationError, "an S3 source takes S3_OBJECT_KEY and S3_OBJECT_VERSION_ID revisions, not %s", r.Type)
 		}
+	}
+	remote, ok, err := p.remote(ctx, loc.Bucket)
+	if err != nil {
+		return actions.Failed(engine.CodeConfigurationError, "%v", err)
+	}
+	if ok {
+		return runRemote(ctx, job, remote, loc.Bucket, loc.Key, wantVersion)
 	}
 	objects, ok := job.Artifacts.(Objects)
 	if !ok {

@@ -146,6 +146,10 @@ func (h *Handler) routes() []route {
 		{"GET /v1/repositories", h.listRepositories},
 		{"GET /v1/repositories/{name}", h.getRepository},
 		{"DELETE /v1/repositories/{name}", h.deleteRepository},
+		{"POST /v1/buckets", h.createBucket},
+		{"GET /v1/buckets", h.listBuckets},
+		{"GET /v1/buckets/{name}", h.getBucket},
+		{"DELETE /v1/buckets/{name}", h.deleteBucket},
 	}
 }
 

@@ -44,7 +44,9 @@ var connectionTests = []test{
 		a := connection(store.KindConnection, "a-id", at(time.Minute)) // same time: by ID
 		c := connection(store.KindConnection, "c-id", at(0))
 		repo := connection(store.KindRepository, "b-id", at(0)) // same ID, other kind
-		for _, x := range []*store.Connection{b, a, c, repo} {
+		bucket := connection(store.KindBucket, "b-id", at(0))   // and a third
+		bucket.Remote = "https://s3.example:9000/?region=eu-west-1&path-style=true"
+		for _, x := range []*store.Connection{b, a, c, repo, bucket} {
 			if err := s.CreateConnection(ctx, x); err != nil {
 				t.Fatalf("creating %s %s: %v", x.Kind, x.ID, err)
 			}
@@ -59,6 +61,11 @@ var connectionTests = []test{
 			t.Fatal(err)
 		}
 		sameConnection(t, "get repository", got, repo)
+		got, err = s.GetConnection(ctx, store.KindBucket, "b-id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameConnection(t, "get bucket", got, bucket)
 		list, err := s.ListConnections(ctx, store.KindConnection)
 		if err != nil {
 			t.Fatal(err)
@@ -78,6 +85,17 @@ var connectionTests = []test{
 		repos, err := s.ListConnections(ctx, store.KindRepository)
 		if err != nil || len(repos) != 1 {
 			t.Fatalf("repositories = %+v, %v; want one", repos, err)
+		}
+		buckets, err := s.ListConnections(ctx, store.KindBucket)
+		if err != nil || len(buckets) != 1 {
+			t.Fatalf("buckets = %+v, %v; want one", buckets, err)
+		}
+		sameConnection(t, "listed bucket", &buckets[0], bucket)
+		if err := s.DeleteConnection(ctx, store.KindBucket, "b-id"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetConnection(ctx, store.KindRepository, "b-id"); err != nil {
+			t.Fatalf("the repository of the same ID after deleting the bucket: %v", err)
 		}
 	}},
 	{"NoSecrets", func(t *testing.T, s store.Store) {
@@ -117,6 +135,10 @@ var connectionTests = []test{
 			{"get unknown", func() error { _, err := s.GetConnection(ctx, store.KindConnection, "nope"); return err }, errs.NotFound},
 			{"get empty", func() error { _, err := s.GetConnection(ctx, store.KindConnection, ""); return err }, errs.NotFound},
 			{"delete unknown", func() error { return s.DeleteConnection(ctx, store.KindRepository, "nope") }, errs.NotFound},
+			{"get unknown bucket", func() error { _, err := s.GetConnection(ctx, store.KindBucket, "nope"); return err }, errs.NotFound},
+			{"unknown kind", func() error {
+				return s.CreateConnection(ctx, &store.Connection{Kind: "queue", ID: "x", Remote: "/r"})
+			}, errs.Validation},
 			{"rotate unknown", func() error {
 				return s.SetConnectionTriggerSecret(ctx, store.KindConnection, "nope", []byte{1}, at(0))
 			}, errs.NotFound},
