@@ -47,7 +47,7 @@ import (
 )
 
 func main() {
-	fn := flag.String("function", "", "the function: a folder of functions/ (api, advance, dispatch)")
+	fn := flag.String("function", "", "the function: a folder of functions/ (api, advance, dispatch, provider, webhook)")
 	eventFile := flag.String("event", "", "a file of one JSON event or a JSON array of events")
 	flag.Parse()
 	code, err := run(*fn, *eventFile)
