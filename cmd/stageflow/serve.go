@@ -165,7 +165,7 @@ func serve(cmd *cobra.Command, opt serveOptions) error {
 		return err
 	}
 	h, err := api.NewHandler(api.Config{
-		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger,
+		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, ChangedFiles: sys.ChangedFiles,
 		LoopbackOnly: loopback, AuthNone: authNone,
 	})
 	if err != nil {

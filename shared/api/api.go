@@ -67,6 +67,10 @@ type Config struct {
 	// REST and CodePipeline request must be signed with one of the
 	// service's access keys (authn.go).
 	AuthNone bool
+	// ChangedFiles reads the paths a pull request changes from the
+	// repository of a connection, for the V2 triggers of its event
+	// endpoint (nil: a filePaths filter of a pull request does not match).
+	ChangedFiles func(ctx context.Context, connectionArn, repo, base, head string) ([]string, error)
 	// Failures limits the failed signatures answered per access key or
 	// address (nil: throttle's defaults, 10 a minute): past the limit,
 	// requests of the key are refused with ThrottlingException (429) until
@@ -105,7 +109,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	h := &Handler{
 		rest:         restDoor,
 		codepipeline: cpdoor.NewHandler(cfg.Service),
-		triggers:     newTriggerHandler(cfg.Service),
+		triggers:     newTriggerHandler(cfg.Service, cfg.ChangedFiles),
 		loopbackOnly: cfg.LoopbackOnly,
 		bodyTimeout:  cfg.BodyTimeout,
 		log:          lg,

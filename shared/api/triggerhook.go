@@ -18,9 +18,10 @@ import (
 const TriggerPathPrefix = "/webhooks/connections/"
 
 // newTriggerHandler serves the event endpoints over the service.
-func newTriggerHandler(svc *service.Service) http.Handler {
+func newTriggerHandler(svc *service.Service, changed func(ctx context.Context, connectionArn, repo, base, head string) ([]string, error)) http.Handler {
 	return &githubhook.Handler{
-		Backend: triggerBackend{svc},
+		Backend:      triggerBackend{svc},
+		ChangedFiles: changed,
 		ConnectionID: func(r *http.Request) string {
 			id := strings.TrimPrefix(r.URL.Path, TriggerPathPrefix)
 			if strings.Contains(id, "/") {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,71 @@ func TestPushThroughTheConnectionEndpoint(t *testing.T) {
 	}
 	if n := len(executions()); n != 1 {
 		t.Errorf("%d executions, want 1", n)
+	}
+
+	// A pull request's event names no changed paths: they are read from
+	// the repository (from the merge base) for a filePaths filter.
+	docs := strings.Replace(strings.Replace(doc, `"name": "app"`, `"name": "docs"`, 1),
+		`"push": [{"branches": {"includes": ["main"]}}]`,
+		`"pullRequest": [{"events": ["OPEN"], "branches": {"includes": ["main"]}, "filePaths": {"includes": ["docs/**"]}}]`, 1)
+	d, err = pipeline.Load([]byte(docs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Service.CreatePipeline(ctx, d.Pipeline, nil); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Git(t, repo, "checkout", "-q", "-b", "feature")
+	codeOnly := gittest.Commit(t, repo, "code", map[string]string{"src/a.go": "package a"})
+	withDocs := gittest.Commit(t, repo, "docs", map[string]string{"docs/guide.md": "# guide", "content.txt": "two"})
+	pr := func(head string) []byte {
+		b, _ := json.Marshal(map[string]any{"action": "opened", "number": 7,
+			"pull_request": map[string]any{"number": 7, "state": "open", "merged": false,
+				"head": map[string]any{"ref": "feature", "sha": head}, "base": map[string]any{"ref": "main", "sha": second}},
+			"repository": map[string]any{"full_name": "acme/app", "name": "app"}})
+		return b
+	}
+	for _, tc := range []struct {
+		head   string
+		starts int
+		why    string
+	}{
+		{codeOnly, 0, "docs/**"},
+		{withDocs, 1, ""},
+	} {
+		body = pr(tc.head)
+		mac := hmac.New(sha256.New, []byte(conn.TriggerSecret))
+		mac.Write(body)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/connections/acme", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Started []struct {
+				Pipeline    string `json:"pipelineName"`
+				ExecutionID string `json:"pipelineExecutionId"`
+			} `json:"started"`
+			NotStarted []json.RawMessage `json:"notStarted"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("pull request at %s: %d (%v)", tc.head, res.StatusCode, err)
+		}
+		if len(got.Started) != tc.starts || (tc.starts == 1 && got.Started[0].Pipeline != "docs") {
+			t.Errorf("pull request at %s started %+v, want %d of docs", tc.head, got.Started, tc.starts)
+		}
+		for _, st := range got.Started {
+			// The release runs on the pull request's head, a commit of
+			// another branch than the action's.
+			e, err := srv.System.Runner.Wait(wctx, st.ExecutionID)
+			if err != nil || e.Status != engine.Succeeded {
+				t.Errorf("the pull request's execution: %v, %v: %+v", e.Status, err, e.Actions)
+			}
+		}
+		if raw, _ := json.Marshal(got.NotStarted); tc.why != "" && !strings.Contains(string(raw), tc.why) {
+			t.Errorf("pull request at %s: notStarted %s does not say %q", tc.head, raw, tc.why)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/stageflow/stageflow/shared/actions/gitsource"
 	"github.com/stageflow/stageflow/shared/actions/s3source"
@@ -33,3 +34,17 @@ func (h heads) Head(ctx context.Context, a pipeline.Action) (string, error) {
 	}
 	return h.git.Head(ctx, a)
 }
+
+// ChangedFiles lists the paths a pull request changes in a connection's
+// repository, read from the repository itself (for the V2 triggers'
+// filePaths filters; api.Config.ChangedFiles).
+func (s *System) ChangedFiles(ctx context.Context, connectionArn, repo, base, head string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, changedFilesTimeout)
+	defer cancel()
+	git := &gitsource.Provider{Sources: s.sources}
+	return git.ChangedFiles(ctx, connectionArn, repo, base, head)
+}
+
+// changedFilesTimeout bounds the clone ChangedFiles makes, well within a
+// webhook sender's patience (GitHub waits 10 seconds).
+const changedFilesTimeout = 8 * time.Second

@@ -154,10 +154,24 @@ func fetchCommit(ctx context.Context, repo *git.Repository, src *source, branch,
 		}
 	}
 	c, err := repo.CommitObject(hash)
-	if err != nil {
-		return nil, &notFoundError{fmt.Sprintf("commit %s does not exist in repository %s (looked on branch %q)", pin, src.display, branch)}
+	if err == nil {
+		return c, nil
 	}
-	return c, nil
+	// A commit of another branch (a pull request's head): every branch,
+	// and the pull requests' heads where the server keeps them.
+	logf(log, "Commit %s is not on branch %s; fetching the repository's other branches and pull requests", pin, branch)
+	for _, spec := range []gitconfig.RefSpec{"+refs/heads/*:refs/stageflow/heads/*", "+refs/pull/*/head:refs/stageflow/pull/*"} {
+		if err := fetch(spec, fullDepth); err != nil {
+			var nm git.NoMatchingRefSpecError
+			if !errors.As(err, &nm) {
+				logf(log, "Fetching %s: %s", spec.Src(), src.mask(err.Error()))
+			}
+		}
+		if c, err := repo.CommitObject(hash); err == nil {
+			return c, nil
+		}
+	}
+	return nil, &notFoundError{fmt.Sprintf("commit %s does not exist in repository %s (looked on branch %q, then on every branch and pull request)", pin, src.display, branch)}
 }
 
 // cloneArtifact makes a full clone of the branch with its .git folder in

@@ -45,6 +45,13 @@ func TestCodeZip(t *testing.T) {
 		h.repo.git("checkout", "-q", "main")
 		return c
 	}()
+	dangling := func() string { // a commit no branch holds any more
+		h.repo.git("checkout", "-q", "-b", "gone")
+		c := h.repo.commit("dangling commit", map[string]string{"gone.txt": "g\n"})
+		h.repo.git("checkout", "-q", "main")
+		h.repo.git("branch", "-q", "-D", "gone")
+		return c
+	}()
 	atTop := map[string]string{"README.md": "v2\n", "scripts/build.sh": "#!/bin/sh\necho hi\n", "docs/a.txt": "a\n", "feature.txt": "f\n"}
 	cases := []struct {
 		name     string
@@ -68,8 +75,10 @@ func TestCodeZip(t *testing.T) {
 			want: map[string]string{"README.md": "v2\n", "scripts/build.sh": "#!/bin/sh\necho hi\n", "docs/a.txt": "a\n", "feature.txt": "f\n"}},
 		{name: "pinned commit off the branch, server gives it", provider: ProviderConnection, cfg: connConfig("main"), pin: orphan, allowSHA: true, commit: orphan,
 			want: map[string]string{"README.md": "v1\n", "scripts/build.sh": "#!/bin/sh\necho hi\n", "lonely.txt": "l\n"}},
-		{name: "pinned commit off the branch, server refuses", provider: ProviderConnection, cfg: connConfig("main"), pin: orphan,
-			code: engine.CodeConfigurationError, msg: "commit " + orphan + " does not exist"},
+		{name: "pinned commit of another branch, server refuses single commits", provider: ProviderConnection, cfg: connConfig("main"), pin: orphan, commit: orphan,
+			want: map[string]string{"README.md": "v1\n", "scripts/build.sh": "#!/bin/sh\necho hi\n", "lonely.txt": "l\n"}},
+		{name: "pinned commit of no branch, server refuses single commits", provider: ProviderConnection, cfg: connConfig("main"), pin: dangling,
+			code: engine.CodeConfigurationError, msg: "commit " + dangling + " does not exist"},
 		{name: "unknown branch", provider: ProviderConnection, cfg: connConfig("nope"), code: engine.CodeConfigurationError, msg: `branch "nope" does not exist`},
 		{name: "unknown commit", provider: ProviderConnection, cfg: connConfig("main"), pin: strings.Repeat("ab", 20),
 			code: engine.CodeConfigurationError, msg: "commit abababababababababababababababababababab does not exist"},

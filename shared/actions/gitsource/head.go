@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/stageflow/stageflow/shared/pipeline"
+	"github.com/stageflow/stageflow/shared/triggers/gitdiff"
 )
 
 // Head returns the commit the action's branch points at in its repository
@@ -40,4 +41,35 @@ func (p *Provider) Head(ctx context.Context, a pipeline.Action) (string, error) 
 		}
 	}
 	return "", fmt.Errorf("branch %q does not exist in repository %s", cfg.branch, src.display)
+}
+
+// ChangedFiles lists the paths a pull request of head into base changes in
+// the connection's repository (gitdiff.ChangedFilesIn: from their merge
+// base), for the V2 triggers' filePaths filters when the event carries no
+// paths. It clones the repository's history into memory (no tags, nothing
+// checked out) under ctx's deadline; credentials are masked in the error.
+func (p *Provider) ChangedFiles(ctx context.Context, connectionArn, fullRepositoryID, base, head string) ([]string, error) {
+	cfg := &config{provider: ProviderConnection, connectionArn: connectionArn, repository: fullRepositoryID}
+	if err := CheckFullRepositoryID(fullRepositoryID); err != nil {
+		return nil, err
+	}
+	remote, err := p.resolve(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("resolving repository %q: %s", fullRepositoryID, maskRemote(remote, err.Error()))
+	}
+	src, err := newSource(remote)
+	if err != nil {
+		return nil, fmt.Errorf("%s", maskRemote(remote, err.Error()))
+	}
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		URL: src.url, Auth: src.auth, NoCheckout: true, Tags: git.NoTags,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cloning %s: %s", src.display, src.mask(err.Error()))
+	}
+	files, err := gitdiff.ChangedFilesIn(ctx, repo, base, head)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", src.display, src.mask(err.Error()))
+	}
+	return files, nil
 }

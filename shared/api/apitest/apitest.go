@@ -148,6 +148,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	}
 	h, err := api.NewHandler(api.Config{
 		Service: sys.Service, Artifacts: sys.Artifacts, Logger: logger, LoopbackOnly: true, AuthNone: o.AuthNone, Failures: o.failures,
+		ChangedFiles: sys.ChangedFiles,
 	})
 	if err != nil {
 		t.Fatalf("apitest: building the HTTP surface: %v", err)

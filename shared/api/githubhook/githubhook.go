@@ -40,8 +40,11 @@ type Handler struct {
 	// ConnectionID reads the connection from the request; the default is
 	// r.PathValue("connectionId").
 	ConnectionID func(r *http.Request) string
-	// ChangedFiles lists changed paths for events that do not carry them.
-	ChangedFiles func(ctx context.Context, repo, base, head string) ([]string, error)
+	// ChangedFiles lists changed paths for events that do not carry them
+	// (a pull request's): those of repo (FullRepositoryId) of the
+	// connection between base and head. Nil: a filePaths filter of such
+	// an event does not match, and says why.
+	ChangedFiles func(ctx context.Context, connectionArn, repo, base, head string) ([]string, error)
 	Log          *slog.Logger
 }
 
@@ -171,7 +174,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := Response{Event: typ, Started: []Started{}, NotStarted: []NotStarted{}}
-	for _, res := range triggers.Evaluate(ctx, ev, pipes, triggers.Options{ConnectionArn: arn, ChangedFiles: h.ChangedFiles}) {
+	opts := triggers.Options{ConnectionArn: arn}
+	if h.ChangedFiles != nil {
+		opts.ChangedFiles = func(ctx context.Context, repo, base, head string) ([]string, error) {
+			return h.ChangedFiles(ctx, arn, repo, base, head)
+		}
+	}
+	for _, res := range triggers.Evaluate(ctx, ev, pipes, opts) {
 		if !res.Fired {
 			resp.NotStarted = append(resp.NotStarted, NotStarted{Pipeline: res.Pipeline, Findings: res.Findings})
 			continue

@@ -29,6 +29,17 @@ func ChangedFiles(ctx context.Context, dir, base, head string) ([]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the repository: %w", err)
 	}
+	return ChangedFilesIn(ctx, repo, base, head)
+}
+
+// ChangedFilesIn is ChangedFiles in an opened repository (one cloned in
+// memory, say).
+func ChangedFilesIn(ctx context.Context, repo *git.Repository, base, head string) ([]string, error) {
+	for _, s := range []string{base, head} {
+		if !fullSHA.MatchString(s) {
+			return nil, fmt.Errorf("%q is not a full commit ID", s)
+		}
+	}
 	hc, err := repo.CommitObject(plumbing.NewHash(head))
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", head, err)
