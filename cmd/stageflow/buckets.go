@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -116,35 +117,10 @@ encrypted. Other buckets are Stageflow's own artifact store's.`,
 	create.Flags().StringVar(&secretEnv, "secret-env", "", "read the secret access key from this environment variable")
 	create.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 
-	var listOutput string
-	list := &cobra.Command{
-		Use: "list", Short: "List the buckets (never their secrets)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := jsonOutput(listOutput)
-			if err != nil {
-				return err
-			}
-			all, err := c.api().ListBuckets(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printBuckets(cmd, all, asJSON)
-		},
-	}
-	list.Flags().StringVarP(&listOutput, "output", "o", "text", "text or json")
-
-	del := &cobra.Command{
-		Use: "delete NAME...", Short: "Forget buckets (the buckets themselves are not touched)", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range args {
-				if err := c.api().DeleteBucket(cmd.Context(), name); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted bucket %s\n", name)
-			}
-			return nil
-		},
-	}
+	list := listRecordsCmd("List the buckets (never their secrets)",
+		func(ctx context.Context) ([]service.Bucket, error) { return c.api().ListBuckets(ctx) }, printBuckets)
+	del := deleteRecordsCmd("delete NAME...", "Forget buckets (the buckets themselves are not touched)", "bucket",
+		func(ctx context.Context, name string) error { return c.api().DeleteBucket(ctx, name) })
 	cmd.AddCommand(create, list, del)
 	return cmd
 }

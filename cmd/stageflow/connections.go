@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -137,35 +138,10 @@ environment variable, never given on the command line, and kept encrypted.`,
 	create.Flags().StringVar(&id, "id", "", "the connection's ID (1 to 64 letters, digits and -; a UUID when not given)")
 	create.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 
-	var listOutput string
-	list := &cobra.Command{
-		Use: "list", Short: "List the connections (never their secrets)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := jsonOutput(listOutput)
-			if err != nil {
-				return err
-			}
-			all, err := c.api().ListConnections(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printConnections(cmd, all, asJSON)
-		},
-	}
-	list.Flags().StringVarP(&listOutput, "output", "o", "text", "text or json")
-
-	del := &cobra.Command{
-		Use: "delete ID...", Short: "Delete connections", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, id := range args {
-				if err := c.api().DeleteConnection(cmd.Context(), id); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted connection %s\n", id)
-			}
-			return nil
-		},
-	}
+	list := listRecordsCmd("List the connections (never their secrets)",
+		func(ctx context.Context) ([]service.Connection, error) { return c.api().ListConnections(ctx) }, printConnections)
+	del := deleteRecordsCmd("delete ID...", "Delete connections", "connection",
+		func(ctx context.Context, id string) error { return c.api().DeleteConnection(ctx, id) })
 
 	var rotateOutput string
 	rotate := &cobra.Command{
@@ -228,35 +204,10 @@ func newRepositoryCmd() *cobra.Command {
 	creds.add(create)
 	create.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 
-	var listOutput string
-	list := &cobra.Command{
-		Use: "list", Short: "List the repositories (never their secrets)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := jsonOutput(listOutput)
-			if err != nil {
-				return err
-			}
-			all, err := c.api().ListRepositories(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printConnections(cmd, all, asJSON)
-		},
-	}
-	list.Flags().StringVarP(&listOutput, "output", "o", "text", "text or json")
-
-	del := &cobra.Command{
-		Use: "delete NAME...", Short: "Delete repository names", Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range args {
-				if err := c.api().DeleteRepository(cmd.Context(), name); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted repository %s\n", name)
-			}
-			return nil
-		},
-	}
+	list := listRecordsCmd("List the repositories (never their secrets)",
+		func(ctx context.Context) ([]service.Connection, error) { return c.api().ListRepositories(ctx) }, printConnections)
+	del := deleteRecordsCmd("delete NAME...", "Delete repository names", "repository",
+		func(ctx context.Context, name string) error { return c.api().DeleteRepository(ctx, name) })
 	cmd.AddCommand(create, list, del)
 	return cmd
 }
