@@ -88,6 +88,13 @@ func (r *Runner) waitForSlot(ctx context.Context, e *engine.Execution, run engin
 	case <-r.closing:
 		return
 	}
+	// A stop with abandon cancels the runs of the execution one by one
+	// under r.mu (cancelAbandoned), and the slot this run just got may be
+	// the one an abandoned run gave back in the middle of that loop: wait
+	// for the loop to end before looking at the context.
+	r.mu.Lock()
+	//lint:ignore SA2001 an empty critical section: a barrier behind cancelAbandoned
+	r.mu.Unlock()
 	if ctx.Err() != nil || r.Closing() {
 		r.release()
 		return
