@@ -230,6 +230,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isConsolePath(r.URL.Path):
 		door = "console"
 		h.console(rw, r)
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		// A browser opening the server's address: the console. (The
+		// CodePipeline door at / answers POST only.)
+		door = "console"
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(rw, r, ConsolePath, http.StatusFound)
 	case strings.HasPrefix(r.URL.Path, service.WebhookPath):
 		// Not signed with SigV4: each webhook verifies its own
 		// authentication (webhookdoor).

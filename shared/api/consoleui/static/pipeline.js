@@ -1,0 +1,276 @@
+// The pipeline view: the stages as columns, left to right; in each, the
+// actions as cards grouped by runOrder (the actions of one runOrder side by
+// side); each card with its status, provider and duration, updated live
+// from the execution's server-sent events. Start (confirmed) and pending
+// manual approvals (approve or reject with a comment) are offered only
+// when the caller's policy allows them (GET /v1/whoami's checks).
+import { get, post, seg, whoami } from './api.js';
+import { announce, confirmDialog, duration, h, replace, statusBadge, toDate } from './dom.js';
+
+const terminal = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
+
+export function renderPipeline(ctx, name, execId) {
+  const view = { ctx, name, execId, alive: true, es: null, timers: [], cards: new Map(), stages: [], exec: null, allowed: {} };
+  replace(ctx.main, h('p', { class: 'muted' }, 'Loading ' + name + '…'));
+  load(view).catch((err) => {
+    if (!view.alive) return;
+    replace(ctx.main, h('h1', {}, name), h('p', {}, h('a', { href: '#/' }, 'All pipelines')));
+    ctx.showError(err);
+  });
+  return () => {
+    view.alive = false;
+    if (view.es) view.es.close();
+    for (const t of view.timers) clearInterval(t);
+  };
+}
+
+const base = (name) => '/v1/pipelines/' + seg(name);
+
+async function load(view) {
+  const { ctx, name } = view;
+  const doc = await get(base(name));
+  if (!view.alive) return;
+  const def = doc.pipeline;
+  const arn = (doc.metadata && doc.metadata.pipelineArn) || '';
+  let exec = null;
+  let id = view.execId;
+  if (!id) {
+    const page = await get(base(name) + '/executions?maxResults=1');
+    const first = (page.pipelineExecutionSummaries || [])[0];
+    id = first ? first.pipelineExecutionId : '';
+  }
+  if (id) exec = await get(base(name) + '/executions/' + seg(id));
+  if (!view.alive) return;
+
+  // What the caller may do here.
+  const shape = exec ? exec.pipeline : def;
+  const checks = [['codepipeline:StartPipelineExecution', arn]];
+  const approvals = [];
+  for (const st of shape.stages || []) {
+    for (const a of st.actions || []) {
+      if (a.actionTypeId && a.actionTypeId.category === 'Approval') {
+        approvals.push(st.name + '/' + a.name);
+        checks.push(['codepipeline:PutApprovalResult', arn + '/' + st.name + '/' + a.name]);
+      }
+    }
+  }
+  if (arn) {
+    try {
+      const me = await whoami(checks.slice(0, 100));
+      const results = me.checks || [];
+      view.allowed.start = !!(results[0] && results[0].allowed);
+      approvals.forEach((key, i) => { view.allowed['approve:' + key] = !!(results[i + 1] && results[i + 1].allowed); });
+    } catch (err) {
+      ctx.showError(err);
+    }
+  }
+
+  const startBtn = view.allowed.start
+    ? h('button', { type: 'button', id: 'start', onclick: () => start(view) }, 'Start execution')
+    : null;
+  const info = h('div', { class: 'exec-info', id: 'exec-info' });
+  const board = h('div', { class: 'board', id: 'board', role: 'list', 'aria-label': 'Stages of ' + name });
+  replace(ctx.main,
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ', name),
+    h('div', { class: 'title-row' },
+      h('h1', {}, name, ' ', h('span', { class: 'muted version' }, 'version ' + (doc.pipeline.version || ''))),
+      startBtn),
+    info, board);
+  buildBoard(view, shape, board);
+  view.info = info;
+  if (exec) {
+    update(view, exec);
+    if (!terminal.has(exec.status)) follow(view, exec.id);
+  } else {
+    replace(info, h('p', { class: 'muted' }, 'This pipeline has not run yet.'));
+  }
+  view.timers.push(setInterval(() => tick(view), 1000));
+}
+
+// buildBoard makes the stage columns and action cards once; update fills
+// in what changes, so that a comment being typed survives an update.
+function buildBoard(view, shape, board) {
+  (shape.stages || []).forEach((st, si) => {
+    const groups = new Map();
+    (st.actions || []).forEach((a, ai) => {
+      const ro = a.runOrder || 1;
+      if (!groups.has(ro)) groups.set(ro, []);
+      groups.get(ro).push([a, ai]);
+    });
+    const badge = h('span', { class: 'stage-status' }, statusBadge('', st.name));
+    const col = h('section', { class: 'stage', role: 'listitem', 'aria-label': 'Stage ' + st.name, dataset: { stage: st.name, status: '' } },
+      h('h2', {}, st.name, ' ', badge));
+    view.stages[si] = { col, badge, name: st.name };
+    for (const ro of [...groups.keys()].sort((x, y) => x - y)) {
+      const row = h('div', { class: 'group', role: 'group', 'aria-label': 'Run order ' + ro });
+      for (const [a, ai] of groups.get(ro)) row.append(makeCard(view, st, a, si, ai));
+      col.append(row);
+    }
+    board.append(col);
+  });
+}
+
+function makeCard(view, st, a, si, ai) {
+  const t = a.actionTypeId || {};
+  const status = h('span', { class: 'card-status' }, statusBadge('', a.name));
+  const dur = h('span', { class: 'duration', 'aria-label': 'Duration' });
+  const detail = h('div', { class: 'detail' });
+  const slot = h('div', { class: 'approval-slot' });
+  const el = h('article', { class: 'card', tabindex: '0', 'aria-label': 'Action ' + a.name, dataset: { stage: st.name, action: a.name, status: '' } },
+    h('header', {}, h('h3', {}, a.name), status),
+    h('p', { class: 'provider' }, t.provider || '?', t.category ? ' · ' + t.category : ''),
+    h('p', { class: 'meta' }, dur),
+    detail, slot);
+  const card = { el, status, dur, detail, slot, stage: st.name, action: a.name, category: t.category, config: a.configuration || {}, run: null };
+  view.cards.set(si + '/' + ai, card);
+  return el;
+}
+
+// latestRuns picks each action's latest attempt.
+function latestRuns(exec) {
+  const out = new Map();
+  for (const r of exec.actions || []) {
+    const key = r.stageIndex + '/' + r.actionIndex;
+    const prev = out.get(key);
+    if (!prev || r.attempt >= prev.attempt) out.set(key, r);
+  }
+  return out;
+}
+
+function update(view, exec) {
+  const before = view.exec;
+  view.exec = exec;
+  const id = exec.id;
+  const started = toDate(exec.startTime);
+  replace(view.info,
+    h('p', {},
+      'Execution ', h('a', { class: 'mono', href: '#/pipelines/' + seg(view.name) + '/executions/' + seg(id) }, id), ' ',
+      h('span', { id: 'exec-status' }, statusBadge(exec.status, 'Execution')),
+      exec.trigger && exec.trigger.triggerType ? ' · started by ' + exec.trigger.triggerType + (exec.trigger.triggerDetail ? ' (' + exec.trigger.triggerDetail + ')' : '') : '',
+      started ? ' · ' + started.toLocaleString() : ''),
+    exec.statusSummary ? h('p', { class: 'muted' }, exec.statusSummary) : null);
+  (exec.stages || []).forEach((s, si) => {
+    const st = view.stages[si];
+    if (!st) return;
+    st.col.dataset.status = s.status || '';
+    replace(st.badge, statusBadge(s.status, st.name));
+  });
+  const runs = latestRuns(exec);
+  for (const [key, card] of view.cards) {
+    const r = runs.get(key) || null;
+    const was = card.run ? card.run.status : '';
+    card.run = r;
+    const s = r ? r.status : '';
+    card.el.dataset.status = s;
+    replace(card.status, statusBadge(s, card.action));
+    const lines = [];
+    if (r && r.errorMessage) lines.push(h('p', { class: 'error' }, (r.errorCode ? r.errorCode + ': ' : '') + r.errorMessage));
+    else if (r && r.summary) lines.push(h('p', {}, r.summary));
+    replace(card.detail, lines);
+    const pending = r && r.status === 'InProgress' && card.category === 'Approval';
+    if (pending && !card.slot.firstChild) card.slot.append(approvalForm(view, card));
+    if (!pending && card.slot.firstChild) card.slot.replaceChildren();
+    if (before && was !== s && s) announce(card.action + ' is ' + s);
+  }
+  tick(view);
+  if (before && before.status !== exec.status) announce('Execution ' + exec.status);
+}
+
+function tick(view) {
+  for (const card of view.cards.values()) {
+    const r = card.run;
+    const start = r && toDate(r.startTime);
+    if (!start) { card.dur.textContent = ''; continue; }
+    const end = toDate(r.endTime) || (r.status === 'InProgress' ? new Date() : toDate(r.lastUpdateTime));
+    card.dur.textContent = duration(end - start);
+  }
+}
+
+// follow applies the execution's server-sent events until it ends. Where
+// no stream gets through (a gateway that cannot stream), it polls.
+function follow(view, id) {
+  const url = base(view.name) + '/executions/' + seg(id) + '/events';
+  const es = new EventSource(url);
+  view.es = es;
+  let got = false;
+  es.addEventListener('execution', (ev) => {
+    got = true;
+    let e;
+    try { e = JSON.parse(ev.data); } catch { return; }
+    if (!view.alive) return;
+    update(view, e);
+    if (terminal.has(e.status)) es.close();
+  });
+  es.onerror = () => {
+    if (got || !view.alive) return; // EventSource reconnects by itself
+    es.close();
+    view.es = null;
+    poll(view, id);
+  };
+}
+
+function poll(view, id) {
+  const t = setInterval(async () => {
+    if (!view.alive) return;
+    try {
+      const e = await get(base(view.name) + '/executions/' + seg(id));
+      if (!view.alive) return;
+      if (!view.exec || e.version !== view.exec.version) update(view, e);
+      if (terminal.has(e.status)) clearInterval(t);
+    } catch (err) {
+      view.ctx.showError(err);
+    }
+  }, 2000);
+  view.timers.push(t);
+}
+
+async function start(view) {
+  const ok = await confirmDialog('Start ' + view.name + '?', 'A new execution of ' + view.name + ' starts with the latest version of the pipeline.', 'Start');
+  if (!ok) return;
+  try {
+    const out = await post(base(view.name) + '/executions', {});
+    announce('Started execution ' + out.pipelineExecutionId);
+    location.hash = '#/pipelines/' + seg(view.name) + '/executions/' + seg(out.pipelineExecutionId);
+  } catch (err) {
+    view.ctx.showError(err);
+  }
+}
+
+function approvalForm(view, card) {
+  const key = card.stage + '/' + card.action;
+  if (!view.allowed['approve:' + key]) {
+    return h('p', { class: 'muted' }, 'Waiting for approval (your policy does not allow approving it).');
+  }
+  const fid = 'comment-' + card.stage + '-' + card.action;
+  const comment = h('textarea', { id: fid, class: 'comment', rows: '2', maxlength: '512' });
+  const extra = [];
+  if (card.config.CustomData) extra.push(h('p', { class: 'custom' }, card.config.CustomData));
+  const link = safeLink(card.config.ExternalEntityLink);
+  if (link) extra.push(h('p', {}, h('a', { href: link, rel: 'noopener noreferrer', target: '_blank' }, 'Review: ' + link)));
+  const send = async (status) => {
+    if (status === 'Rejected' && !(await confirmDialog('Reject ' + card.action + '?', 'The stage fails and the execution stops here.', 'Reject'))) return;
+    try {
+      await post(base(view.name) + '/approvals', {
+        executionId: view.exec.id, stage: card.stage, action: card.action, status, summary: comment.value,
+      });
+      announce(card.action + ' ' + status.toLowerCase());
+    } catch (err) {
+      view.ctx.showError(err);
+    }
+  };
+  return h('form', { class: 'approval', onsubmit: (ev) => ev.preventDefault() },
+    extra,
+    h('label', { for: fid }, 'Comment'), comment,
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', class: 'approve', onclick: () => send('Approved') }, 'Approve'),
+      h('button', { type: 'button', class: 'reject secondary', onclick: () => send('Rejected') }, 'Reject')));
+}
+
+function safeLink(s) {
+  if (!s) return '';
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : '';
+  } catch { return ''; }
+}
+
