@@ -34,7 +34,10 @@ function signedOut(err) {
     err ? h('p', { class: 'muted' }, 'The server said: ' + err.message) : null);
 }
 
-function route() {
+// route shows the view the URL names; after a navigation (not on the
+// first load) the focus moves to the new view, for keyboards and screen
+// readers.
+function route(ev) {
   if (leave) { leave(); leave = null; }
   showError(null);
   const parts = location.hash.replace(/^#\/?/, '').split('/').map((p) => {
@@ -54,7 +57,7 @@ function route() {
   } else {
     replace(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no console page ' + location.hash + '.'), h('a', { href: '#/' }, 'All pipelines'));
   }
-  main.focus({ preventScroll: true });
+  if (ev) main.focus({ preventScroll: true });
 }
 
 async function start() {
@@ -87,7 +90,7 @@ async function start() {
     });
   }
   window.addEventListener('hashchange', route);
-  route();
+  route(null);
 }
 
 start();

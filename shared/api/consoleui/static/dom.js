@@ -77,6 +77,7 @@ export function ago(t) {
 
 export function duration(ms) {
   if (ms === null || ms === undefined || ms < 0) return '';
+  if (ms < 1000) return '< 1 s';
   const s = Math.round(ms / 1000);
   if (s < 60) return s + ' s';
   if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';

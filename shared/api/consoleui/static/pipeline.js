@@ -79,8 +79,8 @@ async function load(view) {
   buildBoard(view, shape, board);
   view.info = info;
   if (exec) {
-    update(view, exec);
     if (!terminal.has(exec.status)) follow(view, exec.id);
+    update(view, exec);
   } else {
     replace(info, h('p', { class: 'muted' }, 'This pipeline has not run yet.'));
   }
@@ -148,7 +148,8 @@ function update(view, exec) {
       h('span', { id: 'exec-status' }, statusBadge(exec.status, 'Execution')),
       exec.trigger && exec.trigger.triggerType ? ' · started by ' + exec.trigger.triggerType + (exec.trigger.triggerDetail ? ' (' + exec.trigger.triggerDetail + ')' : '') : '',
       started ? ' · ' + started.toLocaleString() : ''),
-    exec.statusSummary ? h('p', { class: 'muted' }, exec.statusSummary) : null);
+    exec.statusSummary ? h('p', { class: 'muted' }, exec.statusSummary) : null,
+    view.live ? h('p', { class: 'live', id: 'live' }, view.live) : null);
   (exec.stages || []).forEach((s, si) => {
     const st = view.stages[si];
     if (!st) return;
@@ -193,13 +194,17 @@ function follow(view, id) {
   const es = new EventSource(url);
   view.es = es;
   let got = false;
+  view.live = 'Live: following the execution';
   es.addEventListener('execution', (ev) => {
     got = true;
     let e;
     try { e = JSON.parse(ev.data); } catch { return; }
     if (!view.alive) return;
+    if (terminal.has(e.status)) {
+      es.close();
+      view.live = '';
+    }
     update(view, e);
-    if (terminal.has(e.status)) es.close();
   });
   es.onerror = () => {
     if (got || !view.alive) return; // EventSource reconnects by itself
@@ -210,13 +215,17 @@ function follow(view, id) {
 }
 
 function poll(view, id) {
+  view.live = 'Live: checking every 2 s';
   const t = setInterval(async () => {
     if (!view.alive) return;
     try {
       const e = await get(base(view.name) + '/executions/' + seg(id));
       if (!view.alive) return;
-      if (!view.exec || e.version !== view.exec.version) update(view, e);
-      if (terminal.has(e.status)) clearInterval(t);
+      if (terminal.has(e.status)) {
+        clearInterval(t);
+        view.live = '';
+      }
+      if (!view.exec || e.version !== view.exec.version || !view.live) update(view, e);
     } catch (err) {
       view.ctx.showError(err);
     }

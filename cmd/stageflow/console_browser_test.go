@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/stageflow/stageflow/shared/api/rest"
+	"github.com/stageflow/stageflow/shared/engine"
+	"github.com/stageflow/stageflow/shared/service"
+)
+
+// The browser tests of the web console: headless Chromium (Debian's
+// chromium, `make system-deps` installs it) driven by chromedp against a
+// real `stageflow serve` with authentication on. Each saves screenshots
+// into test-screenshots/ at the repository's root (git-ignored).
+//
+// Without chromium the tests fail, saying to run `make system-deps`;
+// STAGEFLOW_SKIP_BROWSER_TESTS=1 skips them instead, explicitly.
+// STAGEFLOW_CONSOLE_SCREENSHOT=PATH also writes the pipeline view's
+// screenshot to PATH (`make screenshot`: docs/console-pipeline.png).
+
+const consoleDemo = `{"pipeline": {"name": "console-demo", "pipelineType": "V2", "stages": [
+  {"name": "Build", "actions": [
+    {"name": "Compile", "runOrder": 1, "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "commands": ["echo compiling", "sleep 1"]},
+    {"name": "Lint", "runOrder": 1, "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "commands": ["echo linting"]},
+    {"name": "Package", "runOrder": 2, "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "commands": ["echo packaging"]}]},
+  {"name": "Release", "actions": [
+    {"name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+     "configuration": {"CustomData": "Ship console-demo?", "ExternalEntityLink": "https://example.com/changes"}}]},
+  {"name": "Deploy", "actions": [
+    {"name": "Ship", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "commands": ["echo shipped"]}]}]}}`
+
+const consoleOther = `{"pipeline": {"name": "nightly-report", "pipelineType": "V2", "stages": [
+  {"name": "Report", "actions": [
+    {"name": "Write", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "commands": ["echo report"]}]}]}}`
+
+// browserTest is one browser against one server.
+type browserTest struct {
+	t      *testing.T
+	s      *server
+	ctx    context.Context
+	shots  string
+	prefix string
+}
+
+func newBrowserTest(t *testing.T, s *server, name string) *browserTest {
+	t.Helper()
+	if os.Getenv("STAGEFLOW_SKIP_BROWSER_TESTS") == "1" {
+		t.Skip("STAGEFLOW_SKIP_BROWSER_TESTS=1: the console's browser tests are skipped")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("the console's browser tests need Debian's chromium: run `make system-deps` (or set STAGEFLOW_SKIP_BROWSER_TESTS=1 to skip them)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.WindowSize(1400, 900),
+		// Tests run as root in containers, where Chromium's sandbox cannot start.
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	// The browser lives as long as the context of its first action: that
+	// one has no deadline; the test's actions have one.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting chromium (%s): %v", chromium, err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(cancel)
+	shots, err := filepath.Abs(filepath.Join("..", "..", "test-screenshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &browserTest{t: t, s: s, ctx: ctx, shots: shots, prefix: name}
+}
+
+// run runs chromedp actions, failing the test with what was being done.
+func (b *browserTest) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.screenshot("failed")
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// poll waits until a JavaScript expression is true in the page.
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(45*time.Second))
+}
+
+// visible waits until a CSS selector matches a visible element.
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](b *browserTest, what, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.screenshot("failed")
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// screenshot saves the page as test-screenshots/<test>-<name>.png and
+// returns its path.
+func (b *browserTest) screenshot(name string) string {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	p := filepath.Join(b.shots, b.prefix+"-"+name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+// signIn opens a one-time sign-in link made for creds.
+func (b *browserTest) signIn(creds aws.Credentials) {
+	b.t.Helper()
+	var l rest.RESTConsoleLink
+	c := &server{endpoint: b.s.endpoint, http: signingClient(creds)}
+	if code := c.post(b.t, "/v1/console-links", "{}", &l); code != 201 || l.URL == "" {
+		b.t.Fatalf("POST /v1/console-links: %d %+v", code, l)
+	}
+	b.run("opening the sign-in link", chromedp.Navigate(l.URL), visible(`#who`),
+		poll(`document.getElementById('who').textContent.startsWith('Signed in as')`))
+	who := eval[string](b, "reading who is signed in", `document.getElementById('who').textContent`)
+	if !strings.Contains(who, l.Principal) {
+		b.t.Fatalf("the console says %q, the link is for %s", who, l.Principal)
+	}
+}
+
+func writePipelines(t *testing.T, docs ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i, d := range docs {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("p%d.json", i)), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestConsoleBrowser: sign in with a one-time link, see the pipelines
+// list and filter it, open a pipeline, start it (confirmed), watch its
+// cards turn Succeeded live without a reload, approve its pending approval
+// with a comment, see it succeed, then the same page in dark mode.
+func TestConsoleBrowser(t *testing.T) {
+	began := time.Now()
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo, consoleOther))
+	b := newBrowserTest(t, s, "console")
+	b.signIn(s.creds)
+
+	// The list: both pipelines, never run; the search filters them.
+	b.run("the pipelines list",
+		visible(`tr[data-pipeline="console-demo"]`),
+		visible(`tr[data-pipeline="nightly-report"]`),
+		poll(`[...document.querySelectorAll('tr[data-pipeline="console-demo"] .stage-name')].map(e => e.textContent).join(',') === 'Build,Release,Deploy'`))
+	b.screenshot("list")
+	b.run("searching", chromedp.SendKeys(chromedp.CSS(`#search`), "nightly"),
+		chromedp.WaitNotVisible(chromedp.CSS(`tr[data-pipeline="console-demo"]`)),
+		visible(`tr[data-pipeline="nightly-report"]`),
+		poll(`document.getElementById('count').textContent === '1 of 2 pipelines'`))
+
+	// The pipeline view: stages left to right, the actions of one runOrder side by side.
+	b.run("opening console-demo",
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo"),
+		visible(`.card[data-action="Package"]`))
+	type cardLayout struct {
+		Stages                                                 []string
+		CompileTop, LintTop, PackageTop, CompileLeft, LintLeft float64
+	}
+	layout := eval[cardLayout](b, "reading the layout", `(() => {
+		const r = (a) => document.querySelector('.card[data-action="' + a + '"]').getBoundingClientRect();
+		const cols = [...document.querySelectorAll('.stage')].sort((x, y) => x.getBoundingClientRect().left - y.getBoundingClientRect().left);
+		return {Stages: cols.map(c => c.dataset.stage), CompileTop: r('Compile').top, LintTop: r('Lint').top, PackageTop: r('Package').top,
+			CompileLeft: r('Compile').left, LintLeft: r('Lint').left};
+	})()`)
+	if strings.Join(layout.Stages, ",") != "Build,Release,Deploy" || layout.CompileTop != layout.LintTop ||
+		layout.LintLeft <= layout.CompileLeft || layout.PackageTop <= layout.CompileTop {
+		t.Fatalf("layout: %+v", layout)
+	}
+
+	// Start, confirmed; the page is not reloaded while the execution runs.
+	eval[bool](b, "marking the page", `window.stageflowNoReload = true`)
+	b.run("starting",
+		chromedp.Click(chromedp.CSS(`#start`)),
+		visible(`#confirm`),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)))
+	b.run("watching Compile run", visible(`.card[data-action="Compile"][data-status="InProgress"]`),
+		poll(`document.getElementById('live')?.textContent === 'Live: following the execution'`))
+	for _, a := range []string{"Compile", "Lint", "Package"} {
+		b.run("waiting for "+a+" to succeed", visible(`.card[data-action="`+a+`"][data-status="Succeeded"]`))
+	}
+	b.run("waiting for the approval",
+		visible(`.card[data-action="Approve"][data-status="InProgress"] button.approve`),
+		poll(`document.querySelector('.card[data-action="Approve"] .custom').textContent === 'Ship console-demo?'`))
+	if !eval[bool](b, "checking no reload", `window.stageflowNoReload === true && location.hash.includes('/executions/')`) {
+		t.Fatal("the page was reloaded (or did not follow the started execution)")
+	}
+	b.screenshot("approval")
+
+	// Approve inline with a comment.
+	b.run("approving",
+		chromedp.SendKeys(chromedp.CSS(`.card[data-action="Approve"] textarea`), "looks good"),
+		chromedp.Click(chromedp.CSS(`.card[data-action="Approve"] button.approve`)),
+		visible(`.card[data-action="Ship"][data-status="Succeeded"]`),
+		poll(`document.querySelector('#exec-status').textContent === 'Succeeded' && !document.getElementById('live')`),
+		poll(`window.stageflowNoReload === true`))
+	id := eval[string](b, "reading the execution", `location.hash.split('/').pop()`)
+	e := s.waitExecution(t, "console-demo", id, "the execution to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
+	for _, r := range e.Actions {
+		if r.Action == "Approve" && (r.Summary != "looks good" || r.Status != engine.Succeeded) {
+			t.Fatalf("the approval's run: %+v", r)
+		}
+	}
+	if e.Trigger.Type != "StartPipelineExecution" {
+		t.Fatalf("trigger %+v", e.Trigger)
+	}
+	view := b.screenshot("pipeline")
+	if dst := os.Getenv("STAGEFLOW_CONSOLE_SCREENSHOT"); dst != "" && view != "" {
+		data, err := os.ReadFile(view)
+		if err == nil {
+			err = os.WriteFile(dst, data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Light and dark follow the system.
+	background := func(scheme string) string {
+		t.Helper()
+		if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		}); err != nil {
+			t.Fatalf("emulating %s: %v", scheme, err)
+		}
+		return eval[string](b, "reading the background", `getComputedStyle(document.body).backgroundColor`)
+	}
+	light, dark := background("light"), background("dark")
+	if light != "rgb(246, 247, 249)" || dark != "rgb(13, 17, 23)" {
+		t.Fatalf("background light %s, dark %s", light, dark)
+	}
+	b.screenshot("pipeline-dark")
+
+	// The list shows the execution's stages; the keyboard alone reaches
+	// the pipeline: the first Tab is the skip link, then Tab to its row's
+	// link and Enter.
+	b.run("the list after the execution (a new page load)",
+		chromedp.Navigate("about:blank"),
+		chromedp.Navigate(s.endpoint+"/console/#/"),
+		poll(`[...document.querySelectorAll('tr[data-pipeline="console-demo"] .stage-strip .badge')].map(e => e.textContent).join(',') === 'Succeeded,Succeeded,Succeeded'`),
+		poll(`document.querySelector('tr[data-pipeline="console-demo"] td:nth-child(3) .badge').textContent === 'Succeeded'`))
+	b.run("tabbing", chromedp.KeyEvent("\t"))
+	if got := eval[string](b, "reading the focus", `document.activeElement.className`); got != "skip" {
+		t.Fatalf("the first Tab focused %q, want the skip link", got)
+	}
+	for i := 0; ; i++ {
+		if eval[bool](b, "reading the focus", `document.activeElement.getAttribute('href') === '#/pipelines/console-demo'`) {
+			break
+		}
+		if i == 20 {
+			t.Fatal("20 Tabs did not reach console-demo's link")
+		}
+		b.run("tabbing", chromedp.KeyEvent("\t"))
+	}
+	b.run("opening with Enter", chromedp.KeyEvent("\r"),
+		visible(`.card[data-action="Ship"][data-status="Succeeded"]`),
+		poll(`document.activeElement === document.getElementById('main')`))
+	t.Logf("the console's browser test took %s", time.Since(began).Round(time.Millisecond))
+}
+
+// TestConsoleBrowserPolicy: a caller whose policy allows reading only is
+// shown no Start button and no approval buttons.
+func TestConsoleBrowserPolicy(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo))
+	var key service.CreateAccessKeyOutput
+	if code := s.post(t, "/v1/keys", `{"user": "viewer", "policies": [{"name": "AWSCodePipeline_ReadOnlyAccess"}]}`, &key); code != 201 {
+		t.Fatalf("POST /v1/keys: %d %+v", code, key)
+	}
+	var started rest.RESTExecutionID
+	if code := s.post(t, "/v1/pipelines/console-demo/executions", "{}", &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	s.waitExecution(t, "console-demo", started.PipelineExecutionID, "the approval", func(e *engine.Execution) bool {
+		for _, r := range e.Actions {
+			if r.Action == "Approve" && r.Status == engine.InProgress {
+				return true
+			}
+		}
+		return false
+	})
+	b := newBrowserTest(t, s, "console-policy")
+	b.signIn(aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey})
+	b.run("opening console-demo as a viewer",
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo"),
+		visible(`.card[data-action="Approve"][data-status="InProgress"] .approval-slot p`))
+	n := eval[int](b, "counting buttons", `document.querySelectorAll('#start, button.approve, button.reject').length`)
+	if n != 0 {
+		t.Fatalf("a read-only caller is shown %d Start/Approve/Reject buttons", n)
+	}
+	b.screenshot("viewer")
+}
