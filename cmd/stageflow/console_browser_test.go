@@ -321,9 +321,74 @@ func TestConsoleBrowserPolicy(t *testing.T) {
 	b.run("opening console-demo as a viewer",
 		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo"),
 		visible(`.card[data-action="Approve"][data-status="InProgress"] .approval-slot p`))
-	n := eval[int](b, "counting buttons", `document.querySelectorAll('#start, button.approve, button.reject').length`)
+	n := eval[int](b, "counting buttons", `document.querySelectorAll('#start, #stop, #abandon, button.approve, button.reject, button.retry-failed, button.retry-all').length`)
 	if n != 0 {
 		t.Fatalf("a read-only caller is shown %d Start/Approve/Reject buttons", n)
 	}
 	b.screenshot("viewer")
+}
+
+// TestConsoleBrowserFailure: a failed action's card leads to its log,
+// opened on the failing line, with line numbers, ANSI colours and a deep
+// link to a line; retrying the failed stage from the page makes the
+// execution succeed, live.
+func TestConsoleBrowserFailure(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran-once")
+	flaky := fmt.Sprintf(`{"pipeline": {"name": "flaky", "pipelineType": "V2", "stages": [
+  {"name": "Test", "actions": [
+    {"name": "Unit", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+     "environmentVariables": [{"name": "MARKER", "value": %q}],
+     "commands": ["printf 'running \\033[31mred\\033[0m tests\\n'", "echo line three",
+       "if [ -e \"$MARKER\" ]; then echo passed; else touch \"$MARKER\"; echo 'error: TestThing failed'; echo cleaning up; exit 3; fi"]}]}]}}`, marker)
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, flaky))
+	var started rest.RESTExecutionID
+	if code := s.post(t, "/v1/pipelines/flaky/executions", "{}", &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	s.waitExecution(t, "flaky", started.PipelineExecutionID, "the failure", func(e *engine.Execution) bool { return e.Status == engine.Failed })
+
+	b := newBrowserTest(t, s, "console-failure")
+	b.signIn(s.creds)
+	b.run("opening flaky",
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/flaky"),
+		visible(`.card[data-action="Unit"][data-status="Failed"] a.log-link.failed`))
+	b.screenshot("failed")
+	b.run("one click from the red card to why",
+		chromedp.Click(chromedp.CSS(`.card[data-action="Unit"] a.log-link`)),
+		visible(`#log li.target`),
+		poll(`document.querySelector('#log li.target .text').textContent === 'error: TestThing failed'`),
+		poll(`document.activeElement === document.querySelector('#log li.target a.ln')`))
+	type logLine struct {
+		ID, Number, Red string
+	}
+	red := eval[logLine](b, "reading the coloured line", `(() => {
+		const li = [...document.querySelectorAll('#log li')].find(li => li.querySelector('.text').textContent === 'running red tests');
+		return li ? {ID: li.id, Number: li.querySelector('.ln').textContent, Red: li.querySelector('.fg1')?.textContent || ''} : {};
+	})()`)
+	if red.ID == "" || red.ID != "L"+red.Number || red.Red != "red" {
+		t.Fatalf("the line with colours: %+v", red)
+	}
+	b.screenshot("log")
+	b.run("finding in the log",
+		chromedp.SendKeys(chromedp.CSS(`#log-search`), "line three"),
+		poll(`document.querySelectorAll('#log li.hit').length === 2 && [...document.querySelectorAll('#log li.hit')].every(li => li.textContent.includes('line three'))`),
+		poll(`document.getElementById('log-status').textContent === '2 lines match'`))
+	b.run("a deep link to line 2",
+		chromedp.Click(chromedp.CSS(`#L2 a.ln`)),
+		poll(`location.hash.endsWith('/L2') && document.querySelector('#log li.target')?.id === 'L2'`))
+
+	b.run("retrying the failed actions",
+		chromedp.NavigateBack(), chromedp.NavigateBack(),
+		visible(`.stage[data-stage="Test"] button.retry-failed`),
+		chromedp.Click(chromedp.CSS(`.stage[data-stage="Test"] button.retry-failed`)),
+		visible(`#confirm`),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		visible(`.card[data-action="Unit"][data-status="Succeeded"]`),
+		poll(`document.querySelector('#exec-status').textContent === 'Succeeded'`),
+		chromedp.WaitNotPresent(chromedp.CSS(`button.retry-failed`)))
+	e := s.waitExecution(t, "flaky", started.PipelineExecutionID, "the retry's success", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
+	if e.Stages[0].ManualRetries != 1 {
+		t.Fatalf("stage after the retry: %+v", e.Stages[0])
+	}
+	b.screenshot("retried")
 }

@@ -4,6 +4,7 @@
 import { APIError, post, setCSRF, whoami } from './api.js';
 import { h, replace } from './dom.js';
 import { renderList } from './list.js';
+import { renderLog } from './logs.js';
 import { renderPipeline } from './pipeline.js';
 
 const main = document.getElementById('main');
@@ -54,6 +55,9 @@ function route(ev) {
     leave = renderPipeline(ctx, parts[1], '');
   } else if (parts[0] === 'pipelines' && parts.length === 4 && parts[2] === 'executions' && parts[3] !== '') {
     leave = renderPipeline(ctx, parts[1], parts[3]);
+  } else if (parts[0] === 'pipelines' && parts[2] === 'executions' && parts[4] === 'logs' && parts[5] &&
+    (parts.length === 6 || (parts.length === 7 && /^L[1-9][0-9]{0,8}$/.test(parts[6])))) {
+    leave = renderLog(ctx, parts[1], parts[3], parts[5], parts.length === 7 ? Number(parts[6].slice(1)) : 0);
   } else {
     replace(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no console page ' + location.hash + '.'), h('a', { href: '#/' }, 'All pipelines'));
   }

@@ -44,7 +44,9 @@ async function load(view) {
 
   // What the caller may do here.
   const shape = exec ? exec.pipeline : def;
-  const checks = [['codepipeline:StartPipelineExecution', arn]];
+  const checks = [['codepipeline:StartPipelineExecution', arn], ['codepipeline:StopPipelineExecution', arn],
+    ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn]];
+  const fixed = ['start', 'stop', 'retry', 'logs'];
   const approvals = [];
   for (const st of shape.stages || []) {
     for (const a of st.actions || []) {
@@ -58,8 +60,8 @@ async function load(view) {
     try {
       const me = await whoami(checks.slice(0, 100));
       const results = me.checks || [];
-      view.allowed.start = !!(results[0] && results[0].allowed);
-      approvals.forEach((key, i) => { view.allowed['approve:' + key] = !!(results[i + 1] && results[i + 1].allowed); });
+      fixed.forEach((k, i) => { view.allowed[k] = !!(results[i] && results[i].allowed); });
+      approvals.forEach((key, i) => { view.allowed['approve:' + key] = !!(results[i + fixed.length] && results[i + fixed.length].allowed); });
     } catch (err) {
       ctx.showError(err);
     }
@@ -69,13 +71,14 @@ async function load(view) {
     ? h('button', { type: 'button', id: 'start', onclick: () => start(view) }, 'Start execution')
     : null;
   const info = h('div', { class: 'exec-info', id: 'exec-info' });
+  view.bar = h('div', { class: 'actions-bar', id: 'exec-actions' });
   const board = h('div', { class: 'board', id: 'board', role: 'list', 'aria-label': 'Stages of ' + name });
   replace(ctx.main,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ', name),
     h('div', { class: 'title-row' },
       h('h1', {}, name, ' ', h('span', { class: 'muted version' }, 'version ' + (doc.pipeline.version || ''))),
       startBtn),
-    info, board);
+    info, view.bar, board);
   buildBoard(view, shape, board);
   view.info = info;
   if (exec) {
@@ -98,14 +101,16 @@ function buildBoard(view, shape, board) {
       groups.get(ro).push([a, ai]);
     });
     const badge = h('span', { class: 'stage-status' }, statusBadge('', st.name));
+    const retry = h('div', { class: 'retry' });
     const col = h('section', { class: 'stage', role: 'listitem', 'aria-label': 'Stage ' + st.name, dataset: { stage: st.name, status: '' } },
       h('h2', {}, st.name, ' ', badge));
-    view.stages[si] = { col, badge, name: st.name };
+    view.stages[si] = { col, badge, retry, name: st.name };
     for (const ro of [...groups.keys()].sort((x, y) => x - y)) {
       const row = h('div', { class: 'group', role: 'group', 'aria-label': 'Run order ' + ro });
       for (const [a, ai] of groups.get(ro)) row.append(makeCard(view, st, a, si, ai));
       col.append(row);
     }
+    col.append(retry);
     board.append(col);
   });
 }
@@ -116,12 +121,13 @@ function makeCard(view, st, a, si, ai) {
   const dur = h('span', { class: 'duration', 'aria-label': 'Duration' });
   const detail = h('div', { class: 'detail' });
   const slot = h('div', { class: 'approval-slot' });
+  const links = h('p', { class: 'links' });
   const el = h('article', { class: 'card', tabindex: '0', 'aria-label': 'Action ' + a.name, dataset: { stage: st.name, action: a.name, status: '' } },
     h('header', {}, h('h3', {}, a.name), status),
     h('p', { class: 'provider' }, t.provider || '?', t.category ? ' · ' + t.category : ''),
     h('p', { class: 'meta' }, dur),
-    detail, slot);
-  const card = { el, status, dur, detail, slot, stage: st.name, action: a.name, category: t.category, config: a.configuration || {}, run: null };
+    detail, links, slot);
+  const card = { el, status, dur, detail, slot, links, stage: st.name, action: a.name, category: t.category, config: a.configuration || {}, run: null };
   view.cards.set(si + '/' + ai, card);
   return el;
 }
@@ -155,6 +161,13 @@ function update(view, exec) {
     if (!st) return;
     st.col.dataset.status = s.status || '';
     replace(st.badge, statusBadge(s.status, st.name));
+    const canRetry = view.allowed.retry && s.status === 'Failed' && exec.status === 'Failed' && !exec.rollback;
+    if (canRetry && !st.retry.firstChild) {
+      st.retry.append(
+        h('button', { type: 'button', class: 'secondary retry-failed', onclick: () => retryStage(view, st.name, 'FAILED_ACTIONS') }, 'Retry failed actions'),
+        h('button', { type: 'button', class: 'secondary retry-all', onclick: () => retryStage(view, st.name, 'ALL_ACTIONS') }, 'Retry all actions'));
+    }
+    if (!canRetry && st.retry.firstChild) st.retry.replaceChildren();
   });
   const runs = latestRuns(exec);
   for (const [key, card] of view.cards) {
@@ -167,12 +180,33 @@ function update(view, exec) {
     const lines = [];
     if (r && r.errorMessage) lines.push(h('p', { class: 'error' }, (r.errorCode ? r.errorCode + ': ' : '') + r.errorMessage));
     else if (r && r.summary) lines.push(h('p', {}, r.summary));
+    if (r && r.currentRevision && r.currentRevision.revisionId) {
+      lines.push(h('p', { class: 'revision mono', title: r.currentRevision.summary || '' }, 'Revision ' + r.currentRevision.revisionId.slice(0, 12)));
+    }
+    const vars = Object.entries((r && r.outputVariables) || {});
+    if (vars.length) {
+      lines.push(h('dl', { 'aria-label': 'Output variables' }, vars.slice(0, 20).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+    }
     replace(card.detail, lines);
+    const ls = [];
+    if (r && view.allowed.logs && r.startTime && card.category !== 'Approval') {
+      const href = '#/pipelines/' + seg(view.name) + '/executions/' + seg(exec.id) + '/logs/' + seg(r.id);
+      ls.push(h('a', { href, class: r.status === 'Failed' ? 'log-link failed' : 'log-link' }, r.status === 'Failed' ? 'Why it failed' : 'Log'));
+    }
+    const ext = safeLink(r && r.externalExecutionUrl);
+    if (ext) ls.push(h('a', { href: ext, rel: 'noopener noreferrer', target: '_blank' }, 'Details'));
+    replace(card.links, ls);
     const pending = r && r.status === 'InProgress' && card.category === 'Approval';
     if (pending && !card.slot.firstChild) card.slot.append(approvalForm(view, card));
     if (!pending && card.slot.firstChild) card.slot.replaceChildren();
     if (before && was !== s && s) announce(card.action + ' is ' + s);
   }
+  const bar = [];
+  if (view.allowed.stop && exec.status === 'InProgress') {
+    bar.push(h('button', { type: 'button', class: 'secondary', id: 'stop', onclick: () => stop(view, false) }, 'Stop'),
+      h('button', { type: 'button', class: 'secondary reject', id: 'abandon', onclick: () => stop(view, true) }, 'Stop and abandon'));
+  }
+  if (bar.length !== view.bar.childElementCount) replace(view.bar, bar);
   tick(view);
   if (before && before.status !== exec.status) announce('Execution ' + exec.status);
 }
@@ -202,6 +236,7 @@ function follow(view, id) {
     if (!view.alive) return;
     if (terminal.has(e.status)) {
       es.close();
+      if (view.es === es) view.es = null;
       view.live = '';
     }
     update(view, e);
@@ -240,6 +275,35 @@ async function start(view) {
     const out = await post(base(view.name) + '/executions', {});
     announce('Started execution ' + out.pipelineExecutionId);
     location.hash = '#/pipelines/' + seg(view.name) + '/executions/' + seg(out.pipelineExecutionId);
+  } catch (err) {
+    view.ctx.showError(err);
+  }
+}
+
+async function stop(view, abandon) {
+  const ok = await confirmDialog(abandon ? 'Stop and abandon?' : 'Stop this execution?',
+    abandon ? 'Running actions are abandoned at once; the execution ends Stopped.'
+      : 'No new action starts; running actions finish first, then the execution ends Stopped.',
+    abandon ? 'Stop and abandon' : 'Stop');
+  if (!ok) return;
+  try {
+    await post(base(view.name) + '/executions/' + seg(view.exec.id) + '/stop', { abandon, reason: 'Stopped from the console' });
+    announce('Stopping the execution');
+  } catch (err) {
+    view.ctx.showError(err);
+  }
+}
+
+async function retryStage(view, stage, mode) {
+  const all = mode === 'ALL_ACTIONS';
+  const ok = await confirmDialog('Retry ' + stage + '?',
+    all ? 'Every action of the stage runs again.' : 'The failed actions of the stage run again; the succeeded ones keep their results.',
+    all ? 'Retry all actions' : 'Retry failed actions');
+  if (!ok) return;
+  try {
+    await post(base(view.name) + '/executions/' + seg(view.exec.id) + '/stages/' + seg(stage) + '/retry', { retryMode: mode });
+    announce('Retrying ' + stage);
+    if (!view.es) follow(view, view.exec.id);
   } catch (err) {
     view.ctx.showError(err);
   }
