@@ -276,7 +276,9 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.Navigate("about:blank"),
 		chromedp.Navigate(s.endpoint+"/console/#/"),
 		poll(`[...document.querySelectorAll('tr[data-pipeline="console-demo"] .stage-strip .badge')].map(e => e.textContent).join(',') === 'Succeeded,Succeeded,Succeeded'`),
-		poll(`document.querySelector('tr[data-pipeline="console-demo"] td:nth-child(3) .badge').textContent === 'Succeeded'`))
+		poll(`document.querySelector('tr[data-pipeline="console-demo"] td:nth-child(3) .badge').textContent === 'Succeeded'`),
+		poll(`document.querySelector('tr[data-pipeline="console-demo"] .health .rate')?.textContent === '100% of 1' &&
+			/^ · (< )?\d+ s$/.test(document.querySelector('tr[data-pipeline="console-demo"] .health .median').textContent)`))
 	b.run("tabbing", chromedp.KeyEvent("\t"))
 	if got := eval[string](b, "reading the focus", `document.activeElement.className`); got != "skip" {
 		t.Fatalf("the first Tab focused %q, want the skip link", got)
@@ -391,4 +393,26 @@ func TestConsoleBrowserFailure(t *testing.T) {
 		t.Fatalf("stage after the retry: %+v", e.Stages[0])
 	}
 	b.screenshot("retried")
+}
+
+// TestConsoleBrowserPages: the list shows 25 pipelines a page; the search
+// filters across the pages.
+func TestConsoleBrowserPages(t *testing.T) {
+	var docs []string
+	for i := range 27 {
+		docs = append(docs, strings.Replace(consoleOther, `"nightly-report"`, fmt.Sprintf(`"report-%02d"`, i), 1))
+	}
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, docs...))
+	b := newBrowserTest(t, s, "console-pages")
+	b.signIn(s.creds)
+	shown := `[...document.querySelectorAll('#pipelines tbody tr')].filter(tr => !tr.hidden).map(tr => tr.dataset.pipeline)`
+	b.run("the first page",
+		poll(shown+`.length === 25 && `+shown+`[0] === 'report-00' && `+shown+`[24] === 'report-24'`),
+		poll(`document.getElementById('page-info').textContent === 'Page 1 of 2' && document.getElementById('prev-page').disabled`),
+		chromedp.Click(chromedp.CSS(`#next-page`)),
+		poll(shown+`.join(',') === 'report-25,report-26' && document.getElementById('next-page').disabled`),
+		poll(`document.querySelector('tr[data-pipeline="report-26"] .stage-strip .badge')?.textContent === 'Not run'`),
+		chromedp.SendKeys(chromedp.CSS(`#search`), "report-1"),
+		poll(shown+`.length === 10 && `+shown+`[0] === 'report-10' && document.querySelector('nav.pager').hidden`))
+	b.screenshot("search")
 }

@@ -2,9 +2,11 @@
 // its stages, its latest execution and when it changed; a search filters
 // the rows as one types.
 import { get, pages, seg } from './api.js';
-import { ago, h, replace, statusBadge } from './dom.js';
+import { ago, duration, h, replace, statusBadge } from './dom.js';
 
 const maxPipelines = 1000;
+const pageSize = 25;
+const recent = 20; // the executions health is measured over
 
 export function renderList(ctx) {
   let alive = true;
@@ -17,24 +19,53 @@ export function renderList(ctx) {
       h('th', { scope: 'col' }, 'Pipeline'),
       h('th', { scope: 'col' }, 'Stages (latest)'),
       h('th', { scope: 'col' }, 'Latest execution'),
+      h('th', { scope: 'col' }, h('abbr', { title: 'Success rate and median duration of the ' + recent + ' latest executions' }, 'Health')),
       h('th', { scope: 'col' }, 'Last change'))),
     body);
+  const prev = h('button', { type: 'button', class: 'secondary', id: 'prev-page' }, 'Previous');
+  const next = h('button', { type: 'button', class: 'secondary', id: 'next-page' }, 'Next');
+  const pageInfo = h('span', { id: 'page-info', 'aria-live': 'polite' });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of pipelines', hidden: true }, prev, pageInfo, next);
   replace(ctx.main,
     h('h1', {}, 'Pipelines'),
     h('div', { class: 'toolbar' }, h('label', { for: 'search' }, 'Search'), search),
-    count, table);
+    count, table, pager);
 
   const rows = [];
+  let page = 0;
   const filter = () => {
     const q = search.value.trim().toLowerCase();
-    let shown = 0;
-    for (const r of rows) {
-      r.el.hidden = q !== '' && !r.name.toLowerCase().includes(q);
-      if (!r.el.hidden) shown++;
-    }
-    count.textContent = rows.length === 0 ? 'No pipelines yet.' : shown + ' of ' + rows.length + ' pipelines';
+    const matched = rows.filter((r) => q === '' || r.name.toLowerCase().includes(q));
+    const pages = Math.max(1, Math.ceil(matched.length / pageSize));
+    page = Math.min(page, pages - 1);
+    const visible = new Set(matched.slice(page * pageSize, (page + 1) * pageSize));
+    for (const r of rows) r.el.hidden = !visible.has(r);
+    count.textContent = rows.length === 0 ? 'No pipelines yet.' : matched.length + ' of ' + rows.length + ' pipelines';
+    pager.hidden = pages < 2;
+    pageInfo.textContent = 'Page ' + (page + 1) + ' of ' + pages;
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+    for (const r of visible) fill(r);
   };
-  search.addEventListener('input', filter);
+  search.addEventListener('input', () => { page = 0; filter(); });
+  prev.addEventListener('click', () => { page--; filter(); });
+  next.addEventListener('click', () => { page++; filter(); });
+  // The state of the rows shown, a few at a time.
+  const queue = [];
+  let running = 0;
+  const fill = (r) => {
+    if (r.filled) return;
+    r.filled = true;
+    queue.push(r);
+    pump();
+  };
+  const pump = () => {
+    while (alive && running < 4 && queue.length) {
+      const r = queue.shift();
+      running++;
+      fillRow(r).finally(() => { running--; pump(); });
+    }
+  };
 
   (async () => {
     let list;
@@ -50,31 +81,23 @@ export function renderList(ctx) {
     for (const p of list) {
       const stages = h('td', { class: 'stages' }, h('span', { class: 'muted' }, '…'));
       const latest = h('td', {}, '…');
+      const health = h('td', { class: 'health' }, '');
       const changed = h('td', {}, ago(p.updated));
-      const el = h('tr', { dataset: { pipeline: p.name } },
+      const el = h('tr', { dataset: { pipeline: p.name }, hidden: true },
         h('th', { scope: 'row' }, h('a', { href: '#/pipelines/' + seg(p.name) }, p.name)),
-        stages, latest, changed);
+        stages, latest, health, changed);
       body.append(el);
-      rows.push({ name: p.name, el, stages, latest, changed, updated: p.updated });
+      rows.push({ name: p.name, el, stages, latest, health, changed, updated: p.updated, filled: false });
     }
     filter();
-    // The state of each, a few at a time.
-    let next = 0;
-    const worker = async () => {
-      while (alive && next < rows.length) {
-        const r = rows[next++];
-        await fillRow(r, ctx);
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
   })();
   return () => { alive = false; };
 }
 
-async function fillRow(r, ctx) {
+async function fillRow(r) {
   const base = '/v1/pipelines/' + seg(r.name);
   try {
-    const [state, execs] = await Promise.all([get(base + '/state'), get(base + '/executions?maxResults=1')]);
+    const [state, execs] = await Promise.all([get(base + '/state'), get(base + '/executions?maxResults=' + recent)]);
     replace(r.stages, h('ol', { class: 'stage-strip', 'aria-label': 'Stages of ' + r.name },
       (state.stageStates || []).map((s) => h('li', {},
         h('span', { class: 'stage-name' }, s.stageName), ' ',
@@ -85,6 +108,7 @@ async function fillRow(r, ctx) {
         h('a', { href: '#/pipelines/' + seg(r.name) + '/executions/' + seg(e.pipelineExecutionId), class: 'mono' }, e.pipelineExecutionId.slice(0, 8)));
       const t = e.lastUpdateTime || r.updated;
       replace(r.changed, ago(t));
+      replace(r.health, healthOf(execs.pipelineExecutionSummaries));
     } else {
       replace(r.latest, h('span', { class: 'muted' }, 'never run'));
     }
@@ -92,4 +116,21 @@ async function fillRow(r, ctx) {
     replace(r.stages, h('span', { class: 'muted' }, 'unavailable: ' + err.message));
     replace(r.latest, '');
   }
+}
+
+// healthOf is the success rate of the ended executions and the median
+// duration of the succeeded ones.
+function healthOf(list) {
+  const ended = list.filter((e) => ['Succeeded', 'Failed', 'Stopped'].includes(e.status));
+  if (ended.length === 0) return h('span', { class: 'muted' }, '—');
+  const ok = ended.filter((e) => e.status === 'Succeeded');
+  const rate = Math.round((100 * ok.length) / ended.length);
+  const times = ok.map((e) => (e.lastUpdateTime - e.startTime) * 1000).filter((d) => d >= 0).sort((a, b) => a - b);
+  let median = '';
+  if (times.length) {
+    const m = times.length >> 1;
+    median = duration(times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2);
+  }
+  return [h('span', { class: 'rate', title: ok.length + ' of ' + ended.length + ' ended executions succeeded' }, rate + '% of ' + ended.length),
+    median ? h('span', { class: 'muted median', title: 'median duration of the succeeded executions' }, ' · ' + median) : null];
 }
