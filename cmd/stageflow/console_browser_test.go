@@ -253,6 +253,30 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
+	// The transition into Deploy: disabled with a reason, then enabled.
+	sel := `.transition[data-stage="Deploy"]`
+	b.run("disabling the transition into Deploy",
+		chromedp.Click(chromedp.CSS(sel+` button.transition-toggle`)),
+		visible(`#confirm-input`),
+		chromedp.SendKeys(chromedp.CSS(`#confirm-input`), "Freeze for the audit"),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		poll(`document.querySelector('`+sel+`').dataset.enabled === 'false' &&
+			document.querySelector('`+sel+` .transition-reason').textContent.startsWith('Disabled: Freeze for the audit')`))
+	var state service.GetPipelineStateOutput
+	if code := s.get(t, "/v1/pipelines/console-demo/state", &state); code != 200 || state.StageStates[2].InboundTransitionState == nil ||
+		state.StageStates[2].InboundTransitionState.Enabled || state.StageStates[2].InboundTransitionState.DisabledReason != "Freeze for the audit" {
+		t.Fatalf("state after disabling: %d %+v", code, state.StageStates)
+	}
+	b.screenshot("transition-disabled")
+	b.run("enabling it again",
+		chromedp.Click(chromedp.CSS(sel+` button.transition-toggle`)),
+		visible(`#confirm-ok`),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		poll(`document.querySelector('`+sel+`').dataset.enabled === 'true'`))
+	if code := s.get(t, "/v1/pipelines/console-demo/state", &state); code != 200 || !state.StageStates[2].InboundTransitionState.Enabled {
+		t.Fatalf("state after enabling: %d %+v", code, state.StageStates[2])
+	}
+
 	// Light and dark follow the system.
 	background := func(scheme string) string {
 		t.Helper()
@@ -323,7 +347,7 @@ func TestConsoleBrowserPolicy(t *testing.T) {
 	b.run("opening console-demo as a viewer",
 		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo"),
 		visible(`.card[data-action="Approve"][data-status="InProgress"] .approval-slot p`))
-	n := eval[int](b, "counting buttons", `document.querySelectorAll('#start, #stop, #abandon, button.approve, button.reject, button.retry-failed, button.retry-all').length`)
+	n := eval[int](b, "counting buttons", `document.querySelectorAll('#start, #stop, #abandon, button.approve, button.reject, button.retry-failed, button.retry-all, .transition-toggle:not([hidden])').length`)
 	if n != 0 {
 		t.Fatalf("a read-only caller is shown %d Start/Approve/Reject buttons", n)
 	}

@@ -36,16 +36,28 @@ export function announce(text) {
 }
 
 // confirmDialog asks the user to confirm; it resolves to true or false.
-export function confirmDialog(title, text, okLabel) {
+// With inputLabel it also asks for a text (required), and resolves to that
+// text, or null when cancelled.
+export function confirmDialog(title, text, okLabel, inputLabel) {
   const dlg = document.getElementById('confirm');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = okLabel || 'Confirm';
+  const field = document.getElementById('confirm-field');
+  const input = document.getElementById('confirm-input');
+  field.hidden = !inputLabel;
+  input.required = !!inputLabel;
+  input.value = '';
+  document.getElementById('confirm-label').textContent = inputLabel || '';
   dlg.returnValue = '';
   return new Promise((resolve) => {
-    dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'), { once: true });
+    dlg.addEventListener('close', () => {
+      const ok = dlg.returnValue === 'ok';
+      if (inputLabel) resolve(ok ? input.value.trim() : null);
+      else resolve(ok);
+    }, { once: true });
     dlg.showModal();
-    document.getElementById('confirm-ok').focus();
+    (inputLabel ? input : document.getElementById('confirm-ok')).focus();
   });
 }
 

@@ -48,6 +48,7 @@ async function load(view) {
     ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn]];
   const fixed = ['start', 'stop', 'retry', 'logs'];
   const approvals = [];
+  const stageNames = (shape.stages || []).map((st) => st.name);
   for (const st of shape.stages || []) {
     for (const a of st.actions || []) {
       if (a.actionTypeId && a.actionTypeId.category === 'Approval') {
@@ -56,12 +57,22 @@ async function load(view) {
       }
     }
   }
+  const transitionsAt = checks.length;
+  for (const st of stageNames.slice(1)) {
+    checks.push(['codepipeline:DisableStageTransition', arn + '/' + st], ['codepipeline:EnableStageTransition', arn + '/' + st]);
+  }
   if (arn) {
     try {
       const me = await whoami(checks.slice(0, 100));
       const results = me.checks || [];
       fixed.forEach((k, i) => { view.allowed[k] = !!(results[i] && results[i].allowed); });
       approvals.forEach((key, i) => { view.allowed['approve:' + key] = !!(results[i + fixed.length] && results[i + fixed.length].allowed); });
+      stageNames.slice(1).forEach((st, i) => {
+        const d = results[transitionsAt + 2 * i];
+        const e = results[transitionsAt + 2 * i + 1];
+        view.allowed['disable:' + st] = !!(d && d.allowed);
+        view.allowed['enable:' + st] = !!(e && e.allowed);
+      });
     } catch (err) {
       ctx.showError(err);
     }
@@ -72,7 +83,7 @@ async function load(view) {
     : null;
   const info = h('div', { class: 'exec-info', id: 'exec-info' });
   view.bar = h('div', { class: 'actions-bar', id: 'exec-actions' });
-  const board = h('div', { class: 'board', id: 'board', role: 'list', 'aria-label': 'Stages of ' + name });
+  const board = h('div', { class: 'board', id: 'board', 'aria-label': 'Stages of ' + name });
   replace(ctx.main,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ', name),
     h('div', { class: 'title-row' },
@@ -81,6 +92,7 @@ async function load(view) {
     info, view.bar, board);
   buildBoard(view, shape, board);
   view.info = info;
+  refreshTransitions(view);
   if (exec) {
     if (!terminal.has(exec.status)) follow(view, exec.id);
     update(view, exec);
@@ -102,7 +114,8 @@ function buildBoard(view, shape, board) {
     });
     const badge = h('span', { class: 'stage-status' }, statusBadge('', st.name));
     const retry = h('div', { class: 'retry' });
-    const col = h('section', { class: 'stage', role: 'listitem', 'aria-label': 'Stage ' + st.name, dataset: { stage: st.name, status: '' } },
+    if (si > 0) board.append(makeTransition(view, st.name));
+    const col = h('section', { class: 'stage', 'aria-label': 'Stage ' + st.name, dataset: { stage: st.name, status: '' } },
       h('h2', {}, st.name, ' ', badge));
     view.stages[si] = { col, badge, retry, name: st.name };
     for (const ro of [...groups.keys()].sort((x, y) => x - y)) {
@@ -113,6 +126,64 @@ function buildBoard(view, shape, board) {
     col.append(retry);
     board.append(col);
   });
+}
+
+// makeTransition is the link into a stage from the one before it: a line,
+// struck through while the transition is disabled (with its reason), and
+// a button to disable or enable it when the caller's policy allows.
+function makeTransition(view, stage) {
+  const btn = h('button', { type: 'button', class: 'transition-toggle', hidden: true });
+  const reason = h('p', { class: 'transition-reason' });
+  const el = h('div', { class: 'transition', dataset: { stage, enabled: 'true' } }, h('div', { class: 'line', 'aria-hidden': 'true' }), btn, reason);
+  const t = { el, btn, reason, stage, enabled: true };
+  btn.addEventListener('click', () => toggleTransition(view, t));
+  view.transitions = view.transitions || [];
+  view.transitions.push(t);
+  return el;
+}
+
+async function refreshTransitions(view) {
+  let state;
+  try {
+    state = await get(base(view.name) + '/state');
+  } catch (err) {
+    view.ctx.showError(err);
+    return;
+  }
+  if (!view.alive) return;
+  const byName = new Map((state.stageStates || []).map((s) => [s.stageName, s.inboundTransitionState]));
+  for (const t of view.transitions || []) {
+    const ts = byName.get(t.stage);
+    t.enabled = !ts || ts.enabled !== false;
+    t.el.dataset.enabled = String(t.enabled);
+    t.reason.textContent = t.enabled ? '' : 'Disabled' + (ts.disabledReason ? ': ' + ts.disabledReason : '');
+    t.reason.title = !t.enabled && ts.lastChangedBy ? 'by ' + ts.lastChangedBy : '';
+    const may = view.allowed[(t.enabled ? 'disable:' : 'enable:') + t.stage];
+    t.btn.hidden = !may;
+    t.btn.textContent = t.enabled ? 'Disable' : 'Enable';
+    t.btn.setAttribute('aria-label', (t.enabled ? 'Disable' : 'Enable') + ' the transition into ' + t.stage);
+    t.btn.title = (t.enabled ? 'Disable' : 'Enable') + ' the transition into ' + t.stage;
+  }
+}
+
+async function toggleTransition(view, t) {
+  const path = base(view.name) + '/stages/' + seg(t.stage) + (t.enabled ? '/disable-transition' : '/enable-transition');
+  let body = {};
+  if (t.enabled) {
+    const reason = await confirmDialog('Disable the transition into ' + t.stage + '?',
+      'Executions wait in front of ' + t.stage + ' until the transition is enabled again.', 'Disable', 'Reason');
+    if (reason === null) return;
+    body = { reason };
+  } else if (!(await confirmDialog('Enable the transition into ' + t.stage + '?', 'Waiting executions go on into ' + t.stage + '.', 'Enable'))) {
+    return;
+  }
+  try {
+    await post(path, body);
+    announce('The transition into ' + t.stage + ' is ' + (t.enabled ? 'disabled' : 'enabled'));
+  } catch (err) {
+    view.ctx.showError(err);
+  }
+  await refreshTransitions(view);
 }
 
 function makeCard(view, st, a, si, ai) {
