@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/stageflow/stageflow/shared/api/rest"
@@ -56,6 +58,9 @@ type browserTest struct {
 	ctx    context.Context
 	shots  string
 	prefix string
+
+	mu         sync.Mutex
+	exceptions []string // the page's uncaught exceptions
 }
 
 func newBrowserTest(t *testing.T, s *server, name string) *browserTest {
@@ -84,6 +89,33 @@ func newBrowserTest(t *testing.T, s *server, name string) *browserTest {
 	}
 	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
 	t.Cleanup(cancel)
+	b := &browserTest{t: t, s: s, ctx: ctx, prefix: name}
+	// Every uncaught exception of the page fails the test.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var e *runtime.EventExceptionThrown
+		switch v := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			e = v
+		case runtime.EventExceptionThrown:
+			e = &v
+		default:
+			return
+		}
+		msg := e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil && e.ExceptionDetails.Exception.Description != "" {
+			msg += " " + e.ExceptionDetails.Exception.Description
+		}
+		b.mu.Lock()
+		b.exceptions = append(b.exceptions, fmt.Sprintf("%s (%s:%d)", msg, e.ExceptionDetails.URL, e.ExceptionDetails.LineNumber+1))
+		b.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if ex := b.pageExceptions(); ex != "" {
+			t.Errorf("the page threw: %s", ex)
+		}
+	})
 	shots, err := filepath.Abs(filepath.Join("..", "..", "test-screenshots"))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +123,14 @@ func newBrowserTest(t *testing.T, s *server, name string) *browserTest {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &browserTest{t: t, s: s, ctx: ctx, shots: shots, prefix: name}
+	b.shots = shots
+	return b
+}
+
+func (b *browserTest) pageExceptions() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.exceptions, "; ")
 }
 
 // run runs chromedp actions, failing the test with what was being done.
@@ -99,7 +138,7 @@ func (b *browserTest) run(what string, actions ...chromedp.Action[chromedp.Void]
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		b.screenshot("failed")
-		b.t.Fatalf("%s: %v", what, err)
+		b.t.Fatalf("%s: %v (the page threw: %s)", what, err, b.pageExceptions())
 	}
 }
 
@@ -119,7 +158,7 @@ func eval[T any](b *browserTest, what, expr string) T {
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
 		b.screenshot("failed")
-		b.t.Fatalf("%s: %v", what, err)
+		b.t.Fatalf("%s: %v (the page threw: %s)", what, err, b.pageExceptions())
 	}
 	return v
 }
@@ -230,7 +269,7 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`.card[data-action="Approve"] textarea`), "looks good"),
 		chromedp.Click(chromedp.CSS(`.card[data-action="Approve"] button.approve`)),
 		visible(`.card[data-action="Ship"][data-status="Succeeded"]`),
-		poll(`document.querySelector('#exec-status').textContent === 'Succeeded' && !document.getElementById('live')`),
+		poll(`document.querySelector('#exec-status')?.textContent === 'Succeeded' && !document.getElementById('live')`),
 		poll(`window.stageflowNoReload === true`))
 	id := eval[string](b, "reading the execution", `location.hash.split('/').pop()`)
 	e := s.waitExecution(t, "console-demo", id, "the execution to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
@@ -410,7 +449,7 @@ func TestConsoleBrowserFailure(t *testing.T) {
 		visible(`#confirm`),
 		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
 		visible(`.card[data-action="Unit"][data-status="Succeeded"]`),
-		poll(`document.querySelector('#exec-status').textContent === 'Succeeded'`),
+		poll(`document.querySelector('#exec-status')?.textContent === 'Succeeded'`),
 		chromedp.WaitNotPresent(chromedp.CSS(`button.retry-failed`)))
 	e := s.waitExecution(t, "flaky", started.PipelineExecutionID, "the retry's success", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
 	if e.Stages[0].ManualRetries != 1 {
@@ -439,4 +478,49 @@ func TestConsoleBrowserPages(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#search`), "report-1"),
 		poll(shown+`.length === 10 && `+shown+`[0] === 'report-10' && document.querySelector('nav.pager').hidden`))
 	b.screenshot("search")
+}
+
+// TestConsoleBrowserApprovals: the approvals page lists the approvals
+// waiting across the pipelines, each approvable from there.
+func TestConsoleBrowserApprovals(t *testing.T) {
+	other := strings.Replace(consoleDemo, `"console-demo"`, `"console-other"`, 1)
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo, other, consoleOther))
+	ids := map[string]string{}
+	for _, p := range []string{"console-demo", "console-other"} {
+		var started rest.RESTExecutionID
+		if code := s.post(t, "/v1/pipelines/"+p+"/executions", "{}", &started); code != 201 {
+			t.Fatalf("start %s: %d", p, code)
+		}
+		ids[p] = started.PipelineExecutionID
+		s.waitExecution(t, p, started.PipelineExecutionID, "the approval of "+p, func(e *engine.Execution) bool {
+			for _, r := range e.Actions {
+				if r.Action == "Approve" && r.Status == engine.InProgress {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	b := newBrowserTest(t, s, "console-approvals")
+	b.signIn(s.creds)
+	b.run("the approvals page",
+		chromedp.Click(chromedp.CSS(`nav a[href="#/approvals"]`)),
+		poll(`document.getElementById('approvals-status')?.textContent === '2 approvals waiting'`),
+		poll(`[...document.querySelectorAll('#approvals li')].map(li => li.dataset.pipeline).join(',') === 'console-demo,console-other'`),
+		poll(`document.querySelector('li[data-pipeline="console-other"] .custom')?.textContent === 'Ship console-demo?'`))
+	b.screenshot("list")
+	b.run("approving console-other's",
+		chromedp.SendKeys(chromedp.CSS(`li[data-pipeline="console-other"] textarea`), "from the approvals page"),
+		chromedp.Click(chromedp.CSS(`li[data-pipeline="console-other"] button.approve`)),
+		poll(`document.querySelector('li[data-pipeline="console-other"]')?.textContent === 'console-other / Release / Approve: Approved'`))
+	e := s.waitExecution(t, "console-other", ids["console-other"], "console-other to succeed", func(e *engine.Execution) bool { return e.Status == engine.Succeeded })
+	for _, r := range e.Actions {
+		if r.Action == "Approve" && r.Summary != "from the approvals page" {
+			t.Fatalf("the approval's run: %+v", r)
+		}
+	}
+	var d engine.Execution
+	if code := s.get(t, "/v1/pipelines/console-demo/executions/"+ids["console-demo"], &d); code != 200 || d.Status != engine.InProgress {
+		t.Fatalf("console-demo: %d %s (it was not approved)", code, d.Status)
+	}
 }

@@ -4,6 +4,7 @@
 import { APIError, post, setCSRF, whoami } from './api.js';
 import { h, replace } from './dom.js';
 import { renderList } from './list.js';
+import { renderApprovals } from './approvals.js';
 import { renderLog } from './logs.js';
 import { renderPipeline } from './pipeline.js';
 
@@ -51,6 +52,8 @@ function route(ev) {
   const ctx = { main, identity, showError };
   if (parts.length === 1 && parts[0] === '') {
     leave = renderList(ctx);
+  } else if (parts.length === 1 && parts[0] === 'approvals') {
+    leave = renderApprovals(ctx);
   } else if (parts[0] === 'pipelines' && parts.length === 2 && parts[1] !== '') {
     leave = renderPipeline(ctx, parts[1], '');
   } else if (parts[0] === 'pipelines' && parts.length === 4 && parts[2] === 'executions' && parts[3] !== '') {

@@ -95,3 +95,12 @@ export function duration(ms) {
   if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
   return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
 }
+
+// safeLink is an http(s) URL as given, or '' (no javascript: or data: links).
+export function safeLink(s) {
+  if (!s) return '';
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : '';
+  } catch { return ''; }
+}

@@ -5,7 +5,8 @@
 // manual approvals (approve or reject with a comment) are offered only
 // when the caller's policy allows them (GET /v1/whoami's checks).
 import { get, post, seg, whoami } from './api.js';
-import { announce, confirmDialog, duration, h, replace, statusBadge, toDate } from './dom.js';
+import { approvalControls } from './approvals.js';
+import { announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
 
 const terminal = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
 
@@ -381,40 +382,8 @@ async function retryStage(view, stage, mode) {
 }
 
 function approvalForm(view, card) {
-  const key = card.stage + '/' + card.action;
-  if (!view.allowed['approve:' + key]) {
-    return h('p', { class: 'muted' }, 'Waiting for approval (your policy does not allow approving it).');
-  }
-  const fid = 'comment-' + card.stage + '-' + card.action;
-  const comment = h('textarea', { id: fid, class: 'comment', rows: '2', maxlength: '512' });
-  const extra = [];
-  if (card.config.CustomData) extra.push(h('p', { class: 'custom' }, card.config.CustomData));
-  const link = safeLink(card.config.ExternalEntityLink);
-  if (link) extra.push(h('p', {}, h('a', { href: link, rel: 'noopener noreferrer', target: '_blank' }, 'Review: ' + link)));
-  const send = async (status) => {
-    if (status === 'Rejected' && !(await confirmDialog('Reject ' + card.action + '?', 'The stage fails and the execution stops here.', 'Reject'))) return;
-    try {
-      await post(base(view.name) + '/approvals', {
-        executionId: view.exec.id, stage: card.stage, action: card.action, status, summary: comment.value,
-      });
-      announce(card.action + ' ' + status.toLowerCase());
-    } catch (err) {
-      view.ctx.showError(err);
-    }
-  };
-  return h('form', { class: 'approval', onsubmit: (ev) => ev.preventDefault() },
-    extra,
-    h('label', { for: fid }, 'Comment'), comment,
-    h('div', { class: 'buttons' },
-      h('button', { type: 'button', class: 'approve', onclick: () => send('Approved') }, 'Approve'),
-      h('button', { type: 'button', class: 'reject secondary', onclick: () => send('Rejected') }, 'Reject')));
+  return approvalControls({
+    pipeline: view.name, executionId: view.exec.id, stage: card.stage, action: card.action, config: card.config,
+    allowed: view.allowed['approve:' + card.stage + '/' + card.action], showError: view.ctx.showError,
+  });
 }
-
-function safeLink(s) {
-  if (!s) return '';
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : '';
-  } catch { return ''; }
-}
-
