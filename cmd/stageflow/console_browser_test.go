@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +195,24 @@ func (b *browserTest) signIn(creds aws.Credentials) {
 	}
 }
 
+// startConsoleServer starts `stageflow serve` with the pipelines of docs
+// loaded, and waits until each is there.
+func startConsoleServer(t *testing.T, docs ...string) *server {
+	t.Helper()
+	s := startServer(t, t.TempDir(), "--load", writePipelines(t, docs...))
+	re := regexp.MustCompile(`"name":\s*"([^"]+)"`)
+	for _, d := range docs {
+		name := re.FindStringSubmatch(d)[1]
+		for deadline := time.Now().Add(30 * time.Second); s.get(t, "/v1/pipelines/"+name, nil) != 200; {
+			if time.Now().After(deadline) {
+				t.Fatalf("serve did not load %s", name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return s
+}
+
 func writePipelines(t *testing.T, docs ...string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -211,7 +230,7 @@ func writePipelines(t *testing.T, docs ...string) string {
 // with a comment, see it succeed, then the same page in dark mode.
 func TestConsoleBrowser(t *testing.T) {
 	began := time.Now()
-	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo, consoleOther))
+	s := startConsoleServer(t, consoleDemo, consoleOther)
 	b := newBrowserTest(t, s, "console")
 	b.signIn(s.creds)
 
@@ -364,7 +383,7 @@ func TestConsoleBrowser(t *testing.T) {
 // TestConsoleBrowserPolicy: a caller whose policy allows reading only is
 // shown no Start button and no approval buttons.
 func TestConsoleBrowserPolicy(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo))
+	s := startConsoleServer(t, consoleDemo)
 	var key service.CreateAccessKeyOutput
 	if code := s.post(t, "/v1/keys", `{"user": "viewer", "policies": [{"name": "AWSCodePipeline_ReadOnlyAccess"}]}`, &key); code != 201 {
 		t.Fatalf("POST /v1/keys: %d %+v", code, key)
@@ -405,7 +424,7 @@ func TestConsoleBrowserFailure(t *testing.T) {
      "environmentVariables": [{"name": "MARKER", "value": %q}],
      "commands": ["printf 'running \\033[31mred\\033[0m tests\\n'", "echo line three",
        "if [ -e \"$MARKER\" ]; then echo passed; else touch \"$MARKER\"; echo 'error: TestThing failed'; echo cleaning up; exit 3; fi"]}]}]}}`, marker)
-	s := startServer(t, t.TempDir(), "--load", writePipelines(t, flaky))
+	s := startConsoleServer(t, flaky)
 	var started rest.RESTExecutionID
 	if code := s.post(t, "/v1/pipelines/flaky/executions", "{}", &started); code != 201 {
 		t.Fatalf("start: %d", code)
@@ -465,7 +484,7 @@ func TestConsoleBrowserPages(t *testing.T) {
 	for i := range 27 {
 		docs = append(docs, strings.Replace(consoleOther, `"nightly-report"`, fmt.Sprintf(`"report-%02d"`, i), 1))
 	}
-	s := startServer(t, t.TempDir(), "--load", writePipelines(t, docs...))
+	s := startConsoleServer(t, docs...)
 	b := newBrowserTest(t, s, "console-pages")
 	b.signIn(s.creds)
 	shown := `[...document.querySelectorAll('#pipelines tbody tr')].filter(tr => !tr.hidden).map(tr => tr.dataset.pipeline)`
@@ -484,7 +503,7 @@ func TestConsoleBrowserPages(t *testing.T) {
 // waiting across the pipelines, each approvable from there.
 func TestConsoleBrowserApprovals(t *testing.T) {
 	other := strings.Replace(consoleDemo, `"console-demo"`, `"console-other"`, 1)
-	s := startServer(t, t.TempDir(), "--load", writePipelines(t, consoleDemo, other, consoleOther))
+	s := startConsoleServer(t, consoleDemo, other, consoleOther)
 	ids := map[string]string{}
 	for _, p := range []string{"console-demo", "console-other"} {
 		var started rest.RESTExecutionID
