@@ -300,6 +300,12 @@ func TestConsoleBrowser(t *testing.T) {
 	if e.Trigger.Type != "StartPipelineExecution" {
 		t.Fatalf("trigger %+v", e.Trigger)
 	}
+	b.run("the execution in the history (the page once loaded again)",
+		chromedp.Navigate("about:blank"),
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo"),
+		poll(`document.querySelector('#history li[data-execution="`+id+`"] .badge')?.textContent === 'Succeeded' &&
+			document.querySelector('#history li[data-execution="`+id+`"] a').getAttribute('aria-current') === 'page'`),
+		visible(`.card[data-action="Ship"][data-status="Succeeded"]`))
 	view := b.screenshot("pipeline")
 	if dst := os.Getenv("STAGEFLOW_CONSOLE_SCREENSHOT"); dst != "" && view != "" {
 		data, err := os.ReadFile(view)

@@ -6,7 +6,7 @@
 // when the caller's policy allows them (GET /v1/whoami's checks).
 import { get, post, seg, whoami } from './api.js';
 import { approvalControls } from './approvals.js';
-import { announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
+import { ago, announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
 
 const terminal = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
 
@@ -35,11 +35,8 @@ async function load(view) {
   const arn = (doc.metadata && doc.metadata.pipelineArn) || '';
   let exec = null;
   let id = view.execId;
-  if (!id) {
-    const page = await get(base(name) + '/executions?maxResults=1');
-    const first = (page.pipelineExecutionSummaries || [])[0];
-    id = first ? first.pipelineExecutionId : '';
-  }
+  const history = (await get(base(name) + '/executions?maxResults=10')).pipelineExecutionSummaries || [];
+  if (!id) id = history.length ? history[0].pipelineExecutionId : '';
   if (id) exec = await get(base(name) + '/executions/' + seg(id));
   if (!view.alive) return;
 
@@ -90,7 +87,7 @@ async function load(view) {
     h('div', { class: 'title-row' },
       h('h1', {}, name, ' ', h('span', { class: 'muted version' }, 'version ' + (doc.pipeline.version || ''))),
       startBtn),
-    info, view.bar, board);
+    info, view.bar, board, historyOf(view, history, id));
   buildBoard(view, shape, board);
   view.info = info;
   refreshTransitions(view);
@@ -101,6 +98,18 @@ async function load(view) {
     replace(info, h('p', { class: 'muted' }, 'This pipeline has not run yet.'));
   }
   view.timers.push(setInterval(() => tick(view), 1000));
+}
+
+// historyOf lists the recent executions, each a link to its view.
+function historyOf(view, history, current) {
+  if (!history.length) return null;
+  return h('section', { class: 'history', 'aria-labelledby': 'history-title' },
+    h('h2', { id: 'history-title' }, 'Recent executions'),
+    h('ol', { id: 'history' }, history.map((e) => h('li', { dataset: { execution: e.pipelineExecutionId } },
+      statusBadge(e.status, 'Execution'), ' ',
+      h('a', { class: 'mono', href: '#/pipelines/' + seg(view.name) + '/executions/' + seg(e.pipelineExecutionId),
+        'aria-current': e.pipelineExecutionId === current ? 'page' : false }, e.pipelineExecutionId.slice(0, 8)),
+      ' ', h('span', { class: 'muted' }, (e.trigger && e.trigger.triggerType) || '', ' · ', ago(e.startTime))))));
 }
 
 // buildBoard makes the stage columns and action cards once; update fills
@@ -314,7 +323,11 @@ function follow(view, id) {
     update(view, e);
   });
   es.onerror = () => {
-    if (got || !view.alive) return; // EventSource reconnects by itself
+    if (!view.alive) return;
+    // After a message EventSource reconnects by itself, unless the server
+    // refused (a session ended): then, as when no stream gets through at
+    // all, the page polls (and shows why a poll fails).
+    if (got && es.readyState !== EventSource.CLOSED) return;
     es.close();
     view.es = null;
     poll(view, id);
