@@ -22,6 +22,7 @@ func TestRootRouting(t *testing.T) {
 		{"POST", "[::1]:8480", "/", 200, "codepipeline"},
 		{"GET", "127.0.0.1:8480", "/", 302, ""},
 		{"HEAD", "127.0.0.1:8480", "/", 302, ""},
+		{"GET", "127.0.0.1:8480", "/?X-Amz-Signature=x", 200, "codepipeline"},
 		{"GET", "evil.example:8480", "/", 403, ""},
 		{"GET", "127.0.0.1", "/stageflow-artifacts/p/e/a.zip", 200, "s3"},
 		{"GET", "127.0.0.1", "/stageflow-artifactsX/a", 200, "codepipeline"},

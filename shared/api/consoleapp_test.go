@@ -39,6 +39,13 @@ func TestConsoleAssets(t *testing.T) {
 		}
 	}
 
+	// A signed GET / or one naming an operation stays the CodePipeline door's.
+	for _, h := range [][]string{{"Authorization", "AWS4-HMAC-SHA256 Credential=x"}, {"X-Amz-Target", "CodePipeline_20150709.ListPipelines"}} {
+		if resp, body := get(http.MethodGet, "/", h...); resp.StatusCode == http.StatusFound || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+			t.Errorf("GET / with %s: %d %s", h[0], resp.StatusCode, body)
+		}
+	}
+
 	want := map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 	paths := []string{api.ConsolePath}
 	for _, n := range consoleui.Names() {
