@@ -23,7 +23,7 @@ DYNAMODB_LOCAL_SHA256  := 3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f17701667
 DYNAMODB_LOCAL_DIR     := $(CURDIR)/tools/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 export STAGEFLOW_DYNAMODB_LOCAL_JAR := $(DYNAMODB_LOCAL_DIR)/DynamoDBLocal.jar
 
-.PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean \
+.PHONY: help build run run-once system-deps js-deps dynamodb-local test test-race test-unit test-integration lint deps fuzz bench clean screenshot \
 	build-lambdas cdk-cli synth deploy rie
 
 help: ## list the targets
@@ -60,8 +60,9 @@ test-race: deps ## the concurrent packages again under the race detector
 test-unit: deps js-deps ## the fast Go tests (-short: skips the AWS CLI round trip)
 	$(GO) test -count=1 -short ./...
 
-system-deps: ## install the system tools tests use (jq), if missing
+system-deps: ## install the system tools tests use (jq, chromium for the console's browser tests), if missing
 	@command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 	@command -v aws >/dev/null || echo "note: the AWS CLI is not installed; the AWS CLI round-trip test will be skipped, and the API fidelity tests (which read the definition its botocore ships) will fail"
 
 # The JavaScript tools the tests run (tools/js): asl-validator and the
@@ -91,6 +92,14 @@ $(TOOLS)/staticcheck:
 
 fuzz: ## run the pipeline loader fuzz target for FUZZTIME (default 60s)
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./shared/pipeline
+
+# The console's browser tests (cmd/stageflow/console_browser_test.go) save
+# their screenshots into test-screenshots/; this keeps the pipeline view's
+# as the README's image.
+screenshot: deps system-deps ## regenerate docs/console-pipeline.png from the console's browser test
+	@mkdir -p docs
+	STAGEFLOW_CONSOLE_SCREENSHOT=$(CURDIR)/docs/console-pipeline.png $(GO) test -count=1 -run '^TestConsoleBrowser$$' ./cmd/stageflow
+	@echo "make screenshot: docs/console-pipeline.png"
 
 bench: ## Go benchmarks with their figures
 	$(GO) test -run='^$$' -bench=. -benchmem ./shared/...
@@ -150,4 +159,4 @@ deploy: build-lambdas cdk-cli ## deploy the stack with the AWS credentials of th
 	$(CDK) deploy $(CDK_ARGS)
 
 clean: ## remove build outputs and local data
-	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules $(CDK_CLI_DIR)/node_modules build cdk.out
+	rm -rf $(BIN) $(DATA_DIR) $(ONCE_DIR) $(TOOLS) $(JS_DIR)/node_modules $(CDK_CLI_DIR)/node_modules build cdk.out test-screenshots

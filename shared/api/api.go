@@ -259,6 +259,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isConsolePath(r.URL.Path):
 		door = "console"
 		h.console(rw, r)
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) && r.Header.Get("X-Amz-Target") == "":
+		// A browser opening the server's address: the console. A signed
+		// request or one naming an operation is the CodePipeline door's
+		// (which answers POST only).
+		door = "console"
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(rw, r, ConsolePath, http.StatusFound)
 	case strings.HasPrefix(r.URL.Path, service.WebhookPath):
 		// Not signed with SigV4: each webhook verifies its own
 		// authentication (webhookdoor).

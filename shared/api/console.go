@@ -1,13 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/stageflow/stageflow/shared/api/consoleui"
 	"github.com/stageflow/stageflow/shared/api/reqlog"
 	"github.com/stageflow/stageflow/shared/api/rest"
 	"github.com/stageflow/stageflow/shared/api/throttle"
@@ -20,7 +23,9 @@ import (
 //
 //	GET  /console/signin?token=T   exchanges a one-time sign-in link for a session cookie, then redirects to /console/
 //	POST /console/signout          ends the cookie's session (X-CSRF-Token required)
-//	GET  /console/                 the console (for now a page naming who is signed in)
+//	GET  /console/                 the console's page (shared/api/consoleui; the page asks /v1/whoami who is signed in)
+//	GET  /console/assets/NAME      its style sheet and JavaScript modules
+//	GET  /                         redirects to /console/
 //
 // The session cookie then authenticates requests of the REST door
 // (authn.go): never the CodePipeline door, and every request of it that
@@ -33,6 +38,8 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 	// ConsolePath is the console's root.
 	ConsolePath = "/console/"
+	// ConsoleAssetsPath is where the console's assets are served.
+	ConsoleAssetsPath = "/console/assets/"
 	// ConsoleSignOutPath ends a session.
 	ConsoleSignOutPath = "/console/signout"
 )
@@ -56,14 +63,22 @@ func (h *Handler) console(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.signOut(w, r)
-	case ConsolePath, "/console":
+	case "/console":
+		http.Redirect(w, r, ConsolePath, http.StatusMovedPermanently)
+	default:
+		name := consoleui.Index
+		if r.URL.Path != ConsolePath {
+			var ok bool
+			if name, ok = strings.CutPrefix(r.URL.Path, ConsoleAssetsPath); !ok {
+				consolePage(w, http.StatusNotFound, "Not found", "There is no console page "+r.URL.Path+".")
+				return
+			}
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.consoleMethod(w, "GET")
+			h.consoleMethod(w, "GET, HEAD")
 			return
 		}
-		h.consoleHome(w, r)
-	default:
-		consolePage(w, http.StatusNotFound, "Not found", "There is no console page "+r.URL.Path+".")
+		h.consoleApp(w, r, name)
 	}
 }
 
@@ -152,23 +167,35 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// consoleHome is the console's root: for now, who is signed in.
-func (h *Handler) consoleHome(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(SessionCookie); err == nil {
-		c, ok, err := h.svc.ConsoleCaller(r.Context(), ck.Value)
-		if err != nil {
-			reqlog.Fail(r.Context(), err)
-			consolePage(w, http.StatusInternalServerError, "Stageflow", "The server could not look the session up; try again.")
-			return
-		}
-		if ok {
-			consolePage(w, http.StatusOK, "Stageflow", "Signed in as "+c.Principal+
-				" (access key "+c.AccessKeyID+"). The session cookie authenticates this browser's requests to the REST API under /v1.")
-			return
-		}
+// consoleApp answers the console's page and its assets (consoleui), the
+// same for everyone: the page asks GET /v1/whoami who is signed in. Only
+// the embedded files are served, each with its own type, never sniffed;
+// the Content-Security-Policy lets the page load only this server's
+// scripts, styles and data, run no inline script, and be framed by no one.
+func (h *Handler) consoleApp(w http.ResponseWriter, r *http.Request, name string) {
+	a, ok := consoleui.Lookup(name)
+	if !ok {
+		consolePage(w, http.StatusNotFound, "Not found", "There is no console page "+r.URL.Path+".")
+		return
 	}
-	consolePage(w, http.StatusOK, "Stageflow", "Not signed in: run `stageflow console-link` and open the link it prints.")
+	hd := w.Header()
+	hd.Set("Content-Type", a.ContentType)
+	hd.Set("Content-Security-Policy", ConsoleCSP)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	// Revalidated each time (the ETag makes that cheap): a new binary's
+	// assets are never mixed with an old one's.
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("ETag", a.ETag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.Content))
 }
+
+// ConsoleCSP is the console's Content-Security-Policy.
+const ConsoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 var consoleTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title></head>

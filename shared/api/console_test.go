@@ -169,10 +169,13 @@ func TestConsoleLinkIsUsedOnce(t *testing.T) {
 		t.Fatalf("second use: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 
-	// The console's root names who is signed in.
+	// The console's page asks whoami who is signed in.
 	status, page := browser(t, srv, cookie, http.MethodGet, api.ConsolePath, "", "")
-	if status != http.StatusOK || !strings.Contains(string(page), apitest.AdminPrincipal) {
+	if status != http.StatusOK || !strings.Contains(string(page), `src="/console/assets/app.js"`) {
 		t.Fatalf("console root: %d %s", status, page)
+	}
+	if me := whoamiOf(t, srv, cookie); me.Principal != apitest.AdminPrincipal {
+		t.Fatalf("whoami of the session: %+v", me)
 	}
 }
 

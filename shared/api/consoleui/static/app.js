@@ -1,0 +1,103 @@
+// The console's entry: who is signed in, then the view the URL's fragment
+// names (#/ the pipelines, #/pipelines/NAME a pipeline, and
+// #/pipelines/NAME/executions/ID one of its executions).
+import { APIError, post, setCSRF, whoami } from './api.js';
+import { h, replace } from './dom.js';
+import { renderList } from './list.js';
+import { renderApprovals } from './approvals.js';
+import { renderLog } from './logs.js';
+import { renderPipeline } from './pipeline.js';
+
+const main = document.getElementById('main');
+const banner = document.getElementById('banner');
+let identity = null;
+let leave = null; // the current view's cleanup (closing its streams)
+
+export function showError(err) {
+  if (!err) {
+    banner.hidden = true;
+    banner.textContent = '';
+    return;
+  }
+  let text = err.message || String(err);
+  if (err instanceof APIError) {
+    if (err.status === 403 && err.code === 'AccessDeniedException') text = 'Not allowed: ' + text;
+    else text = err.code + ': ' + text;
+  }
+  banner.textContent = text;
+  banner.hidden = false;
+}
+
+function signedOut(err) {
+  document.getElementById('who').textContent = 'Not signed in';
+  replace(main,
+    h('h1', {}, 'Sign in to Stageflow'),
+    h('p', {}, 'Run ', h('code', {}, 'stageflow console-link'), ' and open the link it prints. A link signs one browser in, once.'),
+    err ? h('p', { class: 'muted' }, 'The server said: ' + err.message) : null);
+}
+
+// route shows the view the URL names; after a navigation (not on the
+// first load) the focus moves to the new view, for keyboards and screen
+// readers.
+function route(ev) {
+  if (leave) { leave(); leave = null; }
+  showError(null);
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map((p) => {
+    try { return decodeURIComponent(p); } catch { return null; }
+  });
+  if (parts.includes(null)) {
+    replace(main, h('h1', {}, 'Not found'), h('p', {}, 'This address is not a console page.'));
+    return;
+  }
+  const ctx = { main, identity, showError };
+  if (parts.length === 1 && parts[0] === '') {
+    leave = renderList(ctx);
+  } else if (parts.length === 1 && parts[0] === 'approvals') {
+    leave = renderApprovals(ctx);
+  } else if (parts[0] === 'pipelines' && parts.length === 2 && parts[1] !== '') {
+    leave = renderPipeline(ctx, parts[1], '');
+  } else if (parts[0] === 'pipelines' && parts.length === 4 && parts[2] === 'executions' && parts[3] !== '') {
+    leave = renderPipeline(ctx, parts[1], parts[3]);
+  } else if (parts[0] === 'pipelines' && parts[2] === 'executions' && parts[4] === 'logs' && parts[5] &&
+    (parts.length === 6 || (parts.length === 7 && /^L[1-9][0-9]{0,8}$/.test(parts[6])))) {
+    leave = renderLog(ctx, parts[1], parts[3], parts[5], parts.length === 7 ? Number(parts[6].slice(1)) : 0);
+  } else {
+    replace(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no console page ' + location.hash + '.'), h('a', { href: '#/' }, 'All pipelines'));
+  }
+  if (ev) main.focus({ preventScroll: true });
+}
+
+async function start() {
+  try {
+    identity = await whoami([]);
+  } catch (err) {
+    if (err instanceof APIError && (err.status === 401 || err.status === 403 || err.status === 400)) {
+      signedOut(err);
+      return;
+    }
+    showError(err);
+    return;
+  }
+  setCSRF(identity.csrfToken);
+  document.getElementById('who').textContent = 'Signed in as ' + identity.principal;
+  const so = document.getElementById('signout');
+  if (identity.csrfToken) {
+    so.hidden = false;
+    so.addEventListener('click', async () => {
+      try {
+        await post('/console/signout', {});
+      } catch (err) {
+        // the answer is 204 with no body: APIError only on a refusal
+        if (err.status !== 0) { showError(err); return; }
+      }
+      identity = null;
+      so.hidden = true;
+      if (leave) { leave(); leave = null; }
+      signedOut(null);
+    });
+  }
+  window.addEventListener('hashchange', route);
+  route(null);
+}
+
+start();
