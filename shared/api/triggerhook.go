@@ -43,26 +43,12 @@ func (b triggerBackend) TriggerSecret(ctx context.Context, id string) ([]byte, s
 }
 
 func (b triggerBackend) Pipelines(ctx context.Context) ([]*pipeline.Pipeline, error) {
-	ctx = service.LocalCaller(ctx, "stageflow-triggers")
 	var out []*pipeline.Pipeline
-	next := ""
-	for {
-		page, err := b.svc.ListPipelines(ctx, 100, next)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range page.Pipelines {
-			got, err := b.svc.GetPipeline(ctx, s.Name, 0)
-			if err != nil {
-				continue // deleted meanwhile
-			}
-			out = append(out, &got.Pipeline)
-		}
-		if page.NextToken == "" {
-			return out, nil
-		}
-		next = page.NextToken
-	}
+	err := b.svc.EachPipeline(service.LocalCaller(ctx, "stageflow-triggers"), func(p *pipeline.Pipeline) error {
+		out = append(out, p)
+		return nil
+	})
+	return out, err
 }
 
 func (b triggerBackend) Start(ctx context.Context, name string, revs []engine.SourceRevision, typ, detail string) (string, error) {

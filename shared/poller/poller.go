@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/errs"
 	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
@@ -104,43 +103,30 @@ func (p *Poller) log() *slog.Logger {
 
 // Round looks at every pipeline once and returns the executions it started.
 // A source that cannot be read is logged and skipped; the error is only for
-// a service that cannot list its pipelines.
+// a service that cannot list or read its pipelines.
 func (p *Poller) Round(ctx context.Context) ([]Started, error) {
 	ctx = service.LocalCaller(ctx, "stageflow-poller")
 	var started []Started
-	next := ""
-	for {
-		page, err := p.Service.ListPipelines(ctx, 100, next)
+	err := p.Service.EachPipeline(ctx, func(pl *pipeline.Pipeline) error {
+		s, err := p.pollPipeline(ctx, pl)
+		started = append(started, s...)
 		if err != nil {
-			return started, err
+			p.log().Warn("polling a pipeline's sources", "pipeline", pl.Name, "err", err)
 		}
-		for _, sum := range page.Pipelines {
-			s, err := p.pollPipeline(ctx, sum.Name)
-			started = append(started, s...)
-			if err != nil && !errs.Is(err, errs.NotFound) {
-				p.log().Warn("polling a pipeline's sources", "pipeline", sum.Name, "err", err)
-			}
-		}
-		if page.NextToken == "" {
-			return started, nil
-		}
-		next = page.NextToken
-	}
+		return nil
+	})
+	return started, err
 }
 
-func (p *Poller) pollPipeline(ctx context.Context, name string) ([]Started, error) {
-	out, err := p.Service.GetPipeline(ctx, name, 0)
-	if err != nil {
-		return nil, err
-	}
+func (p *Poller) pollPipeline(ctx context.Context, pl *pipeline.Pipeline) ([]Started, error) {
 	var started []Started
 	var errList []error
-	for _, st := range out.Pipeline.Stages {
+	for _, st := range pl.Stages {
 		for _, a := range st.Actions {
 			if !Polled(a) {
 				continue
 			}
-			s, err := p.pollAction(ctx, name, a)
+			s, err := p.pollAction(ctx, pl.Name, a)
 			if err != nil {
 				errList = append(errList, err)
 				continue

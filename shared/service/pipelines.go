@@ -187,6 +187,36 @@ func (s *Service) ListPipelines(ctx context.Context, maxResults int, nextToken s
 	return out, nil
 }
 
+// EachPipeline calls fn with the latest version of every pipeline (as
+// GetPipeline answers it), in name order, a page of ListPipelines at a time;
+// a pipeline deleted between the page and its read is skipped. The error is
+// the listing's, or fn's, which stops the walk.
+func (s *Service) EachPipeline(ctx context.Context, fn func(*pipeline.Pipeline) error) error {
+	next := ""
+	for {
+		page, err := s.ListPipelines(ctx, 100, next)
+		if err != nil {
+			return err
+		}
+		for _, sum := range page.Pipelines {
+			got, err := s.GetPipeline(ctx, sum.Name, 0)
+			if errs.Is(err, errs.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(&got.Pipeline); err != nil {
+				return err
+			}
+		}
+		if page.NextToken == "" {
+			return nil
+		}
+		next = page.NextToken
+	}
+}
+
 // pipelineOutput is a stored pipeline as the API shows it: its secret
 // configuration values masked.
 func (s *Service) pipelineOutput(rec *store.Pipeline, sp secretProps) *GetPipelineOutput {
