@@ -18,7 +18,6 @@ import (
 	"github.com/stageflow/stageflow/shared/artifacts"
 	"github.com/stageflow/stageflow/shared/embedded"
 	"github.com/stageflow/stageflow/shared/engine"
-	"github.com/stageflow/stageflow/shared/pipeline"
 	"github.com/stageflow/stageflow/shared/service"
 )
 
@@ -67,23 +66,7 @@ func TestRemoteBucketThroughPolling(t *testing.T) {
 		AccessKeyID: "AKIDREMOTE", SecretAccessKey: "remote-secret"}); err != nil {
 		t.Fatal(err)
 	}
-	doc := `{"name": "app", "stages": [
-	 {"name": "Source", "actions": [{"name": "Src", "namespace": "SourceVariables",
-	   "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-	   "configuration": {"S3Bucket": "releases", "S3ObjectKey": "app.zip", "PollForSourceChanges": "true"},
-	   "outputArtifacts": [{"name": "Code"}]}]},
-	 {"name": "Build", "actions": [{"name": "Check",
-	   "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
-	   "inputArtifacts": [{"name": "Code"}],
-	   "environmentVariables": [{"name": "VERSION", "value": "#{SourceVariables.VersionId}"}],
-	   "commands": ["test \"$(cat content.txt)\" = two", "echo \"built $VERSION\""]}]}]}`
-	d, err := pipeline.Load([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sys.Service.CreatePipeline(ctx, d.Pipeline, nil); err != nil {
-		t.Fatal(err)
-	}
+	createSourceThenCheck(t, sys, "S3", `{"S3Bucket": "releases", "S3ObjectKey": "app.zip", "PollForSourceChanges": "true"}`, "VersionId")
 	p := sys.Poller(nil)
 	if started, err := p.Round(t.Context()); err != nil || len(started) != 0 {
 		t.Fatalf("the first round started %v (%v); it only notes the version", started, err)

@@ -15,6 +15,29 @@ func commitFile(t *testing.T, dir, content string) string {
 	return gittest.Commit(t, dir, "content "+content, map[string]string{"content.txt": content})
 }
 
+// createSourceThenCheck creates the pipeline "app": a source action of the
+// provider and configuration given, then a Commands action that checks the
+// source's content.txt says "two" and prints the source's variable.
+func createSourceThenCheck(t *testing.T, sys *embedded.System, provider, configuration, variable string) {
+	t.Helper()
+	doc := `{"name": "app", "stages": [
+	 {"name": "Source", "actions": [{"name": "Src", "namespace": "SourceVariables",
+	   "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "` + provider + `", "version": "1"},
+	   "configuration": ` + configuration + `, "outputArtifacts": [{"name": "Code"}]}]},
+	 {"name": "Build", "actions": [{"name": "Check",
+	   "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+	   "inputArtifacts": [{"name": "Code"}],
+	   "environmentVariables": [{"name": "REVISION", "value": "#{SourceVariables.` + variable + `}"}],
+	   "commands": ["test \"$(cat content.txt)\" = two", "echo \"built $REVISION\""]}]}]}`
+	d, err := pipeline.Load([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Service.CreatePipeline(service.LocalCaller(t.Context(), "test"), d.Pipeline, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCommitStartsPipelineThroughPolling: a connection of the system's own
 // names a local repository; a commit to its branch makes the poller start
 // the pipeline, which runs on that commit's files, end to end.
@@ -32,23 +55,8 @@ func TestCommitStartsPipelineThroughPolling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := `{"name": "app", "stages": [
-	 {"name": "Source", "actions": [{"name": "Src", "namespace": "SourceVariables",
-	   "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
-	   "configuration": {"ConnectionArn": "` + conn.Arn + `", "FullRepositoryId": "team/app", "BranchName": "main"},
-	   "outputArtifacts": [{"name": "Code"}]}]},
-	 {"name": "Build", "actions": [{"name": "Check",
-	   "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
-	   "inputArtifacts": [{"name": "Code"}],
-	   "environmentVariables": [{"name": "COMMIT", "value": "#{SourceVariables.CommitId}"}],
-	   "commands": ["test \"$(cat content.txt)\" = two", "echo \"built $COMMIT\""]}]}]}`
-	d, err := pipeline.Load([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sys.Service.CreatePipeline(ctx, d.Pipeline, nil); err != nil {
-		t.Fatal(err)
-	}
+	createSourceThenCheck(t, sys, "CodeStarSourceConnection",
+		`{"ConnectionArn": "`+conn.Arn+`", "FullRepositoryId": "team/app", "BranchName": "main"}`, "CommitId")
 	p := sys.Poller(nil)
 	if started, err := p.Round(t.Context()); err != nil || len(started) != 0 {
 		t.Fatalf("the first round started %v (%v); it only notes the head", started, err)
