@@ -204,6 +204,8 @@ var restRoutes = []restRoute{
 	{"GET", "/v1/pipelines/p/action-executions", "", service.OpListActionExecutions, arnPrefix + "p"},
 	{"GET", "/v1/pipelines/p/rule-executions", "", service.OpListRuleExecutions, arnPrefix + "p"},
 	{"GET", "/v1/rule-types", "", service.OpListRuleTypes, "*"},
+	{"POST", "/v1/validate", pipelineJS, service.OpCreatePipeline, arnPrefix + "p"},
+	{"GET", "/v1/action-types", "", service.OpListActionTypes, "*"},
 	{"POST", "/v1/pipelines/p/approvals", `{"stage":"S","action":"A","status":"Approved"}`, service.OpPutApprovalResult, arnPrefix + "p/S/A"},
 	{"POST", "/v1/pipelines/p/stages/S/disable-transition", `{"reason":"frozen"}`, service.OpDisableStageTransition, arnPrefix + "p/S"},
 	{"POST", "/v1/pipelines/p/stages/S/enable-transition", "{}", service.OpEnableStageTransition, arnPrefix + "p/S"},

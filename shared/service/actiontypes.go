@@ -80,12 +80,33 @@ func (s *Service) DeleteCustomActionType(ctx context.Context, category, provider
 	return err
 }
 
+// codeBuildProperties are the configuration properties of CodeBuild
+// actions, as CodePipeline's action reference documents them (the keys
+// shared/pipeline checks).
+var codeBuildProperties = []ActionConfigurationProperty{
+	{Name: "ProjectName", Required: true, Key: true, Queryable: true, Type: "String", Description: "The name of the build project."},
+	{Name: "PrimarySource", Type: "String", Description: "The input artifact whose directory the build runs in, when there are several."},
+	{Name: "BatchEnabled", Type: "Boolean", Description: "Whether the build runs as a batch build."},
+	{Name: "CombineArtifacts", Type: "Boolean", Description: "Whether a batch build's artifacts are combined into one."},
+	{Name: "EnvironmentVariables", Type: "String", Description: "A JSON array of {name, value, type} the build's environment gets."},
+	{Name: "BuildspecOverride", Type: "String", Description: "A buildspec to run instead of the project's."},
+}
+
+// manualProperties are the configuration properties of manual approvals.
+var manualProperties = []ActionConfigurationProperty{
+	{Name: "CustomData", Type: "String", Description: "A comment shown to the reviewer."},
+	{Name: "ExternalEntityLink", Type: "String", Description: "A URL shown to the reviewer, such as what to review."},
+	{Name: "NotificationArn", Type: "String", Description: "The Amazon SNS topic notified when the approval waits."},
+}
+
 // builtinActionTypes are the AWS-owned types Stageflow runs locally.
+// Commands actions take their work from the action's commands, not from a
+// configuration property.
 var builtinActionTypes = []ActionType{
 	{ID: pipeline.ActionTypeID{Category: "Compute", Owner: "AWS", Provider: "Commands", Version: "1"}, InputArtifactDetails: ArtifactDetails{0, 10}, OutputArtifactDetails: ArtifactDetails{0, 1}},
-	{ID: pipeline.ActionTypeID{Category: "Build", Owner: "AWS", Provider: "CodeBuild", Version: "1"}, InputArtifactDetails: ArtifactDetails{1, 5}, OutputArtifactDetails: ArtifactDetails{0, 5}},
-	{ID: pipeline.ActionTypeID{Category: "Test", Owner: "AWS", Provider: "CodeBuild", Version: "1"}, InputArtifactDetails: ArtifactDetails{1, 5}, OutputArtifactDetails: ArtifactDetails{0, 5}},
-	{ID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}, InputArtifactDetails: ArtifactDetails{0, 0}, OutputArtifactDetails: ArtifactDetails{0, 0}},
+	{ID: pipeline.ActionTypeID{Category: "Build", Owner: "AWS", Provider: "CodeBuild", Version: "1"}, ActionConfigurationProperties: codeBuildProperties, InputArtifactDetails: ArtifactDetails{1, 5}, OutputArtifactDetails: ArtifactDetails{0, 5}},
+	{ID: pipeline.ActionTypeID{Category: "Test", Owner: "AWS", Provider: "CodeBuild", Version: "1"}, ActionConfigurationProperties: codeBuildProperties, InputArtifactDetails: ArtifactDetails{1, 5}, OutputArtifactDetails: ArtifactDetails{0, 5}},
+	{ID: pipeline.ActionTypeID{Category: "Approval", Owner: "AWS", Provider: "Manual", Version: "1"}, ActionConfigurationProperties: manualProperties, InputArtifactDetails: ArtifactDetails{0, 0}, OutputArtifactDetails: ArtifactDetails{0, 0}},
 }
 
 // ListActionTypes lists the built-in and custom action types.

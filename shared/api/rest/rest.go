@@ -35,6 +35,8 @@ import (
 //	POST   /v1/pipelines/{name}/stages/{stage}/rollback            ({targetPipelineExecutionId}): 201, the new execution
 //	POST   /v1/pipelines/{name}/executions/{id}/stages/{stage}/retry               ({retryMode}): 202
 //	POST   /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition  ({conditionType}): 204
+//	POST   /v1/validate                                      check a pipeline document without saving it (editor.go)
+//	GET    /v1/action-types?owner=                           ListActionTypes
 //	GET    /v1/pipelines/{name}/tags
 //	PUT    /v1/pipelines/{name}/tags                         ({tags: [{key, value}]}: adds or overwrites)
 //	DELETE /v1/pipelines/{name}/tags?key=..&key=..
@@ -127,6 +129,8 @@ func (h *Handler) routes() []route {
 		{"POST /v1/pipelines/{name}/executions/{id}/stages/{stage}/override-condition", h.overrideCondition},
 		{"GET /v1/pipelines/{name}/rule-executions", h.listRuleExecutions},
 		{"GET /v1/rule-types", h.listRuleTypes},
+		{"POST /v1/validate", h.validatePipeline},
+		{"GET /v1/action-types", h.listActionTypes},
 		{"GET /v1/pipelines/{name}/tags", h.listTags},
 		{"PUT /v1/pipelines/{name}/tags", h.tagPipeline},
 		{"DELETE /v1/pipelines/{name}/tags", h.untagPipeline},
