@@ -1,12 +1,15 @@
 // The console's entry: who is signed in, then the view the URL's fragment
 // names (#/ the pipelines, #/pipelines/NAME a pipeline, and
-// #/pipelines/NAME/executions/ID one of its executions).
+// #/pipelines/NAME/executions/ID one of its executions; #/new and
+// #/pipelines/NAME/edit the editor, #/pipelines/NAME/versions its diffs).
 import { APIError, post, setCSRF, whoami } from './api.js';
 import { h, replace } from './dom.js';
 import { renderList } from './list.js';
 import { renderApprovals } from './approvals.js';
 import { renderLog } from './logs.js';
 import { renderPipeline } from './pipeline.js';
+import { renderEditor } from './editor.js';
+import { renderVersions } from './versions.js';
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');
@@ -56,6 +59,10 @@ function route(ev) {
     leave = renderApprovals(ctx);
   } else if (parts[0] === 'pipelines' && parts.length === 2 && parts[1] !== '') {
     leave = renderPipeline(ctx, parts[1], '');
+  } else if (parts.length === 1 && parts[0] === 'new') {
+    leave = renderEditor(ctx, '');
+  } else if (parts[0] === 'pipelines' && parts.length === 3 && parts[1] !== '' && (parts[2] === 'edit' || parts[2] === 'versions')) {
+    leave = (parts[2] === 'edit' ? renderEditor : renderVersions)(ctx, parts[1]);
   } else if (parts[0] === 'pipelines' && parts.length === 4 && parts[2] === 'executions' && parts[3] !== '') {
     leave = renderPipeline(ctx, parts[1], parts[3]);
   } else if (parts[0] === 'pipelines' && parts[2] === 'executions' && parts[4] === 'logs' && parts[5] &&

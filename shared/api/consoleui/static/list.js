@@ -1,7 +1,7 @@
 // The pipelines list: each pipeline's name, the latest status of each of
 // its stages, its latest execution and when it changed; a search filters
 // the rows as one types.
-import { get, pages, seg } from './api.js';
+import { get, pages, seg, whoami } from './api.js';
 import { ago, duration, h, replace, statusBadge } from './dom.js';
 
 const maxPipelines = 1000;
@@ -26,8 +26,14 @@ export function renderList(ctx) {
   const next = h('button', { type: 'button', class: 'secondary', id: 'next-page' }, 'Next');
   const pageInfo = h('span', { id: 'page-info', 'aria-live': 'polite' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of pipelines', hidden: true }, prev, pageInfo, next);
+  // Create pipeline, when the caller's policy allows it.
+  const title = h('div', { class: 'title-row' }, h('h1', {}, 'Pipelines'));
+  whoami([['codepipeline:CreatePipeline', '*']]).then((me) => {
+    if (alive && me.checks && me.checks[0] && me.checks[0].allowed) title.append(h('a', { href: '#/new', id: 'create-pipeline', class: 'button' }, 'Create pipeline'));
+    title.dataset.checked = 'true';
+  }, () => {});
   replace(ctx.main,
-    h('h1', {}, 'Pipelines'),
+    title,
     h('div', { class: 'toolbar' }, h('label', { for: 'search' }, 'Search'), search),
     count, table, pager);
 

@@ -43,8 +43,8 @@ async function load(view) {
   // What the caller may do here.
   const shape = exec ? exec.pipeline : def;
   const checks = [['codepipeline:StartPipelineExecution', arn], ['codepipeline:StopPipelineExecution', arn],
-    ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn]];
-  const fixed = ['start', 'stop', 'retry', 'logs'];
+    ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn], ['codepipeline:UpdatePipeline', arn]];
+  const fixed = ['start', 'stop', 'retry', 'logs', 'edit'];
   const approvals = [];
   const stageNames = (shape.stages || []).map((st) => st.name);
   for (const st of shape.stages || []) {
@@ -86,7 +86,9 @@ async function load(view) {
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ', name),
     h('div', { class: 'title-row' },
       h('h1', {}, name, ' ', h('span', { class: 'muted version' }, 'version ' + (doc.pipeline.version || ''))),
-      startBtn),
+      startBtn,
+      view.allowed.edit ? h('a', { href: '#/pipelines/' + seg(name) + '/edit', id: 'edit-pipeline' }, 'Edit') : null,
+      h('a', { href: '#/pipelines/' + seg(name) + '/versions', id: 'pipeline-versions' }, 'Versions')),
     info, view.bar, board, historyOf(view, history, id));
   buildBoard(view, shape, board);
   view.info = info;

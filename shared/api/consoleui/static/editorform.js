@@ -1,0 +1,274 @@
+// The pipeline editor's visual form: built from the pipeline document (the
+// model) and the action types the server knows, it changes the model in
+// place. Each field's id is 'f-' and the JSON path the server's problems
+// name (stages[0].actions[1].commands), so that a problem finds its field.
+// Typing in a field calls changed(false); adding, removing, moving and
+// choosing a provider call changed(true, idToFocus), and the editor builds
+// the form again.
+import { h } from './dom.js';
+
+export const fieldId = (path) => 'f-' + path;
+
+const typeKey = (t) => [t.category, t.owner, t.provider, t.version].join('/');
+const typeLabel = (t) => t.category + ' · ' + t.owner + ' · ' + t.provider + ' · v' + t.version;
+const executionModes = ['QUEUED', 'SUPERSEDED', 'PARALLEL'];
+
+// buildForm returns the form's element and its fields by JSON path.
+export function buildForm(model, opts) {
+  const f = { model, opts, fields: new Map() };
+  const el = h('div', { class: 'ed-form' }, general(f), variables(f), triggers(f), stages(f));
+  return { el, fields: f.fields };
+}
+
+// set puts value at obj[key], or removes the key for an empty value (the
+// API refuses empty optional strings).
+function set(obj, key, value) {
+  if (value === '' || value === undefined || value === null || (Array.isArray(value) && value.length === 0)) delete obj[key];
+  else obj[key] = value;
+}
+
+// field is a labelled input registered at path; more paths may name it too.
+function field(f, path, label, control, hint, also) {
+  control.id = fieldId(path);
+  f.fields.set(path, control);
+  for (const p of also || []) f.fields.set(p, control);
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('span', { class: 'hint', id: control.id + '-hint' }, hint);
+    control.setAttribute('aria-describedby', hintEl.id);
+  }
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+function text(value, oninput, attrs) {
+  return h('input', Object.assign({ type: 'text', value: value ?? '', autocomplete: 'off', spellcheck: 'false', oninput: (e) => oninput(e.target.value) }, attrs || {}));
+}
+
+function select(options, value, onchange) {
+  return h('select', { onchange: (e) => onchange(e.target.value) },
+    options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
+}
+
+// button makes a form button; id (b- and a path) lets a rebuilt form put
+// the focus back on it.
+function button(id, label, onclick, attrs) {
+  return h('button', Object.assign({ type: 'button', class: 'secondary small', id, onclick }, attrs || {}), label);
+}
+
+function general(f) {
+  const m = f.model;
+  const { isNew, changed } = f.opts;
+  return h('fieldset', { class: 'ed-general' }, h('legend', {}, 'Pipeline'),
+    field(f, 'name', 'Name', text(m.name, (v) => { m.name = v; changed(false); }, { required: true, 'aria-required': 'true', readonly: !isNew }),
+      isNew ? 'Letters, digits, . _ and -; it cannot be changed later.' : 'A pipeline cannot be renamed.'),
+    field(f, 'pipelineType', 'Type', select([['V2', 'V2'], ['V1', 'V1']], m.pipelineType || 'V1', (v) => { m.pipelineType = v; changed(false); })),
+    field(f, 'executionMode', 'Execution mode', select([['', 'Default (SUPERSEDED)'], ...executionModes.map((x) => [x, x])], m.executionMode || '',
+      (v) => { set(m, 'executionMode', v); changed(false); })),
+    field(f, 'roleArn', 'Service role ARN (optional)', text(m.roleArn, (v) => { set(m, 'roleArn', v); changed(false); })));
+}
+
+// listEditor is a list of rows with a Remove button each and an Add
+// button; add returns the new item.
+function listEditor(f, key, title, singular, row, add) {
+  const m = f.model;
+  const list = m[key] || [];
+  const addBtn = button('b-' + key + '.add', 'Add ' + singular, () => {
+    m[key] = list.concat([add(list.length)]);
+    f.opts.changed(true, fieldId(key + '[' + list.length + '].' + (key === 'triggers' ? 'gitConfiguration.sourceActionName' : 'name')));
+  });
+  f.fields.set(key, addBtn);
+  return h('fieldset', { class: 'ed-list' }, h('legend', {}, title),
+    list.length === 0 ? h('p', { class: 'muted' }, 'None.') : null,
+    list.map((item, i) => h('div', { class: 'ed-row', role: 'group', 'aria-label': singular + ' ' + (i + 1) },
+      row(item, key + '[' + i + ']'),
+      button('b-' + key + '[' + i + '].remove', 'Remove', () => {
+        list.splice(i, 1);
+        set(m, key, list);
+        f.opts.changed(true, 'b-' + key + '.add');
+      }, { 'aria-label': 'Remove ' + singular + ' ' + (i + 1) }))),
+    addBtn);
+}
+
+function variables(f) {
+  const changed = () => f.opts.changed(false);
+  return listEditor(f, 'variables', 'Variables', 'variable', (v, p) => [
+    field(f, p + '.name', 'Name', text(v.name, (x) => { v.name = x; changed(); }), null, [p]),
+    field(f, p + '.defaultValue', 'Default value', text(v.defaultValue, (x) => { set(v, 'defaultValue', x); changed(); })),
+    field(f, p + '.description', 'Description', text(v.description, (x) => { set(v, 'description', x); changed(); })),
+  ], (n) => ({ name: 'VARIABLE_' + (n + 1) }));
+}
+
+// triggers edits a trigger's source action and the branches a push
+// starts it on; its other filters stay as the JSON has them.
+function triggers(f) {
+  const changed = () => f.opts.changed(false);
+  return listEditor(f, 'triggers', 'Triggers', 'trigger', (t, p) => {
+    t.gitConfiguration = t.gitConfiguration || {};
+    const g = t.gitConfiguration;
+    const push = (g.push && g.push[0]) || null;
+    const branches = (push && push.branches && push.branches.includes) || [];
+    return [
+      h('p', { class: 'muted ed-fixed' }, 'Provider: ', t.providerType || 'CodeStarSourceConnection'),
+      field(f, p + '.gitConfiguration.sourceActionName', 'Source action', text(g.sourceActionName, (x) => { g.sourceActionName = x; changed(); }),
+        null, [p, p + '.gitConfiguration']),
+      field(f, p + '.gitConfiguration.push', 'Push to branches (comma-separated)', text(branches.join(', '), (x) => {
+        const names = splitList(x);
+        if (names.length === 0) {
+          if (g.push) { g.push.splice(0, 1); set(g, 'push', g.push); }
+        } else {
+          g.push = g.push || [{}];
+          g.push[0].branches = Object.assign(g.push[0].branches || {}, { includes: names });
+        }
+        changed();
+      })),
+    ];
+  }, () => ({ providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName: '' } }));
+}
+
+const splitList = (s) => s.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
+
+// moveButtons are Move up, Move down and Remove for item i of list.
+function moveButtons(f, list, i, base, what, focusName) {
+  const move = (to, dir) => {
+    const [item] = list.splice(i, 1);
+    list.splice(to, 0, item);
+    const target = base.replace(/\[\d+\]$/, '[' + to + ']');
+    f.opts.changed(true, (to === 0 && dir === 'up') || (to === list.length - 1 && dir === 'down') ? fieldId(target + '.name') : 'b-' + target + '.' + dir);
+  };
+  return h('div', { class: 'ed-move' },
+    button('b-' + base + '.up', 'Move up', () => move(i - 1, 'up'), { disabled: i === 0, 'aria-label': 'Move ' + what + ' up' }),
+    button('b-' + base + '.down', 'Move down', () => move(i + 1, 'down'), { disabled: i === list.length - 1, 'aria-label': 'Move ' + what + ' down' }),
+    button('b-' + base + '.remove', 'Remove', () => { list.splice(i, 1); f.opts.changed(true, focusName); }, { 'aria-label': 'Remove ' + what }));
+}
+
+function stages(f) {
+  const m = f.model;
+  if (!Array.isArray(m.stages)) m.stages = [];
+  const list = m.stages;
+  const addBtn = button('b-stages.add', 'Add stage', () => {
+    let n = list.length + 1;
+    while (list.some((s) => s.name === 'Stage' + n)) n++;
+    list.push({ name: 'Stage' + n, actions: [] });
+    f.opts.changed(true, fieldId('stages[' + (list.length - 1) + '].name'));
+  });
+  f.fields.set('stages', addBtn);
+  return h('div', { class: 'ed-stages' },
+    h('h2', {}, 'Stages'),
+    list.length === 0 ? h('p', { class: 'muted' }, 'No stages yet.') : null,
+    list.map((st, i) => stage(f, st, i, list)),
+    addBtn);
+}
+
+function stage(f, st, i, list) {
+  const p = 'stages[' + i + ']';
+  if (!Array.isArray(st.actions)) st.actions = [];
+  const actions = st.actions;
+  const legend = h('legend', {}, 'Stage ' + (i + 1) + ': ' + (st.name || '(no name)'));
+  const addBtn = button('b-' + p + '.actions.add', 'Add action', () => {
+    let n = actions.length + 1;
+    while (actions.some((a) => a.name === 'Action' + n)) n++;
+    const t = f.opts.types[0] || { category: 'Compute', owner: 'AWS', provider: 'Commands', version: '1' };
+    actions.push({ name: 'Action' + n, actionTypeId: { category: t.category, owner: t.owner, provider: t.provider, version: t.version }, runOrder: 1 });
+    f.opts.changed(true, fieldId(p + '.actions[' + (actions.length - 1) + '].name'));
+  }, { 'aria-label': 'Add an action to stage ' + (i + 1) });
+  f.fields.set(p + '.actions', addBtn);
+  return h('fieldset', { class: 'ed-stage', dataset: { stage: String(i) } }, legend,
+    h('div', { class: 'ed-head' },
+      field(f, p + '.name', 'Stage name', text(st.name, (x) => {
+        st.name = x;
+        legend.textContent = 'Stage ' + (i + 1) + ': ' + (x || '(no name)');
+        f.opts.changed(false);
+      }, { required: true, 'aria-required': 'true' }), null, [p]),
+      moveButtons(f, list, i, p, 'stage ' + (i + 1), 'b-stages.add')),
+    actions.map((a, j) => action(f, a, p + '.actions[' + j + ']', j, actions, p)),
+    addBtn);
+}
+
+function action(f, a, p, j, list, stagePath) {
+  const changed = () => f.opts.changed(false);
+  const types = f.opts.types;
+  a.actionTypeId = a.actionTypeId || {};
+  const cur = typeKey(a.actionTypeId);
+  const known = types.find((t) => typeKey(t) === cur);
+  const options = types.map((t) => [typeKey(t), typeLabel(t)]);
+  if (!known) options.push([cur, typeLabel(a.actionTypeId) + ' (not listed by the server)']);
+  const provider = select(options, cur, (v) => {
+    const t = types.find((x) => typeKey(x) === v);
+    if (!t) return;
+    a.actionTypeId = { category: t.category, owner: t.owner, provider: t.provider, version: t.version };
+    if (t.provider !== 'Commands' || t.owner !== 'AWS') delete a.commands;
+    const props = new Set((t.properties || []).map((x) => x.name));
+    for (const k of Object.keys(a.configuration || {})) if (!props.has(k)) delete a.configuration[k];
+    set(a, 'configuration', a.configuration && Object.keys(a.configuration).length ? a.configuration : undefined);
+    f.opts.changed(true, fieldId(p + '.actionTypeId'));
+  });
+  const isCommands = a.actionTypeId.owner === 'AWS' && a.actionTypeId.provider === 'Commands';
+  const legend = h('legend', {}, 'Action: ' + (a.name || '(no name)'));
+  return h('fieldset', { class: 'ed-action', dataset: { action: String(j) } }, legend,
+    h('div', { class: 'ed-head' },
+      field(f, p + '.name', 'Action name', text(a.name, (x) => {
+        a.name = x;
+        legend.textContent = 'Action: ' + (x || '(no name)');
+        changed();
+      }, { required: true, 'aria-required': 'true' }), null, [p]),
+      moveButtons(f, list, j, p, 'action ' + (a.name || j + 1), fieldId(stagePath + '.name'))),
+    h('div', { class: 'ed-grid' },
+      field(f, p + '.actionTypeId', 'Provider', provider, null,
+        ['category', 'owner', 'provider', 'version'].map((k) => p + '.actionTypeId.' + k)),
+      field(f, p + '.runOrder', 'Run order', h('input', {
+        type: 'number', min: 1, max: 999, value: a.runOrder ?? '', oninput: (e) => {
+          const n = Number(e.target.value);
+          set(a, 'runOrder', e.target.value === '' || !Number.isInteger(n) ? undefined : n);
+          changed();
+        },
+      }), 'Actions of one run order run side by side.'),
+      field(f, p + '.namespace', 'Variable namespace', text(a.namespace, (x) => { set(a, 'namespace', x); changed(); })),
+      field(f, p + '.region', 'Region', text(a.region, (x) => { set(a, 'region', x); changed(); })),
+      field(f, p + '.inputArtifacts', 'Input artifacts (comma-separated)', text((a.inputArtifacts || []).map((x) => x.name).join(', '),
+        (x) => { set(a, 'inputArtifacts', artifacts(a.inputArtifacts, x)); changed(); })),
+      field(f, p + '.outputArtifacts', 'Output artifacts (comma-separated)', text((a.outputArtifacts || []).map((x) => x.name).join(', '),
+        (x) => { set(a, 'outputArtifacts', artifacts(a.outputArtifacts, x)); changed(); }))),
+    isCommands ? field(f, p + '.commands', 'Commands (one a line, required)', h('textarea', {
+      rows: 3, spellcheck: 'false', 'aria-required': 'true',
+      oninput: (e) => { set(a, 'commands', e.target.value.split('\n').filter((l) => l.trim() !== '')); changed(); },
+    }, (a.commands || []).join('\n'))) : null,
+    configuration(f, a, p, known));
+}
+
+// artifacts turns a comma-separated list of names into artifacts, keeping
+// what the JSON says of the ones already there (an output's files).
+function artifacts(old, s) {
+  return splitList(s).map((name) => (old || []).find((x) => x.name === name) || { name });
+}
+
+// configuration is a field for each configuration property of the action
+// type (required ones marked, secret ones as password inputs), then the
+// keys the action has that its type does not list.
+function configuration(f, a, p, type) {
+  const props = (type && type.properties) || [];
+  const extra = Object.keys(a.configuration || {}).filter((k) => !props.some((x) => x.name === k));
+  if (props.length === 0 && extra.length === 0) return null;
+  const setKey = (k, v) => {
+    a.configuration = a.configuration || {};
+    set(a.configuration, k, v);
+    if (Object.keys(a.configuration).length === 0) delete a.configuration;
+    f.opts.changed(false);
+  };
+  const value = (k) => (a.configuration || {})[k];
+  const one = (prop) => {
+    const k = prop.name;
+    const path = p + '.configuration.' + k;
+    let control;
+    if (prop.type === 'Boolean') {
+      control = select([['', '(not set)'], ['true', 'true'], ['false', 'false']], value(k) || '', (v) => setKey(k, v));
+    } else {
+      control = text(value(k), (v) => setKey(k, v), { type: prop.secret ? 'password' : 'text', autocomplete: prop.secret ? 'new-password' : 'off' });
+    }
+    if (prop.required) { control.required = true; control.setAttribute('aria-required', 'true'); }
+    return field(f, path, k + (prop.required ? ' (required)' : '') + (prop.secret ? ' (secret)' : ''), control, prop.description || null);
+  };
+  const el = h('fieldset', { class: 'ed-config' }, h('legend', {}, 'Configuration'),
+    h('div', { class: 'ed-grid' }, props.map(one), extra.map((k) => one({ name: k }))));
+  f.fields.set(p + '.configuration', el.querySelector('input, select') || el);
+  return el;
+}
