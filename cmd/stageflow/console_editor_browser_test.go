@@ -306,3 +306,55 @@ func TestConsoleBrowserEditorPolicy(t *testing.T) {
 		t.Fatal("a viewer is shown Create pipeline")
 	}
 }
+
+// TestConsoleBrowserDiff: the console's line diff (diff.js), run in the
+// page: each script turns the old lines into the new ones, and is as short
+// as a longest common subsequence allows (checked against one computed by
+// dynamic programming on random inputs); unchanged runs fold around the
+// changes.
+func TestConsoleBrowserDiff(t *testing.T) {
+	s := startConsoleServer(t, consoleOther)
+	b := newBrowserTest(t, s, "console-diff")
+	b.signIn(s.creds)
+	tests := []struct {
+		A, B  string // lines, one a character
+		Edits int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "a", 1}, {"abc", "abc", 0}, {"abcabba", "cbabac", 5},
+		{"xay", "xby", 2}, {"123", "12n3", 1}, {"abc", "xyz", 6}, {"aaaa", "aa", 2},
+	}
+	cases, _ := json.Marshal(tests)
+	failures, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(async () => {
+		const { diffLines, hunks } = await import('/console/assets/diff.js');
+		const fails = [];
+		const check = (a, b, want) => {
+			const d = diffLines(a, b);
+			const edits = d.filter(l => l.op !== '=').length;
+			const after = d.filter(l => l.op !== '-').map(l => l.text).join('');
+			const before = d.filter(l => l.op !== '+').map(l => l.text).join('');
+			if (after !== b.join('') || before !== a.join('') || (want >= 0 && edits !== want)) {
+				fails.push(a.join('') + ' → ' + b.join('') + ': ' + JSON.stringify(d) + ' (want ' + want + ' edits)');
+			}
+		};
+		for (const c of `+string(cases)+`) check([...c.A], [...c.B], c.Edits);
+		let seed = 7;
+		const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+		for (let r = 0; r < 500; r++) {
+			const gen = () => Array.from({ length: rnd(12) }, () => 'abc'[rnd(3)]);
+			const a = gen(), b = gen();
+			const L = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+			for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--)
+				L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+			check(a, b, a.length + b.length - 2 * L[0][0]);
+		}
+		const folded = hunks(diffLines([...'0123456789'], [...'01234x56789']), 2).map(l => l.op === '…' ? l.count : l.op).join(',');
+		if (folded !== '3,=,=,+,=,=,3') fails.push('hunks: ' + folded);
+		return fails;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running diff.js: %v (the page threw: %s)", err, b.pageExceptions())
+	}
+	if len(failures) > 0 {
+		t.Fatalf("%d failures, first: %s", len(failures), strings.Join(failures[:min(3, len(failures))], "; "))
+	}
+}
