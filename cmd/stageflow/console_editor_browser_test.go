@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -357,4 +358,96 @@ func TestConsoleBrowserDiff(t *testing.T) {
 	if len(failures) > 0 {
 		t.Fatalf("%d failures, first: %s", len(failures), strings.Join(failures[:min(3, len(failures))], "; "))
 	}
+}
+
+// TestConsoleBrowserEditorForm: the form's other parts. A custom action
+// type's configuration form marks its required property and asks for its
+// secret one as a password; a stage without actions is refused on its Add
+// action button and removed; a trigger without a source action is refused
+// on that field; variables are added and removed; the list of problems
+// follows each check.
+func TestConsoleBrowserEditorForm(t *testing.T) {
+	s := startConsoleServer(t, consoleOther)
+	req, err := http.NewRequest("POST", s.endpoint+"/", strings.NewReader(`{"category": "Deploy", "provider": "EditorWorker", "version": "1",
+	  "configurationProperties": [{"name": "Target", "required": true, "key": true, "secret": false, "description": "Where to deploy."},
+	    {"name": "Token", "required": false, "key": false, "secret": true}],
+	  "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}, "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 0}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "CodePipeline_20150709.CreateCustomActionType")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("CreateCustomActionType: %d", resp.StatusCode)
+	}
+	b := newBrowserTest(t, s, "console-editor-form")
+	b.signIn(s.creds)
+	b.run("a new pipeline with a stage and an action",
+		chromedp.Navigate(s.endpoint+"/console/#/new"),
+		visible(`#ed-save`),
+		chromedp.SendKeys(chromedp.CSS(`#f-name`), "form-parts"),
+		chromedp.Click(chromedp.CSS(`#b-stages\.add`)),
+		visible(byID("b-stages[0].actions.add")),
+		chromedp.Click(chromedp.CSS(byID("b-stages[0].actions.add"))),
+		visible(byID("f-stages[0].actions[0].commands")))
+	fill(b, "f-stages[0].actions[0].commands", "echo hi")
+	choose(b, "f-stages[0].actions[0].actionTypeId", "Deploy/Custom/EditorWorker/1")
+	type prop struct {
+		Type, Label string
+		Required    bool
+		Hint        string
+	}
+	props := eval[[]prop](b, "reading the configuration form", `['Target', 'Token'].map(k => {
+		const el = document.getElementById('f-stages[0].actions[0].configuration.' + k);
+		if (!el) return {};
+		const hint = document.getElementById((el.getAttribute('aria-describedby') || '').split(' ')[0]);
+		return {Type: el.type, Required: el.required, Label: document.querySelector('label[for="' + el.id + '"]').textContent, Hint: hint ? hint.textContent : ''};
+	})`)
+	if len(props) != 2 || props[0] != (prop{"text", "Target (required)", true, "Where to deploy."}) || props[1] != (prop{"password", "Token (secret)", false, ""}) {
+		t.Fatalf("the configuration form: %+v", props)
+	}
+	if eval[bool](b, "the commands", `!!document.getElementById('f-stages[0].actions[0].commands') || 'commands' in JSON.parse(document.getElementById('ed-json').value).stages[0].actions[0]`) {
+		t.Fatal("a custom action kept the Commands action's commands")
+	}
+	fill(b, "f-stages[0].actions[0].configuration.Target", "staging")
+	fill(b, "f-stages[0].actions[0].configuration.Token", "s3cret")
+	if got := eval[string](b, "the JSON", `JSON.stringify(JSON.parse(document.getElementById('ed-json').value).stages[0].actions[0].configuration)`); got != `{"Target":"staging","Token":"s3cret"}` {
+		t.Fatalf("configuration in the JSON: %s", got)
+	}
+	b.run("the custom action is valid", poll(noProblems))
+
+	// A second stage without actions: refused on its Add action button.
+	b.run("a stage without actions",
+		chromedp.Click(chromedp.CSS(`#b-stages\.add`)),
+		visible(byID("b-stages[1].actions.add")),
+		poll(invalidAt("b-stages[1].actions.add", "stages[1].actions", "must have at least one action")))
+	b.screenshot("empty-stage")
+	b.run("removing it",
+		chromedp.Click(chromedp.CSS(byID("b-stages[1].remove"))),
+		chromedp.WaitNotPresent(chromedp.CSS(byID("f-stages[1].name"))),
+		poll(`document.activeElement.id === 'b-stages.add'`),
+		poll(noProblems))
+
+	// A trigger needs its source action.
+	b.run("a trigger",
+		chromedp.Click(chromedp.CSS(`#b-triggers\.add`)),
+		visible(byID("f-triggers[0].gitConfiguration.sourceActionName")),
+		poll(`document.activeElement.id === 'f-triggers[0].gitConfiguration.sourceActionName'`),
+		poll(`[...document.querySelectorAll('#ed-problems li')].some(li => li.dataset.path.startsWith('triggers[0]')) &&
+			document.getElementById('f-triggers[0].gitConfiguration.sourceActionName').getAttribute('aria-invalid') === 'true'`))
+	b.screenshot("trigger")
+	b.run("removing the trigger, adding and removing a variable",
+		chromedp.Click(chromedp.CSS(byID("b-triggers[0].remove"))),
+		chromedp.WaitNotPresent(chromedp.CSS(byID("f-triggers[0].gitConfiguration.sourceActionName"))),
+		chromedp.Click(chromedp.CSS(`#b-variables\.add`)),
+		visible(byID("f-variables[0].name")),
+		poll(`JSON.parse(document.getElementById('ed-json').value).variables[0].name === 'VARIABLE_1'`),
+		chromedp.Click(chromedp.CSS(byID("b-variables[0].remove"))),
+		poll(`!('variables' in JSON.parse(document.getElementById('ed-json').value)) && !('triggers' in JSON.parse(document.getElementById('ed-json').value))`),
+		poll(noProblems))
 }
