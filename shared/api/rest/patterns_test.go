@@ -24,7 +24,8 @@ func TestPatterns(t *testing.T) {
 		}
 		seen[p] = true
 	}
-	for _, want := range []string{"POST /v1/pipelines", "GET /v1/pipelines/{name}/executions/{id}/actions/{runId}/logs"} {
+	for _, want := range []string{"POST /v1/pipelines", "GET /v1/pipelines/{name}/executions/{id}/actions/{runId}/logs",
+		"POST /v1/validate", "GET /v1/action-types"} {
 		if !seen[want] {
 			t.Errorf("Patterns() lacks %q", want)
 		}
