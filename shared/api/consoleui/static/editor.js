@@ -7,7 +7,7 @@
 // (PUT /v1/pipelines/NAME), then opens the pipeline.
 import { APIError, call, get, post, seg, whoami } from './api.js';
 import { announce, h, replace } from './dom.js';
-import { buildForm, fieldId } from './editorform.js';
+import { buildForm } from './editorform.js';
 
 const checkDelay = 700; // ms after the last change before the server checks
 
@@ -263,5 +263,3 @@ function showProblems(ed, problems) {
     h('ul', {}, items));
   ed.problemsBox.hidden = false;
 }
-
-export { fieldId };
