@@ -70,9 +70,10 @@ func invalidAt(id, path, msg string) string {
 	return `(() => {
 		const el = document.getElementById(` + jsID(id) + `);
 		if (!el || el.getAttribute('aria-invalid') !== 'true') return false;
-		const err = document.getElementById((el.getAttribute('aria-describedby') || '').split(' ').pop());
+		const err = (el.getAttribute('aria-describedby') || '').split(' ').map(id => document.getElementById(id))
+			.find(e => e && e.classList.contains('field-error') && e.textContent.includes(` + string(m) + `));
 		const li = [...document.querySelectorAll('#ed-problems li')].find(li => li.dataset.path === ` + string(p) + `);
-		return !!err && err.classList.contains('field-error') && err.textContent.includes(` + string(m) + `) &&
+		return !!err &&
 			!!li && li.textContent.includes(` + string(m) + `) && !document.getElementById('ed-problems').hidden;
 	})()`
 }
@@ -450,4 +451,13 @@ func TestConsoleBrowserEditorForm(t *testing.T) {
 		chromedp.Click(chromedp.CSS(byID("b-variables[0].remove"))),
 		poll(`!('variables' in JSON.parse(document.getElementById('ed-json').value)) && !('triggers' in JSON.parse(document.getElementById('ed-json').value))`),
 		poll(noProblems))
+
+	// Names are text, never markup; a member the form has no field for is
+	// shown on the nearest field that holds it.
+	fill(b, "ed-json", `{"name": "form-parts", "pipelineType": "V2", "stages": [{"name": "<img src=x onerror=alert(1)>", "colour": "red",
+	  "actions": [{"name": "A", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"]}]}]}`)
+	b.run("hostile names and an unknown member",
+		poll(`document.getElementById('f-stages[0].name').value === '<img src=x onerror=alert(1)>' &&
+			document.querySelector('.ed-stage legend').textContent === 'Stage 1: <img src=x onerror=alert(1)>' && !document.querySelector('main img')`),
+		poll(invalidAt("f-stages[0].name", "stages[0].colour", `unknown field "colour"`)))
 }
