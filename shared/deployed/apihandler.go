@@ -14,10 +14,14 @@ import (
 // token of the user pool, for everything else). The hosted UI sends the
 // browser back to ConsolePrefix+"/" with the code, and there after signing
 // out. infra declares exactly these.
+//
+// An HTTP API route's path cannot end with a slash, and API Gateway routes
+// a request for /console/ to the route GET /console, its rawPath (what the
+// api function serves) as the browser sent it: one route answers both the
+// page (/console/) and its redirect (/console).
 var ConsolePageRoutes = []string{
 	"GET /",
 	"GET " + ConsolePrefix,
-	"GET " + api.ConsolePath,
 	"GET " + api.ConsoleConfigPath,
 	"GET " + api.ConsoleAssetsPath + "{proxy+}",
 }

@@ -62,11 +62,11 @@ func TestConsoleRoutes(t *testing.T) {
 	}{
 		{"the API's address opens the console", open("GET /", "/"), http.StatusFound, map[string]string{"Location": "/console/"}, ""},
 		{"/console", open("GET /console", "/console"), http.StatusMovedPermanently, map[string]string{"Location": "/console/"}, ""},
-		{"the page", open("GET /console/", "/console/"), http.StatusOK, map[string]string{
+		{"the page", open("GET /console", "/console/"), http.StatusOK, map[string]string{
 			"Content-Type": "text/html", "Content-Security-Policy": csp, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
 			"Cache-Control": "no-cache"}, `<script type="module" src="/console/assets/app.js">`},
 		{"the hosted UI's return, with the code", func() events.APIGatewayV2HTTPRequest {
-			ev := open("GET /console/", "/console/")
+			ev := open("GET /console", "/console/")
 			ev.RawQueryString = "code=abc&state=xyz"
 			return ev
 		}(), http.StatusOK, map[string]string{"Content-Security-Policy": csp}, "<main"},
