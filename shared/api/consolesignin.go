@@ -108,3 +108,25 @@ func (h *Handler) consoleConfigAnswer(w http.ResponseWriter, r *http.Request) {
 		w.Write(append(body, '\n'))
 	}
 }
+
+// consolePageNavigation reports whether a request is a browser opening the
+// console's page (or the address that redirects to it) at the top level,
+// which the cross-site guard lets through: the page is the same static
+// document for everyone, no one may frame it, and what it then asks the
+// REST door is same-origin. Cognito's hosted UI sends the browser back to
+// the page from its own site, and a link to the console may be on any
+// page. The one-time sign-in link stays guarded (a link planted on another
+// site must not sign the browser in).
+func consolePageNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("Sec-Fetch-Mode") != "navigate" || r.Header.Get("Sec-Fetch-Dest") != "document" {
+		return false
+	}
+	switch r.URL.Path {
+	case "/", "/console", ConsolePath:
+		return true
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -87,6 +88,48 @@ func TestConsoleSignInChecked(t *testing.T) {
 			_, err := api.NewHandler(api.Config{Service: srv.Service, ConsoleSignIn: &c})
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("NewHandler: %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConsolePageFromAnotherSite: a top-level navigation from another site
+// (the hosted UI sending the browser back with its code, a link on any
+// page) opens the console's page; anything else from another site — a
+// fetch of the page, the one-time sign-in link, the REST door — stays
+// refused.
+func TestConsolePageFromAnotherSite(t *testing.T) {
+	srv := apitest.NewServer(t, apitest.WithoutFirstExecution())
+	navigate := map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+	tests := []struct {
+		name, method, path string
+		header             map[string]string
+		status             int
+	}{
+		{"the page, back from the hosted UI", "GET", "/console/?code=abc&state=xyz", navigate, 200},
+		{"the server's address", "GET", "/", navigate, 302},
+		{"/console", "GET", "/console", navigate, 301},
+		{"the page fetched by another site", "GET", "/console/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, 403},
+		{"the page framed by another site", "GET", "/console/", map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}, 403},
+		{"an asset", "GET", "/console/assets/app.js", navigate, 403},
+		{"the sign-in link", "GET", "/console/signin?token=x", navigate, 403},
+		{"the REST door", "GET", "/v1/pipelines", navigate, 403},
+		{"a POST to the page", "POST", "/console/", navigate, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := noRedirects(&http.Client{}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || tt.status == 403 && !strings.Contains(string(body), "cross-site requests are refused") {
+				t.Errorf("status %d (%s), want %d", resp.StatusCode, body, tt.status)
 			}
 		})
 	}
