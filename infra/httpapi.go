@@ -104,9 +104,13 @@ func newHTTPAPI(scope constructs.Construct, api function, users *consoleUsers) (
 		if !ok {
 			return nil, fmt.Errorf("route %q: method %s is not one the HTTP API declares", r.Key, method)
 		}
-		h.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(path), Methods: &[]awsapigatewayv2.HttpMethod{m}, Integration: integration, Authorizer: authorizers[r.Auth],
-		})
+		}
+		if r.Auth == authConsole {
+			opts.AuthorizationScopes = jsii.Strings(deployed.ConsoleRouteScopes...)
+		}
+		h.AddRoutes(opts)
 	}
 	return h, nil
 }

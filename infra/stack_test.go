@@ -309,6 +309,9 @@ func TestHTTPAPI(t *testing.T) {
 		if id := p["AuthorizerId"]; id != nil {
 			auth += " " + tp.text(id)
 		}
+		if sc := p["AuthorizationScopes"]; sc != nil {
+			auth += " " + tp.text(sc)
+		}
 		routes[key] = auth
 		fn := "Api.Arn"
 		if slices.Contains(webhookRoutes, key) {
@@ -319,7 +322,8 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("route %s (%s): Target = %s, want the integration of %s", key, path, tp.text(p["Target"]), fn)
 		}
 	}
-	const console = "JWT ref(HttpApiConsoleAuthorizer)"
+	// Access tokens only (an ID token carries no scope).
+	const console = `JWT ref(HttpApiConsoleAuthorizer) ["openid","aws.cognito.signin.user.admin"]`
 	want := map[string]string{
 		"POST /":             "NONE", // open: Stageflow verifies the signature against its own keys
 		"POST /codepipeline": "AWS_IAM",

@@ -418,7 +418,16 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.jwt {
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		claims, ok := g.pool.verify(token)
-		if !ok {
+		// The route's scopes: the token must carry one of them.
+		var scopes []string
+		if sc, _ := claims["scope"].(string); ok {
+			for _, s := range strings.Fields(sc) {
+				if slices.Contains(deployed.ConsoleRouteScopes, s) {
+					scopes = append(scopes, s)
+				}
+			}
+		}
+		if !ok || len(scopes) == 0 {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Www-Authenticate", `Bearer scope="" error="invalid_token"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -429,7 +438,7 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.LastBearer = token
 		g.mu.Unlock()
 		rc.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: flattenClaims(claims), Scopes: nil}}
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: flattenClaims(claims), Scopes: strings.Fields(claims["scope"].(string))}}
 	}
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: rt.key, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery, Cookies: cookies,

@@ -158,7 +158,7 @@ func TestConsoleCognitoBrowser(t *testing.T) {
 
 // TestConsoleCognitoStateChecked: a code the page did not ask for (the
 // state differs, or none was sent) is never exchanged; the gateway answers
-// no console request without a valid token of the pool.
+// no console request without a valid access token of the pool.
 func TestConsoleCognitoStateChecked(t *testing.T) {
 	dc := startDeployedConsole(t, fakeUser{Name: "alice", Groups: []string{"StageflowReadOnly"}})
 	b := newBrowserTest(t, nil, "cognito-state")
@@ -181,7 +181,10 @@ func TestConsoleCognitoStateChecked(t *testing.T) {
 	other.mu.Lock()
 	forged := other.jwt("alice", "access")
 	other.mu.Unlock()
-	for name, token := range map[string]string{"no token": "", "a token of another key": forged} {
+	dc.pool.mu.Lock()
+	idToken := dc.pool.jwt("alice", "id")
+	dc.pool.mu.Unlock()
+	for name, token := range map[string]string{"no token": "", "a token of another key": forged, "an ID token (no scope)": idToken} {
 		req, _ := http.NewRequest(http.MethodGet, dc.url+"/console/v1/pipelines", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)

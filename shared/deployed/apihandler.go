@@ -26,6 +26,13 @@ var ConsolePageRoutes = []string{
 	"GET " + api.ConsoleAssetsPath + "{proxy+}",
 }
 
+// ConsoleRouteScopes are the scopes the console's REST routes require at
+// the gateway, one of them at least: only access tokens carry scopes, so an
+// ID token (whose aud is the app client too) is refused, as API Gateway's
+// documentation advises. The hosted UI's access tokens carry openid, those
+// of an SRP sign-in (a script's) aws.cognito.signin.user.admin.
+var ConsoleRouteScopes = []string{"openid", "aws.cognito.signin.user.admin"}
+
 // APIHandler is the api function's HTTP handler: the doors (api.NewHandler)
 // with the console signing in with the user pool's hosted UI (when the
 // configuration names its domain and client), behind GatewayCallers.
