@@ -105,9 +105,7 @@ func TestConsoleCognitoBrowser(t *testing.T) {
 		t.Fatalf("the authorize request: %v", q)
 	}
 
-	b.run("signing in", chromedp.SendKeys(chromedp.CSS(`#username`), "alice"), chromedp.Click(chromedp.CSS(`#submit`)),
-		visible(`tr[data-pipeline="console-demo"]`),
-		poll(`document.getElementById('who').textContent.startsWith('Signed in as')`))
+	signInAtHostedUI(b, "alice")
 	who := eval[string](b, "reading who is signed in", `document.getElementById('who').textContent`)
 	if want := "arn:aws:cognito-idp:" + cognitoRegion + ":" + cognitoAccount + ":userpool/" + cognitoPool + "/user/alice"; !strings.Contains(who, want) {
 		t.Fatalf("the console says %q, want %s", who, want)
@@ -153,6 +151,37 @@ func TestConsoleCognitoBrowser(t *testing.T) {
 	}
 	if left := eval[string](b, "reading the tokens", `sessionStorage.getItem('stageflow.tokens') || ''`); left != "" {
 		t.Fatalf("the tokens outlived signing out: %s", left)
+	}
+}
+
+// signInAtHostedUI fills the hosted UI's form the page sent the browser
+// to, and waits for the console to be back, signed in.
+func signInAtHostedUI(b *browserTest, user string) {
+	b.t.Helper()
+	b.run("signing in", chromedp.SendKeys(chromedp.CSS(`#username`), user), chromedp.Click(chromedp.CSS(`#submit`)),
+		visible(`tr[data-pipeline="console-demo"]`),
+		poll(`document.getElementById('who').textContent.startsWith('Signed in as')`))
+}
+
+// TestConsoleCognitoSessionEnds: when the refresh token is refused (revoked
+// elsewhere, expired), the page says the session has ended and offers to
+// sign in again, its tokens forgotten.
+func TestConsoleCognitoSessionEnds(t *testing.T) {
+	dc := startDeployedConsole(t, fakeUser{Name: "alice", Groups: []string{"StageflowReadOnly"}})
+	dc.pool.Lifetime = 62 * time.Second
+	b := newBrowserTest(t, nil, "cognito-ends")
+	b.run("opening the console", chromedp.Navigate(dc.url+"/console/"), visible(`#signin`), chromedp.Click(chromedp.CSS(`#signin`)), visible(`#username`))
+	signInAtHostedUI(b, "alice")
+	dc.pool.mu.Lock()
+	for token := range dc.pool.refreshes {
+		dc.pool.revoked[token] = true
+	}
+	dc.pool.mu.Unlock()
+	b.run("waiting for the refresh to be refused",
+		poll(`document.getElementById('main').textContent.includes('The session has ended: sign in again.')`), visible(`#signin`),
+		poll(`document.getElementById('who').textContent === 'Not signed in' && document.getElementById('signout').hidden`))
+	if left := eval[string](b, "reading the tokens", `sessionStorage.getItem('stageflow.tokens') || ''`); left != "" {
+		t.Fatalf("the refused tokens were kept: %s", left)
 	}
 }
 
