@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -81,20 +83,26 @@ func allowOpening(key awskms.Key, role awsiam.Role) {
 	}), jsii.Bool(false))
 }
 
-// consoleUsers is the user pool the console signs in with, and its app
-// client.
+// consoleUsers is the user pool the console signs in with, its domain
+// (Cognito's hosted UI) and its app client.
 type consoleUsers struct {
 	Pool   awscognito.UserPool
+	Domain awscognito.UserPoolDomain
 	Client awscognito.UserPoolClient
 }
+
+// consoleScopes are the OAuth scopes the console asks for.
+var consoleScopes = []string{"openid", "email", "profile"}
 
 // newConsoleUsers declares the console's Cognito user pool: no self
 // sign-up (an administrator invites users), sign-in by user name or email,
 // a strong password policy with optional TOTP MFA, and one group per
-// deployed.ConsoleGroups role; its app client is a browser's (no secret,
-// SRP sign-in). A SAML identity provider (a company directory) can be added
-// to the pool; see the README's "Deployed access control".
-func newConsoleUsers(scope constructs.Construct, cfg Config) consoleUsers {
+// deployed.ConsoleGroups role; and its domain, where the hosted UI signs
+// users in (consoleDomainPrefix). Its app client comes with the HTTP API,
+// whose URL it returns to (addConsoleClient). A SAML identity provider (a
+// company directory) can be added to the pool; see the README's "Deployed
+// access control".
+func newConsoleUsers(scope constructs.Construct, cfg Config) *consoleUsers {
 	removal := awscdk.RemovalPolicy_DESTROY
 	if cfg.DeletionProtection {
 		removal = awscdk.RemovalPolicy_RETAIN
@@ -114,7 +122,42 @@ func newConsoleUsers(scope constructs.Construct, cfg Config) consoleUsers {
 		DeletionProtection: jsii.Bool(cfg.DeletionProtection),
 		RemovalPolicy:      removal,
 	})
-	client := pool.AddClient(jsii.String("ConsoleClient"), &awscognito.UserPoolClientOptions{
+	for i, g := range deployed.ConsoleGroups {
+		pool.AddGroup(jsii.String("Group"+g.Name), &awscognito.UserPoolGroupOptions{
+			GroupName: jsii.String(g.Name), Description: jsii.String(g.Description), Precedence: jsii.Number(float64(i)),
+		})
+	}
+	domain := pool.AddDomain(jsii.String("ConsoleDomain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: consoleDomainPrefix(cfg)},
+	})
+	return &consoleUsers{Pool: pool, Domain: domain}
+}
+
+// consoleDomainPrefix is the user pool domain's prefix: the configured
+// one, or the stack's name in lower case then the account (prefixes are
+// unique per region across all accounts; LoadConfig checks that the name
+// can start one).
+func consoleDomainPrefix(cfg Config) *string {
+	if cfg.ConsoleDomainPrefix != "" {
+		return jsii.String(cfg.ConsoleDomainPrefix)
+	}
+	return awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(strings.ToLower(cfg.StackName)), awscdk.Aws_ACCOUNT_ID()})
+}
+
+// addConsoleClient declares the console's app client of the pool: a
+// browser's (no secret; SRP for scripts), with the hosted UI's
+// authorization-code grant (a public client: the console uses PKCE) and
+// no implicit grant, returning to the console at the API's own URL after
+// signing in and after signing out.
+func (u *consoleUsers) addConsoleClient(consoleURL *string) {
+	scopes := map[string]awscognito.OAuthScope{
+		"openid": awscognito.OAuthScope_OPENID(), "email": awscognito.OAuthScope_EMAIL(), "profile": awscognito.OAuthScope_PROFILE(),
+	}
+	var oauthScopes []awscognito.OAuthScope
+	for _, s := range consoleScopes {
+		oauthScopes = append(oauthScopes, scopes[s])
+	}
+	u.Client = u.Pool.AddClient(jsii.String("ConsoleClient"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		PreventUserExistenceErrors: jsii.Bool(true),
@@ -122,14 +165,12 @@ func newConsoleUsers(scope constructs.Construct, cfg Config) consoleUsers {
 		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
 		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
 		RefreshTokenValidity:       awscdk.Duration_Hours(jsii.Number(12)),
-		// The console's hosted sign-in (and a SAML provider with it) is
-		// configured with the console; until then, no OAuth flows.
-		DisableOAuth: jsii.Bool(true),
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true), ImplicitCodeGrant: jsii.Bool(false)},
+			Scopes:       &oauthScopes,
+			CallbackUrls: &[]*string{consoleURL},
+			LogoutUrls:   &[]*string{consoleURL},
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 	})
-	for i, g := range deployed.ConsoleGroups {
-		pool.AddGroup(jsii.String("Group"+g.Name), &awscognito.UserPoolGroupOptions{
-			GroupName: jsii.String(g.Name), Description: jsii.String(g.Description), Precedence: jsii.Number(float64(i)),
-		})
-	}
-	return consoleUsers{Pool: pool, Client: client}
 }

@@ -123,6 +123,32 @@ func TestConsoleUserPool(t *testing.T) {
 		tp.text(client["UserPoolId"]) != "ref(ConsoleUsers)" {
 		t.Errorf("client secret %v, flows %s, pool %s; want a browser's client of the pool (SRP, no secret)", client["GenerateSecret"], flows, tp.text(client["UserPoolId"]))
 	}
+	// The hosted UI: the authorization-code grant only (the console adds
+	// PKCE), the console's scopes, back to the console at the API's URL.
+	const consoleURL = "HttpApi.ApiEndpoint/console/"
+	urls := func(v any) string {
+		var out []string
+		for _, u := range list(v) {
+			out = append(out, tp.text(u))
+		}
+		return strings.Join(out, " ")
+	}
+	if tp.text(client["AllowedOAuthFlows"]) != `["code"]` || client["AllowedOAuthFlowsUserPoolClient"] != true ||
+		tp.text(client["AllowedOAuthScopes"]) != `["openid","email","profile"]` ||
+		urls(client["CallbackURLs"]) != consoleURL || urls(client["LogoutURLs"]) != consoleURL ||
+		tp.text(client["SupportedIdentityProviders"]) != `["COGNITO"]` || client["EnableTokenRevocation"] != true {
+		t.Errorf("client OAuth: flows %s (%v), scopes %s, callbacks %s, logout %s, providers %s, revocation %v; want the code grant to %s",
+			tp.text(client["AllowedOAuthFlows"]), client["AllowedOAuthFlowsUserPoolClient"], tp.text(client["AllowedOAuthScopes"]),
+			urls(client["CallbackURLs"]), urls(client["LogoutURLs"]), tp.text(client["SupportedIdentityProviders"]), client["EnableTokenRevocation"], consoleURL)
+	}
+	// The domain: a prefix of the stack's name and account, or the one
+	// configured.
+	if d := props(tp.one(t, "AWS::Cognito::UserPoolDomain")); tp.text(d["Domain"]) != "stageflow-${AWS::AccountId}" || tp.text(d["UserPoolId"]) != "ref(ConsoleUsers)" {
+		t.Errorf("domain %s of %s, want stageflow-${AWS::AccountId} of the pool", tp.text(d["Domain"]), tp.text(d["UserPoolId"]))
+	}
+	if d := props(tmpl(t, &custom).one(t, "AWS::Cognito::UserPoolDomain")); d["Domain"] != "stageflow-dev-console" {
+		t.Errorf("domain %v with the prefix stageflow-dev-console configured", d["Domain"])
+	}
 	var groups, want []string
 	for _, g := range tp.ofType("AWS::Cognito::UserPoolGroup") {
 		p := props(g)

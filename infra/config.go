@@ -30,6 +30,12 @@ type Config struct {
 	// LambdaDir holds one folder per function (api, advance, dispatch), each
 	// with its bootstrap (make build-lambdas writes build/lambda).
 	LambdaDir string
+	// ConsoleDomainPrefix is the prefix of the user pool's domain, where
+	// the console's users sign in (Cognito's hosted UI at
+	// https://PREFIX.auth.REGION.amazoncognito.com). Empty: the stack's name
+	// in lower case and the account (consoleDomainPrefix); prefixes are
+	// unique per region across every AWS account.
+	ConsoleDomainPrefix string
 }
 
 // The context keys of Config.
@@ -39,10 +45,11 @@ const (
 	ctxLogRetentionDays   = "stageflow:logRetentionDays"
 	ctxArtifactExpiration = "stageflow:artifactExpirationDays"
 	ctxLambdaDir          = "stageflow:lambdaDir"
+	ctxConsoleDomain      = "stageflow:consoleDomainPrefix"
 )
 
 // ContextKeys lists the context keys a deployment can set.
-var ContextKeys = []string{ctxStackName, ctxDeletionProtection, ctxLogRetentionDays, ctxArtifactExpiration, ctxLambdaDir}
+var ContextKeys = []string{ctxStackName, ctxDeletionProtection, ctxLogRetentionDays, ctxArtifactExpiration, ctxLambdaDir, ctxConsoleDomain}
 
 // DefaultConfig is the configuration without any context value.
 func DefaultConfig() Config {
@@ -135,10 +142,39 @@ func LoadConfig(get func(key string) any) (Config, error) {
 			bad(ctxLambdaDir, v, "must be the path of a folder")
 		}
 	}
+	if v := get(ctxConsoleDomain); v != nil {
+		if s, ok := v.(string); ok && validDomainPrefix(s) {
+			c.ConsoleDomainPrefix = s
+		} else {
+			bad(ctxConsoleDomain, v, "must be 1 to 63 lower-case letters, digits and hyphens, not starting or ending with a hyphen, "+
+				"without aws, amazon or cognito (Cognito's rule for domain prefixes)")
+		}
+	} else if !validDomainPrefix(strings.ToLower(c.StackName)) {
+		problems = append(problems, fmt.Sprintf("context %s: the stack's name %q cannot start the console's Cognito domain "+
+			"(it contains aws, amazon or cognito, or ends with a hyphen): set a prefix", ctxConsoleDomain, c.StackName))
+	}
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	return c, nil
+}
+
+// domainPrefix is a Cognito domain prefix: lower-case letters, digits and
+// hyphens, neither first nor last a hyphen.
+var domainPrefix = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validDomainPrefix reports whether Cognito takes a domain prefix: its
+// shape, and none of the words it reserves.
+func validDomainPrefix(s string) bool {
+	if !domainPrefix.MatchString(s) {
+		return false
+	}
+	for _, w := range []string{"aws", "amazon", "cognito"} {
+		if strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func hasRetention(days int) bool {

@@ -34,6 +34,14 @@ func TestLoadConfig(t *testing.T) {
 		{name: "fractional days", ctx: map[string]any{ctxArtifactExpiration: 1.5}, problem: []string{ctxArtifactExpiration}},
 		{name: "expiration past ten years", ctx: map[string]any{ctxArtifactExpiration: "3654"}, problem: []string{ctxArtifactExpiration}},
 		{name: "a number where a name goes", ctx: map[string]any{ctxStackName: 3.0}, problem: []string{ctxStackName}},
+		{name: "console domain prefix", ctx: map[string]any{ctxConsoleDomain: "release-console"}, want: func(c *Config) { c.ConsoleDomainPrefix = "release-console" }},
+		{name: "console domain prefix with upper case", ctx: map[string]any{ctxConsoleDomain: "Release"}, problem: []string{ctxConsoleDomain}},
+		{name: "console domain prefix with a reserved word", ctx: map[string]any{ctxConsoleDomain: "my-cognito"}, problem: []string{ctxConsoleDomain}},
+		{name: "console domain prefix too long", ctx: map[string]any{ctxConsoleDomain: strings.Repeat("a", 64)}, problem: []string{ctxConsoleDomain}},
+		{name: "console domain prefix ending in a hyphen", ctx: map[string]any{ctxConsoleDomain: "release-"}, problem: []string{ctxConsoleDomain}},
+		{name: "a stack name that cannot start the domain", ctx: map[string]any{ctxStackName: "Amazon-releases"}, problem: []string{ctxConsoleDomain, "Amazon-releases"}},
+		{name: "that stack name with a prefix", ctx: map[string]any{ctxStackName: "Amazon-releases", ctxConsoleDomain: "releases"},
+			want: func(c *Config) { c.StackName, c.ConsoleDomainPrefix = "Amazon-releases", "releases" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

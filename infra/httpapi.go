@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
@@ -44,7 +45,7 @@ const (
 // door with IAM authorization, each again under the console's prefix with
 // the user pool's JWT authorizer (API Gateway takes one authorizer per
 // route, and a browser cannot sign IAM requests), the CodePipeline door's
-// open route and its IAM-authorized one.
+// open route and its IAM-authorized one, and the console's page routes.
 func apiRoutes() []route {
 	var out []route
 	for _, r := range rest.Patterns() {
@@ -52,7 +53,20 @@ func apiRoutes() []route {
 		method, path, _ := strings.Cut(r, " ")
 		out = append(out, route{method + " " + deployed.ConsolePrefix + path, authConsole})
 	}
-	return append(out, route{codePipelineRoute, authNone}, route{codePipelineIAMRoute, authIAM})
+	out = append(out, route{codePipelineRoute, authNone}, route{codePipelineIAMRoute, authIAM})
+	return append(out, consolePageRoutes()...)
+}
+
+// consolePageRoutes are the console's page, its assets and its sign-in
+// configuration (deployed.ConsolePageRoutes), open: the same static files
+// for everyone, no data (the page asks the REST door under /console/v1,
+// with a user pool token, for that). The hosted UI returns to /console/.
+func consolePageRoutes() []route {
+	var out []route
+	for _, r := range deployed.ConsolePageRoutes {
+		out = append(out, route{r, authNone})
+	}
+	return out
 }
 
 // newHTTPAPI declares the API Gateway HTTP API (v2) in front of the api
@@ -60,9 +74,18 @@ func apiRoutes() []route {
 // function invoked with the version 2.0 payload (whose request context
 // shared/deployed's GatewayCallers reads the caller from). A path no route
 // declares is answered by API Gateway (404) without reaching the function.
-func newHTTPAPI(scope constructs.Construct, api function, users consoleUsers) (awsapigatewayv2.HttpApi, error) {
+//
+// The console's app client of users is declared here, once the API's URL
+// (its callback and sign-out URL) is known.
+func newHTTPAPI(scope constructs.Construct, api function, users *consoleUsers) (awsapigatewayv2.HttpApi, error) {
+	iam := awsapigatewayv2authorizers.NewHttpIamAuthorizer()
+	h := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description:       jsii.String("Stageflow: the REST door under /v1 (IAM) and /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM), the console's page at / and /console/ (open)"),
+		DefaultAuthorizer: iam,
+	})
+	users.addConsoleClient(consoleURL(h))
 	authorizers := map[string]awsapigatewayv2.IHttpRouteAuthorizer{
-		authIAM:  awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+		authIAM:  iam,
 		authNone: awsapigatewayv2.NewHttpNoneAuthorizer(),
 		authConsole: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("ConsoleAuthorizer"), users.Pool,
 			&awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
@@ -70,10 +93,6 @@ func newHTTPAPI(scope constructs.Construct, api function, users consoleUsers) (a
 				UserPoolClients: &[]awscognito.IUserPoolClient{users.Client},
 			}),
 	}
-	h := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description:       jsii.String("Stageflow: the REST door under /v1 (IAM) and /console/v1 (Cognito), the CodePipeline door at POST / (Stageflow's keys) and POST /codepipeline (IAM)"),
-		DefaultAuthorizer: authorizers[authIAM],
-	})
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiFunction"), api.Fn,
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0()})
 	for _, r := range apiRoutes() {
@@ -85,11 +104,21 @@ func newHTTPAPI(scope constructs.Construct, api function, users consoleUsers) (a
 		if !ok {
 			return nil, fmt.Errorf("route %q: method %s is not one the HTTP API declares", r.Key, method)
 		}
-		h.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(path), Methods: &[]awsapigatewayv2.HttpMethod{m}, Integration: integration, Authorizer: authorizers[r.Auth],
-		})
+		}
+		if r.Auth == authConsole {
+			opts.AuthorizationScopes = jsii.Strings(deployed.ConsoleRouteScopes...)
+		}
+		h.AddRoutes(opts)
 	}
 	return h, nil
+}
+
+// consoleURL is the console's address on the HTTP API: where the hosted UI
+// sends users back after signing in (with the code) and out.
+func consoleURL(h awsapigatewayv2.HttpApi) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{h.ApiEndpoint(), jsii.String(api.ConsolePath)})
 }
 
 // webhookRoutes are the routes of the webhook function: open at the

@@ -21,6 +21,8 @@ const (
 	outArtifactRoleARN = "ArtifactRoleArn"
 	outUserPool        = "ConsoleUserPoolId"
 	outUserPoolClient  = "ConsoleUserPoolClientId"
+	outConsoleURL      = "ConsoleUrl"
+	outConsoleSignIn   = "ConsoleSignInDomain"
 	outSecretsKey      = "SecretsKeyArn"
 	// outProvider is the ServiceToken of Custom::StageflowPipeline,
 	// exported as <StackName>PipelineProvider (StageflowPipelineProvider).
@@ -118,6 +120,10 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	// PutWebhook answers URLs on the HTTP API (the webhook function's
 	// routes), not on the host the api function sees a request for.
 	api.Fn.AddEnvironment(jsii.String(lambdaenv.WebhookBaseURL), httpAPI.ApiEndpoint(), nil)
+	// The console signs in with the user pool's hosted UI (GET
+	// /console/config.json tells the page where).
+	api.Fn.AddEnvironment(jsii.String(lambdaenv.ConsoleDomain), users.Domain.BaseUrl(nil), nil)
+	api.Fn.AddEnvironment(jsii.String(lambdaenv.ConsoleClientID), users.Client.UserPoolClientId(), nil)
 
 	// The store: every function reads and writes items, with the calls the
 	// store makes and no others (ReadWriteData would add scans, batches and
@@ -156,6 +162,8 @@ func NewStack(scope constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	output(outArtifactRoleARN, apiEnv[lambdaenv.ArtifactRoleARN], "The role job workers' artifact credentials are sessions of")
 	output(outUserPool, users.Pool.UserPoolId(), "The console's Cognito user pool (its groups carry Stageflow's built-in policies)")
 	output(outUserPoolClient, users.Client.UserPoolClientId(), "The console's app client of the user pool")
+	output(outConsoleURL, consoleURL(httpAPI), "The web console: open it in a browser and sign in with a user of the console's user pool")
+	output(outConsoleSignIn, users.Domain.BaseUrl(nil), "The user pool's domain, where the console's users sign in (Cognito's hosted UI)")
 	output(outSecretsKey, secretsKey.KeyArn(), "The KMS key that seals the access keys', webhooks' and connections' secrets (the api function seals and opens, the webhook function opens)")
 	awscdk.NewCfnOutput(stack, jsii.String(outProvider), &awscdk.CfnOutputProps{Value: provider.Fn.FunctionArn(),
 		Description: jsii.String("The ServiceToken of Custom::StageflowPipeline resources (README, Pipelines in CloudFormation)"),

@@ -148,6 +148,9 @@ func TestFunctions(t *testing.T) {
 
 // TestFunctionEnvironment checks each function's environment: exactly the
 // variables of shared/lambdaenv it needs, each naming the right resource.
+// consoleDomainURL is the user pool domain's URL as the template says it.
+const consoleDomainURL = "https://ref(ConsoleUsersConsoleDomain).auth.${AWS::Region}.amazoncognito.com"
+
 func TestFunctionEnvironment(t *testing.T) {
 	tp := tmpl(t, &defaults)
 	common := map[string]string{
@@ -162,6 +165,9 @@ func TestFunctionEnvironment(t *testing.T) {
 		lambdaenv.UserPoolID:      "ref(ConsoleUsers)",
 		// PutWebhook's URLs start with the HTTP API's endpoint.
 		lambdaenv.WebhookBaseURL: "HttpApi.ApiEndpoint",
+		// The console signs in at the user pool's domain, with its client.
+		lambdaenv.ConsoleDomain:   consoleDomainURL,
+		lambdaenv.ConsoleClientID: "ref(ConsoleUsersConsoleClient)",
 	}
 	for k, v := range common {
 		api[k] = v
@@ -303,6 +309,9 @@ func TestHTTPAPI(t *testing.T) {
 		if id := p["AuthorizerId"]; id != nil {
 			auth += " " + tp.text(id)
 		}
+		if sc := p["AuthorizationScopes"]; sc != nil {
+			auth += " " + tp.text(sc)
+		}
 		routes[key] = auth
 		fn := "Api.Arn"
 		if slices.Contains(webhookRoutes, key) {
@@ -313,7 +322,8 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("route %s (%s): Target = %s, want the integration of %s", key, path, tp.text(p["Target"]), fn)
 		}
 	}
-	const console = "JWT ref(HttpApiConsoleAuthorizer)"
+	// Access tokens only (an ID token carries no scope).
+	const console = `JWT ref(HttpApiConsoleAuthorizer) ["openid","aws.cognito.signin.user.admin"]`
 	want := map[string]string{
 		"POST /":             "NONE", // open: Stageflow verifies the signature against its own keys
 		"POST /codepipeline": "AWS_IAM",
@@ -325,6 +335,11 @@ func TestHTTPAPI(t *testing.T) {
 		want[r] = "AWS_IAM"
 		method, path, _ := strings.Cut(r, " ")
 		want[method+" /console"+path] = console
+	}
+	// The console's page, assets and sign-in configuration: open, static.
+	// (GET /console answers /console/ too: API Gateway ignores a trailing slash.)
+	for _, r := range []string{"GET /", "GET /console", "GET /console/config.json", "GET /console/assets/{proxy+}"} {
+		want[r] = "NONE"
 	}
 	if !reflect.DeepEqual(routes, want) {
 		t.Errorf("routes:\n got %v\nwant %v", routes, want)
@@ -604,6 +619,8 @@ func TestOutputs(t *testing.T) {
 		outArtifactRoleARN: "ArtifactAccessRole.Arn",
 		outUserPool:        "ref(ConsoleUsers)",
 		outUserPoolClient:  "ref(ConsoleUsersConsoleClient)",
+		outConsoleURL:      "HttpApi.ApiEndpoint/console/",
+		outConsoleSignIn:   consoleDomainURL,
 		outSecretsKey:      "SecretsKey.Arn",
 		outProvider:        "Provider.Arn",
 	}

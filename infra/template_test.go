@@ -66,6 +66,7 @@ func TestMain(m *testing.M) {
 		other.DeletionProtection = false
 		other.LogRetentionDays = 7
 		other.ArtifactExpirationDays = 0
+		other.ConsoleDomainPrefix = "stageflow-dev-console"
 		custom, synthErr = synth(other)
 	}
 	code := m.Run()

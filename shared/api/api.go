@@ -76,6 +76,9 @@ type Config struct {
 	// requests of the key are refused with ThrottlingException (429) until
 	// its window ends.
 	Failures *throttle.Limiter
+	// ConsoleSignIn, when set, has the console sign in with a Cognito user
+	// pool (deployed) instead of a one-time link.
+	ConsoleSignIn *CognitoSignIn
 }
 
 // Handler is the HTTP surface.
@@ -91,6 +94,7 @@ type Handler struct {
 	svc                    *service.Service
 	authNone               bool
 	failures               *throttle.Limiter
+	cognito                *CognitoSignIn
 	// webhooksOnly: the handler serves the two open webhook routes and
 	// answers 404 to everything else (NewWebhookHandler).
 	webhooksOnly bool
@@ -117,6 +121,13 @@ func NewHandler(cfg Config) (*Handler, error) {
 		svc:          cfg.Service,
 		authNone:     cfg.AuthNone,
 		failures:     cfg.Failures,
+	}
+	if cfg.ConsoleSignIn != nil {
+		c := *cfg.ConsoleSignIn
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+		h.cognito = &c
 	}
 	if h.bodyTimeout <= 0 {
 		h.bodyTimeout = BodyTimeout
@@ -223,7 +234,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.Write([]byte(`{"__type":"AccessDeniedException","message":"this Stageflow server only answers requests for loopback host names (localhost, 127.0.0.1, [::1])"}`))
 		return
 	}
-	if why := crossSite(r); why != "" {
+	if why := crossSite(r); why != "" && !consolePageNavigation(r) {
 		door = "guard"
 		reqlog.Add(ctx, slog.String("refused", why))
 		w.Header().Set("Content-Type", "application/json")

@@ -25,6 +25,7 @@ import (
 //	POST /console/signout          ends the cookie's session (X-CSRF-Token required)
 //	GET  /console/                 the console's page (shared/api/consoleui; the page asks /v1/whoami who is signed in)
 //	GET  /console/assets/NAME      its style sheet and JavaScript modules
+//	GET  /console/config.json      how the page signs in: a link, or Cognito deployed (consolesignin.go)
 //	GET  /                         redirects to /console/
 //
 // The session cookie then authenticates requests of the REST door
@@ -65,6 +66,8 @@ func (h *Handler) console(w http.ResponseWriter, r *http.Request) {
 		h.signOut(w, r)
 	case "/console":
 		http.Redirect(w, r, ConsolePath, http.StatusMovedPermanently)
+	case ConsoleConfigPath:
+		h.consoleConfigAnswer(w, r)
 	default:
 		name := consoleui.Index
 		if r.URL.Path != ConsolePath {
@@ -180,7 +183,7 @@ func (h *Handler) consoleApp(w http.ResponseWriter, r *http.Request, name string
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", a.ContentType)
-	hd.Set("Content-Security-Policy", ConsoleCSP)
+	hd.Set("Content-Security-Policy", consoleCSPFor(h.cognito))
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")

@@ -62,7 +62,11 @@ type Config struct {
 	// WebhookBaseURL starts every V1 webhook URL (lambdaenv.WebhookBaseURL:
 	// the HTTP API's URL; empty: the request's).
 	WebhookBaseURL string
-	Logger         *slog.Logger
+	// ConsoleDomain and ConsoleClientID are the console's Cognito sign-in
+	// (lambdaenv.ConsoleDomain, lambdaenv.ConsoleClientID: the api
+	// function's; APIHandler).
+	ConsoleDomain, ConsoleClientID string
+	Logger                         *slog.Logger
 }
 
 // The variables each function reads (infra sets exactly these).
@@ -91,7 +95,10 @@ func FromEnv(lookup func(string) (string, bool), names []string) (Config, error)
 	endpoint, _ := lookup(lambdaenv.DynamoDBEndpoint)
 	policy, _ := lookup(lambdaenv.ProviderPolicy)
 	webhookBase, _ := lookup(lambdaenv.WebhookBaseURL)
+	consoleDomain, _ := lookup(lambdaenv.ConsoleDomain)
+	consoleClient, _ := lookup(lambdaenv.ConsoleClientID)
 	return Config{ProviderPolicy: policy, WebhookBaseURL: strings.TrimSpace(webhookBase),
+		ConsoleDomain: strings.TrimSpace(consoleDomain), ConsoleClientID: strings.TrimSpace(consoleClient),
 		Table: env[lambdaenv.Table], ArtifactBucket: env[lambdaenv.ArtifactBucket],
 		StateMachineARN: env[lambdaenv.StateMachineARN], Account: env[lambdaenv.Account],
 		ArtifactRoleARN: env[lambdaenv.ArtifactRoleARN],

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/stageflow/stageflow/shared/api"
 	"github.com/stageflow/stageflow/shared/lambdaenv"
 	"github.com/stageflow/stageflow/shared/seal/kms/kmstest"
 	"github.com/stageflow/stageflow/shared/store/dynamo/dynamotest"
@@ -63,7 +62,8 @@ func TestFromEnv(t *testing.T) {
 }
 
 // TestAPIGatewayEvents runs the api function's wiring (Open with access
-// control on, api.NewHandler behind GatewayCallers, the v2 adapter) against
+// control on, APIHandler: api.NewHandler behind GatewayCallers, the v2
+// adapter) against
 // DynamoDB Local and sends it API Gateway HTTP API events of both doors and
 // every kind of route. Only reads: nothing here reaches Step Functions,
 // whose endpoint points at a closed loopback port besides.
@@ -85,11 +85,12 @@ func TestAPIGatewayEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.NewHandler(api.Config{Service: sys.Service})
+	// The api function's handler, as functions/api builds it.
+	h, err := sys.APIHandler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httpadapter.NewV2(sys.Gateway.GatewayCallers(h)).ProxyWithContext
+	proxy := httpadapter.NewV2(h).ProxyWithContext
 	iam := &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 		AccountID: "123456789012", UserARN: "arn:aws:iam::123456789012:user/release-engineer"}}
 	event := func(method, path string, headers map[string]string, body string) events.APIGatewayV2HTTPRequest {

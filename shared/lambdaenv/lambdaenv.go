@@ -43,6 +43,12 @@ const (
 	// the webhook function serves (service.Config.WebhookBaseURL). Unset,
 	// the URL is made from the request that asks for it.
 	WebhookBaseURL = "STAGEFLOW_WEBHOOK_BASE_URL"
+	// ConsoleDomain and ConsoleClientID, optional, are the api function's
+	// console sign-in: the user pool domain's origin (Cognito's hosted UI,
+	// https://PREFIX.auth.REGION.amazoncognito.com) and the console's app
+	// client. Unset, the console served deployed has no way to sign in.
+	ConsoleDomain   = "STAGEFLOW_CONSOLE_DOMAIN"
+	ConsoleClientID = "STAGEFLOW_CONSOLE_CLIENT_ID"
 )
 
 // Load reads the named variables with lookup (os.LookupEnv) and fails

@@ -1,6 +1,10 @@
-// The REST door (/v1), the console's only way to the server. The session
-// cookie authenticates; requests that change something carry the session's
-// CSRF token, which GET /v1/whoami answers.
+// The REST door (/v1), the console's only way to the server. Locally the
+// session cookie authenticates, and requests that change something carry
+// the session's CSRF token, which GET /v1/whoami answers. Deployed
+// (auth.js: Cognito), the door is under apiBase (/console/v1) and every
+// request carries the user pool's access token instead (no cookie, so no
+// CSRF token either).
+import { apiBase, authorization, isCognito } from './auth.js';
 
 let csrf = '';
 
@@ -22,8 +26,18 @@ export function seg(s) {
   return encodeURIComponent(s);
 }
 
+// canStream reports whether the execution's server-sent events can reach
+// the page: not deployed, where API Gateway cannot stream (and EventSource
+// sends no Authorization header): the views poll there instead.
+export const canStream = () => !isCognito();
+
+// url is where a REST path (/v1/...) is served.
+export const url = (path) => (path.startsWith('/v1') ? apiBase() + path : path);
+
 export async function call(method, path, body) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+  const auth = await authorization();
+  if (auth) init.headers.Authorization = auth;
   if (method !== 'GET' && method !== 'HEAD') {
     init.headers['Content-Type'] = 'application/json';
     if (csrf) init.headers['X-CSRF-Token'] = csrf;
@@ -31,7 +45,7 @@ export async function call(method, path, body) {
   }
   let resp;
   try {
-    resp = await fetch(path, init);
+    resp = await fetch(url(path), init);
   } catch (e) {
     throw new APIError(0, 'NetworkError', 'The server could not be reached: ' + e.message);
   }
@@ -42,7 +56,9 @@ export async function call(method, path, body) {
   }
   if (!resp.ok) {
     const err = (data && data.error) || {};
-    throw new APIError(resp.status, err.code || 'HTTP' + resp.status, err.message || resp.statusText || 'request failed', err.problems);
+    // API Gateway's own refusals (its JWT authorizer's 401) are {"message": ...}.
+    const msg = err.message || (data && typeof data.message === 'string' && data.message) || resp.statusText || 'request failed';
+    throw new APIError(resp.status, err.code || 'HTTP' + resp.status, msg, err.problems);
   }
   return data;
 }

@@ -3,6 +3,7 @@
 // #/pipelines/NAME/executions/ID one of its executions; #/new and
 // #/pipelines/NAME/edit the editor, #/pipelines/NAME/versions its diffs).
 import { APIError, post, setCSRF, whoami } from './api.js';
+import * as auth from './auth.js';
 import { h, replace } from './dom.js';
 import { renderList } from './list.js';
 import { renderApprovals } from './approvals.js';
@@ -33,6 +34,21 @@ export function showError(err) {
 
 function signedOut(err) {
   document.getElementById('who').textContent = 'Not signed in';
+  document.getElementById('signout').hidden = true;
+  if (auth.isCognito()) {
+    // Deployed: the user pool's hosted sign-in page.
+    const go = h('button', { type: 'button', id: 'signin' }, 'Sign in');
+    go.addEventListener('click', () => {
+      go.disabled = true;
+      auth.signIn().catch((e) => { go.disabled = false; showError(e); });
+    });
+    replace(main,
+      h('h1', {}, 'Sign in to Stageflow'),
+      h('p', {}, 'Sign in with your Stageflow user (the deployment\'s Cognito user pool).'),
+      h('p', {}, go),
+      err ? h('p', { class: 'muted' }, err.message) : null);
+    return;
+  }
   replace(main,
     h('h1', {}, 'Sign in to Stageflow'),
     h('p', {}, 'Run ', h('code', {}, 'stageflow console-link'), ' and open the link it prints. A link signs one browser in, once.'),
@@ -76,6 +92,23 @@ function route(ev) {
 
 async function start() {
   try {
+    await auth.loadConfig();
+    if (auth.isCognito()) {
+      auth.whenExpired(() => {
+        identity = null;
+        if (leave) { leave(); leave = null; }
+        signedOut(new Error('The session has ended: sign in again.'));
+      });
+      if (!(await auth.start())) {
+        signedOut(null);
+        return;
+      }
+    }
+  } catch (err) {
+    signedOut(err);
+    return;
+  }
+  try {
     identity = await whoami([]);
   } catch (err) {
     if (err instanceof APIError && (err.status === 401 || err.status === 403 || err.status === 400)) {
@@ -88,7 +121,13 @@ async function start() {
   setCSRF(identity.csrfToken);
   document.getElementById('who').textContent = 'Signed in as ' + identity.principal;
   const so = document.getElementById('signout');
-  if (identity.csrfToken) {
+  if (auth.isCognito()) {
+    so.hidden = false;
+    so.addEventListener('click', () => {
+      so.disabled = true;
+      auth.signOut();
+    });
+  } else if (identity.csrfToken) {
     so.hidden = false;
     so.addEventListener('click', async () => {
       try {

@@ -4,7 +4,7 @@
 // from the execution's server-sent events. Start (confirmed) and pending
 // manual approvals (approve or reject with a comment) are offered only
 // when the caller's policy allows them (GET /v1/whoami's checks).
-import { get, post, seg, whoami } from './api.js';
+import { canStream, get, post, seg, whoami } from './api.js';
 import { approvalControls } from './approvals.js';
 import { ago, announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
 
@@ -307,6 +307,7 @@ function tick(view) {
 // follow applies the execution's server-sent events until it ends. Where
 // no stream gets through (a gateway that cannot stream), it polls.
 function follow(view, id) {
+  if (!canStream()) { poll(view, id); return; }
   const url = base(view.name) + '/executions/' + seg(id) + '/events';
   const es = new EventSource(url);
   view.es = es;
