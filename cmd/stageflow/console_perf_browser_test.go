@@ -174,6 +174,26 @@ func TestConsoleBrowserWidePipeline(t *testing.T) {
 // before the action ends, then the rest and the end. The action prints,
 // waits for a first file, prints, waits for a second, prints.
 func TestConsoleBrowserLogStream(t *testing.T) {
+	testLogStream(t, false)
+}
+
+// refusedStream stands in for EventSource where no stream gets through
+// (deployed behind API Gateway, or past the server's cap on followed
+// logs): it fails before any message, as a refused request does.
+const refusedStream = `window.EventSource = class {
+	static CLOSED = 2;
+	constructor() { this.readyState = 0; setTimeout(() => { this.readyState = 2; if (this.onerror) this.onerror(new Event('error')); }, 20); }
+	addEventListener() {}
+	close() { this.readyState = 2; }
+}`
+
+// TestConsoleBrowserLogPolled: where the stream is refused, the log of a
+// running action is read a page a second instead, to its end.
+func TestConsoleBrowserLogPolled(t *testing.T) {
+	testLogStream(t, true)
+}
+
+func testLogStream(t *testing.T, refused bool) {
 	dir := t.TempDir()
 	gate1, gate2 := filepath.Join(dir, "gate1"), filepath.Join(dir, "gate2")
 	t.Cleanup(func() { _ = os.WriteFile(gate1, nil, 0o644); _ = os.WriteFile(gate2, nil, 0o644) })
@@ -192,15 +212,25 @@ func TestConsoleBrowserLogStream(t *testing.T) {
 	e := s.waitExecution(t, "streamer", id, "the action's log", func(e *engine.Execution) bool {
 		return len(e.Actions) > 0 && e.Actions[0].LogLocation != ""
 	})
-	b := newBrowserTest(t, s, "console-logstream")
+	name, how, stamped := "console-logstream", "live", true
+	if refused {
+		name, how, stamped = "console-logpolled", "checking every second", false
+	}
+	b := newBrowserTest(t, s, name)
 	b.signIn(s.creds)
+	if refused {
+		if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: refusedStream}); err != nil {
+			t.Fatal(err)
+		}
+		b.run("a new page, without streams", chromedp.Navigate("about:blank"))
+	}
 	line := func(text string) string {
 		return `[...document.querySelectorAll('#log li .text')].find((x) => x.textContent === '` + text + `')`
 	}
 	b.run("the running action's log",
 		chromedp.Navigate(s.endpoint+"/console/#/pipelines/streamer/executions/"+id+"/logs/"+e.Actions[0].ID),
 		poll(line("first line")+` !== undefined`),
-		poll(`document.getElementById('log-status').textContent.endsWith('the run goes on (live)')`))
+		poll(`document.getElementById('log-status').textContent.endsWith('the run goes on (`+how+`)')`))
 	if eval[bool](b, "looking for the next line", line("streamed line")+` !== undefined`) {
 		t.Fatal("the second line is there before the action printed it")
 	}
@@ -212,8 +242,8 @@ func TestConsoleBrowserLogStream(t *testing.T) {
 		t.Fatalf("the action is %s: the line was not seen while it ran", now.Actions[0].Status)
 	}
 	stamp := eval[string](b, "reading the line's time", line("streamed line")+`.parentElement.querySelector('time.ts')?.getAttribute('datetime') || ''`)
-	if !strings.HasPrefix(stamp, "20") {
-		t.Fatalf("the streamed line's time: %q", stamp)
+	if strings.HasPrefix(stamp, "20") != stamped {
+		t.Fatalf("the line's time: %q (streamed: %v)", stamp, stamped)
 	}
 	if eval[bool](b, "looking for a time on the first line", line("first line")+`.parentElement.querySelector('time.ts') !== null`) {
 		t.Fatal("a line read before the stream shows a time (the log keeps none)")
