@@ -106,6 +106,7 @@ export function renderLog(ctx, name, execId, runId, line) {
     const es = new EventSource(base + '/actions/' + seg(runId) + '/logs?offset=' + offset);
     view.es = es;
     let got = false;
+    let lastAt = '';
     going('live');
     es.addEventListener('log', (ev) => {
       got = true;
@@ -114,7 +115,14 @@ export function renderLog(ctx, name, execId, runId, line) {
       if (!view.alive || d.offset !== offset) return;
       text += d.content;
       offset = Number(ev.lastEventId); // the byte offset after it (content may hold U+FFFD for bytes that are not UTF-8)
+      lastAt = d.time;
       addLines(false, d.time);
+      if (offset >= maxBytes) { // as much as the page shows
+        es.close();
+        view.es = null;
+        finish(true);
+        return;
+      }
       going('live');
     });
     es.addEventListener('end', (ev) => {
@@ -124,7 +132,7 @@ export function renderLog(ctx, name, execId, runId, line) {
       let d = {};
       try { d = JSON.parse(ev.data); } catch { /* the end all the same */ }
       if (d.status) run.status = d.status;
-      addLines(true, '');
+      addLines(true, lastAt); // a last line without its newline, streamed with the rest
       finish(false);
     });
     es.onerror = () => {
