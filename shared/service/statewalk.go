@@ -17,18 +17,24 @@ import (
 // such an execution of version w is met and no version up to w declares
 // any of the stages still missing, the walk is over. The versions are read
 // from w down, each at most once per walk: the stages still missing only
-// shrink, and w only goes down as the walk goes back.
+// shrink, and w only goes down as the walk goes back. (A start racing an
+// update of the pipeline can break that order for an instant: an execution
+// of the older version started just after one of the newer. Met later in
+// the walk, the newer one makes it look again from its version; met first,
+// the older one may end the walk before a stage's latest execution, until
+// a newer execution reaches that stage.)
 type stageHorizon struct {
 	s       *Service
 	name    string
-	next    int  // the highest version not looked at yet (-1: none looked at)
+	top     int  // the highest version that bounded the walk (0: none yet)
+	next    int  // the highest version not looked at yet
 	hit     int  // a version looked at that declares a missing stage (0: none)
 	unknown bool // a version could not be read: never stop early
 	stages  map[int][]string
 }
 
 func newStageHorizon(s *Service, name string) *stageHorizon {
-	return &stageHorizon{s: s, name: name, next: -1, stages: map[int][]string{}}
+	return &stageHorizon{s: s, name: name, stages: map[int][]string{}}
 }
 
 // over says whether the executions older than e, the execution just
@@ -37,11 +43,14 @@ func (h *stageHorizon) over(ctx context.Context, e *engine.Execution, missing ma
 	if len(missing) == 0 {
 		return true
 	}
-	if h.unknown || e.Rollback != nil {
-		return false
-	}
 	w := e.PipelineVersion
-	if h.next < 0 || h.next > w {
+	if h.unknown || e.Rollback != nil || w < 1 {
+		return false // no bound from this one (a rollback, or a record naming no version)
+	}
+	if w > h.top {
+		h.top, h.next, h.hit = w, w, 0 // the first bound, or a newer version than one met before
+	}
+	if h.next > w {
 		h.next = w // the versions above w no longer matter
 	}
 	if h.hit > w {
