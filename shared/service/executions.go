@@ -333,18 +333,24 @@ func (s *Service) GetPipelineStateIn(ctx context.Context, name string, lane *str
 	if err != nil {
 		return nil, pipelineNotFound(err, name)
 	}
-	// The latest execution that reached each stage, however far back it is.
+	// The latest execution that reached each stage, however far back it is
+	// (as far as an execution that may have reached one: stageHorizon).
 	latestOf := map[string]*engine.Execution{}
+	missing := map[string]bool{}
+	for _, st := range rec.Declaration.Stages {
+		missing[st.Name] = true
+	}
+	horizon := newStageHorizon(s, name)
 	err = s.eachExecution(ctx, store.ExecutionFilter{PipelineName: name}, func(e *engine.Execution) bool {
-		if lane != nil && e.Lane != *lane {
-			return true
-		}
-		for _, st := range rec.Declaration.Stages {
-			if latestOf[st.Name] == nil && stageStatus(e, st.Name) != "" {
-				latestOf[st.Name] = e
+		if lane == nil || e.Lane == *lane {
+			for _, st := range rec.Declaration.Stages {
+				if latestOf[st.Name] == nil && stageStatus(e, st.Name) != "" {
+					latestOf[st.Name] = e
+					delete(missing, st.Name)
+				}
 			}
 		}
-		return len(latestOf) < len(rec.Declaration.Stages)
+		return !horizon.over(ctx, e, missing)
 	})
 	if err != nil {
 		return nil, err

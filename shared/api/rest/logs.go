@@ -18,8 +18,10 @@ import (
 //	GET /v1/pipelines/{name}/executions/{id}/actions/{runId}/logs?offset=&limit=
 //
 // answers a page {content, nextOffset, complete} read at a byte offset
-// (limit: 64 KiB by default, at most 1 MiB), and with ?follow=true streams
-// the log as plain text from offset while it grows, until the run ends.
+// (limit: 64 KiB by default, at most 1 MiB), with ?follow=true streams
+// the log as plain text from offset while it grows, until the run ends, and
+// asked for text/event-stream streams it as server-sent events
+// (logstream.go).
 
 func (h *Handler) actionLogs(w http.ResponseWriter, r *http.Request) {
 	name, id, runID := r.PathValue("name"), r.PathValue("id"), r.PathValue("runId")
@@ -44,7 +46,16 @@ func (h *Handler) actionLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	watch, run, err := h.svc.ActionLog(r.Context(), name, id, runID, follow)
+	events := restWantsEvents(r)
+	if events {
+		if at, ok, err := restLastEventID(r); err != nil {
+			h.fail(w, r, err)
+			return
+		} else if ok {
+			offset = at // a reconnecting EventSource: where it was
+		}
+	}
+	watch, run, err := h.svc.ActionLog(r.Context(), name, id, runID, follow || events)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -59,6 +70,10 @@ func (h *Handler) actionLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	if offset > size {
 		h.fail(w, r, restInvalid("offset", "is past the end of the log (%d bytes)", size))
+		return
+	}
+	if events {
+		h.followLogEvents(w, r, watch, runID, offset)
 		return
 	}
 	if follow {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stageflow/stageflow/shared/api/reqlog"
@@ -78,6 +79,8 @@ type Handler struct {
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
+
+	logStreams atomic.Int32 // logs followed as server-sent events now
 }
 
 // NewHandler returns the REST door. The service's Events hub, when it has

@@ -72,6 +72,10 @@ UNION SELECT execution_id FROM execution_runs WHERE instr(body, ?1) > 0`
 	qInsertRun        = `INSERT INTO execution_runs (execution_id, version, body) VALUES (?, ?, ?)`
 	qActiveExecutions = `SELECT id FROM executions WHERE status IN ('InProgress', 'Stopping') ORDER BY start_time, id`
 
+	// activeStatuses is the condition of the partial indexes of executions
+	// in progress (executions_active, executions_active_by_pipeline).
+	activeStatuses = `status IN ('InProgress', 'Stopping')`
+
 	execSummaryCols = `id, pipeline_name, pipeline_version, status, status_summary, trigger_type, trigger_detail, start_time, last_update_time, listing`
 )
 
@@ -330,28 +334,10 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 	if f.PipelineName == "" {
 		return nil, "", errs.Of(errs.Validation, errs.KindPipelineExecution, "pipeline name is required to list executions")
 	}
-	q := `SELECT ` + execSummaryCols + ` FROM executions WHERE pipeline_name = ?`
-	args := []any{f.PipelineName}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, string(f.Status))
+	q, args, limit, err := listExecutionsQuery(f, page)
+	if err != nil {
+		return nil, "", err
 	}
-	if page.Token != "" {
-		parts, err := decodeToken(page.Token, "e", 2)
-		if err != nil {
-			return nil, "", err
-		}
-		start, err := strconv.ParseInt(parts[0], 10, 64)
-		if err != nil {
-			return nil, "", errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
-		}
-		q += ` AND (start_time, id) < (?, ?)`
-		args = append(args, start, parts[1])
-	}
-	limit := limitOf(page)
-	q += ` ORDER BY start_time DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
-
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite store: listing executions: %w", err)
@@ -392,6 +378,39 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter, pag
 		next = encodeToken("e", strconv.FormatInt(lastStart, 10), out[limit-1].ID)
 	}
 	return out, next, nil
+}
+
+// listExecutionsQuery is ListExecutions' query, its arguments and the
+// page's size.
+func listExecutionsQuery(f store.ExecutionFilter, page store.Page) (string, []any, int, error) {
+	q := `SELECT ` + execSummaryCols + ` FROM executions WHERE pipeline_name = ?`
+	args := []any{f.PipelineName}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+		if f.Status == engine.InProgress || f.Status == engine.Stopping {
+			// The term of executions_active_by_pipeline, word for word, so
+			// that SQLite reads that index, not every execution.
+			q += ` AND ` + activeStatuses
+		}
+	}
+	if page.Token != "" {
+		parts, err := decodeToken(page.Token, "e", 2)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		start, err := strconv.ParseInt(parts[0], 10, 64)
+		if err != nil {
+			return "", nil, 0, errs.Of(errs.Validation, errs.KindNextToken, "invalid nextToken")
+		}
+		q += ` AND (start_time, id) < (?, ?)`
+		args = append(args, start, parts[1])
+	}
+	limit := limitOf(page)
+	q += ` ORDER BY start_time DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+
+	return q, args, limit, nil
 }
 
 // ExecutionByRunToken returns the execution holding the action run with the

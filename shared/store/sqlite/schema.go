@@ -214,6 +214,12 @@ CREATE TABLE webhooks (
 	updated        INTEGER NOT NULL
 ) STRICT;
 `,
+	// 11: a pipeline's executions in progress (or stopping), newest first,
+	// without reading its ended ones (the console's approvals page lists
+	// them for every pipeline). Like executions_active, an execution that
+	// ends leaves it.
+	`CREATE INDEX executions_active_by_pipeline ON executions (pipeline_name, start_time DESC, id DESC)
+	WHERE status IN ('InProgress', 'Stopping');`,
 }
 
 // schemaVersion reads PRAGMA user_version.

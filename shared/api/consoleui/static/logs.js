@@ -1,7 +1,9 @@
 // An action run's log: line numbers, ANSI colours, a search, a deep link to
 // each line (#/pipelines/NAME/executions/ID/logs/RUN/L42), a download, and
-// new lines while the run goes on. A failed run's log opens on its last
-// line that names an error (or on its last line).
+// new lines while the run goes on, streamed (server-sent events, each line
+// with the time the server read it) or, where no stream gets through, read
+// a page a second. A failed run's log opens on its last line that names an
+// error (or on its last line).
 import { get, seg } from './api.js';
 import { h, replace } from './dom.js';
 
@@ -9,7 +11,7 @@ const pageLimit = 256 * 1024;
 const maxBytes = 8 * 1024 * 1024;
 
 export function renderLog(ctx, name, execId, runId, line) {
-  const view = { alive: true, timer: null };
+  const view = { alive: true, timer: null, es: null, polling: false };
   const base = '/v1/pipelines/' + seg(name) + '/executions/' + seg(execId);
   const here = '#/pipelines/' + seg(name) + '/executions/' + seg(execId) + '/logs/' + seg(runId);
   const lines = h('ol', { class: 'log', id: 'log', 'aria-label': 'Log lines' });
@@ -30,15 +32,21 @@ export function renderLog(ctx, name, execId, runId, line) {
   let shown = 0;
   let run = null;
   const all = [];
-  const addLines = (complete) => {
-    // Only whole lines, but the last one once the log is complete.
+  // addLines shows the new whole lines (and the last one once the log is
+  // complete); at, when the lines were streamed, is when the server read
+  // them (the log keeps no time per line, so lines read by pages show none).
+  const addLines = (complete, at) => {
     const parts = text.split('\n');
     const keep = complete ? parts.length : parts.length - 1;
+    const when = at ? new Date(at) : null;
+    const stamp = when && !isNaN(when) ? h('time', { class: 'ts', datetime: when.toISOString(), title: 'Streamed at ' + when.toLocaleString() },
+      when.toLocaleTimeString([], { hour12: false })) : null;
     for (let i = shown; i < keep; i++) {
       if (complete && i === parts.length - 1 && parts[i] === '') break;
       const n = i + 1;
       const li = h('li', { id: 'L' + n, dataset: { line: String(n) } },
         h('a', { class: 'ln', href: here + '/L' + n, 'aria-label': 'Line ' + n }, String(n)),
+        stamp ? stamp.cloneNode(true) : null,
         h('span', { class: 'text' }, ansi(parts[i])));
       lines.append(li);
       all.push({ li, plain: stripANSI(parts[i]).toLowerCase() });
@@ -76,6 +84,70 @@ export function renderLog(ctx, name, execId, runId, line) {
     return true;
   };
 
+  // finish shows the whole log: its size, and the line asked for (or, for
+  // a failed run, its failing line).
+  const finish = (capped) => {
+    status.dataset.base = shown + ' lines' + (capped ? ' (the first 8 MiB)' : '');
+    status.textContent = status.dataset.base;
+    let target = line;
+    if (!target && run.status === 'Failed') target = failingLine(all);
+    if (target) focusLine(target);
+  };
+  const going = (how) => {
+    status.dataset.base = shown + ' lines so far; the run goes on (' + how + ')';
+    status.textContent = status.dataset.base;
+  };
+
+  // follow streams the rest of a running action's log (server-sent events:
+  // each new piece with the time the server read it). Where no stream gets
+  // through (a gateway that cannot stream, or the server's cap on followed
+  // logs), the page reads the log a page a second instead.
+  const follow = () => {
+    const es = new EventSource(base + '/actions/' + seg(runId) + '/logs?offset=' + offset);
+    view.es = es;
+    let got = false;
+    let lastAt = '';
+    going('live');
+    es.addEventListener('log', (ev) => {
+      got = true;
+      let d;
+      try { d = JSON.parse(ev.data); } catch { return; }
+      if (!view.alive || d.offset !== offset) return;
+      text += d.content;
+      offset = Number(ev.lastEventId); // the byte offset after it (content may hold U+FFFD for bytes that are not UTF-8)
+      lastAt = d.time;
+      addLines(false, d.time);
+      if (offset >= maxBytes) { // as much as the page shows
+        es.close();
+        view.es = null;
+        finish(true);
+        return;
+      }
+      going('live');
+    });
+    es.addEventListener('end', (ev) => {
+      es.close();
+      view.es = null;
+      if (!view.alive) return;
+      let d = {};
+      try { d = JSON.parse(ev.data); } catch { /* the end all the same */ }
+      if (d.status) run.status = d.status;
+      addLines(true, lastAt); // a last line without its newline, streamed with the rest
+      finish(false);
+    });
+    es.onerror = () => {
+      if (!view.alive) return;
+      // After a message EventSource reconnects by itself where it was
+      // (Last-Event-ID), unless the server refused.
+      if (got && es.readyState !== EventSource.CLOSED) return;
+      es.close();
+      view.es = null;
+      going('checking every second');
+      view.timer = setTimeout(load, 1000);
+      view.polling = true;
+    };
+  };
+
   const load = async () => {
     try {
       if (!run) {
@@ -89,19 +161,23 @@ export function renderLog(ctx, name, execId, runId, line) {
         if (!view.alive) return;
         text += page.content;
         offset = page.nextOffset;
-        addLines(page.complete);
+        addLines(page.complete, '');
         if (page.complete || offset >= maxBytes) {
-          status.dataset.base = shown + ' lines' + (offset >= maxBytes && !page.complete ? ' (the first 8 MiB)' : '');
-          status.textContent = status.dataset.base;
-          let target = line;
-          if (!target && run.status === 'Failed') target = failingLine(all);
-          if (target) focusLine(target);
+          if (page.complete && run.status === 'InProgress') {
+            // ended meanwhile: its status decides the line to open on
+            const e = await get(base);
+            run = (e.actions || []).find((r) => r.id === runId) || run;
+          }
+          finish(offset >= maxBytes && !page.complete);
           return;
         }
-        if (page.content === '') break; // the run goes on: look again soon
+        if (page.content === '') break; // the run goes on
       }
-      status.dataset.base = shown + ' lines so far; the run goes on';
-      status.textContent = status.dataset.base;
+      if (!view.polling && typeof EventSource === 'function') {
+        follow();
+        return;
+      }
+      going('checking every second');
       view.timer = setTimeout(load, 1000);
     } catch (err) {
       ctx.showError(err);
@@ -112,6 +188,7 @@ export function renderLog(ctx, name, execId, runId, line) {
   return () => {
     view.alive = false;
     clearTimeout(view.timer);
+    if (view.es) view.es.close();
   };
 }
 

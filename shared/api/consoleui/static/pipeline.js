@@ -242,8 +242,10 @@ function update(view, exec) {
   (exec.stages || []).forEach((s, si) => {
     const st = view.stages[si];
     if (!st) return;
-    st.col.dataset.status = s.status || '';
-    replace(st.badge, statusBadge(s.status, st.name));
+    if (st.col.dataset.status !== (s.status || '')) {
+      st.col.dataset.status = s.status || '';
+      replace(st.badge, statusBadge(s.status, st.name));
+    }
     const canRetry = view.allowed.retry && s.status === 'Failed' && exec.status === 'Failed' && !exec.rollback;
     if (canRetry && !st.retry.firstChild) {
       st.retry.append(
@@ -257,6 +259,11 @@ function update(view, exec) {
     const r = runs.get(key) || null;
     const was = card.run ? card.run.status : '';
     card.run = r;
+    // Only the cards whose run changed are drawn again (an event of a
+    // 50-stage pipeline changes one or two of its cards).
+    const sig = exec.id + '\n' + (r ? JSON.stringify(r) : '');
+    if (card.sig === sig) continue;
+    card.sig = sig;
     const s = r ? r.status : '';
     card.el.dataset.status = s;
     replace(card.status, statusBadge(s, card.action));
@@ -298,9 +305,10 @@ function tick(view) {
   for (const card of view.cards.values()) {
     const r = card.run;
     const start = r && toDate(r.startTime);
-    if (!start) { card.dur.textContent = ''; continue; }
+    if (!start) { if (card.dur.textContent) card.dur.textContent = ''; continue; }
     const end = toDate(r.endTime) || (r.status === 'InProgress' ? new Date() : toDate(r.lastUpdateTime));
-    card.dur.textContent = duration(end - start);
+    const text = duration(end - start);
+    if (card.dur.textContent !== text) card.dur.textContent = text;
   }
 }
 
