@@ -4,7 +4,7 @@
 // with the time the server read it) or, where no stream gets through, read
 // a page a second. A failed run's log opens on its last line that names an
 // error (or on its last line).
-import { get, seg } from './api.js';
+import { canStream, get, seg } from './api.js';
 import { h, replace } from './dom.js';
 
 const pageLimit = 256 * 1024;
@@ -173,7 +173,7 @@ export function renderLog(ctx, name, execId, runId, line) {
         }
         if (page.content === '') break; // the run goes on
       }
-      if (!view.polling && typeof EventSource === 'function') {
+      if (!view.polling && canStream() && typeof EventSource === 'function') {
         follow();
         return;
       }
