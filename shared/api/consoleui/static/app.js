@@ -7,6 +7,7 @@ import { renderList } from './list.js';
 import { renderApprovals } from './approvals.js';
 import { renderLog } from './logs.js';
 import { renderPipeline } from './pipeline.js';
+import { initHelp } from './help.js';
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');
@@ -100,4 +101,5 @@ async function start() {
   route(null);
 }
 
+initHelp();
 start();
