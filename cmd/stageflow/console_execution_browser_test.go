@@ -216,7 +216,7 @@ func TestConsoleBrowserOverride(t *testing.T) {
    "actions": [{"name": "Ship",
     "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
     "commands": ["echo shipped"]}]}]}}`
-	s := startConsoleServer(t, gated)
+	s := startConsoleServer(t, gated, consoleDemo)
 	var started rest.RESTExecutionID
 	if code := s.post(t, "/v1/pipelines/gated/executions", "{}", &started); code != 201 {
 		t.Fatalf("start: %d", code)
@@ -251,6 +251,43 @@ func TestConsoleBrowserOverride(t *testing.T) {
 		t.Fatalf("conditions after the override: %+v", e.Conditions)
 	}
 	b.screenshot("overridden")
+
+	// Stopped from the page: the detail says by whom and why.
+	if code := s.post(t, "/v1/pipelines/gated/executions", "{}", &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	b.run("stopping from the page",
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/gated/executions/"+started.PipelineExecutionID),
+		visible(`#timeline li[data-action="Slow"][data-status="InProgress"]`),
+		chromedp.Click(chromedp.CSS(`#stop`)),
+		visible(`#confirm`),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		poll(`document.querySelector('#exec-status')?.textContent === 'Stopped'`),
+		poll(`document.querySelector('#exec-facts [data-fact="stop"]')?.textContent ===
+			'stop and wait · ' + document.querySelector('#exec-facts [data-fact="stop"]').textContent.split(' · ')[1] +
+			' · reason: Stopped from the console · by arn:aws:iam::000000000000:user/admin'`))
+	stopped := s.waitExecution(t, "gated", started.PipelineExecutionID, "the stop", func(e *engine.Execution) bool { return e.Status == engine.Stopped })
+	if stopped.Stop == nil || stopped.Stop.By != "arn:aws:iam::000000000000:user/admin" {
+		t.Fatalf("the stop request: %+v", stopped.Stop)
+	}
+	b.screenshot("stopped")
+
+	// Approved (here through the door): the detail says by whom, with the comment.
+	if code := s.post(t, "/v1/pipelines/console-demo/executions", "{}", &started); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	s.waitExecution(t, "console-demo", started.PipelineExecutionID, "the approval", func(e *engine.Execution) bool {
+		r, ok := e.LatestRun("Release", "Approve")
+		return ok && r.Status == engine.InProgress
+	})
+	if code := s.post(t, "/v1/pipelines/console-demo/approvals", `{"stage": "Release", "action": "Approve", "status": "Approved", "summary": "ship it"}`, nil); code >= 300 {
+		t.Fatalf("approve: HTTP %d", code)
+	}
+	b.run("the approval in the detail",
+		chromedp.Navigate(s.endpoint+"/console/#/pipelines/console-demo/executions/"+started.PipelineExecutionID),
+		poll(`document.querySelector('#exec-facts [data-approval="Release/Approve"]')?.textContent ===
+			'Release/Approve: approved by arn:aws:iam::000000000000:user/admin' + 'ship it'`),
+		poll(`document.querySelector('#exec-facts [data-fact="stop"]') === null`))
 }
 
 // TestConsoleBrowserHelp: `?` opens the shortcuts dialog (not while typing

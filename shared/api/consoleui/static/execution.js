@@ -145,7 +145,7 @@ function factsOf(exec) {
       s.cancel ? 'by the engine' : (s.abandon ? 'stop and abandon' : 'stop and wait'),
       at ? ' · ' + at.toLocaleString() : '',
       s.reason ? ' · reason: ' + s.reason : '',
-      s.cancel ? '' : h('span', { class: 'muted' }, ' (who stopped it is not recorded)'));
+      s.cancel ? '' : (s.by ? ' · by ' + s.by : h('span', { class: 'muted' }, ' · who asked is not recorded')));
   }
   return out;
 }
