@@ -236,7 +236,7 @@ func runOnce(cmd *cobra.Command, file string, opt runOptions) error {
 	final, err := sys.Runner.Wait(ctx, e.ID)
 	if errors.Is(err, context.Canceled) {
 		// Interrupted: abandon what runs and record it.
-		_ = sys.Runner.Stop(context.WithoutCancel(ctx), e.ID, true, "interrupted by the user")
+		_ = sys.Runner.Stop(context.WithoutCancel(ctx), e.ID, true, "interrupted by the user", "")
 		final, err = sys.Store.GetExecution(context.WithoutCancel(ctx), e.ID)
 	}
 	if err != nil {

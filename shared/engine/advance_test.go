@@ -348,11 +348,12 @@ func TestStop(t *testing.T) {
 	tests := []struct {
 		name      string
 		abandon   bool
+		by        string // who asked ("" unknown)
 		wantAfter Status // status right after the request
 		runStatus Status // the running action's final status
 	}{
-		{"stop and wait lets the running action end", false, Stopping, Succeeded},
-		{"stop and abandon", true, Stopped, Abandoned},
+		{"stop and wait lets the running action end", false, "arn:aws:iam::000000000000:user/ops", Stopping, Succeeded},
+		{"stop and abandon", true, "", Stopped, Abandoned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,8 +362,11 @@ func TestStop(t *testing.T) {
 			d := Advance(e, env)
 			a := d.Wave[0]
 			before := frozen(t, e)
-			if err := RequestStop(tt.abandon, "by test", env.Now())(e); err != nil {
+			if err := RequestStop(tt.abandon, "by test", tt.by, env.Now())(e); err != nil {
 				t.Fatal(err)
+			}
+			if e.Stop == nil || e.Stop.By != tt.by || e.Stop.Reason != "by test" || e.Stop.Abandon != tt.abandon {
+				t.Fatalf("the stop request: %+v, want by %q", e.Stop, tt.by)
 			}
 			d = Advance(e, env)
 			before.check(t, e)
@@ -384,7 +388,7 @@ func TestStop(t *testing.T) {
 			if _, ran := e.LatestRun("S2", "B"); ran {
 				t.Error("stage 2 started after stop")
 			}
-			if err := RequestStop(false, "", env.Now())(e); !errs.Is(err, errs.InvalidState) {
+			if err := RequestStop(false, "", "", env.Now())(e); !errs.Is(err, errs.InvalidState) {
 				t.Errorf("stopping a stopped execution: %v", err)
 			}
 		})

@@ -156,10 +156,11 @@ func Complete(runID string, res Result, now time.Time) Event {
 	}
 }
 
-// RequestStop is the event of StopPipelineExecution. Stopping an execution
+// RequestStop is the event of StopPipelineExecution, asked for by by (a
+// principal, or "" when none is known). Stopping an execution
 // that has ended is an InvalidState error; a second request may turn a
 // "stop and wait" into "stop and abandon", never the other way.
-func RequestStop(abandon bool, reason string, now time.Time) Event {
+func RequestStop(abandon bool, reason, by string, now time.Time) Event {
 	return func(e *Execution) error {
 		if e.Status.Terminal() {
 			return errs.Of(errs.InvalidState, errs.KindNotStoppable, "execution %s has already ended (%s)", e.ID, e.Status)
@@ -167,7 +168,7 @@ func RequestStop(abandon bool, reason string, now time.Time) Event {
 		if e.Stop != nil && (e.Stop.Abandon || !abandon) {
 			return errs.Of(errs.Conflict, errs.KindDuplicatedStop, "execution %s is already stopping", e.ID)
 		}
-		e.Stop = &StopRequest{Abandon: abandon, Reason: reason, At: now.UTC()}
+		e.Stop = &StopRequest{Abandon: abandon, Reason: reason, At: now.UTC(), By: by}
 		return nil
 	}
 }

@@ -50,7 +50,7 @@ func TestAbandonClearsQueued(t *testing.T) {
 	if err := Queued([]string{d.Wave[0].ID}, true, env.Now())(e); err != nil {
 		t.Fatal(err)
 	}
-	if err := RequestStop(true, "", env.Now())(e); err != nil {
+	if err := RequestStop(true, "", "", env.Now())(e); err != nil {
 		t.Fatal(err)
 	}
 	Advance(e, env)

@@ -146,6 +146,10 @@ type StopRequest struct {
 	Reason  string    `json:"reason,omitempty"`
 	At      time.Time `json:"at"`
 	Cancel  bool      `json:"cancel,omitempty"`
+	// By is who asked for the stop (the caller's principal); empty when
+	// not recorded (records written before it was, the engine's own
+	// cancellations, stops without a caller).
+	By string `json:"by,omitempty"`
 }
 
 // Wait says where and why a parked execution waits.

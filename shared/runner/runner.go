@@ -201,10 +201,10 @@ func (r *Runner) Complete(ctx context.Context, executionID, runID string, res en
 	return r.stepErr(ctx, executionID, engine.Complete(runID, res, r.env.Now()))
 }
 
-// Stop asks an execution to stop: abandon stops at once, otherwise the
-// running actions finish first.
-func (r *Runner) Stop(ctx context.Context, executionID string, abandon bool, reason string) error {
-	return r.stepErr(ctx, executionID, engine.RequestStop(abandon, reason, r.env.Now()))
+// Stop asks an execution to stop, for by (who asked, or ""): abandon
+// stops at once, otherwise the running actions finish first.
+func (r *Runner) Stop(ctx context.Context, executionID string, abandon bool, reason, by string) error {
+	return r.stepErr(ctx, executionID, engine.RequestStop(abandon, reason, by, r.env.Now()))
 }
 
 // Resume picks up every execution left in progress: runs whose provider can

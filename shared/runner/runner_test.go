@@ -558,7 +558,7 @@ func TestExecutions(t *testing.T) {
 			},
 			during: func(t *testing.T, s *system, e *engine.Execution) {
 				s.waitRunning(t, e.ID, "Build", "Long", "sleep 30")
-				if err := s.runner.Stop(t.Context(), e.ID, true, "changed my mind"); err != nil {
+				if err := s.runner.Stop(t.Context(), e.ID, true, "changed my mind", ""); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -599,7 +599,7 @@ func TestExecutions(t *testing.T) {
 			},
 			during: func(t *testing.T, s *system, e *engine.Execution) {
 				s.scripted.WaitStarted(t, 1, patience)
-				if err := s.runner.Stop(t.Context(), e.ID, false, ""); err != nil {
+				if err := s.runner.Stop(t.Context(), e.ID, false, "", ""); err != nil {
 					t.Fatal(err)
 				}
 				now := s.get(t, e.ID)

@@ -134,7 +134,7 @@ func TestSlotsAbandonQueued(t *testing.T) {
 	s.scripted.WaitStarted(t, 1, patience)
 	s.waitFor(t, e.ID, "3 runs queued", func(e *engine.Execution) bool { q, _ := queuedRuns(e); return q == 3 })
 
-	if err := s.runner.Stop(t.Context(), e.ID, true, "enough"); err != nil {
+	if err := s.runner.Stop(t.Context(), e.ID, true, "enough", ""); err != nil {
 		t.Fatal(err)
 	}
 	e = s.wait(t, e.ID)

@@ -149,7 +149,7 @@ func (s *Service) StopExecution(ctx context.Context, name, id string, abandon bo
 	if _, err := s.execution(ctx, name, id); err != nil {
 		return err
 	}
-	return s.driver.Stop(ctx, id, abandon, reason)
+	return s.driver.Stop(ctx, id, abandon, reason, CallerFrom(ctx).Principal)
 }
 
 // GetExecution returns an execution as GetPipelineExecution shows it.

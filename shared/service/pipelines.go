@@ -160,7 +160,7 @@ func (s *Service) abandonAll(ctx context.Context, name string) error {
 	}
 	for _, id := range going {
 		// An execution that ended meanwhile (or was abandoned already) is fine.
-		err := s.driver.Stop(ctx, id, true, "the pipeline was deleted")
+		err := s.driver.Stop(ctx, id, true, "the pipeline was deleted", CallerFrom(ctx).Principal)
 		if e, ok := errs.As(err); err != nil && (!ok || e.Code != errs.InvalidState && e.Kind != errs.KindDuplicatedStop) {
 			return err
 		}

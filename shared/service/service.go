@@ -35,8 +35,9 @@ type Driver interface {
 	// approval, a timeout) and advances its execution.
 	Complete(ctx context.Context, executionID, runID string, res engine.Result) error
 	// Stop asks an execution to stop: abandon ends its running actions at
-	// once, otherwise they finish first.
-	Stop(ctx context.Context, executionID string, abandon bool, reason string) error
+	// once, otherwise they finish first. by is who asked (recorded in the
+	// execution's StopRequest; "" when no caller is known).
+	Stop(ctx context.Context, executionID string, abandon bool, reason, by string) error
 	// Continue advances an execution that was waiting on something other
 	// than its own actions (a stage lock, a disabled transition) and
 	// dispatches what it decides; a no-op for one that is not waiting.

@@ -47,8 +47,13 @@ func TestAbandonedJobsLeaveTheQueue(t *testing.T) {
 			if err := svc.StopExecution(ctx, "stopped", started.ID, true, "no longer needed"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := srv.System.Runner.Wait(ctx, started.ID); err != nil {
+			ended, err := srv.System.Runner.Wait(ctx, started.ID)
+			if err != nil {
 				t.Fatal(err)
+			}
+			// The caller who stopped it is recorded.
+			if ended.Stop == nil || ended.Stop.By != "test" || ended.Stop.Reason != "no longer needed" {
+				t.Fatalf("the stop request: %+v, want by test", ended.Stop)
 			}
 			got, err := svc.PollForJobs(ctx, typ, 10)
 			if err != nil || len(got) != 0 {

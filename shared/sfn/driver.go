@@ -276,8 +276,8 @@ func (d *Driver) Complete(ctx context.Context, executionID, runID string, res en
 // Stop records the stop request; with abandon it also stops the state
 // machine execution (its waiting Dispatch tasks with it). Without abandon
 // the running actions finish and the loop ends through Advance.
-func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, reason string) error {
-	e, dec, err := engine.Step(ctx, d.store, executionID, engine.RequestStop(abandon, reason, d.env.Now()), d.env)
+func (d *Driver) Stop(ctx context.Context, executionID string, abandon bool, reason, by string) error {
+	e, dec, err := engine.Step(ctx, d.store, executionID, engine.RequestStop(abandon, reason, by, d.env.Now()), d.env)
 	if err != nil {
 		return err
 	}

@@ -415,13 +415,13 @@ func TestStopWithAbandonStopsTheStateMachine(t *testing.T) {
 	id := f.start("stop", stage("S", action("A", approvalType, 0)))
 	out := f.advance(sfn.AdvanceInput{ExecutionID: id})
 	f.dispatch(out.Wave[0])
-	if err := f.drv.Stop(t.Context(), id, false, "wait"); err != nil {
+	if err := f.drv.Stop(t.Context(), id, false, "wait", ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.api.stopped) != 0 || f.execution(id).Status != engine.Stopping {
 		t.Fatalf("stop and wait: %d StopExecution calls, status %s", len(f.api.stopped), f.execution(id).Status)
 	}
-	if err := f.drv.Stop(t.Context(), id, true, "now"); err != nil {
+	if err := f.drv.Stop(t.Context(), id, true, "now", ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.api.stopped) != 1 || aws.ToString(f.api.stopped[0].ExecutionArn) != f.drv.ExecutionARN(id) || aws.ToString(f.api.stopped[0].Cause) != "now" {
@@ -483,7 +483,7 @@ func TestStopWakesAParkedExecution(t *testing.T) {
 	if err := f.drv.Park(t.Context(), id, "park"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.drv.Stop(t.Context(), id, false, "not today"); err != nil {
+	if err := f.drv.Stop(t.Context(), id, false, "not today", ""); err != nil {
 		t.Fatal(err)
 	}
 	if e := f.execution(id); e.Status != engine.Stopped || e.ParkToken != "" {

@@ -11,6 +11,7 @@ import { renderLog } from './logs.js';
 import { renderPipeline } from './pipeline.js';
 import { renderEditor } from './editor.js';
 import { renderVersions } from './versions.js';
+import { initHelp } from './help.js';
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');
@@ -146,4 +147,5 @@ async function start() {
   route(null);
 }
 
+initHelp();
 start();

@@ -6,7 +6,9 @@
 // when the caller's policy allows them (GET /v1/whoami's checks).
 import { canStream, get, post, seg, whoami } from './api.js';
 import { approvalControls } from './approvals.js';
-import { ago, announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
+import { announce, confirmDialog, duration, h, replace, safeLink, statusBadge, toDate } from './dom.js';
+import { makeDetail, makeHistory } from './execution.js';
+import { makeStageControls, updateStageControls } from './stagecontrols.js';
 
 const terminal = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
 
@@ -35,16 +37,21 @@ async function load(view) {
   const arn = (doc.metadata && doc.metadata.pipelineArn) || '';
   let exec = null;
   let id = view.execId;
-  const history = (await get(base(name) + '/executions?maxResults=10')).pipelineExecutionSummaries || [];
-  if (!id) id = history.length ? history[0].pipelineExecutionId : '';
+  const page = await get(base(name) + '/executions?maxResults=10');
+  const history = page.pipelineExecutionSummaries || [];
+  view.newestId = history.length ? history[0].pipelineExecutionId : '';
+  view.currentVersion = def.version || 0;
+  if (!id) id = view.newestId;
   if (id) exec = await get(base(name) + '/executions/' + seg(id));
   if (!view.alive) return;
 
   // What the caller may do here.
   const shape = exec ? exec.pipeline : def;
   const checks = [['codepipeline:StartPipelineExecution', arn], ['codepipeline:StopPipelineExecution', arn],
-    ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn], ['codepipeline:UpdatePipeline', arn]];
-  const fixed = ['start', 'stop', 'retry', 'logs', 'edit'];
+    ['codepipeline:RetryStageExecution', arn], ['stageflow:GetActionLogs', arn],
+    ['codepipeline:RollbackStage', arn], ['codepipeline:OverrideStageCondition', arn],
+    ['codepipeline:UpdatePipeline', arn]];
+  const fixed = ['start', 'stop', 'retry', 'logs', 'rollback', 'override', 'edit'];
   const approvals = [];
   const stageNames = (shape.stages || []).map((st) => st.name);
   for (const st of shape.stages || []) {
@@ -82,6 +89,7 @@ async function load(view) {
   const info = h('div', { class: 'exec-info', id: 'exec-info' });
   view.bar = h('div', { class: 'actions-bar', id: 'exec-actions' });
   const board = h('div', { class: 'board', id: 'board', 'aria-label': 'Stages of ' + name });
+  view.detail = makeDetail();
   replace(ctx.main,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ', name),
     h('div', { class: 'title-row' },
@@ -89,7 +97,7 @@ async function load(view) {
       startBtn,
       view.allowed.edit ? h('a', { href: '#/pipelines/' + seg(name) + '/edit', id: 'edit-pipeline' }, 'Edit') : null,
       h('a', { href: '#/pipelines/' + seg(name) + '/versions', id: 'pipeline-versions' }, 'Versions')),
-    info, view.bar, board, historyOf(view, history, id));
+    info, view.bar, board, exec ? view.detail.el : null, makeHistory(view, page, id));
   buildBoard(view, shape, board);
   view.info = info;
   refreshTransitions(view);
@@ -100,18 +108,6 @@ async function load(view) {
     replace(info, h('p', { class: 'muted' }, 'This pipeline has not run yet.'));
   }
   view.timers.push(setInterval(() => tick(view), 1000));
-}
-
-// historyOf lists the recent executions, each a link to its view.
-function historyOf(view, history, current) {
-  if (!history.length) return null;
-  return h('section', { class: 'history', 'aria-labelledby': 'history-title' },
-    h('h2', { id: 'history-title' }, 'Recent executions'),
-    h('ol', { id: 'history' }, history.map((e) => h('li', { dataset: { execution: e.pipelineExecutionId } },
-      statusBadge(e.status, 'Execution'), ' ',
-      h('a', { class: 'mono', href: '#/pipelines/' + seg(view.name) + '/executions/' + seg(e.pipelineExecutionId),
-        'aria-current': e.pipelineExecutionId === current ? 'page' : false }, e.pipelineExecutionId.slice(0, 8)),
-      ' ', h('span', { class: 'muted' }, (e.trigger && e.trigger.triggerType) || '', ' · ', ago(e.startTime))))));
 }
 
 // buildBoard makes the stage columns and action cards once; update fills
@@ -129,13 +125,14 @@ function buildBoard(view, shape, board) {
     if (si > 0) board.append(makeTransition(view, st.name));
     const col = h('section', { class: 'stage', 'aria-label': 'Stage ' + st.name, dataset: { stage: st.name, status: '' } },
       h('h2', {}, st.name, ' ', badge));
-    view.stages[si] = { col, badge, retry, name: st.name };
+    const controls = makeStageControls();
+    view.stages[si] = { col, badge, retry, controls, name: st.name };
     for (const ro of [...groups.keys()].sort((x, y) => x - y)) {
       const row = h('div', { class: 'group', role: 'group', 'aria-label': 'Run order ' + ro });
       for (const [a, ai] of groups.get(ro)) row.append(makeCard(view, st, a, si, ai));
       col.append(row);
     }
-    col.append(retry);
+    col.append(controls.cond, retry, controls.el);
     board.append(col);
   });
 }
@@ -253,7 +250,9 @@ function update(view, exec) {
         h('button', { type: 'button', class: 'secondary retry-all', onclick: () => retryStage(view, st.name, 'ALL_ACTIONS') }, 'Retry all actions'));
     }
     if (!canRetry && st.retry.firstChild) st.retry.replaceChildren();
+    updateStageControls(view, st, si, exec);
   });
+  view.detail.update(exec);
   const runs = latestRuns(exec);
   for (const [key, card] of view.cards) {
     const r = runs.get(key) || null;
@@ -302,6 +301,7 @@ function update(view, exec) {
 }
 
 function tick(view) {
+  if (view.detail) view.detail.tick();
   for (const card of view.cards.values()) {
     const r = card.run;
     const start = r && toDate(r.startTime);
