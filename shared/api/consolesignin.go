@@ -3,11 +3,12 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // ConsoleConfigPath answers how the console signs in (consoleConfig): the
@@ -53,7 +54,7 @@ func (c *CognitoSignIn) check() error {
 		strings.ContainsAny(c.Domain, " ;,'\"") {
 		return fmt.Errorf("the console's Cognito domain %q is not an origin (https://PREFIX.auth.REGION.amazoncognito.com)", c.Domain)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && service.IsLoopbackHost(u.Hostname())) {
 		return fmt.Errorf("the console's Cognito domain %q is not https", c.Domain)
 	}
 	c.Domain = u.Scheme + "://" + u.Host
@@ -64,14 +65,6 @@ func (c *CognitoSignIn) check() error {
 		return fmt.Errorf("the console's API base %q is not a path like /console", c.APIBase)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // consoleCSPFor is the console's Content-Security-Policy for a sign-in:

@@ -138,13 +138,15 @@ func CheckEndpoint(endpoint string) error {
 		return bad("holds credentials: give the access key ID and secret on their own")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return bad("an endpoint URL has no query or fragment")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
 		return bad("http:// only to a loopback host (127.0.0.1, ::1, localhost): elsewhere use https://, or the objects cross the network in the clear")
 	}
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopbackHost tells whether a URL's host name is this machine's own:
+// localhost or a loopback address.
+func IsLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
