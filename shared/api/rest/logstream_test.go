@@ -83,20 +83,29 @@ func restGatedPipeline(name, gate string) string {
 		"for i in $(seq 200); do [ -e '"+gate+"' ] && break; sleep 0.05; done", "echo second line")
 }
 
+// startGated creates the pipeline "gated" (restGatedPipeline) and starts
+// it; it returns the gate file (opened at the test's end, if not before),
+// the execution's ID and its running action's log route.
+func startGated(env *restEnv) (gate, id, logs string) {
+	env.t.Helper()
+	gate = filepath.Join(env.t.TempDir(), "gate")
+	env.t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o644) })
+	env.ok("POST", "/v1/pipelines", restGatedPipeline("gated", gate), 201, nil)
+	var started RESTExecutionID
+	env.ok("POST", "/v1/pipelines/gated/executions", nil, 201, &started)
+	id = started.PipelineExecutionID
+	running := env.waitExecution("gated", id, "the action's log", func(e *engine.Execution) bool {
+		return len(e.Actions) > 0 && e.Actions[0].LogLocation != ""
+	})
+	return gate, id, "/v1/pipelines/gated/executions/" + id + "/actions/" + running.Actions[0].ID + "/logs"
+}
+
 // TestRESTLogEvents: a running action's log as server-sent events: the
 // first line before the run goes on, the rest after, then the end; the
 // offsets add up to the file; a reconnection resumes at Last-Event-ID.
 func TestRESTLogEvents(t *testing.T) {
 	env := newRESTEnv(t)
-	gate := filepath.Join(t.TempDir(), "gate")
-	env.ok("POST", "/v1/pipelines", restGatedPipeline("gated", gate), 201, nil)
-	var started RESTExecutionID
-	env.ok("POST", "/v1/pipelines/gated/executions", nil, 201, &started)
-	id := started.PipelineExecutionID
-	running := env.waitExecution("gated", id, "the action's log", func(e *engine.Execution) bool {
-		return len(e.Actions) > 0 && e.Actions[0].LogLocation != ""
-	})
-	logs := "/v1/pipelines/gated/executions/" + id + "/actions/" + running.Actions[0].ID + "/logs"
+	gate, id, logs := startGated(env)
 
 	s := env.followEvents(logs)
 	var text strings.Builder
@@ -189,16 +198,7 @@ func TestRESTLogEventsLimits(t *testing.T) {
 	defer func() { restHeartbeatInterval, restMaxLogStreams, restLogStreamMax = oldBeat, oldMax, oldTime }()
 
 	env := newRESTEnv(t)
-	gate := filepath.Join(t.TempDir(), "gate")
-	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o644) })
-	env.ok("POST", "/v1/pipelines", restGatedPipeline("gated", gate), 201, nil)
-	var started RESTExecutionID
-	env.ok("POST", "/v1/pipelines/gated/executions", nil, 201, &started)
-	id := started.PipelineExecutionID
-	running := env.waitExecution("gated", id, "the action's log", func(e *engine.Execution) bool {
-		return len(e.Actions) > 0 && e.Actions[0].LogLocation != ""
-	})
-	logs := "/v1/pipelines/gated/executions/" + id + "/actions/" + running.Actions[0].ID + "/logs"
+	_, id, logs := startGated(env)
 
 	a := env.followEvents(logs)
 	if ev, _, ok := a.next(); !ok || ev.name != "log" {

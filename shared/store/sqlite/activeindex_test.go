@@ -85,21 +85,7 @@ func TestActiveByPipelineIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	rows.Close()
-	if p := strings.Join(plan, "; "); !strings.Contains(p, "executions_active_by_pipeline") || strings.Contains(p, "TEMP B-TREE") {
+	if p := queryPlan(t, s, q, args...); !strings.Contains(p, "executions_active_by_pipeline") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("the plan: %s", p)
 	}
 

@@ -238,6 +238,29 @@ func TestOpenIsExclusive(t *testing.T) {
 	}
 }
 
+// queryPlan is SQLite's plan of q, its steps' details joined by "; ".
+func queryPlan(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
+}
+
 func TestQueryPlans(t *testing.T) {
 	s := openTest(t, tempPath(t), options{})
 	for q, index := range map[string]string{
@@ -247,21 +270,7 @@ func TestQueryPlans(t *testing.T) {
 		qActiveExecutions: "executions_active",
 		qListPipelines:    "",
 	} {
-		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		text := strings.Join(plan, "; ")
+		text := queryPlan(t, s, q, make([]any, strings.Count(q, "?"))...)
 		if index != "" && !strings.Contains(text, index) {
 			t.Errorf("plan of %q does not use %s: %s", firstLine(q), index, text)
 		}
