@@ -98,31 +98,87 @@ function variables(f) {
   ], (n) => ({ name: 'VARIABLE_' + (n + 1) }));
 }
 
-// triggers edits a trigger's source action and the branches a push
-// starts it on; its other filters stay as the JSON has them.
+// triggers edits a trigger's source action and its first push filter and
+// first pull request filter (branches, tags, file paths, events); further
+// filters of a kind stay as the JSON has them.
 function triggers(f) {
   const changed = () => f.opts.changed(false);
   return listEditor(f, 'triggers', 'Triggers', 'trigger', (t, p) => {
     t.gitConfiguration = t.gitConfiguration || {};
     const g = t.gitConfiguration;
-    const push = (g.push && g.push[0]) || null;
-    const branches = (push && push.branches && push.branches.includes) || [];
+    const gp = p + '.gitConfiguration';
+    const push = firstFilter(g, 'push');
+    const pr = firstFilter(g, 'pullRequest');
     return [
       h('p', { class: 'muted ed-fixed' }, 'Provider: ', t.providerType || 'CodeStarSourceConnection'),
-      field(f, p + '.gitConfiguration.sourceActionName', 'Source action', text(g.sourceActionName, (x) => { g.sourceActionName = x; changed(); }),
-        null, [p, p + '.gitConfiguration']),
-      field(f, p + '.gitConfiguration.push', 'Push to branches (comma-separated)', text(branches.join(', '), (x) => {
-        const names = splitList(x);
-        if (names.length === 0) {
-          if (g.push) { g.push.splice(0, 1); set(g, 'push', g.push); }
-        } else {
-          g.push = g.push || [{}];
-          g.push[0].branches = Object.assign(g.push[0].branches || {}, { includes: names });
-        }
-        changed();
-      })),
+      field(f, gp + '.sourceActionName', 'Source action', text(g.sourceActionName, (x) => { g.sourceActionName = x; changed(); }),
+        null, [p, gp]),
+      h('fieldset', { class: 'ed-filter', dataset: { filter: 'push' } }, h('legend', {}, 'On push'),
+        push.more ? h('p', { class: 'hint' }, 'This trigger has more push filters: they are edited in the JSON.') : null,
+        h('p', { class: 'hint' }, patternHint),
+        h('div', { class: 'ed-pairs' },
+          patterns(f, gp + '.push[0]', push, 'branches', 'Branches', [gp + '.push']),
+          patterns(f, gp + '.push[0]', push, 'tags', 'Tags'),
+          patterns(f, gp + '.push[0]', push, 'filePaths', 'File paths'))),
+      h('fieldset', { class: 'ed-filter', dataset: { filter: 'pullRequest' } }, h('legend', {}, 'On pull request'),
+        pr.more ? h('p', { class: 'hint' }, 'This trigger has more pull request filters: they are edited in the JSON.') : null,
+        events(f, gp + '.pullRequest[0].events', pr, [gp + '.pullRequest']),
+        h('div', { class: 'ed-pairs' },
+          patterns(f, gp + '.pullRequest[0]', pr, 'branches', 'Branches'),
+          patterns(f, gp + '.pullRequest[0]', pr, 'filePaths', 'File paths'))),
     ];
   }, () => ({ providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName: '' } }));
+}
+
+// firstFilter is the first filter of g[kind] (a new one when there is
+// none): sync puts it first in the list while it holds something and
+// takes it out when it is empty, the list with it when that is empty too.
+function firstFilter(g, kind) {
+  const list = Array.isArray(g[kind]) ? g[kind] : [];
+  const filter = list[0] && typeof list[0] === 'object' ? list[0] : {};
+  const sync = () => {
+    const rest = (Array.isArray(g[kind]) ? g[kind] : []).filter((x) => x !== filter);
+    set(g, kind, Object.keys(filter).length ? [filter, ...rest] : rest);
+  };
+  return { filter, sync, more: list.length > 1 };
+}
+
+const patternHint = 'Patterns are comma-separated; globs like release/* and src/**/*.go work.';
+
+// patterns edits filter[key].includes and .excludes, each a
+// comma-separated list of glob patterns.
+function patterns(f, base, ff, key, label, also) {
+  const one = (which, what) => {
+    const cur = (ff.filter[key] && ff.filter[key][which]) || [];
+    return field(f, base + '.' + key + '.' + which, label + ' ' + what, text(cur.join(', '), (x) => {
+      const group = ff.filter[key] || {};
+      set(group, which, splitList(x));
+      set(ff.filter, key, Object.keys(group).length ? group : undefined);
+      ff.sync();
+      f.opts.changed(false);
+    }), null, which === 'includes' ? [base + '.' + key, ...(also || [])] : []);
+  };
+  return [one('includes', 'to include'), one('excludes', 'to exclude')];
+}
+
+const prEvents = ['OPEN', 'UPDATED', 'CLOSED'];
+
+// events are the pull request events that start the pipeline (CodePipeline
+// takes all three when a filter names none).
+function events(f, path, ff, also) {
+  const on = new Set(ff.filter.events || []);
+  const boxes = prEvents.map((ev) => h('label', { class: 'ed-check' },
+    h('input', { type: 'checkbox', value: ev, checked: on.has(ev), onchange: (e) => {
+      if (e.target.checked) on.add(ev); else on.delete(ev);
+      set(ff.filter, 'events', prEvents.filter((x) => on.has(x)));
+      ff.sync();
+      f.opts.changed(false);
+    } }), ' ', ev));
+  const group = h('div', { class: 'ed-checks', role: 'group', 'aria-label': 'Pull request events', tabindex: '-1' }, boxes);
+  group.id = fieldId(path);
+  f.fields.set(path, group);
+  for (const a of also) f.fields.set(a, group);
+  return h('div', { class: 'field' }, h('span', { class: 'label' }, 'Events (none: all three)'), group);
 }
 
 const splitList = (s) => s.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
@@ -180,8 +236,36 @@ function stage(f, st, i, list) {
         f.opts.changed(false);
       }, { required: true, 'aria-required': 'true' }), null, [p]),
       moveButtons(f, list, i, p, 'stage ' + (i + 1), 'b-stages.add')),
+    onFailure(f, st, p),
     actions.map((a, j) => action(f, a, p + '.actions[' + j + ']', j, actions, p)),
     addBtn);
+}
+
+// onFailure is what a failed stage does: fail (no onFailure result),
+// roll back, or retry itself once (failed or all actions). The stage's
+// conditions stay as the JSON has them.
+function onFailure(f, st, p) {
+  const of = st.onFailure || {};
+  const keep = () => set(st, 'onFailure', Object.keys(of).length ? of : undefined);
+  const result = select([['', 'Fail the stage (default)'], ['ROLLBACK', 'Roll back to the last successful execution'],
+    ['RETRY', 'Retry the stage once']], of.result || '', (v) => {
+    set(of, 'result', v);
+    if (v !== 'RETRY') delete of.retryConfiguration;
+    keep();
+    f.opts.changed(true, fieldId(p + '.onFailure.result'));
+  });
+  const out = [field(f, p + '.onFailure.result', 'On failure', result, null, [p + '.onFailure'])];
+  if (of.result === 'RETRY') {
+    const mode = (of.retryConfiguration && of.retryConfiguration.retryMode) || '';
+    out.push(field(f, p + '.onFailure.retryConfiguration.retryMode', 'Retry', select([['', 'Failed actions (default)'],
+      ['FAILED_ACTIONS', 'Failed actions'], ['ALL_ACTIONS', 'All actions']], mode, (v) => {
+      set(of, 'retryConfiguration', v ? { retryMode: v } : undefined);
+      keep();
+      f.opts.changed(false);
+    }), null, [p + '.onFailure.retryConfiguration']));
+  }
+  if ((of.conditions || []).length) out.push(h('p', { class: 'hint ed-fixed' }, 'This stage has failure conditions: they are edited in the JSON.'));
+  return h('div', { class: 'ed-grid ed-onfailure' }, out);
 }
 
 function action(f, a, p, j, list, stagePath) {
@@ -232,7 +316,41 @@ function action(f, a, p, j, list, stagePath) {
       rows: 3, spellcheck: 'false', 'aria-required': 'true',
       oninput: (e) => { set(a, 'commands', e.target.value.split('\n').filter((l) => l.trim() !== '')); changed(); },
     }, (a.commands || []).join('\n'))) : null,
+    isCommands ? commandsExtras(f, a, p) : null,
     configuration(f, a, p, known));
+}
+
+// commandsExtras are a Commands action's output variables (names of
+// variables its commands export), environment variables (NAME=value a
+// line; a variable already there keeps its type) and timeout.
+function commandsExtras(f, a, p) {
+  const changed = () => f.opts.changed(false);
+  return h('div', { class: 'ed-grid' },
+    field(f, p + '.outputVariables', 'Output variables (comma-separated)', text((a.outputVariables || []).join(', '),
+      (x) => { set(a, 'outputVariables', splitList(x)); changed(); }), 'Exported by the commands; read as #{namespace.NAME}.'),
+    field(f, p + '.environmentVariables', 'Environment variables (NAME=value, one a line)', h('textarea', {
+      rows: 2, spellcheck: 'false', oninput: (e) => { set(a, 'environmentVariables', envVars(a.environmentVariables, e.target.value)); changed(); },
+    }, (a.environmentVariables || []).map((v) => v.name + '=' + (v.value ?? '')).join('\n'))),
+    field(f, p + '.timeoutInMinutes', 'Timeout (minutes)', h('input', {
+      type: 'number', min: 5, max: 86400, value: a.timeoutInMinutes ?? '', oninput: (e) => {
+        const n = Number(e.target.value);
+        set(a, 'timeoutInMinutes', e.target.value === '' || !Number.isInteger(n) ? undefined : n);
+        changed();
+      },
+    })));
+}
+
+// envVars turns NAME=value lines into environment variables, keeping the
+// type of one already there by that name.
+function envVars(old, s) {
+  return s.split('\n').filter((l) => l.trim() !== '').map((l) => {
+    const eq = l.indexOf('=');
+    const name = (eq < 0 ? l : l.slice(0, eq)).trim();
+    const v = { name, value: eq < 0 ? '' : l.slice(eq + 1) };
+    const had = (old || []).find((x) => x.name === name);
+    if (had && had.type) v.type = had.type;
+    return v;
+  });
 }
 
 // artifacts turns a comma-separated list of names into artifacts, keeping

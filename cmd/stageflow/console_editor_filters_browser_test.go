@@ -1,0 +1,113 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestConsoleBrowserEditorFilters: a trigger's push and pull request
+// filters, a stage's failure handling and a Commands action's variables
+// and timeout, edited in the form and read back
+// from the JSON; a pattern the server refuses is marked on its field; an
+// emptied filter leaves the document.
+func TestConsoleBrowserEditorFilters(t *testing.T) {
+	s := startConsoleServer(t, consoleOther)
+	b := newBrowserTest(t, s, "console-editor-filters")
+	b.signIn(s.creds)
+	b.run("a new pipeline with a trigger",
+		chromedp.Navigate(s.endpoint+"/console/#/new"),
+		visible(`#ed-save`))
+	fill(b, "ed-json", `{"name": "filters", "pipelineType": "V2", "stages": [{"name": "Build",
+	  "actions": [{"name": "Source", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"]}]}],
+	  "triggers": [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Source"}}]}`)
+	b.run("the trigger's filter fields",
+		visible(byID("f-triggers[0].gitConfiguration.push[0].branches.includes")),
+		visible(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")),
+		visible(byID("f-stages[0].onFailure.result")),
+		poll(noProblems))
+
+	// json is a member of the document in the JSON pane, as JSON text.
+	json := func(what, expr string) string {
+		t.Helper()
+		return eval[string](b, what, `JSON.stringify(JSON.parse(document.getElementById('ed-json').value)`+expr+`)`)
+	}
+	fill(b, "f-triggers[0].gitConfiguration.push[0].branches.includes", "main, release/*")
+	fill(b, "f-triggers[0].gitConfiguration.push[0].filePaths.excludes", "docs/**")
+	b.run("two pull request events",
+		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
+		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
+	fill(b, "f-triggers[0].gitConfiguration.pullRequest[0].branches.includes", "main")
+	if got, want := json("the trigger", ".triggers[0].gitConfiguration"),
+		`{"sourceActionName":"Source","push":[{"branches":{"includes":["main","release/*"]},"filePaths":{"excludes":["docs/**"]}}],`+
+			`"pullRequest":[{"events":["OPEN","UPDATED"],"branches":{"includes":["main"]}}]}`; got != want {
+		t.Fatalf("the trigger in the JSON:\n got %s\nwant %s", got, want)
+	}
+	b.run("the filters are valid", poll(noProblems))
+	b.screenshot("trigger")
+
+	// A branch pattern longer than CodePipeline takes: on its field.
+	fill(b, "f-triggers[0].gitConfiguration.push[0].branches.includes", "main, "+strings.Repeat("b", 300))
+	b.run("a refused pattern", poll(invalidAt("f-triggers[0].gitConfiguration.push[0].branches.includes",
+		"triggers[0].gitConfiguration.push[0].branches.includes[1]", "")))
+	b.screenshot("refused-pattern")
+
+	// Emptied, the push filter leaves the document; unticked, the events too.
+	fill(b, "f-triggers[0].gitConfiguration.push[0].branches.includes", "")
+	fill(b, "f-triggers[0].gitConfiguration.push[0].filePaths.excludes", "")
+	b.run("no more events",
+		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
+		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
+	if got, want := json("the emptied trigger", ".triggers[0].gitConfiguration"),
+		`{"sourceActionName":"Source","pullRequest":[{"branches":{"includes":["main"]}}]}`; got != want {
+		t.Fatalf("the emptied trigger in the JSON:\n got %s\nwant %s", got, want)
+	}
+	b.run("valid again", poll(noProblems))
+
+	// A stage that retries all its actions once, then rolls back instead.
+	choose(b, "f-stages[0].onFailure.result", "RETRY")
+	b.run("the retry mode", visible(byID("f-stages[0].onFailure.retryConfiguration.retryMode")),
+		poll(`document.activeElement.id === 'f-stages[0].onFailure.result'`))
+	choose(b, "f-stages[0].onFailure.retryConfiguration.retryMode", "ALL_ACTIONS")
+	if got, want := json("the stage's failure", ".stages[0].onFailure"), `{"result":"RETRY","retryConfiguration":{"retryMode":"ALL_ACTIONS"}}`; got != want {
+		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
+	}
+	b.run("a retrying stage is valid", poll(noProblems))
+	choose(b, "f-stages[0].onFailure.result", "ROLLBACK")
+	b.run("no retry mode for a rollback", chromedp.WaitNotPresent(chromedp.CSS(byID("f-stages[0].onFailure.retryConfiguration.retryMode"))))
+	if got, want := json("the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
+		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
+	}
+	choose(b, "f-stages[0].onFailure.result", "")
+	if got := json("the stage", ".stages[0]"); strings.Contains(got, "onFailure") {
+		t.Fatalf("onFailure left in the JSON: %s", got)
+	}
+
+	// A Commands action's output and environment variables and timeout.
+	fill(b, "f-stages[0].actions[0].outputVariables", "VERSION, COMMIT")
+	fill(b, "f-stages[0].actions[0].environmentVariables", "STAGE=beta\nGREETING=a=b c\n")
+	fill(b, "f-stages[0].actions[0].timeoutInMinutes", "30")
+	if got, want := json("the action", ".stages[0].actions[0]"), `{"name":"Source","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},`+
+		`"commands":["true"],"outputVariables":["VERSION","COMMIT"],"environmentVariables":[{"name":"STAGE","value":"beta"},{"name":"GREETING","value":"a=b c"}],"timeoutInMinutes":30}`; got != want {
+		t.Fatalf("the action in the JSON:\n got %s\nwant %s", got, want)
+	}
+	b.run("the action's variables are valid", poll(noProblems))
+	fill(b, "f-stages[0].actions[0].timeoutInMinutes", "1")
+	b.run("a timeout too short", poll(invalidAt("f-stages[0].actions[0].timeoutInMinutes", "stages[0].actions[0].timeoutInMinutes", "")))
+	fill(b, "f-stages[0].actions[0].timeoutInMinutes", "")
+
+	// The form follows the JSON: a document's filters fill their fields.
+	fill(b, "ed-json", `{"name": "filters", "pipelineType": "V2", "stages": [{"name": "Build",
+	  "onFailure": {"result": "RETRY", "retryConfiguration": {"retryMode": "FAILED_ACTIONS"}},
+	  "actions": [{"name": "Source", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"]}]}],
+	  "triggers": [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Source",
+	    "push": [{"tags": {"includes": ["v*"]}}, {"branches": {"includes": ["main"]}}], "pullRequest": [{"events": ["CLOSED"]}]}}]}`)
+	b.run("the form from the JSON",
+		poll(`document.getElementById('f-triggers[0].gitConfiguration.push[0].tags.includes').value === 'v*' &&
+			document.querySelector('[data-filter="push"] .hint')?.textContent.includes('more push filters') &&
+			document.querySelector('#f-triggers\\[0\\]\\.gitConfiguration\\.pullRequest\\[0\\]\\.events input[value="CLOSED"]').checked &&
+			!document.querySelector('#f-triggers\\[0\\]\\.gitConfiguration\\.pullRequest\\[0\\]\\.events input[value="OPEN"]').checked &&
+			document.getElementById('f-stages[0].onFailure.result').value === 'RETRY' &&
+			document.getElementById('f-stages[0].onFailure.retryConfiguration.retryMode').value === 'FAILED_ACTIONS'`))
+}
