@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/chromedp/chromedp"
+
+	"github.com/stageflow/stageflow/shared/service"
 )
 
 // TestConsoleBrowserEditorFilters: a trigger's push and pull request
@@ -28,8 +32,8 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		visible(byID("f-stages[0].onFailure.result")),
 		poll(noProblems))
 
-	// json is a member of the document in the JSON pane, as JSON text.
-	json := func(what, expr string) string {
+	// inJSON is a member of the document in the JSON pane, as JSON text.
+	inJSON := func(what, expr string) string {
 		t.Helper()
 		return eval[string](b, what, `JSON.stringify(JSON.parse(document.getElementById('ed-json').value)`+expr+`)`)
 	}
@@ -39,7 +43,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
 	fill(b, "f-triggers[0].gitConfiguration.pullRequest[0].branches.includes", "main")
-	if got, want := json("the trigger", ".triggers[0].gitConfiguration"),
+	if got, want := inJSON("the trigger", ".triggers[0].gitConfiguration"),
 		`{"sourceActionName":"Source","push":[{"branches":{"includes":["main","release/*"]},"filePaths":{"excludes":["docs/**"]}}],`+
 			`"pullRequest":[{"events":["OPEN","UPDATED"],"branches":{"includes":["main"]}}]}`; got != want {
 		t.Fatalf("the trigger in the JSON:\n got %s\nwant %s", got, want)
@@ -59,7 +63,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	b.run("no more events",
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
-	if got, want := json("the emptied trigger", ".triggers[0].gitConfiguration"),
+	if got, want := inJSON("the emptied trigger", ".triggers[0].gitConfiguration"),
 		`{"sourceActionName":"Source","pullRequest":[{"branches":{"includes":["main"]}}]}`; got != want {
 		t.Fatalf("the emptied trigger in the JSON:\n got %s\nwant %s", got, want)
 	}
@@ -70,17 +74,17 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	b.run("the retry mode", visible(byID("f-stages[0].onFailure.retryConfiguration.retryMode")),
 		poll(`document.activeElement.id === 'f-stages[0].onFailure.result'`))
 	choose(b, "f-stages[0].onFailure.retryConfiguration.retryMode", "ALL_ACTIONS")
-	if got, want := json("the stage's failure", ".stages[0].onFailure"), `{"result":"RETRY","retryConfiguration":{"retryMode":"ALL_ACTIONS"}}`; got != want {
+	if got, want := inJSON("the stage's failure", ".stages[0].onFailure"), `{"result":"RETRY","retryConfiguration":{"retryMode":"ALL_ACTIONS"}}`; got != want {
 		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
 	}
 	b.run("a retrying stage is valid", poll(noProblems))
 	choose(b, "f-stages[0].onFailure.result", "ROLLBACK")
 	b.run("no retry mode for a rollback", chromedp.WaitNotPresent(chromedp.CSS(byID("f-stages[0].onFailure.retryConfiguration.retryMode"))))
-	if got, want := json("the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
+	if got, want := inJSON("the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
 		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
 	}
 	choose(b, "f-stages[0].onFailure.result", "")
-	if got := json("the stage", ".stages[0]"); strings.Contains(got, "onFailure") {
+	if got := inJSON("the stage", ".stages[0]"); strings.Contains(got, "onFailure") {
 		t.Fatalf("onFailure left in the JSON: %s", got)
 	}
 
@@ -88,7 +92,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	fill(b, "f-stages[0].actions[0].outputVariables", "VERSION, COMMIT")
 	fill(b, "f-stages[0].actions[0].environmentVariables", "STAGE=beta\nGREETING=a=b c\n")
 	fill(b, "f-stages[0].actions[0].timeoutInMinutes", "30")
-	if got, want := json("the action", ".stages[0].actions[0]"), `{"name":"Source","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},`+
+	if got, want := inJSON("the action", ".stages[0].actions[0]"), `{"name":"Source","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},`+
 		`"commands":["true"],"outputVariables":["VERSION","COMMIT"],"environmentVariables":[{"name":"STAGE","value":"beta"},{"name":"GREETING","value":"a=b c"}],"timeoutInMinutes":30}`; got != want {
 		t.Fatalf("the action in the JSON:\n got %s\nwant %s", got, want)
 	}
@@ -110,4 +114,55 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 			!document.querySelector('#f-triggers\\[0\\]\\.gitConfiguration\\.pullRequest\\[0\\]\\.events input[value="OPEN"]').checked &&
 			document.getElementById('f-stages[0].onFailure.result').value === 'RETRY' &&
 			document.getElementById('f-stages[0].onFailure.retryConfiguration.retryMode').value === 'FAILED_ACTIONS'`))
+}
+
+// TestConsoleBrowserEditorNamePolicy: a caller allowed to create only
+// pipelines named team-* is asked about the name typed: no Save for
+// another name, Save for one of its own, and the pipeline is created.
+func TestConsoleBrowserEditorNamePolicy(t *testing.T) {
+	s := startConsoleServer(t, consoleOther)
+	policy, err := json.Marshal(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+	  "Action": ["codepipeline:CreatePipeline", "codepipeline:GetPipeline"], "Resource": "arn:aws:codepipeline:*:*:team-*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key service.CreateAccessKeyOutput
+	if code := s.post(t, "/v1/keys", `{"user": "team", "policies": [{"name": "AWSCodePipeline_ReadOnlyAccess"},
+	  {"name": "team-pipelines", "document": `+string(policy)+`}]}`, &key); code != 201 {
+		t.Fatalf("POST /v1/keys: %d %+v", code, key)
+	}
+	b := newBrowserTest(t, s, "console-editor-name-policy")
+	b.signIn(aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey})
+	saves := func() int { return eval[int](b, "counting", `document.querySelectorAll('#ed-save, #ed-check').length`) }
+	b.run("the editor, no name yet",
+		chromedp.Navigate(s.endpoint+"/console/#/new"),
+		poll(`document.getElementById('ed-denied')?.textContent.includes('on every name')`))
+	if n := saves(); n != 0 {
+		t.Fatalf("%d Check/Save buttons before a name", n)
+	}
+	fill(b, "ed-json", `{"name": "other", "pipelineType": "V2", "stages": [{"name": "Build",
+	  "actions": [{"name": "A", "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}, "commands": ["true"]}]}]}`)
+	b.run("a name the policy does not allow",
+		poll(`document.getElementById('ed-denied').textContent.includes('on a pipeline named "other"')`))
+	if n := saves(); n != 0 {
+		t.Fatalf("%d Check/Save buttons for a name the policy does not allow", n)
+	}
+	fill(b, "f-name", "team-a")
+	b.run("a name it allows",
+		visible(`#ed-save`),
+		poll(`document.getElementById('ed-denied').hidden`),
+		poll(noProblems))
+	b.screenshot("allowed")
+	b.run("creating", chromedp.Click(chromedp.CSS(`#ed-save`)),
+		poll(`location.hash === '#/pipelines/team-a'`))
+	if code := s.get(t, "/v1/pipelines/team-a", nil); code != 200 {
+		t.Fatalf("GET team-a: %d", code)
+	}
+	// Back to a name it does not allow: no Save again.
+	b.run("the editor again", chromedp.Navigate(s.endpoint+"/console/#/new"),
+		poll(`document.getElementById('ed-denied')?.textContent.includes('on every name')`))
+	fill(b, "ed-json", `{"name": "team-b", "pipelineType": "V2", "stages": []}`)
+	b.run("allowed", visible(`#ed-save`))
+	fill(b, "f-name", "x-team-b")
+	b.run("not allowed", poll(`!document.getElementById('ed-save') && !document.getElementById('ed-denied').hidden`))
 }

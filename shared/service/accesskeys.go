@@ -516,6 +516,10 @@ type CallerIdentity struct {
 	// console session: its requests that change something send it as the
 	// X-CSRF-Token header.
 	CSRFToken string `json:"csrfToken,omitempty"`
+	// PipelineArnPrefix is what a pipeline's name follows in its ARN here
+	// (arn:aws:codepipeline:REGION:ACCOUNT:): the console asks about a
+	// pipeline that does not exist yet with it.
+	PipelineArnPrefix string `json:"pipelineArnPrefix"`
 }
 
 // GetCallerIdentity tells the caller who it is and, for each check (every
@@ -533,7 +537,7 @@ func (s *Service) GetCallerIdentity(ctx context.Context, checks []PermissionChec
 	}
 	c := CallerFrom(ctx)
 	out := &CallerIdentity{Principal: c.Principal, AccessKeyID: c.AccessKeyID, Verified: c.Verified, Door: c.Door,
-		Checks: make([]PermissionResult, 0, len(checks)), CSRFToken: c.ConsoleSessionCSRF()}
+		Checks: make([]PermissionResult, 0, len(checks)), CSRFToken: c.ConsoleSessionCSRF(), PipelineArnPrefix: s.arnPrefix()}
 	for i, ch := range checks {
 		if !knownOperations[strings.ToLower(ch.Action)] {
 			return nil, errs.New(errs.Validation, "checks[%d]: %q is not an operation of this server (codepipeline:GetPipeline, stageflow:GetActionLogs, …)",

@@ -44,10 +44,15 @@ async function load(ed) {
   try {
     const me = await whoami([[op, arn]]);
     allowed = !!(me.checks && me.checks[0] && me.checks[0].allowed);
+    ed.arnPrefix = me.pipelineArnPrefix || '';
   } catch (err) {
     ctx.showError(err);
   }
   if (!ed.alive) return;
+  // A policy that allows creating only some names (team-*) is asked about
+  // the name typed (nameAllowed).
+  ed.byName = ed.isNew && !allowed && !!ed.arnPrefix;
+  ed.checkedName = '';
 
   const title = ed.isNew ? 'Create pipeline' : 'Edit ' + name;
   ed.formBox = h('section', { class: 'ed-visual', 'aria-label': 'Visual editor' });
@@ -57,24 +62,25 @@ async function load(ed) {
   ed.problemsBox = h('div', { id: 'ed-problems', class: 'ed-problems', hidden: true, tabindex: '-1' });
   ed.status = h('p', { id: 'ed-status', class: 'muted', 'aria-live': 'polite' });
   ed.json.addEventListener('input', () => fromJSON(ed));
-  const buttons = [];
-  if (allowed) {
-    buttons.push(h('button', { type: 'button', class: 'secondary', id: 'ed-check', onclick: () => check(ed, true) }, 'Check'));
-    buttons.push(h('button', { type: 'button', id: 'ed-save', onclick: () => save(ed) }, ed.isNew ? 'Create pipeline' : 'Save as version ' + (version + 1)));
-  }
+  ed.buttons = [
+    h('button', { type: 'button', class: 'secondary', id: 'ed-check', onclick: () => check(ed, true) }, 'Check'),
+    h('button', { type: 'button', id: 'ed-save', onclick: () => save(ed) }, ed.isNew ? 'Create pipeline' : 'Save as version ' + (version + 1))];
+  ed.buttonBox = h('span', { class: 'ed-buttons' });
+  ed.denied = h('p', { class: 'notice', id: 'ed-denied', role: 'status' });
+  ed.op = op;
   replace(ctx.main,
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Pipelines'), ' / ',
       ed.isNew ? 'New' : [h('a', { href: '#/pipelines/' + seg(name) }, name), ' / Edit']),
     h('div', { class: 'title-row' }, h('h1', {}, title, version ? h('span', { class: 'muted version' }, ' (version ' + version + ')') : null),
       ed.isNew ? null : h('a', { href: '#/pipelines/' + seg(name) + '/versions', id: 'ed-versions' }, 'Compare versions')),
-    allowed ? null : h('p', { class: 'notice', id: 'ed-denied' }, 'Your policy does not allow ' + op + ' here: you can look, not save.'),
+    ed.denied,
     ed.problemsBox,
     h('div', { class: 'editor' }, ed.formBox,
       h('section', { class: 'ed-code', 'aria-label': 'JSON' },
         h('label', { for: 'ed-json' }, 'Pipeline JSON'), ed.json, ed.jsonStatus)),
-    h('div', { class: 'actions-bar ed-bar' }, buttons, h('a', { href: ed.isNew ? '#/' : '#/pipelines/' + seg(name) }, 'Cancel')),
+    h('div', { class: 'actions-bar ed-bar' }, ed.buttonBox, h('a', { href: ed.isNew ? '#/' : '#/pipelines/' + seg(name) }, 'Cancel')),
     ed.status);
-  ed.allowed = allowed;
+  setAllowed(ed, allowed, ed.byName ? 'Your policy does not allow ' + op + ' on every name: type the name to see whether it allows that one.' : '');
   renderForm(ed, null);
   if (!ed.isNew && allowed) check(ed, false);
 }
@@ -142,9 +148,41 @@ function jsonOK(ed) {
   ed.jsonStatus.className = 'muted';
 }
 
+// setAllowed shows Check and Save when the policy allows saving, and
+// otherwise says why not (why, or the default sentence).
+function setAllowed(ed, allowed, why) {
+  ed.allowed = allowed;
+  replace(ed.buttonBox, allowed ? ed.buttons : null);
+  ed.denied.textContent = allowed ? '' : why || 'Your policy does not allow ' + ed.op + ' here: you can look, not save.';
+  ed.denied.hidden = allowed;
+}
+
 function later(ed) {
   clearTimeout(ed.timer);
-  if (ed.allowed) ed.timer = setTimeout(() => check(ed, false), checkDelay);
+  if (ed.byName) ed.timer = setTimeout(() => nameAllowed(ed), checkDelay);
+  else if (ed.allowed) ed.timer = setTimeout(() => check(ed, false), checkDelay);
+}
+
+// nameAllowed asks whether the policy allows creating the pipeline of the
+// name typed, then checks the document if it does.
+async function nameAllowed(ed) {
+  const name = typeof ed.model.name === 'string' ? ed.model.name : '';
+  if (name !== ed.checkedName) {
+    ed.checkedName = name;
+    let ok = false;
+    if (name !== '') {
+      try {
+        const me = await whoami([[ed.op, ed.arnPrefix + name]]);
+        ok = !!(me.checks && me.checks[0] && me.checks[0].allowed);
+      } catch (err) {
+        if (!(err instanceof APIError && err.status === 400)) ed.ctx.showError(err);
+      }
+    }
+    if (!ed.alive || ed.checkedName !== name) return;
+    setAllowed(ed, ok, name === '' ? 'Your policy does not allow ' + ed.op + ' on every name: type the name to see whether it allows that one.'
+      : 'Your policy does not allow ' + ed.op + ' on a pipeline named ' + JSON.stringify(name) + '.');
+  }
+  if (ed.allowed) check(ed, false);
 }
 
 // check asks the server about the model; an answer to an older model is
