@@ -3,14 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,79 +106,6 @@ func TestOpenTwiceIsIdempotent(t *testing.T) {
 			t.Fatalf("tags after reopen: %v, %v", tags, err)
 		}
 		s.Close()
-	}
-}
-
-func TestMigrateFromEveryVersion(t *testing.T) {
-	for n := 0; n < len(migrations); n++ {
-		t.Run(fmt.Sprint("from", n), func(t *testing.T) {
-			path := tempPath(t)
-			ctx := t.Context()
-			old := openTest(t, path, options{migrations: migrations[:n]})
-			if v := userVersion(t, old.db); v != n {
-				t.Fatalf("user_version = %d, want %d", v, n)
-			}
-			if n >= 1 { // data written by the old schema survives
-				if _, err := old.db.ExecContext(ctx, `INSERT INTO pipelines
-(name, version, pipeline_type, execution_mode, declaration, tags, created, updated)
-VALUES ('old', 1, 'V1', 'SUPERSEDED', '{"name":"old","stages":[]}', NULL, 1, 1)`); err != nil {
-					t.Fatal(err)
-				}
-			}
-			old.Close()
-
-			s := openTest(t, path, options{})
-			if v := userVersion(t, s.db); v != len(migrations) {
-				t.Fatalf("user_version after migration = %d, want %d", v, len(migrations))
-			}
-			if n >= 1 {
-				if _, err := s.GetPipeline(ctx, "old", 0); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// Every table of the latest schema is usable.
-			if err := s.CreateJob(ctx, &store.Job{ID: "j", Status: store.JobQueued}); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.TagResource(ctx, "arn:x", []pipeline.Tag{{Key: "k", Value: "v"}}); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
-
-func TestMigrationFailureRollsBack(t *testing.T) {
-	path := tempPath(t)
-	openTest(t, path, options{}).Close()
-	bad := append(append([]string{}, migrations...),
-		`CREATE TABLE extra (x INTEGER) STRICT; CREATE TABLE pipelines (x INTEGER)`)
-	if s, err := open(t.Context(), path, options{migrations: bad}); err == nil {
-		s.Close()
-		t.Fatal("a failing migration was accepted")
-	}
-	s := openTest(t, path, options{})
-	if v := userVersion(t, s.db); v != len(migrations) {
-		t.Fatalf("user_version = %d, want %d", v, len(migrations))
-	}
-	var n int
-	if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE name = 'extra'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("the failed migration left table extra behind (%d, %v)", n, err)
-	}
-}
-
-func TestNewerSchemaIsRefused(t *testing.T) {
-	path := tempPath(t)
-	next := append(append([]string{}, migrations...), `CREATE TABLE extra (x INTEGER) STRICT`)
-	s := openTest(t, path, options{migrations: next})
-	if v := userVersion(t, s.db); v != len(next) {
-		t.Fatalf("user_version = %d, want %d", v, len(next))
-	}
-	s.Close()
-	if s, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer") {
-		if s != nil {
-			s.Close()
-		}
-		t.Fatalf("opening a newer schema: %v", err)
 	}
 }
 
@@ -369,148 +294,6 @@ FROM executions WHERE id = 'exec-1'`).Scan(&name, &status, &token, &start, &last
 	}
 }
 
-// benchExecution is the engine's typical record: a 3-stage pipeline with 10
-// action runs.
-func benchExecution(id string) *engine.Execution {
-	return storetest.RichExecution(id, "bench", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 10)
-}
-
-func benchStore(b *testing.B, o options) *Store {
-	return openTest(b, tempPath(b), o)
-}
-
-// benchModes are the set-ups the store benchmarks compare.
-var benchModes = []struct {
-	name string
-	o    options
-}{{"owned", options{}}, {"shared", options{shared: true}}}
-
-// benchStep is the engine's hot path on execution id: Step's load, a change
-// of run i's summary and the versioned save.
-func benchStep(ctx context.Context, s *Store, id string, i int) error {
-	e, err := s.GetExecution(ctx, id)
-	if err != nil {
-		return err
-	}
-	e.Actions[i%len(e.Actions)].Summary = fmt.Sprint("step ", i)
-	e.LastUpdateTime = e.LastUpdateTime.Add(time.Millisecond)
-	return s.UpdateExecution(ctx, e)
-}
-
-// BenchmarkUpdateExecution runs the hot path on one execution.
-func BenchmarkUpdateExecution(b *testing.B) {
-	for _, c := range benchModes {
-		b.Run(c.name, func(b *testing.B) {
-			s := benchStore(b, c.o)
-			ctx := context.Background()
-			if _, _, err := s.CreateExecution(ctx, benchExecution("exec-1")); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				if err := benchStep(ctx, s, "exec-1", i); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkUpdateExecutionParallel runs the hot path from several goroutines,
-// each on its own execution (drivers advance many executions at once).
-func BenchmarkUpdateExecutionParallel(b *testing.B) {
-	for _, c := range benchModes {
-		b.Run(c.name, func(b *testing.B) {
-			s := benchStore(b, c.o)
-			ctx := context.Background()
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				id := fmt.Sprint("exec-", next.Add(1))
-				if _, _, err := s.CreateExecution(ctx, benchExecution(id)); err != nil {
-					b.Error(err)
-					return
-				}
-				for i := 0; pb.Next(); i++ {
-					if err := benchStep(ctx, s, id, i); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
-}
-
-// BenchmarkGetExecution reads an execution whose stored version is cached
-// (the engine's case: it wrote the last version) and one that is not (read
-// and decode the body).
-func BenchmarkGetExecution(b *testing.B) {
-	for _, cached := range []bool{true, false} {
-		b.Run(map[bool]string{true: "cached", false: "uncached"}[cached], func(b *testing.B) {
-			s := benchStore(b, options{})
-			ctx := context.Background()
-			e := benchExecution("exec-1")
-			if _, _, err := s.CreateExecution(ctx, e); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			// No timer stops around the cache's bookkeeping (each stops
-			// the world): it is measured with the read, and costs well
-			// under a microsecond.
-			for b.Loop() {
-				if !cached {
-					s.cache.take(e.ID)
-				}
-				got, err := s.GetExecution(ctx, "exec-1")
-				if err != nil {
-					b.Fatal(err)
-				}
-				if cached {
-					s.cache.put(got, nil) // back, as UpdateExecution leaves it
-				}
-			}
-		})
-	}
-}
-
-func BenchmarkCreateExecution(b *testing.B) {
-	s := benchStore(b, options{})
-	ctx := context.Background()
-	e := benchExecution("")
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		c := *e
-		c.ID = fmt.Sprint("exec-", i)
-		if _, _, err := s.CreateExecution(ctx, &c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkExecutionJSON is the encoding share of the hot path: one decode
-// and one encode of the benchmark record, no database.
-func BenchmarkExecutionJSON(b *testing.B) {
-	e := benchExecution("exec-1")
-	body, err := json.Marshal(e)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		var d engine.Execution
-		if err := json.Unmarshal(body, &d); err != nil {
-			b.Fatal(err)
-		}
-		x, err := encodeExecution(&d, 2, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		x.release()
-	}
-	b.ReportMetric(float64(len(body)), "body-bytes")
-}
-
 // An execution whose runs end one after the other: the body keeps the ended
 // runs inline while it fits in bodyBudget, then they move to execution_runs;
 // every version reads back whole, from the cache and from the file.
@@ -617,54 +400,6 @@ func TestDecodeEndedRuns(t *testing.T) {
 				t.Fatalf("no run reported as stored")
 			}
 		})
-	}
-}
-
-// An execution written by schema 4 (pipeline in pipeline_decl, every run in
-// the body) reads back the same after the migration, and can be updated.
-func TestMigrateExecutionFromSchema4(t *testing.T) {
-	path := tempPath(t)
-	ctx := t.Context()
-	e := benchExecution("exec-1")
-	e.Version = 1
-	old := openTest(t, path, options{migrations: migrations[:4]})
-	c := *e
-	c.Pipeline = pipeline.Pipeline{}
-	body, err := json.Marshal(&c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	decl, err := json.Marshal(&e.Pipeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := old.db.ExecContext(ctx, `INSERT INTO executions (id, pipeline_name, pipeline_version, status, status_summary,
-	trigger_type, trigger_detail, client_request_token, start_time, last_update_time, version, body, pipeline_decl)
-VALUES (?, ?, ?, ?, '', '', '', '', ?, ?, 1, ?, ?)`, e.ID, e.PipelineName, e.PipelineVersion, string(e.Status),
-		store.Nanos(e.StartTime), store.Nanos(e.LastUpdateTime), string(body), string(decl)); err != nil {
-		t.Fatal(err)
-	}
-	old.Close()
-
-	s := openTest(t, path, options{})
-	got, err := s.GetExecution(ctx, e.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(storetest.Normalized(got), storetest.Normalized(e)) {
-		t.Fatal("the execution read after the migration differs")
-	}
-	got.StatusSummary = "after the migration"
-	if err := s.UpdateExecution(ctx, got); err != nil {
-		t.Fatal(err)
-	}
-	s.cache.take(e.ID)
-	again, err := s.GetExecution(ctx, e.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(storetest.Normalized(again), storetest.Normalized(got)) {
-		t.Fatal("the execution updated after the migration reads back differently")
 	}
 }
 
