@@ -369,7 +369,7 @@ func TestDispatchFailsProvidersThatComeLater(t *testing.T) {
 	out := f.advance(sfn.AdvanceInput{ExecutionID: id})
 	tok := f.dispatch(out.Wave[0])
 	r := f.run(id, out.Wave[0].RunID)
-	if r.Status != engine.Failed || !strings.Contains(r.ErrorMessage, "later issue") {
+	if r.Status != engine.Failed || !strings.Contains(r.ErrorMessage, sfn.ErrNotYet.Error()) {
 		t.Fatalf("run %s %q", r.Status, r.ErrorMessage)
 	}
 	if sent := f.api.sentTo(tok); len(sent) != 1 {

@@ -245,4 +245,4 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // ErrNotYet is in the message of action types the deployed Stageflow cannot
 // run yet.
-var ErrNotYet = errors.New("needs an AWS service that comes with a later issue")
+var ErrNotYet = errors.New("is not run by the deployed Stageflow yet")

@@ -21,8 +21,8 @@ type JobStore interface {
 
 // Providers is the registry of the deployed Stageflow: manual approvals
 // (waiting for PutApprovalResult), custom actions as jobs for job workers,
-// and every other type failing at once with a message that it needs an AWS
-// service that comes with a later issue.
+// and every other type failing at once with a message saying it is not run
+// deployed yet and what is.
 func Providers(jobs JobStore, now func() time.Time) *actions.Registry {
 	reg := actions.NewRegistry(func(pipeline.ActionTypeID) actions.Provider { return notYet{} })
 	reg.Register(pipeline.OwnerAWS, "Manual", approval.Provider{})
@@ -50,7 +50,7 @@ func (s onceJobs) CreateJob(ctx context.Context, j *store.Job) error {
 type notYet struct{}
 
 func (notYet) Run(_ context.Context, job *actions.Job) *engine.Result {
-	return actions.Failed("ConfigurationError", "action type %s (provider %s) %v; the deployed Stageflow runs manual approvals and custom actions served by job workers for now",
+	return actions.Failed("ConfigurationError", "action type %s (provider %s) %v: deployed, it runs manual approvals and custom actions served by job workers (run this one with stageflow serve, or as a custom action)",
 		job.Run.Type, job.Run.Type.Provider, ErrNotYet)
 }
 
