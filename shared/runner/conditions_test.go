@@ -1,7 +1,6 @@
 package runner_test
 
 import (
-	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -47,15 +46,7 @@ func conditioned(t *testing.T, name string, entry, success []pipeline.Condition)
 	}
 	p := pipeline.Pipeline{Name: name, PipelineType: pipeline.TypeV2, Stages: []pipeline.Stage{gate, stage("After", scripted("A", 1))},
 		Variables: []pipeline.VariableDeclaration{{Name: "ENV", DefaultValue: &dev}}}
-	data, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := pipeline.Load(data)
-	if err != nil {
-		t.Fatalf("invalid test pipeline: %v", err)
-	}
-	return doc.Pipeline
+	return loaded(t, p)
 }
 
 func TestStageConditions(t *testing.T) {

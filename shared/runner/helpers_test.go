@@ -173,15 +173,7 @@ func declaration(t *testing.T, name string, stages ...pipeline.Stage) pipeline.P
 		},
 		Stages: stages,
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := pipeline.Load(data)
-	if err != nil {
-		t.Fatalf("invalid test pipeline: %v", err)
-	}
-	return doc.Pipeline
+	return loaded(t, p)
 }
 
 func createPipeline(t *testing.T, st store.Store, p pipeline.Pipeline) {
@@ -326,4 +318,18 @@ func notStarted(t *testing.T, e *engine.Execution, stageName string) {
 			t.Errorf("action %s of stage %s ran", r.Action, stageName)
 		}
 	}
+}
+
+// loaded is p as the server would keep it: through its JSON and pipeline.Load.
+func loaded(t *testing.T, p pipeline.Pipeline) pipeline.Pipeline {
+	t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := pipeline.Load(data)
+	if err != nil {
+		t.Fatalf("invalid test pipeline: %v", err)
+	}
+	return doc.Pipeline
 }

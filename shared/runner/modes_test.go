@@ -1,7 +1,6 @@
 package runner_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,15 +30,7 @@ func modal(t *testing.T, name, mode string, lanes bool, stages ...pipeline.Stage
 	if lanes {
 		p.Variables = append(p.Variables, pipeline.VariableDeclaration{Name: engine.LaneVariable, DefaultValue: &def})
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := pipeline.Load(data)
-	if err != nil {
-		t.Fatalf("invalid test pipeline: %v", err)
-	}
-	return doc.Pipeline
+	return loaded(t, p)
 }
 
 // gated is an action that waits on the gate "<G>-<name>".
