@@ -175,3 +175,20 @@ func TestRESTBadInput(t *testing.T) {
 		t.Errorf("Allow = %q", hdr.Get("Allow"))
 	}
 }
+
+// TestRESTNoStore: no answer of the door, a success or a refusal, may be
+// kept by a browser's or a proxy's cache.
+func TestRESTNoStore(t *testing.T) {
+	env := newRESTEnv(t)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/v1/whoami"},
+		{"GET", "/v1/pipelines"},
+		{"GET", "/v1/pipelines/missing"},
+		{"GET", "/v1/pipelines?maxResults=%zz"},
+	} {
+		_, h, _ := env.do(tc.method, tc.path, nil)
+		if got := h.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s %s: Cache-Control %q, want no-store", tc.method, tc.path, got)
+		}
+	}
+}

@@ -201,6 +201,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user, userErr = restUser(r)
 		r = r.WithContext(service.WithCaller(r.Context(), service.Caller{Principal: user, Door: service.DoorREST}))
 	}
+	// Every answer is one caller's (whoami carries the session's CSRF
+	// token): no browser or proxy keeps a copy. The event stream says
+	// no-cache for itself.
+	w.Header().Set("Cache-Control", "no-store")
 	rw := &restResponseWriter{ResponseWriter: w, req: r}
 	defer func() { reqlog.Add(r.Context(), slog.String("route", routeOf(r))) }()
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
