@@ -139,8 +139,25 @@ func (b *browserTest) run(what string, actions ...chromedp.Action[chromedp.Void]
 	b.t.Helper()
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		b.screenshot("failed")
-		b.t.Fatalf("%s: %v (the page threw: %s)", what, err, b.pageExceptions())
+		b.t.Fatalf("%s: %v (the page threw: %s; it shows %s)", what, err, b.pageExceptions(), b.shows())
 	}
+}
+
+// shows is what the page shows, for a failure's message: its address, the
+// error banner and the start of the main view's text. It has a deadline
+// of its own, so that it answers after the test's has passed.
+func (b *browserTest) shows() string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+	  const banner = document.getElementById('banner'), main = document.getElementById('main');
+	  return JSON.stringify({url: location.href, banner: banner && !banner.hidden ? banner.textContent : '',
+	    main: main ? main.innerText.slice(0, 600) : ''});
+	})()`))
+	if err != nil {
+		return "(not read: " + err.Error() + ")"
+	}
+	return v
 }
 
 // poll waits until a JavaScript expression is true in the page.
@@ -159,7 +176,7 @@ func eval[T any](b *browserTest, what, expr string) T {
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
 		b.screenshot("failed")
-		b.t.Fatalf("%s: %v (the page threw: %s)", what, err, b.pageExceptions())
+		b.t.Fatalf("%s: %v (the page threw: %s; it shows %s)", what, err, b.pageExceptions(), b.shows())
 	}
 	return v
 }
@@ -167,7 +184,9 @@ func eval[T any](b *browserTest, what, expr string) T {
 // screenshot saves the page as test-screenshots/<test>-<name>.png and
 // returns its path.
 func (b *browserTest) screenshot(name string) string {
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""

@@ -69,7 +69,13 @@ function route(ev) {
     replace(main, h('h1', {}, 'Not found'), h('p', {}, 'This address is not a console page.'));
     return;
   }
-  const ctx = { main, identity, showError };
+  // Each view draws into a box of its own: once the address has moved on,
+  // a view still finishing a request draws into a box no longer on the
+  // page, and its errors are not shown over the next view's.
+  const box = h('div', { class: 'view' });
+  replace(main, box);
+  const current = () => box.isConnected;
+  const ctx = { main: box, identity, current, showError: (err) => { if (current()) showError(err); } };
   if (parts.length === 1 && parts[0] === '') {
     leave = renderList(ctx);
   } else if (parts.length === 1 && parts[0] === 'approvals') {

@@ -81,6 +81,7 @@ async function load(view) {
     } catch (err) {
       ctx.showError(err);
     }
+    if (!view.alive) return;
   }
 
   const startBtn = view.allowed.start
@@ -370,6 +371,7 @@ async function start(view) {
   try {
     const out = await post(base(view.name) + '/executions', {});
     announce('Started execution ' + out.pipelineExecutionId);
+    if (!view.alive) return; // the user has gone elsewhere meanwhile
     location.hash = '#/pipelines/' + seg(view.name) + '/executions/' + seg(out.pipelineExecutionId);
   } catch (err) {
     view.ctx.showError(err);
@@ -399,7 +401,7 @@ async function retryStage(view, stage, mode) {
   try {
     await post(base(view.name) + '/executions/' + seg(view.exec.id) + '/stages/' + seg(stage) + '/retry', { retryMode: mode });
     announce('Retrying ' + stage);
-    if (!view.es) follow(view, view.exec.id);
+    if (view.alive && !view.es) follow(view, view.exec.id);
   } catch (err) {
     view.ctx.showError(err);
   }

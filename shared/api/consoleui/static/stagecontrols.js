@@ -73,6 +73,7 @@ async function rollback(view, stage, target) {
   try {
     const out = await post('/v1/pipelines/' + seg(view.name) + '/stages/' + seg(stage) + '/rollback', { targetPipelineExecutionId: target });
     announce('Started rollback execution ' + out.pipelineExecutionId);
+    if (!view.alive) return;
     location.hash = '#/pipelines/' + seg(view.name) + '/executions/' + seg(out.pipelineExecutionId);
   } catch (err) {
     view.ctx.showError(err);
