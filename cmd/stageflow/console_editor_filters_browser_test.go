@@ -15,7 +15,8 @@ import (
 // filters, a stage's failure handling and a Commands action's variables
 // and timeout, edited in the form and read back
 // from the JSON; a pattern the server refuses is marked on its field; an
-// emptied filter leaves the document.
+// emptied filter leaves the document; filters added and removed up to the
+// three of a kind CodePipeline takes.
 func TestConsoleBrowserEditorFilters(t *testing.T) {
 	s := startConsoleServer(t, consoleOther)
 	b := newBrowserTest(t, s, "console-editor-filters")
@@ -109,11 +110,52 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	    "push": [{"tags": {"includes": ["v*"]}}, {"branches": {"includes": ["main"]}}], "pullRequest": [{"events": ["CLOSED"]}]}}]}`)
 	b.run("the form from the JSON",
 		poll(`document.getElementById('f-triggers[0].gitConfiguration.push[0].tags.includes').value === 'v*' &&
-			document.querySelector('[data-filter="push"] .hint')?.textContent.includes('more push filters') &&
+			document.getElementById('f-triggers[0].gitConfiguration.push[1].branches.includes').value === 'main' &&
 			document.querySelector('#f-triggers\\[0\\]\\.gitConfiguration\\.pullRequest\\[0\\]\\.events input[value="CLOSED"]').checked &&
 			!document.querySelector('#f-triggers\\[0\\]\\.gitConfiguration\\.pullRequest\\[0\\]\\.events input[value="OPEN"]').checked &&
 			document.getElementById('f-stages[0].onFailure.result').value === 'RETRY' &&
 			document.getElementById('f-stages[0].onFailure.retryConfiguration.retryMode').value === 'FAILED_ACTIONS'`))
+
+	// More filters of a kind: a third push filter added (three at most),
+	// filled, then the second removed.
+	addPush := byID("b-triggers[0].gitConfiguration.push.add")
+	b.run("a third push filter",
+		chromedp.Click(chromedp.CSS(addPush)),
+		poll(`document.activeElement.id === 'f-triggers[0].gitConfiguration.push[2].branches.includes'`),
+		poll(`document.querySelector('`+addPush+`').disabled`))
+	fill(b, "f-triggers[0].gitConfiguration.push[2].tags.includes", "release-*")
+	if got, want := inJSON("three push filters", ".triggers[0].gitConfiguration.push"),
+		`[{"tags":{"includes":["v*"]}},{"branches":{"includes":["main"]}},{"tags":{"includes":["release-*"]}}]`; got != want {
+		t.Fatalf("the push filters in the JSON:\n got %s\nwant %s", got, want)
+	}
+	b.run("three filters are valid", poll(noProblems))
+	b.screenshot("three-filters")
+	b.run("removing the second",
+		chromedp.Click(chromedp.CSS(byID("b-triggers[0].gitConfiguration.push[1].remove"))),
+		poll(`document.getElementById('f-triggers[0].gitConfiguration.push[1].tags.includes')?.value === 'release-*' &&
+			!document.getElementById('f-triggers[0].gitConfiguration.push[2].tags.includes') &&
+			!document.querySelector('`+addPush+`').disabled`))
+	if got, want := inJSON("two push filters", ".triggers[0].gitConfiguration.push"),
+		`[{"tags":{"includes":["v*"]}},{"tags":{"includes":["release-*"]}}]`; got != want {
+		t.Fatalf("the push filters in the JSON after the removal:\n got %s\nwant %s", got, want)
+	}
+	// The first filter edited after the form was built: the second's
+	// Remove still takes the second out.
+	fill(b, "f-triggers[0].gitConfiguration.push[0].tags.includes", "v2*")
+	b.run("removing the second again", chromedp.Click(chromedp.CSS(byID("b-triggers[0].gitConfiguration.push[1].remove"))))
+	if got, want := inJSON("one push filter", ".triggers[0].gitConfiguration.push"), `[{"tags":{"includes":["v2*"]}}]`; got != want {
+		t.Fatalf("the push filters in the JSON after the second removal:\n got %s\nwant %s", got, want)
+	}
+	// A pull request filter added to the one the JSON gave.
+	b.run("a second pull request filter",
+		chromedp.Click(chromedp.CSS(byID("b-triggers[0].gitConfiguration.pullRequest.add"))),
+		poll(`document.activeElement.id === 'f-triggers[0].gitConfiguration.pullRequest[1].events'`),
+		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[1].events")+` input[value="OPEN"]`)))
+	if got, want := inJSON("two pull request filters", ".triggers[0].gitConfiguration.pullRequest"),
+		`[{"events":["CLOSED"]},{"events":["OPEN"]}]`; got != want {
+		t.Fatalf("the pull request filters in the JSON:\n got %s\nwant %s", got, want)
+	}
+	b.run("valid at the end", poll(noProblems))
 }
 
 // TestConsoleBrowserEditorNamePolicy: a caller allowed to create only

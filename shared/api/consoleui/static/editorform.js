@@ -98,49 +98,90 @@ function variables(f) {
   ], (n) => ({ name: 'VARIABLE_' + (n + 1) }));
 }
 
-// triggers edits a trigger's source action and its first push filter and
-// first pull request filter (branches, tags, file paths, events); further
-// filters of a kind stay as the JSON has them.
+// triggers edits a trigger's source action and its push and pull request
+// filters (branches, tags, file paths, events), up to the three of each
+// kind CodePipeline takes.
 function triggers(f) {
   const changed = () => f.opts.changed(false);
   return listEditor(f, 'triggers', 'Triggers', 'trigger', (t, p) => {
     t.gitConfiguration = t.gitConfiguration || {};
     const g = t.gitConfiguration;
     const gp = p + '.gitConfiguration';
-    const push = firstFilter(g, 'push');
-    const pr = firstFilter(g, 'pullRequest');
     return [
       h('p', { class: 'muted ed-fixed' }, 'Provider: ', t.providerType || 'CodeStarSourceConnection'),
       field(f, gp + '.sourceActionName', 'Source action', text(g.sourceActionName, (x) => { g.sourceActionName = x; changed(); }),
         null, [p, gp]),
-      h('fieldset', { class: 'ed-filter', dataset: { filter: 'push' } }, h('legend', {}, 'On push'),
-        push.more ? h('p', { class: 'hint' }, 'This trigger has more push filters: they are edited in the JSON.') : null,
-        h('p', { class: 'hint' }, patternHint),
-        h('div', { class: 'ed-pairs' },
-          patterns(f, gp + '.push[0]', push, 'branches', 'Branches', [gp + '.push']),
-          patterns(f, gp + '.push[0]', push, 'tags', 'Tags'),
-          patterns(f, gp + '.push[0]', push, 'filePaths', 'File paths'))),
-      h('fieldset', { class: 'ed-filter', dataset: { filter: 'pullRequest' } }, h('legend', {}, 'On pull request'),
-        pr.more ? h('p', { class: 'hint' }, 'This trigger has more pull request filters: they are edited in the JSON.') : null,
-        events(f, gp + '.pullRequest[0].events', pr, [gp + '.pullRequest']),
-        h('div', { class: 'ed-pairs' },
-          patterns(f, gp + '.pullRequest[0]', pr, 'branches', 'Branches'),
-          patterns(f, gp + '.pullRequest[0]', pr, 'filePaths', 'File paths'))),
+      filterForms(f, g, gp, 'push'),
+      filterForms(f, g, gp, 'pullRequest'),
     ];
   }, () => ({ providerType: 'CodeStarSourceConnection', gitConfiguration: { sourceActionName: '' } }));
 }
 
+const maxFilters = 3; // of a kind, per trigger (GitConfiguration's push and pullRequest)
+
+// filterForms edits every filter of g[kind]. The first is always shown:
+// filled in, it is the list's first; emptied while it is alone, it leaves
+// the list. The others have a Remove button each, and "Add" makes one
+// more once the first holds something.
+function filterForms(f, g, gp, kind) {
+  const what = kind === 'push' ? 'push' : 'pull request';
+  const list = () => (Array.isArray(g[kind]) ? g[kind] : []);
+  const first = firstFilter(g, kind);
+  const add = button('b-' + gp + '.' + kind + '.add', 'Add a ' + what + ' filter', () => {
+    g[kind] = list().concat([{}]);
+    const at = gp + '.' + kind + '[' + (g[kind].length - 1) + ']';
+    f.opts.changed(true, fieldId(kind === 'push' ? at + '.branches.includes' : at + '.events'));
+  });
+  const addable = () => { add.disabled = list().length === 0 || list().length >= maxFilters; };
+  const sync = first.sync;
+  first.sync = () => { sync(); addable(); };
+  addable();
+  const forms = [filterForm(f, gp, kind, 0, first, null)];
+  const rest = list();
+  for (let i = 1; i < rest.length; i++) {
+    if (!rest[i] || typeof rest[i] !== 'object' || Array.isArray(rest[i])) rest[i] = {};
+    const filter = rest[i];
+    const remove = button('b-' + gp + '.' + kind + '[' + i + '].remove', 'Remove', () => {
+      // the list of now: editing the first filter makes a new one
+      g[kind] = list().filter((x) => x !== filter);
+      f.opts.changed(true, 'b-' + gp + '.' + kind + '.add');
+    }, { 'aria-label': 'Remove ' + what + ' filter ' + (i + 1) });
+    forms.push(filterForm(f, gp, kind, i, { filter, sync: () => {} }, remove));
+  }
+  return h('div', { class: 'ed-filters', dataset: { filters: kind } }, forms,
+    h('p', { class: 'hint' }, 'A ' + what + ' that matches any of the filters starts the pipeline (' + maxFilters + ' filters at most).'), add);
+}
+
+// filterForm is filter i of g[kind]: ff.filter is the filter, ff.sync
+// keeps the list up to date with it.
+function filterForm(f, gp, kind, i, ff, remove) {
+  const base = gp + '.' + kind + '[' + i + ']';
+  const also = i === 0 ? [gp + '.' + kind, base] : [base];
+  const legend = (kind === 'push' ? 'On push' : 'On pull request') + (i > 0 ? ' (filter ' + (i + 1) + ')' : '');
+  const body = kind === 'push'
+    ? [i === 0 ? h('p', { class: 'hint' }, patternHint) : null,
+      h('div', { class: 'ed-pairs' },
+        patterns(f, base, ff, 'branches', 'Branches', also),
+        patterns(f, base, ff, 'tags', 'Tags'),
+        patterns(f, base, ff, 'filePaths', 'File paths'))]
+    : [events(f, base + '.events', ff, also),
+      h('div', { class: 'ed-pairs' },
+        patterns(f, base, ff, 'branches', 'Branches'),
+        patterns(f, base, ff, 'filePaths', 'File paths'))];
+  return h('fieldset', { class: 'ed-filter', dataset: { filter: kind, index: String(i) } }, h('legend', {}, legend), body, remove);
+}
+
 // firstFilter is the first filter of g[kind] (a new one when there is
-// none): sync puts it first in the list while it holds something and
-// takes it out when it is empty, the list with it when that is empty too.
+// none): sync puts it first in the list while it holds something or other
+// filters follow it, and otherwise takes it, and the empty list, out.
 function firstFilter(g, kind) {
   const list = Array.isArray(g[kind]) ? g[kind] : [];
-  const filter = list[0] && typeof list[0] === 'object' ? list[0] : {};
+  const filter = list[0] && typeof list[0] === 'object' && !Array.isArray(list[0]) ? list[0] : {};
   const sync = () => {
     const rest = (Array.isArray(g[kind]) ? g[kind] : []).filter((x) => x !== filter);
-    set(g, kind, Object.keys(filter).length ? [filter, ...rest] : rest);
+    set(g, kind, Object.keys(filter).length || rest.length ? [filter, ...rest] : rest);
   };
-  return { filter, sync, more: list.length > 1 };
+  return { filter, sync };
 }
 
 const patternHint = 'Patterns are comma-separated; globs like release/* and src/**/*.go work.';
