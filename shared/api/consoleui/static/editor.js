@@ -26,9 +26,12 @@ const pretty = (v) => JSON.stringify(v, null, 2);
 
 async function load(ed) {
   const { ctx, name } = ed;
-  const [typesOut, doc] = await Promise.all([get('/v1/action-types'), ed.isNew ? null : get('/v1/pipelines/' + seg(name))]);
+  // A policy without ListRuleTypes: each rule keeps the type the JSON gives it.
+  const [typesOut, ruleTypesOut, doc] = await Promise.all([get('/v1/action-types'), get('/v1/rule-types').catch(() => ({})),
+    ed.isNew ? null : get('/v1/pipelines/' + seg(name))]);
   if (!ed.alive) return;
   ed.types = (typesOut.actionTypes || []).map((t) => Object.assign({}, t.id, { properties: t.actionConfigurationProperties || [] }));
+  ed.ruleTypes = (ruleTypesOut.ruleTypes || []).map((t) => Object.assign({}, t.id, { properties: t.ruleConfigurationProperties || [] }));
   let arn = '*';
   let version = 0;
   if (doc) {
@@ -88,7 +91,7 @@ async function load(ed) {
 // renderForm builds the form from the model and puts the focus on the
 // element named focusId (the same control after a rebuild).
 function renderForm(ed, focusId) {
-  const { el, fields } = buildForm(ed.model, { types: ed.types, isNew: ed.isNew, changed: (structural, focus) => fromForm(ed, structural, focus) });
+  const { el, fields } = buildForm(ed.model, { types: ed.types, ruleTypes: ed.ruleTypes, isNew: ed.isNew, changed: (structural, focus) => fromForm(ed, structural, focus) });
   ed.fields = fields;
   replace(ed.formBox, el);
   if (focusId) {

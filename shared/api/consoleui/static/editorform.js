@@ -1,13 +1,13 @@
 // The pipeline editor's visual form: built from the pipeline document (the
-// model) and the action types the server knows, it changes the model in
+// model) and the action and rule types the server knows, it changes the model in
 // place. Each field's id is 'f-' and the JSON path the server's problems
 // name (stages[0].actions[1].commands), so that a problem finds its field.
 // Typing in a field calls changed(false); adding, removing, moving and
 // choosing a provider call changed(true, idToFocus), and the editor builds
 // the form again.
 import { h } from './dom.js';
-
-export const fieldId = (path) => 'f-' + path;
+import { button, configuration, field, fieldId, select, set, splitList, text } from './editorfields.js';
+import { stageConditions } from './editorconditions.js';
 
 const typeKey = (t) => [t.category, t.owner, t.provider, t.version].join('/');
 const typeLabel = (t) => t.category + ' · ' + t.owner + ' · ' + t.provider + ' · v' + t.version;
@@ -18,41 +18,6 @@ export function buildForm(model, opts) {
   const f = { model, opts, fields: new Map() };
   const el = h('div', { class: 'ed-form' }, general(f), variables(f), triggers(f), stages(f));
   return { el, fields: f.fields };
-}
-
-// set puts value at obj[key], or removes the key for an empty value (the
-// API refuses empty optional strings).
-function set(obj, key, value) {
-  if (value === '' || value === undefined || value === null || (Array.isArray(value) && value.length === 0)) delete obj[key];
-  else obj[key] = value;
-}
-
-// field is a labelled input registered at path; more paths may name it too.
-function field(f, path, label, control, hint, also) {
-  control.id = fieldId(path);
-  f.fields.set(path, control);
-  for (const p of also || []) f.fields.set(p, control);
-  let hintEl = null;
-  if (hint) {
-    hintEl = h('span', { class: 'hint', id: control.id + '-hint' }, hint);
-    control.setAttribute('aria-describedby', hintEl.id);
-  }
-  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
-}
-
-function text(value, oninput, attrs) {
-  return h('input', Object.assign({ type: 'text', value: value ?? '', autocomplete: 'off', spellcheck: 'false', oninput: (e) => oninput(e.target.value) }, attrs || {}));
-}
-
-function select(options, value, onchange) {
-  return h('select', { onchange: (e) => onchange(e.target.value) },
-    options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
-}
-
-// button makes a form button; id (b- and a path) lets a rebuilt form put
-// the focus back on it.
-function button(id, label, onclick, attrs) {
-  return h('button', Object.assign({ type: 'button', class: 'secondary small', id, onclick }, attrs || {}), label);
 }
 
 function general(f) {
@@ -222,7 +187,7 @@ function events(f, path, ff, also) {
   return h('div', { class: 'field' }, h('span', { class: 'label' }, 'Events (none: all three)'), group);
 }
 
-const splitList = (s) => s.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
+
 
 // moveButtons are Move up, Move down and Remove for item i of list.
 function moveButtons(f, list, i, base, what, focusName) {
@@ -278,13 +243,14 @@ function stage(f, st, i, list) {
       }, { required: true, 'aria-required': 'true' }), null, [p]),
       moveButtons(f, list, i, p, 'stage ' + (i + 1), 'b-stages.add')),
     onFailure(f, st, p),
+    stageConditions(f, st, p),
     actions.map((a, j) => action(f, a, p + '.actions[' + j + ']', j, actions, p)),
     addBtn);
 }
 
 // onFailure is what a failed stage does: fail (no onFailure result),
-// roll back, or retry itself once (failed or all actions). The stage's
-// conditions stay as the JSON has them.
+// roll back, or retry itself once (failed or all actions). Its conditions
+// are editorconditions.js's.
 function onFailure(f, st, p) {
   const of = st.onFailure || {};
   const keep = () => set(st, 'onFailure', Object.keys(of).length ? of : undefined);
@@ -305,7 +271,6 @@ function onFailure(f, st, p) {
       f.opts.changed(false);
     }), null, [p + '.onFailure.retryConfiguration']));
   }
-  if ((of.conditions || []).length) out.push(h('p', { class: 'hint ed-fixed' }, 'This stage has failure conditions: they are edited in the JSON.'));
   return h('div', { class: 'ed-grid ed-onfailure' }, out);
 }
 
@@ -398,36 +363,4 @@ function envVars(old, s) {
 // what the JSON says of the ones already there (an output's files).
 function artifacts(old, s) {
   return splitList(s).map((name) => (old || []).find((x) => x.name === name) || { name });
-}
-
-// configuration is a field for each configuration property of the action
-// type (required ones marked, secret ones as password inputs), then the
-// keys the action has that its type does not list.
-function configuration(f, a, p, type) {
-  const props = (type && type.properties) || [];
-  const extra = Object.keys(a.configuration || {}).filter((k) => !props.some((x) => x.name === k));
-  if (props.length === 0 && extra.length === 0) return null;
-  const setKey = (k, v) => {
-    a.configuration = a.configuration || {};
-    set(a.configuration, k, v);
-    if (Object.keys(a.configuration).length === 0) delete a.configuration;
-    f.opts.changed(false);
-  };
-  const value = (k) => (a.configuration || {})[k];
-  const one = (prop) => {
-    const k = prop.name;
-    const path = p + '.configuration.' + k;
-    let control;
-    if (prop.type === 'Boolean') {
-      control = select([['', '(not set)'], ['true', 'true'], ['false', 'false']], value(k) || '', (v) => setKey(k, v));
-    } else {
-      control = text(value(k), (v) => setKey(k, v), { type: prop.secret ? 'password' : 'text', autocomplete: prop.secret ? 'new-password' : 'off' });
-    }
-    if (prop.required) { control.required = true; control.setAttribute('aria-required', 'true'); }
-    return field(f, path, k + (prop.required ? ' (required)' : '') + (prop.secret ? ' (secret)' : ''), control, prop.description || null);
-  };
-  const el = h('fieldset', { class: 'ed-config' }, h('legend', {}, 'Configuration'),
-    h('div', { class: 'ed-grid' }, props.map(one), extra.map((k) => one({ name: k }))));
-  f.fields.set(p + '.configuration', el.querySelector('input, select') || el);
-  return el;
 }

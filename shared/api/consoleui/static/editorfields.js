@@ -1,0 +1,74 @@
+// The pipeline editor's form fields: labelled inputs registered by the
+// JSON path the server's problems name (editorform.js, editorconditions.js).
+import { h } from './dom.js';
+
+export const fieldId = (path) => 'f-' + path;
+
+export const splitList = (s) => s.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
+
+// set puts value at obj[key], or removes the key for an empty value (the
+// API refuses empty optional strings).
+export function set(obj, key, value) {
+  if (value === '' || value === undefined || value === null || (Array.isArray(value) && value.length === 0)) delete obj[key];
+  else obj[key] = value;
+}
+
+// field is a labelled input registered at path; more paths may name it too.
+export function field(f, path, label, control, hint, also) {
+  control.id = fieldId(path);
+  f.fields.set(path, control);
+  for (const p of also || []) f.fields.set(p, control);
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('span', { class: 'hint', id: control.id + '-hint' }, hint);
+    control.setAttribute('aria-describedby', hintEl.id);
+  }
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+export function text(value, oninput, attrs) {
+  return h('input', Object.assign({ type: 'text', value: value ?? '', autocomplete: 'off', spellcheck: 'false', oninput: (e) => oninput(e.target.value) }, attrs || {}));
+}
+
+export function select(options, value, onchange) {
+  return h('select', { onchange: (e) => onchange(e.target.value) },
+    options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)));
+}
+
+// button makes a form button; id (b- and a path) lets a rebuilt form put
+// the focus back on it.
+export function button(id, label, onclick, attrs) {
+  return h('button', Object.assign({ type: 'button', class: 'secondary small', id, onclick }, attrs || {}), label);
+}
+
+// configuration is a field for each configuration property of the action
+// or rule type (required ones marked, secret ones as password inputs),
+// then the keys the action or rule has that its type does not list.
+export function configuration(f, a, p, type) {
+  const props = (type && type.properties) || [];
+  const extra = Object.keys(a.configuration || {}).filter((k) => !props.some((x) => x.name === k));
+  if (props.length === 0 && extra.length === 0) return null;
+  const setKey = (k, v) => {
+    a.configuration = a.configuration || {};
+    set(a.configuration, k, v);
+    if (Object.keys(a.configuration).length === 0) delete a.configuration;
+    f.opts.changed(false);
+  };
+  const value = (k) => (a.configuration || {})[k];
+  const one = (prop) => {
+    const k = prop.name;
+    const path = p + '.configuration.' + k;
+    let control;
+    if (prop.type === 'Boolean') {
+      control = select([['', '(not set)'], ['true', 'true'], ['false', 'false']], value(k) || '', (v) => setKey(k, v));
+    } else {
+      control = text(value(k), (v) => setKey(k, v), { type: prop.secret ? 'password' : 'text', autocomplete: prop.secret ? 'new-password' : 'off' });
+    }
+    if (prop.required) { control.required = true; control.setAttribute('aria-required', 'true'); }
+    return field(f, path, k + (prop.required ? ' (required)' : '') + (prop.secret ? ' (secret)' : ''), control, prop.description || null);
+  };
+  const el = h('fieldset', { class: 'ed-config' }, h('legend', {}, 'Configuration'),
+    h('div', { class: 'ed-grid' }, props.map(one), extra.map((k) => one({ name: k }))));
+  f.fields.set(p + '.configuration', el.querySelector('input, select') || el);
+  return el;
+}
