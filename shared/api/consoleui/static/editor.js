@@ -8,6 +8,7 @@
 import { APIError, call, get, post, seg, whoami } from './api.js';
 import { announce, h, replace } from './dom.js';
 import { buildForm } from './editorform.js';
+import { shapeProblem } from './editorshape.js';
 
 const checkDelay = 700; // ms after the last change before the server checks
 
@@ -91,7 +92,16 @@ async function load(ed) {
 // renderForm builds the form from the model and puts the focus on the
 // element named focusId (the same control after a rebuild).
 function renderForm(ed, focusId) {
-  const { el, fields } = buildForm(ed.model, { types: ed.types, ruleTypes: ed.ruleTypes, isNew: ed.isNew, changed: (structural, focus) => fromForm(ed, structural, focus) });
+  let built;
+  try {
+    built = buildForm(ed.model, { types: ed.types, ruleTypes: ed.ruleTypes, isNew: ed.isNew, changed: (structural, focus) => fromForm(ed, structural, focus) });
+  } catch (err) {
+    // What shapeProblem does not foresee: the JSON pane still edits it.
+    ed.fields = new Map();
+    replace(ed.formBox, h('p', { class: 'error', id: 'ed-form-error' }, 'The form cannot show this document (' + err.message + '): edit it in the JSON.'));
+    return;
+  }
+  const { el, fields } = built;
   ed.fields = fields;
   replace(ed.formBox, el);
   if (focusId) {
@@ -127,6 +137,11 @@ function fromJSON(ed) {
   }
   if (!ed.isNew && v.name !== ed.name) {
     jsonBad(ed, 'The name must stay ' + JSON.stringify(ed.name) + ': a pipeline cannot be renamed. The form shows the last valid document.');
+    return;
+  }
+  const shape = shapeProblem(v);
+  if (shape) {
+    jsonBad(ed, 'The form cannot show this document: ' + shape + '. The form shows the last valid document.');
     return;
   }
   delete v.version;
