@@ -28,6 +28,13 @@ func jsID(id string) string {
 	return string(b)
 }
 
+// inJSON is a member of the document in the editor's JSON pane (expr:
+// a JavaScript member path such as .stages[0]), as JSON text.
+func inJSON(b *browserTest, what, expr string) string {
+	b.t.Helper()
+	return eval[string](b, what, `JSON.stringify(JSON.parse(document.getElementById('ed-json').value)`+expr+`)`)
+}
+
 // fill sets a form control's value as typing would, firing its input
 // event (SendKeys types into an empty field; this replaces a value).
 func fill(b *browserTest, id, value string) {
@@ -417,7 +424,7 @@ func TestConsoleBrowserEditorForm(t *testing.T) {
 	}
 	fill(b, "f-stages[0].actions[0].configuration.Target", "staging")
 	fill(b, "f-stages[0].actions[0].configuration.Token", "s3cret")
-	if got := eval[string](b, "the JSON", `JSON.stringify(JSON.parse(document.getElementById('ed-json').value).stages[0].actions[0].configuration)`); got != `{"Target":"staging","Token":"s3cret"}` {
+	if got := inJSON(b, "the JSON", ".stages[0].actions[0].configuration"); got != `{"Target":"staging","Token":"s3cret"}` {
 		t.Fatalf("configuration in the JSON: %s", got)
 	}
 	b.run("the custom action is valid", poll(noProblems))

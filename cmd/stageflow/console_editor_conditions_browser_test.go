@@ -20,10 +20,6 @@ func TestConsoleBrowserEditorConditions(t *testing.T) {
 	b := newBrowserTest(t, s, "console-editor-conditions")
 	b.signIn(s.creds)
 	b.run("the editor", chromedp.Navigate(s.endpoint+"/console/#/new"), visible(`#ed-save`))
-	inJSON := func(what, expr string) string {
-		t.Helper()
-		return eval[string](b, what, `JSON.stringify(JSON.parse(document.getElementById('ed-json').value)`+expr+`)`)
-	}
 
 	// The form from the JSON: a stage that rolls back when a deployment
 	// window says so.
@@ -42,7 +38,7 @@ func TestConsoleBrowserEditorConditions(t *testing.T) {
 	b.run("removing it",
 		chromedp.Click(chromedp.CSS(byID("b-stages[0].onFailure.conditions[0].remove"))),
 		poll(`document.activeElement.id === 'b-stages[0].onFailure.conditions.add'`))
-	if got, want := inJSON("the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
+	if got, want := inJSON(b, "the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
 		t.Fatalf("onFailure after the removal: %s, want %s", got, want)
 	}
 
@@ -57,7 +53,7 @@ func TestConsoleBrowserEditorConditions(t *testing.T) {
 	fill(b, "f-"+rule0+".configuration.Value", "main")
 	fill(b, "f-"+rule0+".configuration.Variable", "#{variables.BRANCH}")
 	choose(b, "f-stages[1].beforeEntry.conditions[0].result", "SKIP")
-	if got, want := inJSON("the condition", ".stages[1].beforeEntry"), `{"conditions":[{"rules":[{"name":"Rule1",`+
+	if got, want := inJSON(b, "the condition", ".stages[1].beforeEntry"), `{"conditions":[{"rules":[{"name":"Rule1",`+
 		`"ruleTypeId":{"category":"Rule","owner":"AWS","provider":"VariableCheck","version":"1"},`+
 		`"configuration":{"Operator":"EQ","Value":"main","Variable":"#{variables.BRANCH}"}}],"result":"SKIP"}]}`; got != want {
 		t.Fatalf("beforeEntry in the JSON:\n got %s\nwant %s", got, want)

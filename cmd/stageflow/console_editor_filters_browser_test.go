@@ -33,18 +33,13 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		visible(byID("f-stages[0].onFailure.result")),
 		poll(noProblems))
 
-	// inJSON is a member of the document in the JSON pane, as JSON text.
-	inJSON := func(what, expr string) string {
-		t.Helper()
-		return eval[string](b, what, `JSON.stringify(JSON.parse(document.getElementById('ed-json').value)`+expr+`)`)
-	}
 	fill(b, "f-triggers[0].gitConfiguration.push[0].branches.includes", "main, release/*")
 	fill(b, "f-triggers[0].gitConfiguration.push[0].filePaths.excludes", "docs/**")
 	b.run("two pull request events",
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
 	fill(b, "f-triggers[0].gitConfiguration.pullRequest[0].branches.includes", "main")
-	if got, want := inJSON("the trigger", ".triggers[0].gitConfiguration"),
+	if got, want := inJSON(b, "the trigger", ".triggers[0].gitConfiguration"),
 		`{"sourceActionName":"Source","push":[{"branches":{"includes":["main","release/*"]},"filePaths":{"excludes":["docs/**"]}}],`+
 			`"pullRequest":[{"events":["OPEN","UPDATED"],"branches":{"includes":["main"]}}]}`; got != want {
 		t.Fatalf("the trigger in the JSON:\n got %s\nwant %s", got, want)
@@ -64,7 +59,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	b.run("no more events",
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="OPEN"]`)),
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[0].events")+` input[value="UPDATED"]`)))
-	if got, want := inJSON("the emptied trigger", ".triggers[0].gitConfiguration"),
+	if got, want := inJSON(b, "the emptied trigger", ".triggers[0].gitConfiguration"),
 		`{"sourceActionName":"Source","pullRequest":[{"branches":{"includes":["main"]}}]}`; got != want {
 		t.Fatalf("the emptied trigger in the JSON:\n got %s\nwant %s", got, want)
 	}
@@ -75,17 +70,17 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	b.run("the retry mode", visible(byID("f-stages[0].onFailure.retryConfiguration.retryMode")),
 		poll(`document.activeElement.id === 'f-stages[0].onFailure.result'`))
 	choose(b, "f-stages[0].onFailure.retryConfiguration.retryMode", "ALL_ACTIONS")
-	if got, want := inJSON("the stage's failure", ".stages[0].onFailure"), `{"result":"RETRY","retryConfiguration":{"retryMode":"ALL_ACTIONS"}}`; got != want {
+	if got, want := inJSON(b, "the stage's failure", ".stages[0].onFailure"), `{"result":"RETRY","retryConfiguration":{"retryMode":"ALL_ACTIONS"}}`; got != want {
 		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
 	}
 	b.run("a retrying stage is valid", poll(noProblems))
 	choose(b, "f-stages[0].onFailure.result", "ROLLBACK")
 	b.run("no retry mode for a rollback", chromedp.WaitNotPresent(chromedp.CSS(byID("f-stages[0].onFailure.retryConfiguration.retryMode"))))
-	if got, want := inJSON("the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
+	if got, want := inJSON(b, "the stage's failure", ".stages[0].onFailure"), `{"result":"ROLLBACK"}`; got != want {
 		t.Fatalf("onFailure in the JSON: %s, want %s", got, want)
 	}
 	choose(b, "f-stages[0].onFailure.result", "")
-	if got := inJSON("the stage", ".stages[0]"); strings.Contains(got, "onFailure") {
+	if got := inJSON(b, "the stage", ".stages[0]"); strings.Contains(got, "onFailure") {
 		t.Fatalf("onFailure left in the JSON: %s", got)
 	}
 
@@ -93,7 +88,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	fill(b, "f-stages[0].actions[0].outputVariables", "VERSION, COMMIT")
 	fill(b, "f-stages[0].actions[0].environmentVariables", "STAGE=beta\nGREETING=a=b c\n")
 	fill(b, "f-stages[0].actions[0].timeoutInMinutes", "30")
-	if got, want := inJSON("the action", ".stages[0].actions[0]"), `{"name":"Source","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},`+
+	if got, want := inJSON(b, "the action", ".stages[0].actions[0]"), `{"name":"Source","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},`+
 		`"commands":["true"],"outputVariables":["VERSION","COMMIT"],"environmentVariables":[{"name":"STAGE","value":"beta"},{"name":"GREETING","value":"a=b c"}],"timeoutInMinutes":30}`; got != want {
 		t.Fatalf("the action in the JSON:\n got %s\nwant %s", got, want)
 	}
@@ -124,7 +119,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		poll(`document.activeElement.id === 'f-triggers[0].gitConfiguration.push[2].branches.includes'`),
 		poll(`document.querySelector('`+addPush+`').disabled`))
 	fill(b, "f-triggers[0].gitConfiguration.push[2].tags.includes", "release-*")
-	if got, want := inJSON("three push filters", ".triggers[0].gitConfiguration.push"),
+	if got, want := inJSON(b, "three push filters", ".triggers[0].gitConfiguration.push"),
 		`[{"tags":{"includes":["v*"]}},{"branches":{"includes":["main"]}},{"tags":{"includes":["release-*"]}}]`; got != want {
 		t.Fatalf("the push filters in the JSON:\n got %s\nwant %s", got, want)
 	}
@@ -135,7 +130,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		poll(`document.getElementById('f-triggers[0].gitConfiguration.push[1].tags.includes')?.value === 'release-*' &&
 			!document.getElementById('f-triggers[0].gitConfiguration.push[2].tags.includes') &&
 			!document.querySelector('`+addPush+`').disabled`))
-	if got, want := inJSON("two push filters", ".triggers[0].gitConfiguration.push"),
+	if got, want := inJSON(b, "two push filters", ".triggers[0].gitConfiguration.push"),
 		`[{"tags":{"includes":["v*"]}},{"tags":{"includes":["release-*"]}}]`; got != want {
 		t.Fatalf("the push filters in the JSON after the removal:\n got %s\nwant %s", got, want)
 	}
@@ -143,7 +138,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 	// Remove still takes the second out.
 	fill(b, "f-triggers[0].gitConfiguration.push[0].tags.includes", "v2*")
 	b.run("removing the second again", chromedp.Click(chromedp.CSS(byID("b-triggers[0].gitConfiguration.push[1].remove"))))
-	if got, want := inJSON("one push filter", ".triggers[0].gitConfiguration.push"), `[{"tags":{"includes":["v2*"]}}]`; got != want {
+	if got, want := inJSON(b, "one push filter", ".triggers[0].gitConfiguration.push"), `[{"tags":{"includes":["v2*"]}}]`; got != want {
 		t.Fatalf("the push filters in the JSON after the second removal:\n got %s\nwant %s", got, want)
 	}
 	// A pull request filter added to the one the JSON gave.
@@ -151,7 +146,7 @@ func TestConsoleBrowserEditorFilters(t *testing.T) {
 		chromedp.Click(chromedp.CSS(byID("b-triggers[0].gitConfiguration.pullRequest.add"))),
 		poll(`document.activeElement.id === 'f-triggers[0].gitConfiguration.pullRequest[1].events'`),
 		chromedp.Click(chromedp.CSS(byID("f-triggers[0].gitConfiguration.pullRequest[1].events")+` input[value="OPEN"]`)))
-	if got, want := inJSON("two pull request filters", ".triggers[0].gitConfiguration.pullRequest"),
+	if got, want := inJSON(b, "two pull request filters", ".triggers[0].gitConfiguration.pullRequest"),
 		`[{"events":["CLOSED"]},{"events":["OPEN"]}]`; got != want {
 		t.Fatalf("the pull request filters in the JSON:\n got %s\nwant %s", got, want)
 	}

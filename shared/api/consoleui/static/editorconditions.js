@@ -5,7 +5,7 @@
 // Commands rule, input artifacts, a region, a role and a timeout. Field ids
 // follow editorform.js: 'f-' and the JSON path the server's problems name.
 import { h } from './dom.js';
-import { button, configuration, field, fieldId, select, set, splitList, text } from './editorfields.js';
+import { button, commands, configuration, field, fieldId, number, retype, select, set, splitList, text } from './editorfields.js';
 
 // The results each kind takes (shared/pipeline/validate_conditions.go),
 // the first its default. A condition's result engages when one of its
@@ -97,11 +97,7 @@ function rule(f, p, list, r, j) {
   const provider = select(options, cur, (v) => {
     const t = types.find((x) => ruleKey(x) === v);
     if (!t) return;
-    r.ruleTypeId = { category: t.category, owner: t.owner, provider: t.provider, version: t.version };
-    if (t.provider !== 'Commands') delete r.commands;
-    const props = new Set((t.properties || []).map((x) => x.name));
-    for (const k of Object.keys(r.configuration || {})) if (!props.has(k)) delete r.configuration[k];
-    set(r, 'configuration', r.configuration && Object.keys(r.configuration).length ? r.configuration : undefined);
+    retype(r, 'ruleTypeId', t, t.provider === 'Commands');
     f.opts.changed(true, fieldId(p + '.ruleTypeId'));
   });
   const isCommands = r.ruleTypeId.provider === 'Commands';
@@ -124,16 +120,7 @@ function rule(f, p, list, r, j) {
         (x) => { set(r, 'inputArtifacts', splitList(x).map((name) => ({ name }))); changed(); })),
       field(f, p + '.region', 'Region', text(r.region, (x) => { set(r, 'region', x); changed(); })),
       field(f, p + '.roleArn', 'Role ARN', text(r.roleArn, (x) => { set(r, 'roleArn', x); changed(); })),
-      field(f, p + '.timeoutInMinutes', 'Timeout (minutes)', h('input', {
-        type: 'number', min: 5, max: 86400, value: r.timeoutInMinutes ?? '', oninput: (e) => {
-          const n = Number(e.target.value);
-          set(r, 'timeoutInMinutes', e.target.value === '' || !Number.isInteger(n) ? undefined : n);
-          changed();
-        },
-      }))),
-    isCommands ? field(f, p + '.commands', 'Commands (one a line, required)', h('textarea', {
-      rows: 3, spellcheck: 'false', 'aria-required': 'true',
-      oninput: (e) => { set(r, 'commands', e.target.value.split('\n').filter((l) => l.trim() !== '')); changed(); },
-    }, (r.commands || []).join('\n'))) : null,
+      number(f, p + '.timeoutInMinutes', 'Timeout (minutes)', r, 'timeoutInMinutes', 5, 86400)),
+    isCommands ? commands(f, p + '.commands', r) : null,
     configuration(f, r, p, known));
 }

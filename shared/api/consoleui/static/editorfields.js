@@ -41,6 +41,38 @@ export function button(id, label, onclick, attrs) {
   return h('button', Object.assign({ type: 'button', class: 'secondary small', id, onclick }, attrs || {}), label);
 }
 
+// number edits obj[key], a whole number from min to max (anything else
+// leaves the key out, for the server to name).
+export function number(f, path, label, obj, key, min, max, hint) {
+  return field(f, path, label, h('input', {
+    type: 'number', min, max, value: obj[key] ?? '', oninput: (e) => {
+      const n = Number(e.target.value);
+      set(obj, key, e.target.value === '' || !Number.isInteger(n) ? undefined : n);
+      f.opts.changed(false);
+    },
+  }), hint || null);
+}
+
+// commands edits obj.commands, one command a line (an action's or a
+// rule's).
+export function commands(f, path, obj) {
+  return field(f, path, 'Commands (one a line, required)', h('textarea', {
+    rows: 3, spellcheck: 'false', 'aria-required': 'true',
+    oninput: (e) => { set(obj, 'commands', e.target.value.split('\n').filter((l) => l.trim() !== '')); f.opts.changed(false); },
+  }, (obj.commands || []).join('\n')));
+}
+
+// retype gives obj (an action or a rule) another type: its idKey member
+// names type t, and it keeps only the commands and configuration keys
+// that type takes.
+export function retype(obj, idKey, t, takesCommands) {
+  obj[idKey] = { category: t.category, owner: t.owner, provider: t.provider, version: t.version };
+  if (!takesCommands) delete obj.commands;
+  const props = new Set((t.properties || []).map((x) => x.name));
+  for (const k of Object.keys(obj.configuration || {})) if (!props.has(k)) delete obj.configuration[k];
+  set(obj, 'configuration', obj.configuration && Object.keys(obj.configuration).length ? obj.configuration : undefined);
+}
+
 // configuration is a field for each configuration property of the action
 // or rule type (required ones marked, secret ones as password inputs),
 // then the keys the action or rule has that its type does not list.

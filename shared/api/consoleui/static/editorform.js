@@ -6,7 +6,7 @@
 // choosing a provider call changed(true, idToFocus), and the editor builds
 // the form again.
 import { h } from './dom.js';
-import { button, configuration, field, fieldId, select, set, splitList, text } from './editorfields.js';
+import { button, commands, configuration, field, fieldId, number, retype, select, set, splitList, text } from './editorfields.js';
 import { stageConditions } from './editorconditions.js';
 
 const typeKey = (t) => [t.category, t.owner, t.provider, t.version].join('/');
@@ -285,11 +285,7 @@ function action(f, a, p, j, list, stagePath) {
   const provider = select(options, cur, (v) => {
     const t = types.find((x) => typeKey(x) === v);
     if (!t) return;
-    a.actionTypeId = { category: t.category, owner: t.owner, provider: t.provider, version: t.version };
-    if (t.provider !== 'Commands' || t.owner !== 'AWS') delete a.commands;
-    const props = new Set((t.properties || []).map((x) => x.name));
-    for (const k of Object.keys(a.configuration || {})) if (!props.has(k)) delete a.configuration[k];
-    set(a, 'configuration', a.configuration && Object.keys(a.configuration).length ? a.configuration : undefined);
+    retype(a, 'actionTypeId', t, t.provider === 'Commands' && t.owner === 'AWS');
     f.opts.changed(true, fieldId(p + '.actionTypeId'));
   });
   const isCommands = a.actionTypeId.owner === 'AWS' && a.actionTypeId.provider === 'Commands';
@@ -305,23 +301,14 @@ function action(f, a, p, j, list, stagePath) {
     h('div', { class: 'ed-grid' },
       field(f, p + '.actionTypeId', 'Provider', provider, null,
         ['category', 'owner', 'provider', 'version'].map((k) => p + '.actionTypeId.' + k)),
-      field(f, p + '.runOrder', 'Run order', h('input', {
-        type: 'number', min: 1, max: 999, value: a.runOrder ?? '', oninput: (e) => {
-          const n = Number(e.target.value);
-          set(a, 'runOrder', e.target.value === '' || !Number.isInteger(n) ? undefined : n);
-          changed();
-        },
-      }), 'Actions of one run order run side by side.'),
+      number(f, p + '.runOrder', 'Run order', a, 'runOrder', 1, 999, 'Actions of one run order run side by side.'),
       field(f, p + '.namespace', 'Variable namespace', text(a.namespace, (x) => { set(a, 'namespace', x); changed(); })),
       field(f, p + '.region', 'Region', text(a.region, (x) => { set(a, 'region', x); changed(); })),
       field(f, p + '.inputArtifacts', 'Input artifacts (comma-separated)', text((a.inputArtifacts || []).map((x) => x.name).join(', '),
         (x) => { set(a, 'inputArtifacts', artifacts(a.inputArtifacts, x)); changed(); })),
       field(f, p + '.outputArtifacts', 'Output artifacts (comma-separated)', text((a.outputArtifacts || []).map((x) => x.name).join(', '),
         (x) => { set(a, 'outputArtifacts', artifacts(a.outputArtifacts, x)); changed(); }))),
-    isCommands ? field(f, p + '.commands', 'Commands (one a line, required)', h('textarea', {
-      rows: 3, spellcheck: 'false', 'aria-required': 'true',
-      oninput: (e) => { set(a, 'commands', e.target.value.split('\n').filter((l) => l.trim() !== '')); changed(); },
-    }, (a.commands || []).join('\n'))) : null,
+    isCommands ? commands(f, p + '.commands', a) : null,
     isCommands ? commandsExtras(f, a, p) : null,
     configuration(f, a, p, known));
 }
@@ -337,13 +324,7 @@ function commandsExtras(f, a, p) {
     field(f, p + '.environmentVariables', 'Environment variables (NAME=value, one a line)', h('textarea', {
       rows: 2, spellcheck: 'false', oninput: (e) => { set(a, 'environmentVariables', envVars(a.environmentVariables, e.target.value)); changed(); },
     }, (a.environmentVariables || []).map((v) => v.name + '=' + (v.value ?? '')).join('\n'))),
-    field(f, p + '.timeoutInMinutes', 'Timeout (minutes)', h('input', {
-      type: 'number', min: 5, max: 86400, value: a.timeoutInMinutes ?? '', oninput: (e) => {
-        const n = Number(e.target.value);
-        set(a, 'timeoutInMinutes', e.target.value === '' || !Number.isInteger(n) ? undefined : n);
-        changed();
-      },
-    })));
+    number(f, p + '.timeoutInMinutes', 'Timeout (minutes)', a, 'timeoutInMinutes', 5, 86400));
 }
 
 // envVars turns NAME=value lines into environment variables, keeping the
