@@ -74,8 +74,7 @@ function route(ev) {
   // page, and its errors are not shown over the next view's.
   const box = h('div', { class: 'view' });
   replace(main, box);
-  const current = () => box.isConnected;
-  const ctx = { main: box, identity, current, showError: (err) => { if (current()) showError(err); } };
+  const ctx = { main: box, identity, showError: (err) => { if (box.isConnected) showError(err); } };
   if (parts.length === 1 && parts[0] === '') {
     leave = renderList(ctx);
   } else if (parts.length === 1 && parts[0] === 'approvals') {
